@@ -1,0 +1,9 @@
+-- description: class lists after a file replaces the lists of every session it names
+-- output: the whole class_lists table
+SELECT t.session_id, t.student_id, t.ingested_at
+FROM class_lists t
+LEFT ANTI JOIN (SELECT DISTINCT session_id FROM staged) s ON s.session_id = t.session_id
+UNION ALL
+SELECT session_id, student_id, ingested_at
+FROM staged
+ORDER BY session_id, student_id

@@ -1,0 +1,71 @@
+-- description: classify every card swipe against the timetable and class lists
+-- params: $window_us Int64 (a session's window opens this many microseconds before it starts)
+-- output: the whole swipe_outcomes table
+--
+-- A swipe counts for a session when it falls between the window opening and the session's
+-- end (both inclusive) in the session's room, and the student is on the class list. When
+-- several sessions in the room qualify (back-to-back sessions), the one starting nearest
+-- the swipe wins, the later one on a tie. The first counted swipe of a student for a
+-- session is 'attended'; later ones are 'repeat'. Every other swipe is kept with why it
+-- did not count: 'not on class list', 'outside window' (the room had sessions that day),
+-- or 'no session in room'.
+WITH windows AS (
+    SELECT session_id, room, starts_at, day,
+           CAST(starts_at AS BIGINT) - $window_us AS opens_us,
+           CAST(ends_at AS BIGINT) AS ends_us
+    FROM sessions
+    WHERE room IS NOT NULL
+),
+-- A window can start the day before a session (just after midnight) or run into the next
+-- day, so each session is offered to swipes of the day before, the day, and the day after.
+window_days AS (
+    SELECT session_id, room, starts_at, opens_us, ends_us,
+           unnest(make_array(day - INTERVAL '1 day', day, day + INTERVAL '1 day')) AS day
+    FROM windows
+),
+candidates AS (
+    SELECT sw.student_id, sw.room, sw.swiped_at, w.session_id, w.starts_at,
+           cl.student_id IS NOT NULL AS on_list
+    FROM swipes sw
+    JOIN window_days w
+      ON w.room = sw.room AND w.day = sw.day
+     AND CAST(sw.swiped_at AS BIGINT) BETWEEN w.opens_us AND w.ends_us
+    LEFT JOIN class_lists cl
+      ON cl.session_id = w.session_id AND cl.student_id = sw.student_id
+),
+best AS (
+    SELECT student_id, room, swiped_at, session_id, on_list,
+           row_number() OVER (
+               PARTITION BY student_id, room, swiped_at
+               ORDER BY on_list DESC,
+                        abs(CAST(swiped_at AS BIGINT) - CAST(starts_at AS BIGINT)),
+                        starts_at DESC
+           ) AS pick
+    FROM candidates
+),
+room_days AS (
+    SELECT DISTINCT room, day FROM sessions WHERE room IS NOT NULL
+),
+classified AS (
+    SELECT sw.student_id, sw.room, sw.swiped_at, sw.day, sw.reader_id,
+           CASE WHEN b.on_list THEN b.session_id END AS session_id,
+           CASE WHEN b.on_list THEN 'attended'
+                WHEN b.session_id IS NOT NULL THEN 'not on class list'
+                WHEN rd.room IS NOT NULL THEN 'outside window'
+                ELSE 'no session in room'
+           END AS outcome
+    FROM swipes sw
+    LEFT JOIN best b
+      ON b.pick = 1 AND b.student_id = sw.student_id AND b.room = sw.room AND b.swiped_at = sw.swiped_at
+    LEFT JOIN room_days rd
+      ON rd.room = sw.room AND rd.day = sw.day
+),
+numbered AS (
+    SELECT *,
+           row_number() OVER (PARTITION BY student_id, session_id ORDER BY swiped_at) AS nth
+    FROM classified
+)
+SELECT student_id, room, swiped_at, day, reader_id, session_id,
+       CASE WHEN outcome = 'attended' AND nth > 1 THEN 'repeat' ELSE outcome END AS outcome
+FROM numbered
+ORDER BY day, student_id, swiped_at

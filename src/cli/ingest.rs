@@ -1,0 +1,105 @@
+//! `rollcall ingest KIND FILE...`
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::{GlobalArgs, thousands};
+use crate::error::{Error, Result};
+use crate::ingest::{self, FileOutcome, IngestOptions, IngestReport, kinds};
+
+/// Validate and load interchange files.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// What the files hold.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(kinds::ALL.iter().map(|k| k.name)))]
+    pub kind: String,
+    /// The files, loaded in this order; each is committed or refused whole.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Commit a file's good rows and write its bad rows to FILE.rejects.csv, instead of refusing it.
+    #[arg(long)]
+    pub quarantine: bool,
+    /// Where rejects files go (default: beside each input file).
+    #[arg(long, requires = "quarantine")]
+    pub rejects_dir: Option<PathBuf>,
+}
+
+impl Args {
+    /// Runs the command.
+    pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
+        let warehouse = global.open()?;
+        let kind = kinds::by_name(&self.kind).ok_or_else(|| Error::Usage(format!("unknown kind '{}'", self.kind)))?;
+        let options = IngestOptions {
+            quarantine: self.quarantine,
+            rejects_dir: self.rejects_dir.clone(),
+            progress: !global.quiet && std::io::stderr().is_terminal(),
+        };
+        let report = ingest::ingest(&warehouse, &kind, &self.files, &options).await?;
+        print_report(&report, warehouse.config().ingest.max_listed_problems);
+        match report.refused() {
+            0 => Ok(ExitCode::SUCCESS),
+            n => Err(Error::Rejected {
+                summary: format!("{n} of {} file(s) refused; nothing from a refused file was committed", report.files.len()),
+            }),
+        }
+    }
+}
+
+/// Prints problems and warnings to stderr and the one-line summary to stdout.
+pub fn print_report(report: &IngestReport, max_listed: usize) {
+    let (mut added, mut held, mut rejected) = (0, 0, 0);
+    for file in &report.files {
+        let name = file.path.display();
+        for warning in &file.warnings {
+            eprintln!("warning: {warning}");
+        }
+        match &file.outcome {
+            FileOutcome::AlreadyIngested => eprintln!("{name}: already ingested (same content), nothing added"),
+            FileOutcome::Committed { added: a, already_held: h, rejected: r, rejects_file } => {
+                added += a;
+                held += h;
+                rejected += r;
+                if let Some(rejects) = rejects_file {
+                    eprintln!("{name}: {} row(s) quarantined to {}", thousands(*r), rejects.display());
+                }
+            }
+            FileOutcome::Refused { problems } => {
+                for p in problems.iter().take(max_listed) {
+                    if p.column.is_empty() {
+                        eprintln!("{name}:{}: {}", p.line, p.reason);
+                    } else {
+                        eprintln!("{name}:{}: column '{}': {}", p.line, p.column, p.reason);
+                    }
+                }
+                if problems.len() > max_listed {
+                    eprintln!("{name}: ... and {} more problem(s)", thousands((problems.len() - max_listed) as u64));
+                }
+                let rows = problems.iter().map(|p| p.line).collect::<std::collections::BTreeSet<_>>().len();
+                eprintln!(
+                    "{name}: refused, nothing committed ({} problem(s) in {} row(s); fix them or use --quarantine)",
+                    thousands(problems.len() as u64),
+                    thousands(rows as u64)
+                );
+            }
+        }
+    }
+    let secs = report.elapsed.as_secs_f64();
+    let read = report.rows_read();
+    let rate = if secs > 0.0 { (read as f64 / secs) as u64 } else { read };
+    println!(
+        "ingested {}: {} file(s), {} rows read, {} added, {} already held, {} rejected, in {:.1} s ({} rows/s)",
+        report.kind,
+        report.files.len(),
+        thousands(read),
+        thousands(added),
+        thousands(held),
+        thousands(rejected),
+        secs,
+        thousands(rate)
+    );
+    if let Some(att) = &report.attendance {
+        let parts: Vec<String> = att.by_outcome.iter().map(|(o, n)| format!("{} {o}", thousands(*n as u64))).collect();
+        println!("swipes reconciled: {}", if parts.is_empty() { "none held".into() } else { parts.join(", ") });
+    }
+}

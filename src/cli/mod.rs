@@ -1,0 +1,96 @@
+//! The command line: one file per subcommand, each with `Args` and `run`.
+
+pub mod demo;
+pub mod ingest;
+pub mod init;
+pub mod output;
+pub mod sql;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::Result;
+use crate::warehouse::Warehouse;
+use output::Format;
+
+/// Student attendance and engagement monitoring for UK universities.
+#[derive(Debug, Parser)]
+#[command(name = "rollcall", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// The warehouse directory.
+    #[arg(long, global = true, env = "ROLLCALL_WAREHOUSE", default_value = "warehouse")]
+    pub warehouse: PathBuf,
+    /// Configuration file (default: WAREHOUSE/rollcall.toml).
+    #[arg(long, global = true, env = "ROLLCALL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Output format of list commands (default: table on a terminal, csv otherwise).
+    #[arg(long, global = true, value_enum)]
+    pub format: Option<Format>,
+    /// Write the result to this file instead of standard output.
+    #[arg(long, global = true)]
+    pub out: Option<PathBuf>,
+    /// Print no progress bars.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+impl GlobalArgs {
+    /// Opens the warehouse these options point at.
+    pub fn open(&self) -> Result<Warehouse> {
+        Warehouse::open(&self.warehouse, self.config.as_deref())
+    }
+
+    /// The output format in force.
+    pub fn format(&self) -> Format {
+        Format::resolve(self.format, self.out.as_deref())
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the warehouse, its tables and a commented rollcall.toml.
+    Init(init::Args),
+    /// Validate and load interchange files.
+    Ingest(ingest::Args),
+    /// Run a read-only SQL query over the warehouse tables.
+    Sql(sql::Args),
+    /// Build a synthetic university in a fresh warehouse and run every job on it.
+    Demo(demo::Args),
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Init(args) => args.run(&cli.global).await,
+        Command::Ingest(args) => args.run(&cli.global).await,
+        Command::Sql(args) => args.run(&cli.global).await,
+        Command::Demo(args) => args.run(&cli.global).await,
+    }
+}
+
+/// Formats a count with thousands separators.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

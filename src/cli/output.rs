@@ -1,0 +1,80 @@
+//! Writing result tables as CSV, JSON or an aligned text table, to stdout or `--out FILE`.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use arrow::array::RecordBatch;
+use clap::ValueEnum;
+
+use crate::error::{Error, Result};
+
+/// Output formats of list commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// RFC 4180 CSV with a header row.
+    Csv,
+    /// A JSON array of objects.
+    Json,
+    /// An aligned text table for reading on screen.
+    Table,
+}
+
+impl Format {
+    /// The format to use: the one asked for, else `table` on a terminal and `csv` otherwise.
+    pub fn resolve(asked: Option<Format>, out: Option<&Path>) -> Format {
+        asked.unwrap_or(if out.is_none() && std::io::stdout().is_terminal() { Format::Table } else { Format::Csv })
+    }
+}
+
+/// Writes batches in `format` to `out` (atomically) or stdout.
+pub fn write(batches: &[RecordBatch], format: Format, out: Option<&Path>) -> Result<()> {
+    let mut buf = Vec::new();
+    render(batches, format, &mut buf)?;
+    match out {
+        Some(path) => crate::warehouse::write_atomically(path, &buf),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&buf).and_then(|()| stdout.flush()).map_err(|e| Error::io("<stdout>", e))
+        }
+    }
+}
+
+/// Renders batches in `format` into `w`.
+pub fn render(batches: &[RecordBatch], format: Format, w: &mut Vec<u8>) -> Result<()> {
+    match format {
+        Format::Csv => {
+            {
+                let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(&mut *w);
+                for batch in batches {
+                    writer.write(batch)?;
+                }
+            }
+            if batches.iter().all(|b| b.num_rows() == 0)
+                && let Some(first) = batches.first()
+            {
+                // The CSV writer emits its header with the first row; an empty result still gets one.
+                let header: Vec<String> = first.schema().fields().iter().map(|f| f.name().clone()).collect();
+                w.extend_from_slice(header.join(",").as_bytes());
+                w.push(b'\n');
+            }
+        }
+        Format::Json => {
+            {
+                let mut writer = arrow::json::ArrayWriter::new(&mut *w);
+                let refs: Vec<&RecordBatch> = batches.iter().collect();
+                writer.write_batches(&refs)?;
+                writer.finish()?;
+            }
+            if batches.iter().all(|b| b.num_rows() == 0) {
+                w.extend_from_slice(b"[]");
+            }
+            w.push(b'\n');
+        }
+        Format::Table => {
+            let text = arrow::util::pretty::pretty_format_batches(batches)?;
+            w.extend_from_slice(text.to_string().as_bytes());
+            w.push(b'\n');
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,423 @@
+//! The synthetic university: interchange CSV files for one academic year of a realistic
+//! institution, written as a stream (memory stays flat from 100 to 50,000 students).
+//!
+//! Everything is drawn from a seeded generator per cohort and per student, so the same
+//! seed gives the same files whatever the order of generation. The ground truth of who
+//! was generated to disengage, and when, is written beside the files (`truth.csv`) so
+//! tests can check that the jobs find them.
+
+mod calendar;
+mod people;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::{Error, Result};
+pub use calendar::AcademicCalendar;
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct DemoSpec {
+    /// Students in the current year (graduates held for retention come on top).
+    pub students: u32,
+    /// Seed of every random draw.
+    pub seed: u64,
+    /// The academic year's first calendar year (2025 for 2025-26).
+    pub year: i32,
+    /// Mean VLE events per student per teaching day.
+    pub vle_per_day: f64,
+}
+
+impl Default for DemoSpec {
+    fn default() -> Self {
+        DemoSpec { students: 1000, seed: 42, year: 2025, vle_per_day: 6.0 }
+    }
+}
+
+/// Counts of what was written.
+#[derive(Debug, Default, Clone)]
+pub struct DemoCounts {
+    /// Student records (including graduates).
+    pub students: u64,
+    /// Timetabled sessions.
+    pub sessions: u64,
+    /// Class-list rows.
+    pub class_list_rows: u64,
+    /// Card swipes.
+    pub swipes: u64,
+    /// Activity rows.
+    pub activity: u64,
+    /// Absences.
+    pub absences: u64,
+    /// Students generated to disengage.
+    pub disengaging: u64,
+}
+
+/// The files of one generated university.
+#[derive(Debug, Clone)]
+pub struct DemoFiles {
+    /// Directory holding them.
+    pub dir: PathBuf,
+    /// What was written.
+    pub counts: DemoCounts,
+}
+
+impl DemoFiles {
+    /// Path of the file for an ingest kind (`students.csv`, `class-lists.csv`, ...).
+    pub fn file(&self, kind: &str) -> PathBuf {
+        self.dir.join(format!("{kind}.csv"))
+    }
+}
+
+/// A student's generated behaviour.
+#[derive(Debug, Clone)]
+struct Profile {
+    id: String,
+    engagement: f64,
+    /// Teaching week (1-based, counted through the year) from which the student stops engaging.
+    disengage_week: Option<u32>,
+    distance: bool,
+    not_monitored: bool,
+    absence: Option<(NaiveDate, NaiveDate)>,
+}
+
+struct Writers {
+    students: BufWriter<File>,
+    sessions: BufWriter<File>,
+    class_lists: BufWriter<File>,
+    swipes: BufWriter<File>,
+    activity: BufWriter<File>,
+    absences: BufWriter<File>,
+    truth: BufWriter<File>,
+}
+
+fn create(dir: &Path, name: &str, header: &str) -> Result<BufWriter<File>> {
+    let path = dir.join(name);
+    let mut w = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(|e| Error::io(&path, e))?);
+    writeln!(w, "{header}").map_err(|e| Error::io(&path, e))?;
+    Ok(w)
+}
+
+const COHORT_SIZE: u32 = 60;
+const SOURCES_OTHER: &[(&str, f64)] = &[("lecture-capture", 0.35), ("library", 0.25), ("pc-login", 0.3), ("records-login", 0.05), ("online-meeting", 0.08)];
+
+/// Generates the university into `dir` (created if missing).
+pub fn generate(spec: &DemoSpec, dir: &Path) -> Result<DemoFiles> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let cal = AcademicCalendar::for_year(spec.year);
+    let io = |e: std::io::Error| Error::io(dir, e);
+    let mut w = Writers {
+        students: create(dir, "students.csv", "student_id,given_name,family_name,email,date_of_birth,programme_code,department,level,stage,mode,start_date,expected_end_date,completion_date,status,visa_route,cas_number,funding_body,ethnicity,priority_flags,personal_tutor")?,
+        sessions: create(dir, "sessions.csv", "session_id,module_code,starts_at,ends_at,kind,delivery,room")?,
+        class_lists: create(dir, "class-lists.csv", "session_id,student_id")?,
+        swipes: create(dir, "swipes.csv", "student_id,room,swiped_at,reader_id")?,
+        activity: create(dir, "activity.csv", "student_id,occurred_at,source,count,duration_s")?,
+        absences: create(dir, "absences.csv", "student_id,starts_on,ends_on,kind,reference")?,
+        truth: create(dir, "truth.csv", "student_id,engagement,disengage_week,disengage_monday,distance,not_monitored")?,
+    };
+    let mut terms = create(dir, "terms.csv", "academic_year,term,starts_on,ends_on")?;
+    for term in &cal.terms {
+        writeln!(terms, "{},{},{},{}", cal.label(), term.name, term.starts_on, term.ends_on).map_err(io)?;
+    }
+    terms.flush().map_err(io)?;
+
+    let mut counts = DemoCounts::default();
+    let cohorts = spec.students.div_ceil(COHORT_SIZE);
+    let mut next_student = 0u32;
+    for cohort in 0..cohorts {
+        let size = COHORT_SIZE.min(spec.students - next_student);
+        generate_cohort(spec, &cal, cohort, next_student, size, &mut w, &mut counts).map_err(io)?;
+        next_student += size;
+    }
+    generate_graduates(spec, &mut w, &mut counts).map_err(io)?;
+    for f in [&mut w.students, &mut w.sessions, &mut w.class_lists, &mut w.swipes, &mut w.activity, &mut w.absences, &mut w.truth] {
+        f.flush().map_err(io)?;
+    }
+    Ok(DemoFiles { dir: dir.to_path_buf(), counts })
+}
+
+fn rng_for(seed: u64, stream: u64, index: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng.set_word_pos(u128::from(index) << 20);
+    rng
+}
+
+struct Session {
+    id: String,
+    room: String,
+    starts: NaiveDateTime,
+    ends: NaiveDateTime,
+    week: u32,
+}
+
+fn generate_cohort(spec: &DemoSpec, cal: &AcademicCalendar, cohort: u32, first: u32, size: u32, w: &mut Writers, counts: &mut DemoCounts) -> std::io::Result<()> {
+    let mut rng = rng_for(spec.seed, 1, u64::from(cohort));
+    let programme = people::programme(cohort);
+    let stage = cohort % 4; // 0 foundation .. 3 final year; every fourth programme cohort is taught at level 7
+    let postgraduate = cohort % 9 == 8;
+    let (level, stage) = if postgraduate { (7, 1) } else { (3 + stage, stage) };
+    let lecture_room = format!("{}-L{:03}", programme.building, cohort);
+    let seminar_room = format!("{}-S{:03}", programme.building, cohort);
+
+    // The weekly timetable: three modules, each a lecture and a seminar at fixed slots.
+    // A cohort is never timetabled in two places at once.
+    let mut slots: Vec<(u32, &str, String, u32, u32, u32)> = Vec::new();
+    for module in 0..3u32 {
+        for (kind, room, hours) in [("lecture", &lecture_room, 1), ("seminar", &seminar_room, 2)] {
+            loop {
+                let weekday = rng.random_range(0..5u32);
+                let hour = rng.random_range(9..(18 - hours));
+                let clash = slots.iter().any(|(_, _, _, d, h, n)| *d == weekday && hour < h + n && *h < hour + hours);
+                if !clash {
+                    slots.push((module, kind, room.clone(), weekday, hour, hours));
+                    break;
+                }
+            }
+        }
+    }
+    let mut sessions = Vec::new();
+    for (week, monday) in cal.teaching_weeks() {
+        for (module, kind, room, weekday, hour, hours) in &slots {
+            let day = monday + Duration::days(i64::from(*weekday));
+            if !cal.is_teaching_day(day) {
+                continue;
+            }
+            let starts = day.and_time(NaiveTime::from_hms_opt(*hour, 0, 0).expect("valid hour"));
+            let id = format!("{}{}-{}-{}", programme.code, level, module + 1, day.format("%Y%m%d"));
+            let id = format!("{id}-{}", if *kind == "lecture" { "L" } else { "S" });
+            let ends = starts + Duration::hours(i64::from(*hours));
+            writeln!(w.sessions, "{id},{}{}{:02},{},{},{kind},in-person,{room}", programme.code, level, module + 1, iso(starts), iso(ends))?;
+            sessions.push(Session { id, room: room.clone(), starts, ends, week });
+        }
+    }
+    counts.sessions += sessions.len() as u64;
+
+    for i in first..first + size {
+        let profile = generate_student(spec, cal, &programme, level, stage, i, w, counts)?;
+        let mut rng = rng_for(spec.seed, 2, u64::from(i));
+        if !profile.distance {
+            for s in &sessions {
+                writeln!(w.class_lists, "{},{}", s.id, profile.id)?;
+                counts.class_list_rows += 1;
+            }
+            if !profile.not_monitored {
+                generate_swipes(&profile, &sessions, &mut rng, w, counts)?;
+            }
+        }
+        generate_activity(spec, cal, &profile, &mut rng, w, counts)?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn generate_student(spec: &DemoSpec, cal: &AcademicCalendar, programme: &people::Programme, level: u32, stage: u32, index: u32, w: &mut Writers, counts: &mut DemoCounts) -> std::io::Result<Profile> {
+    let mut rng = rng_for(spec.seed, 3, u64::from(index));
+    let id = format!("S{:07}", 1_000_000 + index);
+    let (given, family) = people::name(&mut rng);
+    let engagement: f64 = 0.45 + 0.55 * rng.random::<f64>().powf(0.6);
+    let distance = rng.random_bool(0.05);
+    let status = match rng.random_range(0..100) {
+        0..=1 => "intermitted",
+        2..=4 if !distance => "placement",
+        5 if !distance => "study-abroad",
+        _ => "active",
+    };
+    let not_monitored = status != "active";
+    // One student in eight stops engaging; a fixed share of them in week 4.
+    let disengage_week = (!not_monitored && rng.random_bool(0.125)).then(|| if rng.random_bool(0.4) { 4 } else { rng.random_range(2..=22) });
+    let visa = !distance && rng.random_bool(0.15);
+    let start_year = spec.year - stage.saturating_sub(1) as i32 - i32::from(stage == 0);
+    let start = NaiveDate::from_ymd_opt(start_year, 9, 22).expect("valid date");
+    let years_left = if level == 7 { 1 } else { 4 - stage.min(3) as i32 };
+    let expected_end = NaiveDate::from_ymd_opt(spec.year + years_left, 6, 30).expect("valid date");
+    let funding = if visa { "self" } else { ["SFE", "SFE", "SFE", "SFE", "SFW", "SFNI", "SAAS", "NHS", "sponsor", "self"][rng.random_range(0..10)] };
+    let ethnicity = people::ethnicity(&mut rng);
+    let mut flags = Vec::new();
+    for (flag, p) in [("repeating", 0.03), ("returning", 0.02), ("clearing", 0.06), ("changed-course", 0.03), ("support-needs", 0.08), ("known-concern", 0.02)] {
+        if rng.random_bool(p) {
+            flags.push(flag);
+        }
+    }
+    let absence = (!not_monitored && rng.random_bool(0.04)).then(|| {
+        let (_, monday) = cal.teaching_weeks().nth(rng.random_range(3..20)).expect("enough teaching weeks");
+        (monday, monday + Duration::days(rng.random_range(8..21)))
+    });
+    if let Some((from, to)) = absence {
+        writeln!(w.absences, "{id},{from},{to},authorised,AA-{index:06}")?;
+        counts.absences += 1;
+    }
+    let dob = NaiveDate::from_ymd_opt(spec.year - 18 - stage as i32 - rng.random_range(0..3), rng.random_range(1..=12), rng.random_range(1..=28)).expect("valid date");
+    writeln!(
+        w.students,
+        "{id},{given},{family},{}@student.example.ac.uk,{dob},{}{level},{},{level},{stage},{},{start},{expected_end},,{status},{},{},{funding},{ethnicity},{},T{:04}",
+        id.to_lowercase(),
+        programme.code,
+        programme.department,
+        if distance { "distance" } else if rng.random_bool(0.1) { "part-time" } else { "full-time" },
+        if visa { "student" } else { "" },
+        if visa { format!("E4G{:09}", rng.random_range(0..1_000_000_000u64)) } else { String::new() },
+        flags.join(";"),
+        rng.random_range(1..400),
+    )?;
+    counts.students += 1;
+    if disengage_week.is_some() {
+        counts.disengaging += 1;
+    }
+    let monday = disengage_week.and_then(|week| cal.teaching_weeks().find(|(n, _)| *n == week)).map(|(_, m)| m.to_string()).unwrap_or_default();
+    writeln!(w.truth, "{id},{engagement:.3},{},{monday},{distance},{not_monitored}", disengage_week.map(|w| w.to_string()).unwrap_or_default())?;
+    Ok(Profile { id, engagement, disengage_week, distance, not_monitored, absence })
+}
+
+fn engaged_on(profile: &Profile, week: u32, day: NaiveDate) -> bool {
+    profile.disengage_week.is_none_or(|w| week < w) && profile.absence.is_none_or(|(from, to)| day < from || day > to)
+}
+
+fn generate_swipes(profile: &Profile, sessions: &[Session], rng: &mut ChaCha8Rng, w: &mut Writers, counts: &mut DemoCounts) -> std::io::Result<()> {
+    let reader = |room: &str| format!("R-{room}");
+    // A reader records one swipe per card per second: never write the same one twice.
+    let mut written = std::collections::HashSet::new();
+    let mut swipe = |w: &mut Writers, counts: &mut DemoCounts, room: &str, at: NaiveDateTime, reader: &str| -> std::io::Result<()> {
+        if written.insert((room.to_string(), at)) {
+            writeln!(w.swipes, "{},{room},{},{reader}", profile.id, iso(at))?;
+            counts.swipes += 1;
+        }
+        Ok(())
+    };
+    for s in sessions {
+        if !engaged_on(profile, s.week, s.starts.date()) || !rng.random_bool(profile.engagement * 0.92) {
+            continue;
+        }
+        // Most arrive in the ten minutes before the start; some late; a few forget to swipe.
+        let offset = rng.random_range(-25..15i64);
+        let at = s.starts + Duration::minutes(offset) + Duration::seconds(rng.random_range(0..60));
+        swipe(w, counts, &s.room, at, &reader(&s.room))?;
+        match rng.random_range(0..100) {
+            // A second tap a few minutes later: counts once.
+            0..=4 => {
+                let again = at + Duration::minutes(rng.random_range(1..20));
+                if again <= s.ends {
+                    swipe(w, counts, &s.room, again, &reader(&s.room))?;
+                }
+            }
+            // Far too early: outside the window.
+            5 => swipe(w, counts, &s.room, s.starts - Duration::minutes(rng.random_range(45..90)), &reader(&s.room))?,
+            // A library gate, where no sessions are timetabled.
+            6..=7 => swipe(w, counts, "LIB-GATE", at - Duration::hours(1), "R-LIB")?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn generate_activity(spec: &DemoSpec, cal: &AcademicCalendar, profile: &Profile, rng: &mut ChaCha8Rng, w: &mut Writers, counts: &mut DemoCounts) -> std::io::Result<()> {
+    let mut times = Vec::new();
+    let mut day = cal.starts_on;
+    while day <= cal.ends_on {
+        let week = cal.teaching_week_of(day);
+        let teaching = cal.is_teaching_day(day);
+        let weekend = matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
+        let rhythm = match (teaching, weekend) {
+            (true, _) => 1.0,
+            (false, true) if cal.in_term(day) => 0.35,
+            _ => 0.12,
+        };
+        let engaged = week.is_none_or(|week| engaged_on(profile, week, day)) && profile.absence.is_none_or(|(from, to)| day < from || day > to);
+        let active = if engaged { profile.engagement } else { 0.01 };
+        let vle_rate = spec.vle_per_day * rhythm * active * if profile.distance { 1.4 } else { 1.0 };
+        let n = poisson(rng, vle_rate);
+        emit(rng, w, counts, &profile.id, day, "vle", n, &mut times)?;
+        for (source, rate) in SOURCES_OTHER {
+            let rate = rate * rhythm * active * if profile.distance && *source == "library" { 0.1 } else { 1.0 };
+            let n = poisson(rng, rate);
+            emit(rng, w, counts, &profile.id, day, source, n, &mut times)?;
+        }
+        // Coursework: a submission in weeks 6 and 11 of each term.
+        if teaching && engaged && day.weekday() == Weekday::Fri && cal.week_in_term(day).is_some_and(|n| n == 6 || n == 11) && rng.random_bool(0.9) {
+            emit(rng, w, counts, &profile.id, day, "submission", 1, &mut times)?;
+        }
+        day += Duration::days(1);
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn emit(rng: &mut ChaCha8Rng, w: &mut Writers, counts: &mut DemoCounts, id: &str, day: NaiveDate, source: &str, n: u32, times: &mut Vec<u32>) -> std::io::Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    times.clear();
+    // Waking hours, 07:00 to 23:59, one row per distinct second (the key is the timestamp).
+    times.extend((0..n).map(|_| rng.random_range(7 * 3600..86_400u32)));
+    times.sort_unstable();
+    times.dedup();
+    for &t in times.iter() {
+        let at = day.and_time(NaiveTime::from_num_seconds_from_midnight_opt(t, 0).expect("in range"));
+        // 01:00-02:00 on the spring clock change does not exist locally; waking hours avoid it.
+        let count = if source == "vle" { rng.random_range(1..6) } else { 1 };
+        let duration = match source {
+            "lecture-capture" | "online-meeting" => rng.random_range(300..3600).to_string(),
+            _ => String::new(),
+        };
+        writeln!(w.activity, "{id},{},{source},{count},{duration}", iso(at))?;
+        counts.activity += 1;
+    }
+    Ok(())
+}
+
+fn generate_graduates(spec: &DemoSpec, w: &mut Writers, counts: &mut DemoCounts) -> std::io::Result<()> {
+    // Former students who completed seven or more years ago: still held, due for erasure.
+    let graduates = (spec.students / 50).max(2);
+    for g in 0..graduates {
+        let mut rng = rng_for(spec.seed, 4, u64::from(g));
+        let id = format!("G{:07}", 1_000_000 + g);
+        let (given, family) = people::name(&mut rng);
+        let completed_year = spec.year - 7 - rng.random_range(0..2);
+        let programme = people::programme(g);
+        let completion = NaiveDate::from_ymd_opt(completed_year, 6, 30).expect("valid date");
+        let start = NaiveDate::from_ymd_opt(completed_year - 3, 9, 22).expect("valid date");
+        let status = if g % 5 == 4 { "withdrawn" } else { "completed" };
+        writeln!(
+            w.students,
+            "{id},{given},{family},{}@alumni.example.ac.uk,{},{}6,{},6,3,full-time,{start},{completion},{completion},{status},,,SFE,{},,T{:04}",
+            id.to_lowercase(),
+            NaiveDate::from_ymd_opt(completed_year - 22, 3, 14).expect("valid date"),
+            programme.code,
+            programme.department,
+            people::ethnicity(&mut rng),
+            rng.random_range(1..400)
+        )?;
+        counts.students += 1;
+        // Their last term's activity is still held too.
+        for d in 0..10 {
+            let at = NaiveDate::from_ymd_opt(completed_year, 5, 4).expect("valid date") + Duration::days(d * 3);
+            writeln!(w.activity, "{id},{},vle,{},", iso(at.and_hms_opt(11, 15, 0).expect("valid time")), rng.random_range(1..5))?;
+            counts.activity += 1;
+        }
+    }
+    Ok(())
+}
+
+fn poisson(rng: &mut ChaCha8Rng, lambda: f64) -> u32 {
+    if lambda <= 0.0 {
+        return 0;
+    }
+    // Knuth's method: fine for the small rates used here.
+    let limit = (-lambda).exp();
+    let mut k = 0;
+    let mut p = rng.random::<f64>();
+    while p > limit && k < 200 {
+        k += 1;
+        p *= rng.random::<f64>();
+    }
+    k
+}
+
+fn iso(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+}

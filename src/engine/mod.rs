@@ -1,0 +1,3 @@
+//! The query engine: DataFusion sessions over the warehouse tables.
+
+pub mod session;

@@ -1,0 +1,82 @@
+//! THE place a DataFusion `SessionContext` is built: warehouse tables registered as Delta
+//! table providers, the views analysts see, and nothing else.
+//!
+//! Analysts' sessions never contain the equality table, so no SQL they write can reach
+//! special-category data.
+
+use std::sync::Arc;
+
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::error::{Error, Result};
+use crate::queries;
+use crate::warehouse::Warehouse;
+use crate::warehouse::tables::{self, TableDef};
+
+/// Who the session is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// `rollcall sql`: every analyst-visible table and view, never the equality table.
+    Analyst,
+    /// Rollcall's own jobs; `with_equality` adds the equality table for the privacy path.
+    Internal {
+        /// Register the equality table too.
+        with_equality: bool,
+    },
+}
+
+/// Builds a session with the warehouse tables (as they are now) registered.
+pub async fn build(warehouse: &Warehouse, access: Access) -> Result<SessionContext> {
+    let config = SessionConfig::new()
+        .with_information_schema(access == Access::Analyst)
+        .with_default_catalog_and_schema("rollcall", "warehouse");
+    let ctx = SessionContext::new_with_config(config);
+    for def in tables::ALL {
+        let wanted = match access {
+            Access::Analyst => def.analyst_visible,
+            Access::Internal { with_equality } => def.analyst_visible || with_equality,
+        };
+        if wanted {
+            register(&ctx, warehouse, def).await?;
+        }
+    }
+    for view in ["views/attendance", "views/rejected_swipes"] {
+        let df = queries::plan(&ctx, view, &[]).await?;
+        let name = view.trim_start_matches("views/");
+        ctx.register_table(name, df.into_view())
+            .map_err(|e| Error::query(view, e))?;
+    }
+    Ok(ctx)
+}
+
+/// Registers (or re-registers, after a write) one warehouse table.
+pub async fn register(ctx: &SessionContext, warehouse: &Warehouse, def: &TableDef) -> Result<()> {
+    let table = warehouse.table(def).await?;
+    table
+        .update_datafusion_session(&ctx.state())
+        .map_err(|e| Error::table(def.name, e))?;
+    let provider = table
+        .table_provider()
+        .await
+        .map_err(|e| Error::query(def.name, e))?;
+    ctx.deregister_table(def.name)
+        .map_err(|e| Error::query(def.name, e))?;
+    ctx.register_table(def.name, provider)
+        .map_err(|e| Error::query(def.name, e))?;
+    Ok(())
+}
+
+/// Registers in-memory batches under `name` (staged rows awaiting their commit).
+pub fn register_batches(
+    ctx: &SessionContext,
+    name: &str,
+    schema: arrow::datatypes::SchemaRef,
+    batches: Vec<arrow::array::RecordBatch>,
+) -> Result<()> {
+    let table = MemTable::try_new(schema, vec![batches]).map_err(|e| Error::query(name, e))?;
+    ctx.deregister_table(name).map_err(|e| Error::query(name, e))?;
+    ctx.register_table(name, Arc::new(table))
+        .map_err(|e| Error::query(name, e))?;
+    Ok(())
+}

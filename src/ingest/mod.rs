@@ -1,0 +1,341 @@
+//! `rollcall ingest`: validate interchange files and commit them to the warehouse.
+//!
+//! Each file is its own unit: it is read and checked whole, then committed in one Delta
+//! commit per table, or refused whole. A file already ingested (same kind, same SHA-256)
+//! adds nothing; rows already held add nothing either, so a file re-sent after a crash
+//! between commits is safe. Swipes, sessions and class lists are reconciled into
+//! attendance after every ingest that touches them, whatever order the files came in.
+
+pub mod attendance;
+pub mod kinds;
+pub mod parse;
+pub mod time;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::{Date32Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow::compute::kernels::aggregate::{max, min};
+use datafusion::prelude::SessionContext;
+use datafusion::scalar::ScalarValue;
+use indicatif::{ProgressBar, ProgressStyle};
+use sha2::{Digest, Sha256};
+
+use crate::engine::session::{self, Access};
+use crate::error::{Error, Result};
+use crate::privacy::pseudonym::{EQUALITY_PURPOSE, PseudonymKey};
+use crate::queries;
+use crate::warehouse::{Warehouse, tables};
+use kinds::{Kind, Merge};
+use parse::{ParseOptions, Parsed, Reject};
+
+/// How to treat files with bad rows.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Commit the good rows and write bad ones to a rejects file, instead of refusing the file.
+    pub quarantine: bool,
+    /// Where rejects files go (default: beside each input file).
+    pub rejects_dir: Option<PathBuf>,
+    /// Show progress bars (only drawn on a terminal in any case).
+    pub progress: bool,
+}
+
+/// What happened to one file.
+#[derive(Debug)]
+pub enum FileOutcome {
+    /// Committed; `rejected` rows went to `rejects_file` (quarantine).
+    Committed {
+        /// Rows added to the table.
+        added: u64,
+        /// Rows already held (skipped, or replaced in place for upserts).
+        already_held: u64,
+        /// Rows refused (quarantine).
+        rejected: u64,
+        /// Where the refused rows were written.
+        rejects_file: Option<PathBuf>,
+    },
+    /// The same content was ingested before as this kind; nothing was done.
+    AlreadyIngested,
+    /// Refused whole; nothing was committed.
+    Refused {
+        /// Every problem, in line order.
+        problems: Vec<Reject>,
+    },
+}
+
+/// The report for one file.
+#[derive(Debug)]
+pub struct FileReport {
+    /// The input file.
+    pub path: PathBuf,
+    /// Data rows read.
+    pub rows_read: u64,
+    /// Warnings (ignored columns).
+    pub warnings: Vec<String>,
+    /// The outcome.
+    pub outcome: FileOutcome,
+}
+
+/// The report for one `rollcall ingest` run.
+#[derive(Debug)]
+pub struct IngestReport {
+    /// The kind ingested.
+    pub kind: &'static str,
+    /// One entry per file, in command-line order.
+    pub files: Vec<FileReport>,
+    /// Swipe outcomes after reconciliation, when it ran.
+    pub attendance: Option<attendance::OutcomeCounts>,
+    /// Wall time.
+    pub elapsed: std::time::Duration,
+}
+
+impl IngestReport {
+    /// Total data rows read.
+    pub fn rows_read(&self) -> u64 {
+        self.files.iter().map(|f| f.rows_read).sum()
+    }
+
+    /// Files refused.
+    pub fn refused(&self) -> usize {
+        self.files.iter().filter(|f| matches!(f.outcome, FileOutcome::Refused { .. })).count()
+    }
+}
+
+/// Ingests `files` of `kind` into the warehouse.
+pub async fn ingest(warehouse: &Warehouse, kind: &Kind, files: &[PathBuf], options: &IngestOptions) -> Result<IngestReport> {
+    let started = Instant::now();
+    let _lock = warehouse.lock()?;
+    warehouse.create_missing_tables().await?;
+    let ctx = session::build(warehouse, Access::Internal { with_equality: true }).await?;
+    let tz = warehouse.config().tz().map_err(Error::Usage)?;
+    let mut reports = Vec::new();
+    let mut committed_any = false;
+    for path in files {
+        let report = ingest_file(warehouse, &ctx, kind, path, tz, options).await?;
+        // Upserts may change rows without adding any; inserts change nothing when all were held.
+        committed_any |= match &report.outcome {
+            FileOutcome::Committed { added, .. } => *added > 0 || kind.merge != Merge::InsertNew,
+            _ => false,
+        };
+        reports.push(report);
+    }
+    let touches_attendance = matches!(kind.table.name, "swipes" | "sessions" | "class_lists");
+    let attendance = if (touches_attendance && committed_any) || attendance::is_stale(warehouse).await? {
+        Some(attendance::refresh(warehouse, &ctx).await?)
+    } else {
+        None
+    };
+    Ok(IngestReport { kind: kind.name, files: reports, attendance, elapsed: started.elapsed() })
+}
+
+async fn ingest_file(
+    warehouse: &Warehouse,
+    ctx: &SessionContext,
+    kind: &Kind,
+    path: &Path,
+    tz: chrono_tz::Tz,
+    options: &IngestOptions,
+) -> Result<FileReport> {
+    let sha256 = file_sha256(path)?;
+    let seen = queries::collect(
+        ctx,
+        "ingest/file_seen",
+        &[("kind", ScalarValue::from(kind.name)), ("sha256", ScalarValue::from(sha256.as_str()))],
+    )
+    .await?;
+    if first_i64(&seen) > 0 {
+        return Ok(FileReport { path: path.to_path_buf(), rows_read: 0, warnings: vec![], outcome: FileOutcome::AlreadyIngested });
+    }
+
+    let ingested_at = chrono::Utc::now().timestamp_micros();
+    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    let bar = progress_bar(options.progress, size, path);
+    let parsed = tokio::task::block_in_place(|| parse::parse_file(path, kind, &ParseOptions { tz, ingested_at, progress: &bar }))?;
+    bar.finish_and_clear();
+
+    let rejected = parsed.rejected_rows() as u64;
+    if rejected > 0 && !options.quarantine {
+        return Ok(FileReport {
+            path: path.to_path_buf(),
+            rows_read: parsed.rows_read,
+            warnings: parsed.warnings,
+            outcome: FileOutcome::Refused { problems: parsed.rejects },
+        });
+    }
+    let rejects_file = if rejected > 0 { Some(write_rejects(path, &parsed, options)?) } else { None };
+
+    // Special-category values leave the row here, under a keyed pseudonym.
+    if !parsed.special.is_empty() {
+        let key = if parsed.special.iter().any(|s| s.value.is_some()) {
+            Some(PseudonymKey::load(warehouse)?)
+        } else {
+            PseudonymKey::load(warehouse).ok()
+        };
+        if let Some(key) = key {
+            commit_equality(warehouse, ctx, &key, &parsed, ingested_at).await?;
+        }
+    }
+
+    let staged_rows = parsed.batch.num_rows() as u64;
+    let added = commit_rows(warehouse, ctx, kind, parsed.batch).await?;
+    let log = ingest_log_row(kind, path, &sha256, parsed.rows_read, added, rejected, ingested_at)?;
+    warehouse.append(&tables::INGEST_LOG, vec![log], "ingest log").await?;
+    session::register(ctx, warehouse, &tables::INGEST_LOG).await?;
+    Ok(FileReport {
+        path: path.to_path_buf(),
+        rows_read: parsed.rows_read,
+        warnings: parsed.warnings,
+        outcome: FileOutcome::Committed { added, already_held: staged_rows - added.min(staged_rows), rejected, rejects_file },
+    })
+}
+
+/// Commits staged rows to the kind's table; returns how many rows are new.
+async fn commit_rows(warehouse: &Warehouse, ctx: &SessionContext, kind: &Kind, staged: RecordBatch) -> Result<u64> {
+    let table = kind.table;
+    let staged_rows = staged.num_rows() as u64;
+    if staged_rows == 0 {
+        return Ok(0);
+    }
+    session::register_batches(ctx, "staged", staged.schema(), vec![staged.clone()])?;
+    let operation = format!("ingest {}", kind.name);
+    let added = match kind.merge {
+        Merge::InsertNew => {
+            let query = format!("ingest/new_{}", table.name);
+            let params = match day_range(&staged) {
+                Some((lo, hi)) => vec![("min_day", ScalarValue::Date32(Some(lo))), ("max_day", ScalarValue::Date32(Some(hi)))],
+                None => vec![],
+            };
+            let rows = queries::collect(ctx, &query, &params).await?;
+            let added: u64 = rows.iter().map(|b| b.num_rows() as u64).sum();
+            if added > 0 {
+                warehouse.append(&table, rows, &operation).await?;
+            }
+            added
+        }
+        Merge::Upsert | Merge::ReplaceBySession => {
+            let held_before = count_rows(ctx, table.name).await?;
+            let query = format!("ingest/merge_{}", table.name);
+            let rows = queries::collect(ctx, &query, &[]).await?;
+            let after: u64 = rows.iter().map(|b| b.num_rows() as u64).sum();
+            warehouse.overwrite(&table, rows, &operation).await?;
+            after.saturating_sub(held_before)
+        }
+    };
+    session::register(ctx, warehouse, &table).await?;
+    Ok(added)
+}
+
+async fn commit_equality(warehouse: &Warehouse, ctx: &SessionContext, key: &PseudonymKey, parsed: &Parsed, ingested_at: i64) -> Result<()> {
+    let def = tables::EQUALITY;
+    let pseudonyms: StringArray = parsed.special.iter().map(|s| Some(key.pseudonym(EQUALITY_PURPOSE, &s.student_id))).collect();
+    let values: StringArray = parsed.special.iter().map(|s| s.value.as_deref()).collect();
+    let at = TimestampMicrosecondArray::from(vec![ingested_at; parsed.special.len()]).with_timezone("UTC");
+    let batch = RecordBatch::try_new(def.schema(), vec![Arc::new(pseudonyms), Arc::new(values), Arc::new(at)])?;
+    session::register_batches(ctx, "staged", def.schema(), vec![batch])?;
+    let rows = queries::collect(ctx, "ingest/merge_equality", &[]).await?;
+    warehouse.overwrite(&def, rows, "ingest equality").await?;
+    session::register(ctx, warehouse, &def).await
+}
+
+async fn count_rows(ctx: &SessionContext, table: &str) -> Result<u64> {
+    let df = ctx.table(table).await.map_err(|e| Error::query(table, e))?;
+    Ok(df.count().await.map_err(|e| Error::query(table, e))? as u64)
+}
+
+fn day_range(batch: &RecordBatch) -> Option<(i32, i32)> {
+    let days = batch.column_by_name("day")?.as_any().downcast_ref::<Date32Array>()?;
+    Some((min(days)?, max(days)?))
+}
+
+fn first_i64(batches: &[RecordBatch]) -> i64 {
+    batches
+        .first()
+        .filter(|b| b.num_rows() > 0)
+        .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0)))
+        .unwrap_or(0)
+}
+
+fn ingest_log_row(kind: &Kind, path: &Path, sha256: &str, read: u64, added: u64, rejected: u64, at: i64) -> Result<RecordBatch> {
+    use arrow::array::Int64Array;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    Ok(RecordBatch::try_new(
+        tables::INGEST_LOG.schema(),
+        vec![
+            Arc::new(TimestampMicrosecondArray::from(vec![at]).with_timezone("UTC")),
+            Arc::new(StringArray::from(vec![kind.name])),
+            Arc::new(StringArray::from(vec![name])),
+            Arc::new(StringArray::from(vec![sha256])),
+            Arc::new(Int64Array::from(vec![read as i64])),
+            Arc::new(Int64Array::from(vec![added as i64])),
+            Arc::new(Int64Array::from(vec![rejected as i64])),
+            Arc::new(StringArray::from(vec![user])),
+        ],
+    )?)
+}
+
+fn file_sha256(path: &Path) -> Result<String> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Writes the refused rows of a quarantined file: `line`, `problems`, then the file's own
+/// columns, so the rows can be corrected and ingested again.
+fn write_rejects(path: &Path, parsed: &Parsed, options: &IngestOptions) -> Result<PathBuf> {
+    let name = format!("{}.rejects.csv", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    let dir = options.rejects_dir.clone().unwrap_or_else(|| path.parent().map(Path::to_path_buf).unwrap_or_default());
+    let target = dir.join(name);
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["line".to_string(), "problems".to_string()];
+    header.extend(parsed.header.iter().cloned());
+    out.write_record(&header).map_err(|e| Error::Internal(e.to_string()))?;
+    let mut i = 0;
+    while i < parsed.rejects.len() {
+        let line = parsed.rejects[i].line;
+        let mut problems = Vec::new();
+        let mut record = None;
+        while i < parsed.rejects.len() && parsed.rejects[i].line == line {
+            let r = &parsed.rejects[i];
+            problems.push(if r.column.is_empty() { r.reason.clone() } else { format!("{}: {}", r.column, r.reason) });
+            record = record.or_else(|| r.record.clone());
+            i += 1;
+        }
+        let mut row = vec![line.to_string(), problems.join("; ")];
+        row.extend(record.unwrap_or_else(|| vec![String::new(); parsed.header.len()]));
+        out.write_record(&row).map_err(|e| Error::Internal(e.to_string()))?;
+    }
+    let bytes = out.into_inner().map_err(|e| Error::Internal(e.to_string()))?;
+    crate::warehouse::write_atomically(&target, &bytes)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Rejected rows are personal data: readable by the owner only.
+        let _ = std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(target)
+}
+
+fn progress_bar(enabled: bool, size: u64, path: &Path) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(size);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    bar
+}

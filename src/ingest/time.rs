@@ -1,0 +1,195 @@
+//! Dates and ISO 8601 timestamps as the interchange contract writes them.
+//!
+//! A timestamp without an offset is local time in the configured zone (Europe/London):
+//! the clock changes are applied, a time that does not exist (the hour skipped in March)
+//! is refused, and an ambiguous one (the hour repeated in October) is read as its first
+//! occurrence. Timestamps are stored as microseconds since the Unix epoch, UTC; days as
+//! days since the epoch (Arrow `Date32`), in local time.
+
+use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+const EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
+/// Parses `YYYY-MM-DD` into days since the Unix epoch.
+pub fn parse_date(text: &str) -> Result<i32, String> {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err("not a date (expected YYYY-MM-DD)".into());
+    }
+    let (y, m, d) = (digits(&b[0..4]), digits(&b[5..7]), digits(&b[8..10]));
+    match (y, m, d) {
+        (Some(y), Some(m), Some(d)) => NaiveDate::from_ymd_opt(y as i32, m, d)
+            .map(date_to_days)
+            .ok_or_else(|| "not a calendar date".to_string()),
+        _ => Err("not a date (expected YYYY-MM-DD)".into()),
+    }
+}
+
+/// Days since the Unix epoch for a calendar date.
+pub fn date_to_days(date: NaiveDate) -> i32 {
+    date.num_days_from_ce() - EPOCH_DAYS_FROM_CE
+}
+
+/// The calendar date of a day number.
+pub fn days_to_date(days: i32) -> NaiveDate {
+    NaiveDate::from_num_days_from_ce_opt(days + EPOCH_DAYS_FROM_CE).expect("day number in range")
+}
+
+/// Parses an ISO 8601 timestamp into microseconds since the epoch (UTC).
+///
+/// Accepts `YYYY-MM-DDTHH:MM[:SS[.ffffff]]` (a space may stand for `T`) followed by
+/// nothing (local time in `tz`), `Z`, or an offset `+HH:MM`, `+HHMM` or `+HH`.
+pub fn parse_timestamp(text: &str, tz: Tz) -> Result<i64, String> {
+    const SHAPE: &str = "not an ISO 8601 timestamp (expected YYYY-MM-DDTHH:MM:SS)";
+    let b = text.as_bytes();
+    if b.len() < 16 || (b[10] != b'T' && b[10] != b' ' && b[10] != b't') {
+        return Err(SHAPE.into());
+    }
+    let date = parse_date(&text[..10]).map_err(|_| SHAPE.to_string())?;
+    if b[13] != b':' {
+        return Err(SHAPE.into());
+    }
+    let hour = digits(&b[11..13]).ok_or(SHAPE)?;
+    let minute = digits(&b[14..16]).ok_or(SHAPE)?;
+    let mut pos = 16;
+    let mut second = 0;
+    let mut micros = 0u32;
+    if b.get(pos) == Some(&b':') {
+        second = b.get(pos + 1..pos + 3).and_then(digits).ok_or(SHAPE)?;
+        pos += 3;
+        if matches!(b.get(pos), Some(b'.') | Some(b',')) {
+            pos += 1;
+            let start = pos;
+            while pos < b.len() && b[pos].is_ascii_digit() {
+                pos += 1;
+            }
+            let frac = &b[start..pos];
+            if frac.is_empty() {
+                return Err(SHAPE.into());
+            }
+            let mut value = 0u32;
+            for (i, c) in frac.iter().take(6).enumerate() {
+                value += u32::from(c - b'0') * 10u32.pow(5 - i as u32);
+            }
+            micros = value;
+        }
+    }
+    let time = NaiveTime::from_hms_micro_opt(hour, minute, second, micros)
+        .ok_or_else(|| "not a valid time of day".to_string())?;
+    let local = NaiveDateTime::new(days_to_date(date), time);
+    let rest = &b[pos..];
+    let offset_seconds: Option<i64> = match rest {
+        [] => None,
+        [b'Z'] | [b'z'] => Some(0),
+        [sign @ (b'+' | b'-'), tail @ ..] => {
+            let (h, m) = match tail {
+                [h1, h2] => (digits(&[*h1, *h2]), Some(0)),
+                [h1, h2, m1, m2] => (digits(&[*h1, *h2]), digits(&[*m1, *m2])),
+                [h1, h2, b':', m1, m2] => (digits(&[*h1, *h2]), digits(&[*m1, *m2])),
+                _ => (None, None),
+            };
+            match (h, m) {
+                (Some(h), Some(m)) if h <= 23 && m <= 59 => {
+                    let s = i64::from(h * 3600 + m * 60);
+                    Some(if *sign == b'-' { -s } else { s })
+                }
+                _ => return Err("not a valid UTC offset (expected +HH:MM)".into()),
+            }
+        }
+        _ => return Err(SHAPE.into()),
+    };
+    let utc_micros = match offset_seconds {
+        Some(offset) => local.and_utc().timestamp_micros() - offset * 1_000_000,
+        None => match tz.from_local_datetime(&local) {
+            LocalResult::Single(t) => t.timestamp_micros(),
+            LocalResult::Ambiguous(first, _) => first.timestamp_micros(),
+            LocalResult::None => {
+                return Err(format!(
+                    "local time does not exist in {} (the clocks went forward); give an explicit offset",
+                    tz.name()
+                ));
+            }
+        },
+    };
+    Ok(utc_micros)
+}
+
+/// The local calendar day (days since the epoch) of a UTC instant.
+pub fn local_day(utc_micros: i64, tz: Tz) -> i32 {
+    let utc: DateTime<Utc> = DateTime::from_timestamp_micros(utc_micros).expect("timestamp in range");
+    date_to_days(utc.with_timezone(&tz).date_naive())
+}
+
+/// Formats a UTC instant as local ISO 8601 with its offset, e.g. `2025-10-26T01:30:00+01:00`.
+pub fn format_local(utc_micros: i64, tz: Tz) -> String {
+    let utc: DateTime<Utc> = DateTime::from_timestamp_micros(utc_micros).expect("timestamp in range");
+    utc.with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    let mut value = 0u32;
+    for c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + u32::from(c - b'0');
+    }
+    Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::Europe::London;
+
+    fn utc(text: &str) -> i64 {
+        DateTime::parse_from_rfc3339(text).unwrap().timestamp_micros()
+    }
+
+    #[test]
+    fn naive_times_follow_bst_and_gmt() {
+        assert_eq!(parse_timestamp("2025-07-01T09:00:00", London).unwrap(), utc("2025-07-01T08:00:00Z"));
+        assert_eq!(parse_timestamp("2025-12-01 09:00", London).unwrap(), utc("2025-12-01T09:00:00Z"));
+    }
+
+    #[test]
+    fn clocks_going_back_reads_first_occurrence() {
+        // 26 October 2025: 01:00-02:00 BST happens, then 01:00-02:00 GMT happens again.
+        assert_eq!(parse_timestamp("2025-10-26T01:30:00", London).unwrap(), utc("2025-10-26T00:30:00Z"));
+        assert_eq!(parse_timestamp("2025-10-26T01:30:00+00:00", London).unwrap(), utc("2025-10-26T01:30:00Z"));
+    }
+
+    #[test]
+    fn clocks_going_forward_gap_refused() {
+        // 29 March 2026: 01:00 GMT jumps to 02:00 BST.
+        let err = parse_timestamp("2026-03-29T01:30:00", London).unwrap_err();
+        assert!(err.contains("does not exist"), "{err}");
+        assert_eq!(parse_timestamp("2026-03-29T02:30:00", London).unwrap(), utc("2026-03-29T01:30:00Z"));
+    }
+
+    #[test]
+    fn offsets_and_fractions() {
+        assert_eq!(parse_timestamp("2025-10-01T10:00:00.250Z", London).unwrap(), utc("2025-10-01T10:00:00.25Z"));
+        assert_eq!(parse_timestamp("2025-10-01T10:00:00-0130", London).unwrap(), utc("2025-10-01T11:30:00Z"));
+        assert_eq!(parse_timestamp("2025-10-01T10:00+02", London).unwrap(), utc("2025-10-01T08:00:00Z"));
+    }
+
+    #[test]
+    fn bad_shapes_refused() {
+        for bad in ["2025-10-01", "01/10/2025 10:00", "2025-10-01T25:00:00", "2025-02-30T10:00:00", "2025-10-01T10:00:00+5", "2025-10-01T10:00:00 GMT"] {
+            assert!(parse_timestamp(bad, London).is_err(), "{bad}");
+        }
+        assert!(parse_date("2025-13-01").is_err());
+        assert!(parse_date("1/1/2025").is_err());
+        assert_eq!(parse_date("1970-01-02").unwrap(), 1);
+    }
+
+    #[test]
+    fn local_day_after_midnight_bst() {
+        // 23:30 UTC on 30 June is 00:30 BST on 1 July.
+        let t = utc("2025-06-30T23:30:00Z");
+        assert_eq!(days_to_date(local_day(t, London)), NaiveDate::from_ymd_opt(2025, 7, 1).unwrap());
+        assert_eq!(format_local(t, London), "2025-07-01T00:30:00+01:00");
+    }
+}

@@ -1,0 +1,13 @@
+#![doc = include_str!("../README.md")]
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod engine;
+pub mod error;
+pub mod ingest;
+pub mod privacy;
+pub mod queries;
+pub mod warehouse;
+
+pub use error::{Error, Result};

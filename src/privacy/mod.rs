@@ -1,0 +1,3 @@
+//! Privacy machinery: keyed pseudonyms for special-category data.
+
+pub mod pseudonym;

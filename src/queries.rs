@@ -1,0 +1,120 @@
+//! The query catalog: every analytic SQL statement, embedded at compile time from
+//! `queries/<area>/<name>.sql`, looked up by name and run with bound parameters.
+//!
+//! A release binary therefore runs a fixed, auditable set of queries; each result can be
+//! traced to a name and the SHA-256 of its text.
+
+use datafusion::common::ParamValues;
+use datafusion::dataframe::DataFrame;
+use datafusion::prelude::SessionContext;
+use datafusion::scalar::ScalarValue;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+macro_rules! catalog {
+    ($($name:literal),* $(,)?) => {
+        /// Every catalog query as (name, SQL text); the name is the path under `queries/`
+        /// without `.sql`.
+        pub static CATALOG: &[(&str, &str)] = &[
+            $(($name, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/queries/", $name, ".sql")))),*
+        ];
+    };
+}
+
+catalog!(
+    "ingest/file_seen",
+    "ingest/new_swipes",
+    "ingest/new_activity",
+    "ingest/new_absences",
+    "ingest/merge_students",
+    "ingest/merge_equality",
+    "ingest/merge_sessions",
+    "ingest/merge_class_lists",
+    "ingest/merge_terms",
+    "ingest/swipe_outcomes",
+    "ingest/swipe_outcome_counts",
+    "views/attendance",
+    "views/rejected_swipes",
+);
+
+/// The SQL text of a catalog query.
+pub fn sql(name: &str) -> Result<&'static str> {
+    CATALOG
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, sql)| *sql)
+        .ok_or_else(|| Error::Internal(format!("no query '{name}' in the catalog")))
+}
+
+/// The SHA-256 (hex) of a catalog query's text, recorded with what it produced.
+pub fn digest(name: &str) -> Result<String> {
+    Ok(hex::encode(Sha256::digest(sql(name)?.as_bytes())))
+}
+
+/// Plans a catalog query with named parameters (`$name` in the SQL).
+pub async fn plan(
+    ctx: &SessionContext,
+    name: &str,
+    params: &[(&str, ScalarValue)],
+) -> Result<DataFrame> {
+    let df = ctx
+        .sql(sql(name)?)
+        .await
+        .map_err(|e| Error::query(name, e))?;
+    if params.is_empty() {
+        return Ok(df);
+    }
+    let map = params
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), v.clone().into()))
+        .collect::<std::collections::HashMap<_, _>>();
+    df.with_param_values(ParamValues::Map(map))
+        .map_err(|e| Error::query(name, e))
+}
+
+/// Runs a catalog query and collects its result.
+pub async fn collect(
+    ctx: &SessionContext,
+    name: &str,
+    params: &[(&str, ScalarValue)],
+) -> Result<Vec<arrow::array::RecordBatch>> {
+    plan(ctx, name, params)
+        .await?
+        .collect()
+        .await
+        .map_err(|e| Error::query(name, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded catalog and the files on disk are the same set.
+    #[test]
+    fn catalog_matches_files_on_disk() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+        let mut on_disk = Vec::new();
+        for area in std::fs::read_dir(&root).unwrap() {
+            let area = area.unwrap().path();
+            for file in std::fs::read_dir(&area).unwrap() {
+                let file = file.unwrap().path();
+                if file.extension().is_some_and(|e| e == "sql") {
+                    let rel = file.strip_prefix(&root).unwrap().with_extension("");
+                    on_disk.push(rel.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        on_disk.sort();
+        let mut embedded: Vec<String> = CATALOG.iter().map(|(n, _)| n.to_string()).collect();
+        embedded.sort();
+        assert_eq!(embedded, on_disk);
+    }
+
+    #[test]
+    fn every_query_has_a_description_header() {
+        for (name, sql) in CATALOG {
+            assert!(sql.starts_with("-- description:"), "{name} lacks a description header");
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! The warehouse: a directory of Delta Lake tables plus `rollcall.toml`.
+//!
+//! Every write is one atomic Delta commit, so a job killed at any point leaves each table
+//! at its previous or its next version, never in between. Jobs that write take the
+//! warehouse lock, so two of them never interleave their read-modify-write cycles.
+
+pub mod tables;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow::array::RecordBatch;
+use deltalake::DeltaTable;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::protocol::SaveMode;
+use url::Url;
+
+use crate::config::{CONFIG_FILE, Config};
+use crate::error::{Error, Result};
+use tables::TableDef;
+
+const LOCK_FILE: &str = ".rollcall.lock";
+const TABLES_DIR: &str = "tables";
+
+/// An opened warehouse with its configuration.
+#[derive(Debug, Clone)]
+pub struct Warehouse {
+    root: PathBuf,
+    config: Config,
+}
+
+/// Holds the warehouse write lock until dropped.
+#[derive(Debug)]
+pub struct WriteLock {
+    _file: File,
+}
+
+/// What `Warehouse::init` did.
+#[derive(Debug, Default)]
+pub struct InitReport {
+    /// Tables created now (the others existed).
+    pub created_tables: Vec<&'static str>,
+    /// Whether `rollcall.toml` was written now.
+    pub wrote_config: bool,
+}
+
+impl Warehouse {
+    /// Creates the warehouse directory, `rollcall.toml` (if absent) and any missing table.
+    pub async fn init(root: &Path, preset: &str) -> Result<(Warehouse, InitReport)> {
+        if !crate::config::PRESETS.contains(&preset) {
+            return Err(Error::Usage(format!(
+                "unknown preset '{preset}', expected one of {}",
+                crate::config::PRESETS.join(", ")
+            )));
+        }
+        std::fs::create_dir_all(root.join(TABLES_DIR)).map_err(|e| Error::io(root, e))?;
+        let mut report = InitReport::default();
+        let config_path = root.join(CONFIG_FILE);
+        if !config_path.exists() {
+            write_atomically(&config_path, Config::template(preset).as_bytes())?;
+            report.wrote_config = true;
+        }
+        let warehouse = Warehouse::open(root, None)?;
+        let _lock = warehouse.lock()?;
+        report.created_tables = warehouse.create_missing_tables().await?;
+        Ok((warehouse, report))
+    }
+
+    /// Opens an existing warehouse, reading `config` or else `ROOT/rollcall.toml`.
+    pub fn open(root: &Path, config: Option<&Path>) -> Result<Warehouse> {
+        let default_config = root.join(CONFIG_FILE);
+        if !root.join(TABLES_DIR).is_dir() {
+            return Err(Error::Warehouse {
+                path: root.to_path_buf(),
+                message: "no warehouse here; create one with `rollcall init` or point \
+                          --warehouse / ROLLCALL_WAREHOUSE at an existing one"
+                    .into(),
+            });
+        }
+        let config = Config::load(config.unwrap_or(&default_config))?;
+        let root = std::path::absolute(root).map_err(|e| Error::io(root, e))?;
+        Ok(Warehouse { root, config })
+    }
+
+    /// The warehouse directory (absolute).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The directory of one table.
+    pub fn table_dir(&self, name: &str) -> PathBuf {
+        self.root.join(TABLES_DIR).join(name)
+    }
+
+    fn table_url(&self, name: &str) -> Result<Url> {
+        let dir = self.table_dir(name);
+        Url::from_directory_path(&dir)
+            .map_err(|()| Error::Internal(format!("table path {} is not absolute", dir.display())))
+    }
+
+    /// Takes the warehouse write lock, waiting for another job to finish if need be.
+    pub fn lock(&self) -> Result<WriteLock> {
+        let path = self.root.join(LOCK_FILE);
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                eprintln!("waiting for another rollcall job to release the warehouse lock ...");
+                file.lock().map_err(|e| Error::io(&path, e))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+        }
+        Ok(WriteLock { _file: file })
+    }
+
+    /// Creates every table that does not exist yet; returns the names created.
+    pub async fn create_missing_tables(&self) -> Result<Vec<&'static str>> {
+        let mut created = Vec::new();
+        for def in tables::ALL {
+            if !self.table_dir(def.name).join("_delta_log").is_dir() {
+                let dir = self.table_dir(def.name);
+                std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                let table = DeltaTable::try_from_url(self.table_url(def.name)?)
+                    .await
+                    .map_err(|e| Error::table(def.name, e))?;
+                table
+                    .write(vec![RecordBatch::new_empty(def.schema())])
+                    .with_save_mode(SaveMode::ErrorIfExists)
+                    .with_table_name(def.name)
+                    .with_description(def.about)
+                    .await
+                    .map_err(|e| Error::table(def.name, e))?;
+                created.push(def.name);
+            }
+        }
+        Ok(created)
+    }
+
+    /// Opens a table at its latest version.
+    pub async fn table(&self, def: &TableDef) -> Result<DeltaTable> {
+        if !self.table_dir(def.name).join("_delta_log").is_dir() {
+            return Err(Error::Warehouse {
+                path: self.root.clone(),
+                message: format!("table '{}' is missing; run `rollcall init` to create it", def.name),
+            });
+        }
+        deltalake::open_table(self.table_url(def.name)?)
+            .await
+            .map_err(|e| Error::table(def.name, e))
+    }
+
+    /// Appends batches to a table in one commit; returns the new version.
+    pub async fn append(
+        &self,
+        def: &TableDef,
+        batches: Vec<RecordBatch>,
+        operation: &str,
+    ) -> Result<i64> {
+        self.write(def, batches, SaveMode::Append, operation).await
+    }
+
+    /// Replaces a table's contents in one commit; returns the new version.
+    pub async fn overwrite(
+        &self,
+        def: &TableDef,
+        batches: Vec<RecordBatch>,
+        operation: &str,
+    ) -> Result<i64> {
+        self.write(def, batches, SaveMode::Overwrite, operation).await
+    }
+
+    async fn write(
+        &self,
+        def: &TableDef,
+        batches: Vec<RecordBatch>,
+        mode: SaveMode,
+        operation: &str,
+    ) -> Result<i64> {
+        let table = self.table(def).await?;
+        let batches = if batches.is_empty() {
+            vec![RecordBatch::new_empty(def.schema())]
+        } else {
+            batches
+        };
+        let metadata: HashMap<String, serde_json::Value> =
+            HashMap::from([("rollcall.operation".to_string(), operation.into())]);
+        let table = table
+            .write(batches)
+            .with_save_mode(mode)
+            .with_commit_properties(CommitProperties::default().with_metadata(metadata))
+            .await
+            .map_err(|e| Error::table(def.name, e))?;
+        Ok(table.version().unwrap_or_default() as i64)
+    }
+
+    /// The latest version of a table.
+    pub async fn version(&self, def: &TableDef) -> Result<i64> {
+        Ok(self.table(def).await?.version().unwrap_or_default() as i64)
+    }
+}
+
+/// Writes a file by writing a sibling temporary file and renaming it over the target,
+/// so a reader never sees half a file.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, contents).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}

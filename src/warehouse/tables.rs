@@ -1,0 +1,240 @@
+//! The warehouse tables and their Arrow schemas.
+//!
+//! Raw tables hold what was ingested (after validation); derived tables are recomputed
+//! from them. Every timestamp is UTC microseconds; every `day` is the local calendar day.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+/// One warehouse table.
+#[derive(Debug, Clone, Copy)]
+pub struct TableDef {
+    /// Table (and directory) name.
+    pub name: &'static str,
+    /// Column names and types.
+    pub columns: &'static [(&'static str, Col)],
+    /// Whether analysts can query it with `rollcall sql`.
+    pub analyst_visible: bool,
+    /// What the table holds, for `--help` and the README.
+    pub about: &'static str,
+}
+
+/// Column types used in the warehouse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Col {
+    /// UTF-8 text.
+    Text,
+    /// A calendar day.
+    Date,
+    /// An instant, UTC microseconds.
+    Timestamp,
+    /// A 64-bit integer.
+    Int,
+}
+
+impl Col {
+    /// The Arrow type stored for this column type.
+    pub fn data_type(self) -> DataType {
+        match self {
+            Col::Text => DataType::Utf8,
+            Col::Date => DataType::Date32,
+            Col::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            Col::Int => DataType::Int64,
+        }
+    }
+}
+
+impl TableDef {
+    /// The table's Arrow schema (every column nullable: absence is meaningful data).
+    pub fn schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(
+            self.columns
+                .iter()
+                .map(|(name, col)| Field::new(*name, col.data_type(), true))
+                .collect::<Vec<_>>(),
+        ))
+    }
+
+    /// Column names in order.
+    pub fn column_names(&self) -> impl Iterator<Item = &'static str> {
+        self.columns.iter().map(|(name, _)| *name)
+    }
+}
+
+use Col::{Date, Int, Text, Timestamp};
+
+/// Students (no ethnicity: that is split off into `equality`).
+pub const STUDENTS: TableDef = TableDef {
+    name: "students",
+    about: "one row per student; re-ingesting a student updates it",
+    analyst_visible: true,
+    columns: &[
+        ("student_id", Text),
+        ("given_name", Text),
+        ("family_name", Text),
+        ("email", Text),
+        ("date_of_birth", Date),
+        ("programme_code", Text),
+        ("department", Text),
+        ("level", Int),
+        ("stage", Int),
+        ("mode", Text),
+        ("start_date", Date),
+        ("expected_end_date", Date),
+        ("completion_date", Date),
+        ("status", Text),
+        ("visa_route", Text),
+        ("cas_number", Text),
+        ("funding_body", Text),
+        ("priority_flags", Text),
+        ("personal_tutor", Text),
+        ("ingested_at", Timestamp),
+    ],
+};
+
+/// Special-category data, keyed by a keyed pseudonym; never registered for analysts.
+pub const EQUALITY: TableDef = TableDef {
+    name: "equality",
+    about: "ethnicity under a keyed pseudonym, reachable only through the privacy path",
+    analyst_visible: false,
+    columns: &[("pseudonym", Text), ("ethnicity", Text), ("ingested_at", Timestamp)],
+};
+
+/// The timetable.
+pub const SESSIONS: TableDef = TableDef {
+    name: "sessions",
+    about: "timetabled sessions; re-ingesting a session updates it",
+    analyst_visible: true,
+    columns: &[
+        ("session_id", Text),
+        ("module_code", Text),
+        ("starts_at", Timestamp),
+        ("ends_at", Timestamp),
+        ("day", Date),
+        ("kind", Text),
+        ("delivery", Text),
+        ("room", Text),
+        ("ingested_at", Timestamp),
+    ],
+};
+
+/// Who is expected at each session.
+pub const CLASS_LISTS: TableDef = TableDef {
+    name: "class_lists",
+    about: "session membership; a file replaces the lists of the sessions it names",
+    analyst_visible: true,
+    columns: &[("session_id", Text), ("student_id", Text), ("ingested_at", Timestamp)],
+};
+
+/// Raw card swipes as the readers recorded them.
+pub const SWIPES: TableDef = TableDef {
+    name: "swipes",
+    about: "every card swipe as recorded",
+    analyst_visible: true,
+    columns: &[
+        ("student_id", Text),
+        ("room", Text),
+        ("swiped_at", Timestamp),
+        ("day", Date),
+        ("reader_id", Text),
+        ("ingested_at", Timestamp),
+    ],
+};
+
+/// Each swipe classified against the timetable (derived from swipes, sessions, class lists).
+pub const SWIPE_OUTCOMES: TableDef = TableDef {
+    name: "swipe_outcomes",
+    about: "each swipe matched to a session (attended, repeat) or rejected with its reason",
+    analyst_visible: true,
+    columns: &[
+        ("student_id", Text),
+        ("room", Text),
+        ("swiped_at", Timestamp),
+        ("day", Date),
+        ("reader_id", Text),
+        ("session_id", Text),
+        ("outcome", Text),
+    ],
+};
+
+/// Other engagement signals.
+pub const ACTIVITY: TableDef = TableDef {
+    name: "activity",
+    about: "engagement events (VLE, lecture capture, library, ...)",
+    analyst_visible: true,
+    columns: &[
+        ("student_id", Text),
+        ("occurred_at", Timestamp),
+        ("day", Date),
+        ("source", Text),
+        ("count", Int),
+        ("duration_s", Int),
+        ("ingested_at", Timestamp),
+    ],
+};
+
+/// Recorded absences.
+pub const ABSENCES: TableDef = TableDef {
+    name: "absences",
+    about: "recorded absences; authorised ones excuse the sessions they cover",
+    analyst_visible: true,
+    columns: &[
+        ("student_id", Text),
+        ("starts_on", Date),
+        ("ends_on", Date),
+        ("kind", Text),
+        ("reference", Text),
+        ("ingested_at", Timestamp),
+    ],
+};
+
+/// Term dates.
+pub const TERMS: TableDef = TableDef {
+    name: "terms",
+    about: "term dates per academic year; days outside terms are vacation",
+    analyst_visible: true,
+    columns: &[
+        ("academic_year", Text),
+        ("term", Text),
+        ("starts_on", Date),
+        ("ends_on", Date),
+        ("ingested_at", Timestamp),
+    ],
+};
+
+/// One row per ingested file: what makes re-ingesting an identical file a no-op.
+pub const INGEST_LOG: TableDef = TableDef {
+    name: "ingest_log",
+    about: "one row per file ingested (kind, name, SHA-256, counts)",
+    analyst_visible: true,
+    columns: &[
+        ("ingested_at", Timestamp),
+        ("kind", Text),
+        ("file_name", Text),
+        ("sha256", Text),
+        ("rows_read", Int),
+        ("rows_added", Int),
+        ("rows_rejected", Int),
+        ("os_user", Text),
+    ],
+};
+
+/// Every table, in creation order.
+pub const ALL: &[TableDef] = &[
+    STUDENTS,
+    EQUALITY,
+    SESSIONS,
+    CLASS_LISTS,
+    SWIPES,
+    SWIPE_OUTCOMES,
+    ACTIVITY,
+    ABSENCES,
+    TERMS,
+    INGEST_LOG,
+];
+
+/// Looks a table up by name.
+pub fn by_name(name: &str) -> Option<TableDef> {
+    ALL.iter().copied().find(|t| t.name == name)
+}

@@ -1,0 +1,146 @@
+//! Shared helpers: a temporary warehouse and a way to run the real binary against it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+/// A temporary directory with an initialised warehouse in it.
+pub struct Env {
+    pub dir: TempDir,
+    pub warehouse: PathBuf,
+}
+
+/// The result of one run of the binary.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Panics with the output unless the run exited 0.
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    /// Panics unless the run exited with `code`.
+    #[track_caller]
+    pub fn code(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+}
+
+/// A command for the real binary with no Rollcall settings inherited from the environment.
+pub fn rollcall_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rollcall"));
+    for var in ["ROLLCALL_WAREHOUSE", "ROLLCALL_CONFIG", "ROLLCALL_PSEUDONYM_KEY_FILE"] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+impl Env {
+    /// A fresh warehouse made with `rollcall init`.
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let warehouse = dir.path().join("warehouse");
+        let env = Env { dir, warehouse };
+        env.run(&["init"]).ok();
+        env
+    }
+
+    /// Runs `rollcall --warehouse W ARGS...`.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    /// Runs with extra environment variables.
+    pub fn run_with(&self, args: &[&str], envs: &[(&str, &Path)]) -> Run {
+        let mut cmd = rollcall_command();
+        cmd.arg("--warehouse").arg(&self.warehouse).args(args);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        Run::from(cmd.output().expect("run rollcall"))
+    }
+
+    /// Writes a file in the temp directory and returns its path as a string.
+    pub fn file(&self, name: &str, contents: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).expect("write file");
+        path.to_string_lossy().into_owned()
+    }
+
+    /// Ingests files of a kind and expects success.
+    #[track_caller]
+    pub fn ingest(&self, kind: &str, files: &[&str]) -> Run {
+        let mut args = vec!["ingest", kind];
+        args.extend_from_slice(files);
+        self.run(&args).ok()
+    }
+
+    /// Runs a query and returns its CSV lines (header first).
+    #[track_caller]
+    pub fn sql(&self, query: &str) -> Vec<String> {
+        let run = self.run(&["--format", "csv", "sql", query]).ok();
+        run.stdout.lines().map(str::to_string).collect()
+    }
+
+    /// The single value of a one-row, one-column query.
+    #[track_caller]
+    pub fn scalar(&self, query: &str) -> String {
+        let lines = self.sql(query);
+        assert_eq!(lines.len(), 2, "expected one row from {query}: {lines:?}");
+        lines[1].clone()
+    }
+
+    /// Writes a pseudonym key outside the warehouse, mode 600, and returns its path.
+    pub fn key(&self) -> PathBuf {
+        let path = self.dir.path().join("pseudonym.key");
+        std::fs::write(&path, [7u8; 32]).expect("write key");
+        set_mode(&path, 0o600);
+        path
+    }
+}
+
+/// Sets a file's permission bits.
+pub fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// Every file below `dir`, recursively.
+pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+pub const STUDENTS_HEADER: &str = "student_id,programme_code,department,level,stage,mode,start_date,status,given_name,family_name";
+
+/// A valid students row.
+pub fn student(id: &str, status: &str) -> String {
+    format!("{id},CS4,Computer Science,4,1,full-time,2025-09-22,{status},Zebedee,Quixworth")
+}

@@ -1,0 +1,50 @@
+//! `rollcall demo` end to end on a small university.
+
+use crate::common::rollcall_command;
+
+#[test]
+fn demo_builds_a_university_and_ingests_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let out = rollcall_command().args(["demo", "--students", "150", "--seed", "7", "--dir"]).arg(&demo).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("ingested activity"), "{stdout}");
+    let wh = demo.join("warehouse");
+    let sql = |q: &str| -> Vec<String> {
+        let out = rollcall_command().arg("--warehouse").arg(&wh).args(["--format", "csv", "sql", q]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).lines().skip(1).map(str::to_string).collect()
+    };
+    // 150 current students plus the graduates held for retention.
+    assert_eq!(sql("SELECT count(*) FROM students"), ["153"]);
+    assert_eq!(sql("SELECT count(*) FROM students WHERE completion_date < DATE '2019-07-01'"), ["3"]);
+    assert_eq!(sql("SELECT count(*) FROM terms"), ["3"]);
+    // Every kind of swipe outcome occurs, and most swipes count.
+    let outcomes = sql("SELECT outcome FROM swipe_outcomes GROUP BY outcome ORDER BY outcome");
+    assert_eq!(outcomes, ["attended", "no session in room", "outside window", "repeat"]);
+    let share: f64 = sql("SELECT CAST(sum(CASE WHEN outcome = 'attended' THEN 1 ELSE 0 END) AS DOUBLE) / count(*) FROM swipe_outcomes")[0].parse().unwrap();
+    assert!(share > 0.8, "attended share {share}");
+    // Distance learners have no class lists and no swipes.
+    assert_eq!(sql("SELECT count(*) FROM students s JOIN swipes w USING (student_id) WHERE s.mode = 'distance'"), ["0"]);
+    // No session is timetabled on the early May bank holiday.
+    assert_eq!(sql("SELECT count(*) FROM sessions WHERE day = DATE '2026-05-04'"), ["0"]);
+    // The same seed gives the same files.
+    let again = dir.path().join("again");
+    let out = rollcall_command().args(["demo", "--students", "150", "--seed", "7", "--generate-only", "--dir"]).arg(&again).output().unwrap();
+    assert!(out.status.success());
+    for file in ["students.csv", "sessions.csv", "swipes.csv", "activity.csv"] {
+        assert_eq!(std::fs::read(demo.join("input").join(file)).unwrap(), std::fs::read(again.join("input").join(file)).unwrap(), "{file}");
+    }
+    // Ethnicity appears nowhere in the warehouse but the equality table.
+    crate::privacy::assert_no_ethnicity_outside_equality(&wh, &["Mixed - White and Asian", "Black or Black British - African", "Asian or Asian British - Indian"]);
+}
+
+#[test]
+fn demo_refuses_to_replace_a_directory_it_did_not_make() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("precious.txt"), "keep").unwrap();
+    let out = rollcall_command().args(["demo", "--students", "5", "--dir"]).arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(dir.path().join("precious.txt").exists());
+}

@@ -1,0 +1,230 @@
+//! `rollcall init` and `rollcall ingest`: validation, error modes, idempotence, upsert,
+//! and a kill in the middle of an ingest.
+
+use crate::common::{Env, STUDENTS_HEADER, files_below, student};
+
+#[test]
+fn init_creates_tables_and_commented_config_and_is_idempotent() {
+    let env = Env::new();
+    let config = std::fs::read_to_string(env.warehouse.join("rollcall.toml")).unwrap();
+    assert!(config.contains("preset = \"staged-review\""));
+    assert!(config.contains("# A card swipe counts"));
+    for table in ["students", "equality", "sessions", "class_lists", "swipes", "swipe_outcomes", "activity", "absences", "terms", "ingest_log"] {
+        assert!(env.warehouse.join("tables").join(table).join("_delta_log").is_dir(), "{table}");
+    }
+    let again = env.run(&["init", "--preset", "consecutive-weeks"]).ok();
+    assert!(again.stdout.contains("kept existing"), "{}", again.stdout);
+    assert!(again.stdout.contains("all tables already exist"));
+    assert_eq!(env.scalar("SELECT count(*) FROM students"), "0");
+}
+
+#[test]
+fn init_preset_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("w");
+    let run = crate::common::rollcall_command().arg("--warehouse").arg(&wh).args(["init", "--preset", "wellbeing-window"]).output().unwrap();
+    assert!(run.status.success());
+    let config = std::fs::read_to_string(wh.join("rollcall.toml")).unwrap();
+    assert!(config.contains("preset = \"wellbeing-window\""));
+    let bad = crate::common::rollcall_command().arg("--warehouse").arg(&wh).args(["init", "--preset", "lenient"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn commands_on_a_missing_warehouse_say_how_to_create_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::common::rollcall_command().arg("--warehouse").arg(dir.path().join("none")).args(["sql", "SELECT 1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rollcall init"));
+}
+
+/// Runs an ingest that must be refused, and checks the message names file, line and
+/// column, quotes no value, and that nothing was committed.
+#[track_caller]
+fn refused(env: &Env, kind: &str, name: &str, contents: &str, line: u64, column: &str, reason: &str, table: &str) {
+    let file = env.file(name, contents);
+    let run = env.run(&["ingest", kind, &file]).code(1);
+    let expected = format!("{file}:{line}: column '{column}': {reason}");
+    assert!(run.stderr.contains(&expected), "missing `{expected}` in:\n{}", run.stderr);
+    assert!(run.stderr.contains("refused, nothing committed"), "{}", run.stderr);
+    for personal in ["Zebedee", "Quixworth", "S0000042"] {
+        assert!(!run.stderr.contains(personal) && !run.stdout.contains(personal), "personal data `{personal}` printed:\n{}", run.stderr);
+    }
+    assert_eq!(env.scalar(&format!("SELECT count(*) FROM {table}")), "0", "{table} must stay empty");
+    assert_eq!(env.scalar("SELECT count(*) FROM ingest_log"), "0");
+}
+
+#[test]
+fn missing_required_column_refuses_file() {
+    let env = Env::new();
+    let file = env.file("s.csv", "student_id,programme_code,department,level,stage,mode,start_date\nS0000042,CS4,CS,4,1,full-time,2025-09-22\n");
+    let run = env.run(&["ingest", "students", &file]).code(1);
+    assert!(run.stderr.contains(&format!("{file}:1: missing required column 'status'")), "{}", run.stderr);
+    assert_eq!(env.scalar("SELECT count(*) FROM students"), "0");
+}
+
+#[test]
+fn bad_date_is_refused() {
+    let env = Env::new();
+    let row = student("S0000042", "active").replace("2025-09-22", "22/09/2025");
+    refused(&env, "students", "s.csv", &format!("{STUDENTS_HEADER}\n{row}\n"), 2, "start_date", "not a date (expected YYYY-MM-DD)", "students");
+}
+
+#[test]
+fn bad_timestamp_is_refused() {
+    let env = Env::new();
+    refused(&env, "activity", "a.csv", "student_id,occurred_at,source\nS0000042,2025-10-01T10:00:00,vle\nS0000042,yesterday,vle\n", 3, "occurred_at", "not an ISO 8601 timestamp", "activity");
+}
+
+#[test]
+fn unknown_enum_value_is_refused() {
+    let env = Env::new();
+    refused(&env, "students", "s.csv", &format!("{STUDENTS_HEADER}\n{}\n", student("S0000042", "suspended")), 2, "status", "unknown value, expected one of active", "students");
+    refused(&env, "activity", "a.csv", "student_id,occurred_at,source\nS0000042,2025-10-01T10:00:00,moodle\n", 2, "source", "unknown value", "activity");
+}
+
+#[test]
+fn level_outside_3_to_7_is_refused() {
+    let env = Env::new();
+    let row = student("S0000042", "active").replace(",4,1,", ",8,1,");
+    refused(&env, "students", "s.csv", &format!("{STUDENTS_HEADER}\n{}\n{row}\n", student("S0000041", "active")), 3, "level", "outside 3 to 7", "students");
+    let row = student("S0000042", "active").replace(",4,1,", ",2,1,");
+    refused(&env, "students", "s2.csv", &format!("{STUDENTS_HEADER}\n{row}\n"), 2, "level", "outside 3 to 7", "students");
+}
+
+#[test]
+fn ends_before_starts_is_refused() {
+    let env = Env::new();
+    refused(
+        &env,
+        "sessions",
+        "t.csv",
+        "session_id,module_code,starts_at,ends_at,room\nX1,CS101,2025-10-01T10:00:00,2025-10-01T09:00:00,R1\n",
+        2,
+        "ends_at",
+        "ends_at is before starts_at",
+        "sessions",
+    );
+    refused(&env, "absences", "ab.csv", "student_id,starts_on,ends_on,kind\nS0000042,2025-10-10,2025-10-01,authorised\n", 2, "ends_on", "ends_on is before starts_on", "absences");
+}
+
+#[test]
+fn duplicate_key_in_one_file_is_refused() {
+    let env = Env::new();
+    let contents = format!("{STUDENTS_HEADER}\n{}\n{}\n{}\n", student("S0000042", "active"), student("S0000043", "active"), student("S0000042", "withdrawn"));
+    refused(&env, "students", "s.csv", &contents, 4, "student_id", "duplicate key (student_id) of line 2", "students");
+}
+
+#[test]
+fn problems_are_listed_up_to_the_cap_then_counted() {
+    let env = Env::new();
+    let mut contents = String::from("student_id,occurred_at,source\n");
+    for i in 0..70 {
+        contents.push_str(&format!("S{i:07},2025-10-01T10:00:00,telepathy\n"));
+    }
+    let file = env.file("a.csv", &contents);
+    let run = env.run(&["ingest", "activity", &file]).code(1);
+    let listed = run.stderr.lines().filter(|l| l.contains("column 'source'")).count();
+    assert_eq!(listed, 50, "{}", run.stderr);
+    assert!(run.stderr.contains("... and 20 more problem(s)"), "{}", run.stderr);
+    assert!(run.stderr.contains("70 problem(s) in 70 row(s)"), "{}", run.stderr);
+}
+
+#[test]
+fn quarantine_commits_good_rows_and_writes_rejects() {
+    let env = Env::new();
+    let bad = student("S0000043", "active").replace(",4,1,", ",9,1,");
+    let contents = format!("{STUDENTS_HEADER}\n{}\n{bad}\n{}\n", student("S0000042", "active"), student("S0000044", "active"));
+    let file = env.file("s.csv", &contents);
+    let run = env.run(&["ingest", "students", &file, "--quarantine"]).ok();
+    assert!(run.stdout.contains("2 added"), "{}", run.stdout);
+    assert!(run.stdout.contains("1 rejected"), "{}", run.stdout);
+    assert_eq!(env.sql("SELECT student_id FROM students ORDER BY student_id")[1..], ["S0000042", "S0000044"]);
+    let rejects = std::fs::read_to_string(format!("{file}.rejects.csv")).unwrap();
+    let mut lines = rejects.lines();
+    assert_eq!(lines.next().unwrap(), format!("line,problems,{STUDENTS_HEADER}"));
+    let row = lines.next().unwrap();
+    assert!(row.starts_with("3,level: outside 3 to 7,S0000043,"), "{row}");
+    assert_eq!(lines.next(), None);
+}
+
+#[test]
+fn reingesting_an_identical_file_adds_nothing() {
+    let env = Env::new();
+    let file = env.file("a.csv", "student_id,occurred_at,source,count\nS1,2025-10-01T10:00:00,vle,3\nS1,2025-10-01T11:00:00,library,\nS2,2025-10-02T09:00:00Z,vle,1\n");
+    let first = env.ingest("activity", &[&file]);
+    assert!(first.stdout.contains("3 added"), "{}", first.stdout);
+    let second = env.ingest("activity", &[&file]);
+    assert!(second.stderr.contains("already ingested"), "{}", second.stderr);
+    assert!(second.stdout.contains("0 added"), "{}", second.stdout);
+    assert_eq!(env.scalar("SELECT count(*) FROM activity"), "3");
+    assert_eq!(env.scalar("SELECT sum(count) FROM activity"), "5", "an empty count defaults to 1");
+    // A different file repeating two of the rows adds only the new one.
+    let overlap = env.file("b.csv", "student_id,occurred_at,source,count\nS1,2025-10-01T10:00:00,vle,3\nS2,2025-10-02T09:00:00Z,vle,1\nS2,2025-10-03T09:00:00Z,vle,1\n");
+    let third = env.ingest("activity", &[&overlap]);
+    assert!(third.stdout.contains("1 added, 2 already held"), "{}", third.stdout);
+    assert_eq!(env.scalar("SELECT count(*) FROM activity"), "4");
+    assert_eq!(env.scalar("SELECT count(*) FROM ingest_log"), "2");
+}
+
+#[test]
+fn reingesting_students_updates_them() {
+    let env = Env::new();
+    let a = env.file("s1.csv", &format!("{STUDENTS_HEADER}\n{}\n{}\n", student("S1", "active"), student("S2", "active")));
+    env.ingest("students", &[&a]);
+    let b = env.file("s2.csv", &format!("{STUDENTS_HEADER}\n{}\n{}\n", student("S2", "withdrawn"), student("S3", "active")));
+    let run = env.ingest("students", &[&b]);
+    assert!(run.stdout.contains("1 added, 1 already held"), "{}", run.stdout);
+    assert_eq!(env.sql("SELECT student_id, status FROM students ORDER BY student_id")[1..], ["S1,active", "S2,withdrawn", "S3,active"]);
+}
+
+#[test]
+fn unknown_columns_are_ignored_with_a_warning() {
+    let env = Env::new();
+    let file = env.file("t.csv", "academic_year,term,starts_on,ends_on,notes\n2025-26,autumn,2025-09-29,2025-12-12,x\n");
+    let run = env.ingest("terms", &[&file]);
+    assert!(run.stderr.contains("column 'notes' is not part of kind terms, ignored"), "{}", run.stderr);
+    assert_eq!(env.scalar("SELECT count(*) FROM terms"), "1");
+    let bad = env.file("t2.csv", "academic_year,term,starts_on,ends_on\n2025-2026,autumn,2025-09-29,2025-12-12\n");
+    assert!(env.run(&["ingest", "terms", &bad]).code(1).stderr.contains("not an academic year"));
+}
+
+#[test]
+fn one_bad_file_does_not_stop_the_good_ones() {
+    let env = Env::new();
+    let good = env.file("good.csv", "student_id,occurred_at,source\nS1,2025-10-01T10:00:00,vle\n");
+    let bad = env.file("bad.csv", "student_id,occurred_at,source\nS1,2025-10-01T10:00:00,nope\n");
+    let run = env.run(&["ingest", "activity", &good, &bad]).code(1);
+    assert!(run.stderr.contains("1 of 2 file(s) refused"), "{}", run.stderr);
+    assert_eq!(env.scalar("SELECT count(*) FROM activity"), "1");
+}
+
+#[test]
+fn unknown_kind_is_a_usage_error() {
+    let env = Env::new();
+    let file = env.file("x.csv", "a\n1\n");
+    env.run(&["ingest", "grades", &file]).code(2);
+}
+
+#[test]
+fn kill_during_ingest_leaves_tables_readable_and_file_reingestable() {
+    let env = Env::new();
+    let mut contents = String::from("student_id,occurred_at,source,count\n");
+    let rows = 300_000;
+    for i in 0..rows {
+        contents.push_str(&format!("S{:05},2025-10-{:02}T{:02}:{:02}:{:02},vle,1\n", i % 5000, 1 + i % 28, 8 + (i / 3600) % 12, (i / 60) % 60, i % 60));
+    }
+    let file = env.file("big.csv", &contents);
+    for delay_ms in [300, 900] {
+        let mut child = crate::common::rollcall_command().arg("--warehouse").arg(&env.warehouse).args(["ingest", "activity", &file]).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        child.wait().unwrap();
+        let held: u64 = env.scalar("SELECT count(*) FROM activity").parse().unwrap();
+        assert!(held == 0 || held == rows, "a killed ingest must commit all or nothing, found {held}");
+    }
+    env.ingest("activity", &[&file]);
+    assert_eq!(env.scalar("SELECT count(*) FROM activity"), rows.to_string());
+    assert_eq!(env.scalar("SELECT count(DISTINCT student_id) FROM activity"), "5000");
+    assert!(files_below(&env.warehouse.join("tables/activity")).iter().any(|p| p.extension().is_some_and(|e| e == "parquet")));
+}

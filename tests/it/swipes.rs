@@ -1,0 +1,99 @@
+//! Card swipes becoming attendance: the window edges, class lists, repeats, the clock
+//! change, and files arriving in any order.
+
+use crate::common::Env;
+
+const SESSIONS: &str = "session_id,module_code,starts_at,ends_at,room\nX1,CS101,2025-11-05T10:00:00,2025-11-05T11:00:00,R1\n";
+const CLASS_LIST: &str = "session_id,student_id\nX1,S1\nX1,S2\nX1,S3\nX1,S4\nX1,S5\n";
+const SWIPES: &str = "student_id,room,swiped_at,reader_id\n\
+S1,R1,2025-11-05T09:30:00,A\n\
+S2,R1,2025-11-05T11:00:00,A\n\
+S3,R1,2025-11-05T11:00:01,A\n\
+S4,R1,2025-11-05T09:29:59,A\n\
+S5,R1,2025-11-05T10:05:00,A\n\
+S5,R1,2025-11-05T10:20:00,A\n\
+S9,R1,2025-11-05T10:00:00,A\n\
+S1,R9,2025-11-05T10:00:00,B\n";
+
+fn outcomes(env: &Env) -> Vec<String> {
+    env.sql("SELECT student_id, room, session_id, outcome FROM swipe_outcomes ORDER BY student_id, swiped_at")[1..].to_vec()
+}
+
+#[test]
+fn window_edges_class_lists_and_repeats() {
+    let env = Env::new();
+    env.ingest("sessions", &[&env.file("t.csv", SESSIONS)]);
+    env.ingest("class-lists", &[&env.file("c.csv", CLASS_LIST)]);
+    let run = env.ingest("swipes", &[&env.file("s.csv", SWIPES)]);
+    assert!(run.stdout.contains("swipes reconciled: 3 attended"), "{}", run.stdout);
+    assert_eq!(
+        outcomes(&env),
+        [
+            "S1,R1,X1,attended",           // exactly 30 minutes before the start
+            "S1,R9,,no session in room",
+            "S2,R1,X1,attended",           // exactly at the end
+            "S3,R1,,outside window",       // one second after the end
+            "S4,R1,,outside window",       // one second before the window opens
+            "S5,R1,X1,attended",
+            "S5,R1,X1,repeat",             // a second swipe counts once
+            "S9,R1,,not on class list",
+        ]
+    );
+    assert_eq!(env.sql("SELECT student_id FROM attendance ORDER BY student_id")[1..], ["S1", "S2", "S5"]);
+    assert_eq!(env.scalar("SELECT count(*) FROM rejected_swipes"), "4");
+}
+
+#[test]
+fn files_in_any_order_and_a_corrected_class_list() {
+    let env = Env::new();
+    env.ingest("swipes", &[&env.file("s.csv", SWIPES)]);
+    assert_eq!(env.scalar("SELECT count(*) FROM swipe_outcomes WHERE outcome = 'no session in room'"), "8");
+    env.ingest("sessions", &[&env.file("t.csv", SESSIONS)]);
+    assert_eq!(env.scalar("SELECT count(*) FROM attendance"), "0");
+    assert_eq!(env.scalar("SELECT count(*) FROM swipe_outcomes WHERE outcome = 'not on class list'"), "5");
+    env.ingest("class-lists", &[&env.file("c.csv", CLASS_LIST)]);
+    assert_eq!(env.scalar("SELECT count(*) FROM attendance"), "3");
+    // The corrected list drops S2 and adds S9: it replaces the session's whole list.
+    env.ingest("class-lists", &[&env.file("c2.csv", "session_id,student_id\nX1,S1\nX1,S3\nX1,S4\nX1,S5\nX1,S9\n")]);
+    assert_eq!(env.sql("SELECT student_id FROM attendance ORDER BY student_id")[1..], ["S1", "S5", "S9"]);
+    assert_eq!(env.scalar("SELECT outcome FROM swipe_outcomes WHERE student_id = 'S2'"), "not on class list");
+    assert_eq!(env.scalar("SELECT count(*) FROM class_lists"), "5");
+    // A moved session changes the result too.
+    env.ingest("sessions", &[&env.file("t2.csv", "session_id,module_code,starts_at,ends_at,room\nX1,CS101,2025-11-05T10:00:00,2025-11-05T11:00:00,R9\n")]);
+    assert_eq!(env.sql("SELECT student_id, room FROM attendance JOIN swipes USING (student_id, day) WHERE swipes.room = 'R9'")[1..], ["S1,R9"]);
+}
+
+#[test]
+fn back_to_back_sessions_take_the_nearest_start() {
+    let env = Env::new();
+    env.ingest("sessions", &[&env.file("t.csv", "session_id,module_code,starts_at,ends_at,room\nA,M,2025-11-05T09:00:00,2025-11-05T10:00:00,R1\nB,M,2025-11-05T10:00:00,2025-11-05T11:00:00,R1\n")]);
+    env.ingest("class-lists", &[&env.file("c.csv", "session_id,student_id\nA,S1\nB,S1\nA,S2\n")]);
+    env.ingest("swipes", &[&env.file("s.csv", "student_id,room,swiped_at\nS1,R1,2025-11-05T08:55:00\nS1,R1,2025-11-05T09:55:00\nS2,R1,2025-11-05T09:55:00\n")]);
+    assert_eq!(
+        env.sql("SELECT student_id, session_id, outcome FROM swipe_outcomes ORDER BY student_id, swiped_at")[1..],
+        ["S1,A,attended", "S1,B,attended", "S2,A,attended"]
+    );
+}
+
+#[test]
+fn swipe_at_0130_on_the_night_the_clocks_go_back() {
+    let env = Env::new();
+    // A session in the first 01:00-02:00 (BST) of 26 October 2025, given with its offset.
+    env.ingest("sessions", &[&env.file("t.csv", "session_id,module_code,starts_at,ends_at,room\nN1,NIGHT,2025-10-26T01:00:00+01:00,2025-10-26T02:00:00+01:00,R1\n")]);
+    env.ingest("class-lists", &[&env.file("c.csv", "session_id,student_id\nN1,S1\nN1,S2\n")]);
+    // S1 swipes at local 01:30 (read as the first occurrence, BST); S2 at 01:30 GMT, the second one.
+    env.ingest("swipes", &[&env.file("s.csv", "student_id,room,swiped_at\nS1,R1,2025-10-26T01:30:00\nS2,R1,2025-10-26T01:30:00+00:00\n")]);
+    let bst_0130 = chrono::DateTime::parse_from_rfc3339("2025-10-26T00:30:00Z").unwrap().timestamp_micros();
+    assert_eq!(env.scalar("SELECT CAST(swiped_at AS BIGINT) FROM swipes WHERE student_id = 'S1'"), bst_0130.to_string());
+    assert_eq!(env.scalar("SELECT CAST(swiped_at AS BIGINT) - CAST(lag(swiped_at) OVER (ORDER BY swiped_at) AS BIGINT) FROM swipes QUALIFY row_number() OVER (ORDER BY swiped_at) = 2"), "3600000000");
+    assert_eq!(env.sql("SELECT student_id, outcome FROM swipe_outcomes ORDER BY student_id")[1..], ["S1,attended", "S2,outside window"]);
+    assert_eq!(env.scalar("SELECT CAST(day AS VARCHAR) FROM swipes WHERE student_id = 'S2'"), "2025-10-26");
+}
+
+#[test]
+fn swipe_in_the_hour_skipped_in_march_is_refused() {
+    let env = Env::new();
+    let file = env.file("s.csv", "student_id,room,swiped_at\nS1,R1,2026-03-29T01:30:00\n");
+    let run = env.run(&["ingest", "swipes", &file]).code(1);
+    assert!(run.stderr.contains(":2: column 'swiped_at': local time does not exist"), "{}", run.stderr);
+}
