@@ -13,7 +13,11 @@ use rollcall::warehouse::Warehouse;
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0)))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0))
+        })
         .unwrap_or(0.0)
         / 1024.0
 }
@@ -37,7 +41,17 @@ fn main() {
             let second = (i / 30_000) * 997 % (263 * 86_400);
             let (day, sec) = (second / 86_400, second % 86_400);
             let date = chrono::NaiveDate::from_ymd_opt(2025, 9, 22).unwrap() + chrono::Duration::days(day as i64);
-            writeln!(w, "S{student:06},{}T{:02}:{:02}:{:02},{},{},", date, sec / 3600, (sec / 60) % 60, sec % 60, sources[(i % 8) as usize], 1 + i % 5).unwrap();
+            writeln!(
+                w,
+                "S{student:06},{}T{:02}:{:02}:{:02},{},{},",
+                date,
+                sec / 3600,
+                (sec / 60) % 60,
+                sec % 60,
+                sources[(i % 8) as usize],
+                1 + i % 5
+            )
+            .unwrap();
         }
     }
     let size = std::fs::metadata(&file).unwrap().len();
@@ -47,12 +61,24 @@ fn main() {
         let (warehouse, _) = Warehouse::init(&root, "staged-review").await.expect("init");
         let warehouse = Warehouse::open(warehouse.root(), None).expect("open");
         let started = Instant::now();
-        let report = ingest::ingest(&warehouse, &kinds::ACTIVITY, &[file.clone()], &IngestOptions::default()).await.expect("ingest");
+        let report =
+            ingest::ingest(&warehouse, &kinds::ACTIVITY, std::slice::from_ref(&file), &IngestOptions::default())
+                .await
+                .expect("ingest");
         let secs = started.elapsed().as_secs_f64();
         assert_eq!(report.refused(), 0);
-        println!("ingest activity: {} rows ({:.0} MiB CSV) in {:.2} s = {:.0} rows/s; peak RSS {:.0} MiB", rows, size as f64 / 1048576.0, secs, rows as f64 / secs, peak_rss_mib());
+        println!(
+            "ingest activity: {} rows ({:.0} MiB CSV) in {:.2} s = {:.0} rows/s; peak RSS {:.0} MiB",
+            rows,
+            size as f64 / 1048576.0,
+            secs,
+            rows as f64 / secs,
+            peak_rss_mib()
+        );
         let started = Instant::now();
-        ingest::ingest(&warehouse, &kinds::ACTIVITY, &[file.clone()], &IngestOptions::default()).await.expect("re-ingest");
+        ingest::ingest(&warehouse, &kinds::ACTIVITY, std::slice::from_ref(&file), &IngestOptions::default())
+            .await
+            .expect("re-ingest");
         println!("re-ingest of the identical file (skipped by hash): {:.2} s", started.elapsed().as_secs_f64());
     });
 }

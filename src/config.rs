@@ -75,10 +75,7 @@ fn default_max_problems() -> usize {
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        IngestConfig {
-            swipe_window_before_minutes: default_window(),
-            max_listed_problems: default_max_problems(),
-        }
+        IngestConfig { swipe_window_before_minutes: default_window(), max_listed_problems: default_max_problems() }
     }
 }
 
@@ -109,9 +106,7 @@ impl Config {
         let mut config: Config = toml::from_str(text).map_err(|e| Error::Config {
             path: path.to_path_buf(),
             message: e.message().to_string()
-                + &e.span()
-                    .map(|s| format!(" (line {})", line_of(text, s.start)))
-                    .unwrap_or_default(),
+                + &e.span().map(|s| format!(" (line {})", line_of(text, s.start))).unwrap_or_default(),
         })?;
         config.source = Some(path.to_path_buf());
         config.validate()?;
@@ -119,10 +114,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<()> {
-        let fail = |message: String| Error::Config {
-            path: self.source.clone().unwrap_or_default(),
-            message,
-        };
+        let fail = |message: String| Error::Config { path: self.source.clone().unwrap_or_default(), message };
         if !PRESETS.contains(&self.preset.as_str()) {
             return Err(fail(format!(
                 "preset: unknown preset '{}', expected one of {}",
@@ -132,18 +124,14 @@ impl Config {
         }
         self.tz().map_err(|m| fail(format!("timezone: {m}")))?;
         if self.ingest.swipe_window_before_minutes > 12 * 60 {
-            return Err(fail(
-                "ingest.swipe_window_before_minutes: must be at most 720".into(),
-            ));
+            return Err(fail("ingest.swipe_window_before_minutes: must be at most 720".into()));
         }
         Ok(())
     }
 
     /// The configured time zone.
     pub fn tz(&self) -> std::result::Result<Tz, String> {
-        self.timezone
-            .parse::<Tz>()
-            .map_err(|_| format!("unknown time zone '{}'", self.timezone))
+        self.timezone.parse::<Tz>().map_err(|_| format!("unknown time zone '{}'", self.timezone))
     }
 
     /// The key file: `ROLLCALL_PSEUDONYM_KEY_FILE` if set, else `[privacy] pseudonym_key_file`
@@ -214,9 +202,8 @@ mod tests {
 
     #[test]
     fn unknown_key_names_line() {
-        let err = Config::parse("preset = \"staged-review\"\nwindow = 3\n", Path::new("x.toml"))
-            .unwrap_err()
-            .to_string();
+        let err =
+            Config::parse("preset = \"staged-review\"\nwindow = 3\n", Path::new("x.toml")).unwrap_err().to_string();
         assert!(err.contains("x.toml"), "{err}");
         assert!(err.contains("window"), "{err}");
         assert!(err.contains("line 2"), "{err}");

@@ -81,26 +81,17 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+        Error::Io { path: path.into(), source }
     }
 
     /// Wraps a DataFusion error raised while running the named query.
     pub fn query(name: impl Into<String>, source: DataFusionError) -> Self {
-        Error::Query {
-            name: name.into(),
-            source,
-        }
+        Error::Query { name: name.into(), source }
     }
 
     /// Wraps a Delta Lake error raised on the named table.
     pub fn table(table: impl Into<String>, source: DeltaTableError) -> Self {
-        Error::Table {
-            table: table.into(),
-            source,
-        }
+        Error::Table { table: table.into(), source }
     }
 
     /// A stable machine-readable code for JSON and audit output.

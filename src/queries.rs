@@ -53,24 +53,14 @@ pub fn digest(name: &str) -> Result<String> {
 }
 
 /// Plans a catalog query with named parameters (`$name` in the SQL).
-pub async fn plan(
-    ctx: &SessionContext,
-    name: &str,
-    params: &[(&str, ScalarValue)],
-) -> Result<DataFrame> {
-    let df = ctx
-        .sql(sql(name)?)
-        .await
-        .map_err(|e| Error::query(name, e))?;
+pub async fn plan(ctx: &SessionContext, name: &str, params: &[(&str, ScalarValue)]) -> Result<DataFrame> {
+    let df = ctx.sql(sql(name)?).await.map_err(|e| Error::query(name, e))?;
     if params.is_empty() {
         return Ok(df);
     }
-    let map = params
-        .iter()
-        .map(|(k, v)| ((*k).to_string(), v.clone().into()))
-        .collect::<std::collections::HashMap<_, _>>();
-    df.with_param_values(ParamValues::Map(map))
-        .map_err(|e| Error::query(name, e))
+    let map =
+        params.iter().map(|(k, v)| ((*k).to_string(), v.clone().into())).collect::<std::collections::HashMap<_, _>>();
+    df.with_param_values(ParamValues::Map(map)).map_err(|e| Error::query(name, e))
 }
 
 /// Runs a catalog query and collects its result.
@@ -79,11 +69,7 @@ pub async fn collect(
     name: &str,
     params: &[(&str, ScalarValue)],
 ) -> Result<Vec<arrow::array::RecordBatch>> {
-    plan(ctx, name, params)
-        .await?
-        .collect()
-        .await
-        .map_err(|e| Error::query(name, e))
+    plan(ctx, name, params).await?.collect().await.map_err(|e| Error::query(name, e))
 }
 
 #[cfg(test)]

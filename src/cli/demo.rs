@@ -44,12 +44,23 @@ impl Args {
         prepare_dir(&self.dir)?;
         let spec = DemoSpec { students: self.students, seed: self.seed, year: self.year, ..DemoSpec::default() };
         let input = self.dir.join("input");
-        println!("generating {} students (seed {}) into {} ...", thousands(u64::from(spec.students)), spec.seed, input.display());
+        println!(
+            "generating {} students (seed {}) into {} ...",
+            thousands(u64::from(spec.students)),
+            spec.seed,
+            input.display()
+        );
         let files = tokio::task::block_in_place(|| demo::generate(&spec, &input))?;
         let c = &files.counts;
         println!(
             "  {} students, {} sessions, {} class-list rows, {} swipes, {} activity rows, {} absences; {} generated to disengage (truth.csv)",
-            thousands(c.students), thousands(c.sessions), thousands(c.class_list_rows), thousands(c.swipes), thousands(c.activity), thousands(c.absences), thousands(c.disengaging)
+            thousands(c.students),
+            thousands(c.sessions),
+            thousands(c.class_list_rows),
+            thousands(c.swipes),
+            thousands(c.activity),
+            thousands(c.absences),
+            thousands(c.disengaging)
         );
         if self.generate_only {
             return Ok(ExitCode::SUCCESS);
@@ -68,7 +79,8 @@ impl Args {
         let warehouse = Warehouse::open(&root, None)?;
         println!("warehouse {} (preset {})", warehouse.root().display(), self.preset);
 
-        let options = IngestOptions { progress: !global.quiet && std::io::stderr().is_terminal(), ..IngestOptions::default() };
+        let options =
+            IngestOptions { progress: !global.quiet && std::io::stderr().is_terminal(), ..IngestOptions::default() };
         for kind in kinds::ALL {
             let report = ingest::ingest(&warehouse, kind, &[files.file(kind.name)], &options).await?;
             super::ingest::print_report(&report, warehouse.config().ingest.max_listed_problems);
@@ -94,7 +106,10 @@ impl Args {
         println!();
         output::write(&summary, output::Format::Table, None)?;
         println!("explore it with, for example:");
-        println!("  rollcall --warehouse {} sql \"SELECT reason, count(*) FROM rejected_swipes GROUP BY reason\"", root.display());
+        println!(
+            "  rollcall --warehouse {} sql \"SELECT reason, count(*) FROM rejected_swipes GROUP BY reason\"",
+            root.display()
+        );
         println!("input files: {}  pseudonym key: {}", input.display(), key.display());
         Ok(ExitCode::SUCCESS)
     }
@@ -113,7 +128,8 @@ fn prepare_dir(dir: &Path) -> Result<()> {
         std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    std::fs::write(dir.join(MARKER), "rollcall demo directory: `rollcall demo` replaces it\n").map_err(|e| Error::io(dir, e))
+    std::fs::write(dir.join(MARKER), "rollcall demo directory: `rollcall demo` replaces it\n")
+        .map_err(|e| Error::io(dir, e))
 }
 
 /// Writes a fresh random pseudonym key readable only by its owner.

@@ -40,7 +40,10 @@ impl Args {
         match report.refused() {
             0 => Ok(ExitCode::SUCCESS),
             n => Err(Error::Rejected {
-                summary: format!("{n} of {} file(s) refused; nothing from a refused file was committed", report.files.len()),
+                summary: format!(
+                    "{n} of {} file(s) refused; nothing from a refused file was committed",
+                    report.files.len()
+                ),
             }),
         }
     }

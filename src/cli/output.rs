@@ -26,6 +26,21 @@ impl Format {
     }
 }
 
+/// Runs a query and writes its result; an empty result still gets its header.
+pub async fn write_frame(
+    df: datafusion::dataframe::DataFrame,
+    name: &str,
+    format: Format,
+    out: Option<&Path>,
+) -> Result<()> {
+    let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
+    let mut batches = df.collect().await.map_err(|e| Error::query(name, e))?;
+    if batches.is_empty() {
+        batches.push(RecordBatch::new_empty(schema));
+    }
+    write(&batches, format, out)
+}
+
 /// Writes batches in `format` to `out` (atomically) or stdout.
 pub fn write(batches: &[RecordBatch], format: Format, out: Option<&Path>) -> Result<()> {
     let mut buf = Vec::new();
@@ -43,19 +58,9 @@ pub fn write(batches: &[RecordBatch], format: Format, out: Option<&Path>) -> Res
 pub fn render(batches: &[RecordBatch], format: Format, w: &mut Vec<u8>) -> Result<()> {
     match format {
         Format::Csv => {
-            {
-                let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(&mut *w);
-                for batch in batches {
-                    writer.write(batch)?;
-                }
-            }
-            if batches.iter().all(|b| b.num_rows() == 0)
-                && let Some(first) = batches.first()
-            {
-                // The CSV writer emits its header with the first row; an empty result still gets one.
-                let header: Vec<String> = first.schema().fields().iter().map(|f| f.name().clone()).collect();
-                w.extend_from_slice(header.join(",").as_bytes());
-                w.push(b'\n');
+            let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(&mut *w);
+            for batch in batches {
+                writer.write(batch)?;
             }
         }
         Format::Json => {

@@ -25,15 +25,14 @@ impl Args {
         let ctx = session::build(&warehouse, Access::Analyst).await?;
         let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
         let df = ctx.sql_with_options(&self.query, options).await.map_err(|e| Error::query("sql", e))?;
-        let batches = df.collect().await.map_err(|e| Error::query("sql", e))?;
-        output::write(&batches, global.format(), global.out.as_deref())?;
+        output::write_frame(df, "sql", global.format(), global.out.as_deref()).await?;
         Ok(ExitCode::SUCCESS)
     }
 }
 
 /// Refuses anything but a single query.
 pub fn check_read_only(query: &str) -> Result<()> {
-    let statements = DFParser::parse_sql(query).map_err(|e| Error::query("sql", e.into()))?;
+    let statements = DFParser::parse_sql(query).map_err(|e| Error::query("sql", e))?;
     if statements.len() != 1 {
         return Err(Error::Usage(format!("give exactly one query, not {}", statements.len())));
     }
@@ -43,7 +42,9 @@ pub fn check_read_only(query: &str) -> Result<()> {
         _ => false,
     };
     if !is_query {
-        return Err(Error::Usage("only queries (SELECT, WITH, EXPLAIN) are allowed; the warehouse is read-only here".into()));
+        return Err(Error::Usage(
+            "only queries (SELECT, WITH, EXPLAIN) are allowed; the warehouse is read-only here".into(),
+        ));
     }
     Ok(())
 }
@@ -56,7 +57,14 @@ mod tests {
     fn only_queries_pass() {
         assert!(check_read_only("SELECT 1").is_ok());
         assert!(check_read_only("WITH a AS (SELECT 1) SELECT * FROM a").is_ok());
-        for bad in ["DROP TABLE students", "INSERT INTO students VALUES (1)", "CREATE TABLE x AS SELECT 1", "SELECT 1; SELECT 2", "COPY students TO 'x.csv'", "SET datafusion.execution.batch_size = 1"] {
+        for bad in [
+            "DROP TABLE students",
+            "INSERT INTO students VALUES (1)",
+            "CREATE TABLE x AS SELECT 1",
+            "SELECT 1; SELECT 2",
+            "COPY students TO 'x.csv'",
+            "SET datafusion.execution.batch_size = 1",
+        ] {
             assert!(check_read_only(bad).is_err(), "{bad}");
         }
     }

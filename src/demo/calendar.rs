@@ -43,7 +43,11 @@ impl AcademicCalendar {
     /// September, spring 11 weeks from mid January, summer 8 weeks from late April.
     pub fn for_year(year: i32) -> AcademicCalendar {
         let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("valid date");
-        let term = |name, start: NaiveDate, weeks: i64| Term { name, starts_on: start, ends_on: start + Duration::days(weeks * 7 - 3) };
+        let term = |name, start: NaiveDate, weeks: i64| Term {
+            name,
+            starts_on: start,
+            ends_on: start + Duration::days(weeks * 7 - 3),
+        };
         let terms = vec![
             term("autumn", first_monday_on_or_after(date(year, 9, 25)), 11),
             term("spring", first_monday_on_or_after(date(year + 1, 1, 8)), 11),

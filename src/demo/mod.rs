@@ -104,7 +104,13 @@ fn create(dir: &Path, name: &str, header: &str) -> Result<BufWriter<File>> {
 }
 
 const COHORT_SIZE: u32 = 60;
-const SOURCES_OTHER: &[(&str, f64)] = &[("lecture-capture", 0.35), ("library", 0.25), ("pc-login", 0.3), ("records-login", 0.05), ("online-meeting", 0.08)];
+const SOURCES_OTHER: &[(&str, f64)] = &[
+    ("lecture-capture", 0.35),
+    ("library", 0.25),
+    ("pc-login", 0.3),
+    ("records-login", 0.05),
+    ("online-meeting", 0.08),
+];
 
 /// Generates the university into `dir` (created if missing).
 pub fn generate(spec: &DemoSpec, dir: &Path) -> Result<DemoFiles> {
@@ -112,13 +118,21 @@ pub fn generate(spec: &DemoSpec, dir: &Path) -> Result<DemoFiles> {
     let cal = AcademicCalendar::for_year(spec.year);
     let io = |e: std::io::Error| Error::io(dir, e);
     let mut w = Writers {
-        students: create(dir, "students.csv", "student_id,given_name,family_name,email,date_of_birth,programme_code,department,level,stage,mode,start_date,expected_end_date,completion_date,status,visa_route,cas_number,funding_body,ethnicity,priority_flags,personal_tutor")?,
+        students: create(
+            dir,
+            "students.csv",
+            "student_id,given_name,family_name,email,date_of_birth,programme_code,department,level,stage,mode,start_date,expected_end_date,completion_date,status,visa_route,cas_number,funding_body,ethnicity,priority_flags,personal_tutor",
+        )?,
         sessions: create(dir, "sessions.csv", "session_id,module_code,starts_at,ends_at,kind,delivery,room")?,
         class_lists: create(dir, "class-lists.csv", "session_id,student_id")?,
         swipes: create(dir, "swipes.csv", "student_id,room,swiped_at,reader_id")?,
         activity: create(dir, "activity.csv", "student_id,occurred_at,source,count,duration_s")?,
         absences: create(dir, "absences.csv", "student_id,starts_on,ends_on,kind,reference")?,
-        truth: create(dir, "truth.csv", "student_id,engagement,disengage_week,disengage_monday,distance,not_monitored")?,
+        truth: create(
+            dir,
+            "truth.csv",
+            "student_id,engagement,disengage_week,disengage_monday,distance,not_monitored",
+        )?,
     };
     let mut terms = create(dir, "terms.csv", "academic_year,term,starts_on,ends_on")?;
     for term in &cal.terms {
@@ -135,7 +149,15 @@ pub fn generate(spec: &DemoSpec, dir: &Path) -> Result<DemoFiles> {
         next_student += size;
     }
     generate_graduates(spec, &mut w, &mut counts).map_err(io)?;
-    for f in [&mut w.students, &mut w.sessions, &mut w.class_lists, &mut w.swipes, &mut w.activity, &mut w.absences, &mut w.truth] {
+    for f in [
+        &mut w.students,
+        &mut w.sessions,
+        &mut w.class_lists,
+        &mut w.swipes,
+        &mut w.activity,
+        &mut w.absences,
+        &mut w.truth,
+    ] {
         f.flush().map_err(io)?;
     }
     Ok(DemoFiles { dir: dir.to_path_buf(), counts })
@@ -156,7 +178,15 @@ struct Session {
     week: u32,
 }
 
-fn generate_cohort(spec: &DemoSpec, cal: &AcademicCalendar, cohort: u32, first: u32, size: u32, w: &mut Writers, counts: &mut DemoCounts) -> std::io::Result<()> {
+fn generate_cohort(
+    spec: &DemoSpec,
+    cal: &AcademicCalendar,
+    cohort: u32,
+    first: u32,
+    size: u32,
+    w: &mut Writers,
+    counts: &mut DemoCounts,
+) -> std::io::Result<()> {
     let mut rng = rng_for(spec.seed, 1, u64::from(cohort));
     let programme = people::programme(cohort);
     let stage = cohort % 4; // 0 foundation .. 3 final year; every fourth programme cohort is taught at level 7
@@ -192,7 +222,15 @@ fn generate_cohort(spec: &DemoSpec, cal: &AcademicCalendar, cohort: u32, first: 
             let id = format!("{}{}-{}-{}", programme.code, level, module + 1, day.format("%Y%m%d"));
             let id = format!("{id}-{}", if *kind == "lecture" { "L" } else { "S" });
             let ends = starts + Duration::hours(i64::from(*hours));
-            writeln!(w.sessions, "{id},{}{}{:02},{},{},{kind},in-person,{room}", programme.code, level, module + 1, iso(starts), iso(ends))?;
+            writeln!(
+                w.sessions,
+                "{id},{}{}{:02},{},{},{kind},in-person,{room}",
+                programme.code,
+                level,
+                module + 1,
+                iso(starts),
+                iso(ends)
+            )?;
             sessions.push(Session { id, room: room.clone(), starts, ends, week });
         }
     }
@@ -216,7 +254,16 @@ fn generate_cohort(spec: &DemoSpec, cal: &AcademicCalendar, cohort: u32, first: 
 }
 
 #[allow(clippy::too_many_arguments)]
-fn generate_student(spec: &DemoSpec, cal: &AcademicCalendar, programme: &people::Programme, level: u32, stage: u32, index: u32, w: &mut Writers, counts: &mut DemoCounts) -> std::io::Result<Profile> {
+fn generate_student(
+    spec: &DemoSpec,
+    cal: &AcademicCalendar,
+    programme: &people::Programme,
+    level: u32,
+    stage: u32,
+    index: u32,
+    w: &mut Writers,
+    counts: &mut DemoCounts,
+) -> std::io::Result<Profile> {
     let mut rng = rng_for(spec.seed, 3, u64::from(index));
     let id = format!("S{:07}", 1_000_000 + index);
     let (given, family) = people::name(&mut rng);
@@ -230,16 +277,28 @@ fn generate_student(spec: &DemoSpec, cal: &AcademicCalendar, programme: &people:
     };
     let not_monitored = status != "active";
     // One student in eight stops engaging; a fixed share of them in week 4.
-    let disengage_week = (!not_monitored && rng.random_bool(0.125)).then(|| if rng.random_bool(0.4) { 4 } else { rng.random_range(2..=22) });
+    let disengage_week = (!not_monitored && rng.random_bool(0.125))
+        .then(|| if rng.random_bool(0.4) { 4 } else { rng.random_range(2..=22) });
     let visa = !distance && rng.random_bool(0.15);
     let start_year = spec.year - stage.saturating_sub(1) as i32 - i32::from(stage == 0);
     let start = NaiveDate::from_ymd_opt(start_year, 9, 22).expect("valid date");
     let years_left = if level == 7 { 1 } else { 4 - stage.min(3) as i32 };
     let expected_end = NaiveDate::from_ymd_opt(spec.year + years_left, 6, 30).expect("valid date");
-    let funding = if visa { "self" } else { ["SFE", "SFE", "SFE", "SFE", "SFW", "SFNI", "SAAS", "NHS", "sponsor", "self"][rng.random_range(0..10)] };
+    let funding = if visa {
+        "self"
+    } else {
+        ["SFE", "SFE", "SFE", "SFE", "SFW", "SFNI", "SAAS", "NHS", "sponsor", "self"][rng.random_range(0..10)]
+    };
     let ethnicity = people::ethnicity(&mut rng);
     let mut flags = Vec::new();
-    for (flag, p) in [("repeating", 0.03), ("returning", 0.02), ("clearing", 0.06), ("changed-course", 0.03), ("support-needs", 0.08), ("known-concern", 0.02)] {
+    for (flag, p) in [
+        ("repeating", 0.03),
+        ("returning", 0.02),
+        ("clearing", 0.06),
+        ("changed-course", 0.03),
+        ("support-needs", 0.08),
+        ("known-concern", 0.02),
+    ] {
         if rng.random_bool(p) {
             flags.push(flag);
         }
@@ -252,14 +311,25 @@ fn generate_student(spec: &DemoSpec, cal: &AcademicCalendar, programme: &people:
         writeln!(w.absences, "{id},{from},{to},authorised,AA-{index:06}")?;
         counts.absences += 1;
     }
-    let dob = NaiveDate::from_ymd_opt(spec.year - 18 - stage as i32 - rng.random_range(0..3), rng.random_range(1..=12), rng.random_range(1..=28)).expect("valid date");
+    let dob = NaiveDate::from_ymd_opt(
+        spec.year - 18 - stage as i32 - rng.random_range(0..3),
+        rng.random_range(1..=12),
+        rng.random_range(1..=28),
+    )
+    .expect("valid date");
     writeln!(
         w.students,
         "{id},{given},{family},{}@student.example.ac.uk,{dob},{}{level},{},{level},{stage},{},{start},{expected_end},,{status},{},{},{funding},{ethnicity},{},T{:04}",
         id.to_lowercase(),
         programme.code,
         programme.department,
-        if distance { "distance" } else if rng.random_bool(0.1) { "part-time" } else { "full-time" },
+        if distance {
+            "distance"
+        } else if rng.random_bool(0.1) {
+            "part-time"
+        } else {
+            "full-time"
+        },
         if visa { "student" } else { "" },
         if visa { format!("E4G{:09}", rng.random_range(0..1_000_000_000u64)) } else { String::new() },
         flags.join(";"),
@@ -269,8 +339,15 @@ fn generate_student(spec: &DemoSpec, cal: &AcademicCalendar, programme: &people:
     if disengage_week.is_some() {
         counts.disengaging += 1;
     }
-    let monday = disengage_week.and_then(|week| cal.teaching_weeks().find(|(n, _)| *n == week)).map(|(_, m)| m.to_string()).unwrap_or_default();
-    writeln!(w.truth, "{id},{engagement:.3},{},{monday},{distance},{not_monitored}", disengage_week.map(|w| w.to_string()).unwrap_or_default())?;
+    let monday = disengage_week
+        .and_then(|week| cal.teaching_weeks().find(|(n, _)| *n == week))
+        .map(|(_, m)| m.to_string())
+        .unwrap_or_default();
+    writeln!(
+        w.truth,
+        "{id},{engagement:.3},{},{monday},{distance},{not_monitored}",
+        disengage_week.map(|w| w.to_string()).unwrap_or_default()
+    )?;
     Ok(Profile { id, engagement, disengage_week, distance, not_monitored, absence })
 }
 
@@ -278,11 +355,22 @@ fn engaged_on(profile: &Profile, week: u32, day: NaiveDate) -> bool {
     profile.disengage_week.is_none_or(|w| week < w) && profile.absence.is_none_or(|(from, to)| day < from || day > to)
 }
 
-fn generate_swipes(profile: &Profile, sessions: &[Session], rng: &mut ChaCha8Rng, w: &mut Writers, counts: &mut DemoCounts) -> std::io::Result<()> {
+fn generate_swipes(
+    profile: &Profile,
+    sessions: &[Session],
+    rng: &mut ChaCha8Rng,
+    w: &mut Writers,
+    counts: &mut DemoCounts,
+) -> std::io::Result<()> {
     let reader = |room: &str| format!("R-{room}");
     // A reader records one swipe per card per second: never write the same one twice.
     let mut written = std::collections::HashSet::new();
-    let mut swipe = |w: &mut Writers, counts: &mut DemoCounts, room: &str, at: NaiveDateTime, reader: &str| -> std::io::Result<()> {
+    let mut swipe = |w: &mut Writers,
+                     counts: &mut DemoCounts,
+                     room: &str,
+                     at: NaiveDateTime,
+                     reader: &str|
+     -> std::io::Result<()> {
         if written.insert((room.to_string(), at)) {
             writeln!(w.swipes, "{},{room},{},{reader}", profile.id, iso(at))?;
             counts.swipes += 1;
@@ -315,7 +403,14 @@ fn generate_swipes(profile: &Profile, sessions: &[Session], rng: &mut ChaCha8Rng
     Ok(())
 }
 
-fn generate_activity(spec: &DemoSpec, cal: &AcademicCalendar, profile: &Profile, rng: &mut ChaCha8Rng, w: &mut Writers, counts: &mut DemoCounts) -> std::io::Result<()> {
+fn generate_activity(
+    spec: &DemoSpec,
+    cal: &AcademicCalendar,
+    profile: &Profile,
+    rng: &mut ChaCha8Rng,
+    w: &mut Writers,
+    counts: &mut DemoCounts,
+) -> std::io::Result<()> {
     let mut times = Vec::new();
     let mut day = cal.starts_on;
     while day <= cal.ends_on {
@@ -327,7 +422,8 @@ fn generate_activity(spec: &DemoSpec, cal: &AcademicCalendar, profile: &Profile,
             (false, true) if cal.in_term(day) => 0.35,
             _ => 0.12,
         };
-        let engaged = week.is_none_or(|week| engaged_on(profile, week, day)) && profile.absence.is_none_or(|(from, to)| day < from || day > to);
+        let engaged = week.is_none_or(|week| engaged_on(profile, week, day))
+            && profile.absence.is_none_or(|(from, to)| day < from || day > to);
         let active = if engaged { profile.engagement } else { 0.01 };
         let vle_rate = spec.vle_per_day * rhythm * active * if profile.distance { 1.4 } else { 1.0 };
         let n = poisson(rng, vle_rate);
@@ -338,7 +434,12 @@ fn generate_activity(spec: &DemoSpec, cal: &AcademicCalendar, profile: &Profile,
             emit(rng, w, counts, &profile.id, day, source, n, &mut times)?;
         }
         // Coursework: a submission in weeks 6 and 11 of each term.
-        if teaching && engaged && day.weekday() == Weekday::Fri && cal.week_in_term(day).is_some_and(|n| n == 6 || n == 11) && rng.random_bool(0.9) {
+        if teaching
+            && engaged
+            && day.weekday() == Weekday::Fri
+            && cal.week_in_term(day).is_some_and(|n| n == 6 || n == 11)
+            && rng.random_bool(0.9)
+        {
             emit(rng, w, counts, &profile.id, day, "submission", 1, &mut times)?;
         }
         day += Duration::days(1);
@@ -347,7 +448,16 @@ fn generate_activity(spec: &DemoSpec, cal: &AcademicCalendar, profile: &Profile,
 }
 
 #[allow(clippy::too_many_arguments)]
-fn emit(rng: &mut ChaCha8Rng, w: &mut Writers, counts: &mut DemoCounts, id: &str, day: NaiveDate, source: &str, n: u32, times: &mut Vec<u32>) -> std::io::Result<()> {
+fn emit(
+    rng: &mut ChaCha8Rng,
+    w: &mut Writers,
+    counts: &mut DemoCounts,
+    id: &str,
+    day: NaiveDate,
+    source: &str,
+    n: u32,
+    times: &mut Vec<u32>,
+) -> std::io::Result<()> {
     if n == 0 {
         return Ok(());
     }
@@ -396,7 +506,12 @@ fn generate_graduates(spec: &DemoSpec, w: &mut Writers, counts: &mut DemoCounts)
         // Their last term's activity is still held too.
         for d in 0..10 {
             let at = NaiveDate::from_ymd_opt(completed_year, 5, 4).expect("valid date") + Duration::days(d * 3);
-            writeln!(w.activity, "{id},{},vle,{},", iso(at.and_hms_opt(11, 15, 0).expect("valid time")), rng.random_range(1..5))?;
+            writeln!(
+                w.activity,
+                "{id},{},vle,{},",
+                iso(at.and_hms_opt(11, 15, 0).expect("valid time")),
+                rng.random_range(1..5)
+            )?;
             counts.activity += 1;
         }
     }

@@ -29,8 +29,10 @@ const DEPARTMENTS: &[(&str, &str, &[&str])] = &[
 
 /// The programme taught to a cohort: cohorts cycle through the departments' programmes.
 pub fn programme(cohort: u32) -> Programme {
-    let all: Vec<(&'static str, &'static str, &'static str)> =
-        DEPARTMENTS.iter().flat_map(|(dept, building, codes)| codes.iter().map(move |c| (*dept, *building, *c))).collect();
+    let all: Vec<(&'static str, &'static str, &'static str)> = DEPARTMENTS
+        .iter()
+        .flat_map(|(dept, building, codes)| codes.iter().map(move |c| (*dept, *building, *c)))
+        .collect();
     let (department, building, code) = all[(cohort / 4) as usize % all.len()];
     Programme { code: code.to_string(), department, building }
 }

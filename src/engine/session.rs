@@ -44,8 +44,7 @@ pub async fn build(warehouse: &Warehouse, access: Access) -> Result<SessionConte
     for view in ["views/attendance", "views/rejected_swipes"] {
         let df = queries::plan(&ctx, view, &[]).await?;
         let name = view.trim_start_matches("views/");
-        ctx.register_table(name, df.into_view())
-            .map_err(|e| Error::query(view, e))?;
+        ctx.register_table(name, df.into_view()).map_err(|e| Error::query(view, e))?;
     }
     Ok(ctx)
 }
@@ -53,17 +52,10 @@ pub async fn build(warehouse: &Warehouse, access: Access) -> Result<SessionConte
 /// Registers (or re-registers, after a write) one warehouse table.
 pub async fn register(ctx: &SessionContext, warehouse: &Warehouse, def: &TableDef) -> Result<()> {
     let table = warehouse.table(def).await?;
-    table
-        .update_datafusion_session(&ctx.state())
-        .map_err(|e| Error::table(def.name, e))?;
-    let provider = table
-        .table_provider()
-        .await
-        .map_err(|e| Error::query(def.name, e))?;
-    ctx.deregister_table(def.name)
-        .map_err(|e| Error::query(def.name, e))?;
-    ctx.register_table(def.name, provider)
-        .map_err(|e| Error::query(def.name, e))?;
+    table.update_datafusion_session(&ctx.state()).map_err(|e| Error::table(def.name, e))?;
+    let provider = table.table_provider().await.map_err(|e| Error::query(def.name, e))?;
+    ctx.deregister_table(def.name).map_err(|e| Error::query(def.name, e))?;
+    ctx.register_table(def.name, provider).map_err(|e| Error::query(def.name, e))?;
     Ok(())
 }
 
@@ -76,7 +68,6 @@ pub fn register_batches(
 ) -> Result<()> {
     let table = MemTable::try_new(schema, vec![batches]).map_err(|e| Error::query(name, e))?;
     ctx.deregister_table(name).map_err(|e| Error::query(name, e))?;
-    ctx.register_table(name, Arc::new(table))
-        .map_err(|e| Error::query(name, e))?;
+    ctx.register_table(name, Arc::new(table)).map_err(|e| Error::query(name, e))?;
     Ok(())
 }

@@ -72,7 +72,8 @@ pub async fn refresh(warehouse: &Warehouse, ctx: &SessionContext) -> Result<Outc
         session::register(ctx, warehouse, source).await?;
     }
     let window_us = i64::from(warehouse.config().ingest.swipe_window_before_minutes) * 60_000_000;
-    let rows = queries::collect(ctx, "ingest/swipe_outcomes", &[("window_us", ScalarValue::Int64(Some(window_us)))]).await?;
+    let rows =
+        queries::collect(ctx, "ingest/swipe_outcomes", &[("window_us", ScalarValue::Int64(Some(window_us)))]).await?;
     let rows = if rows.is_empty() { vec![arrow::array::RecordBatch::new_empty(def.schema())] } else { rows };
     let metadata = HashMap::from([
         ("rollcall.operation".to_string(), serde_json::Value::from("reconcile swipes")),

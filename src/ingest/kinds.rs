@@ -84,9 +84,11 @@ pub const MODES: &[&str] = &["full-time", "part-time", "distance"];
 /// `status` values.
 pub const STATUSES: &[&str] = &["active", "intermitted", "placement", "study-abroad", "withdrawn", "completed"];
 /// `priority_flags` values.
-pub const PRIORITY_FLAGS: &[&str] = &["repeating", "returning", "clearing", "changed-course", "support-needs", "known-concern"];
+pub const PRIORITY_FLAGS: &[&str] =
+    &["repeating", "returning", "clearing", "changed-course", "support-needs", "known-concern"];
 /// Activity `source` values.
-pub const SOURCES: &[&str] = &["vle", "lecture-capture", "library", "pc-login", "online-meeting", "submission", "records-login"];
+pub const SOURCES: &[&str] =
+    &["vle", "lecture-capture", "library", "pc-login", "online-meeting", "submission", "records-login"];
 
 /// `students`
 pub const STUDENTS: Kind = Kind {
@@ -241,9 +243,8 @@ mod tests {
     fn kinds_and_tables_agree() {
         for kind in ALL {
             for name in kind.table.column_names() {
-                let ok = kind.column(name).is_some()
-                    || (name == "day" && kind.day_of.is_some())
-                    || name == "ingested_at";
+                let ok =
+                    kind.column(name).is_some() || (name == "day" && kind.day_of.is_some()) || name == "ingested_at";
                 assert!(ok, "{}: table column {name} has no source", kind.name);
             }
             for col in kind.columns {

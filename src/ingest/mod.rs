@@ -104,7 +104,12 @@ impl IngestReport {
 }
 
 /// Ingests `files` of `kind` into the warehouse.
-pub async fn ingest(warehouse: &Warehouse, kind: &Kind, files: &[PathBuf], options: &IngestOptions) -> Result<IngestReport> {
+pub async fn ingest(
+    warehouse: &Warehouse,
+    kind: &Kind,
+    files: &[PathBuf],
+    options: &IngestOptions,
+) -> Result<IngestReport> {
     let started = Instant::now();
     let _lock = warehouse.lock()?;
     warehouse.create_missing_tables().await?;
@@ -146,13 +151,20 @@ async fn ingest_file(
     )
     .await?;
     if first_i64(&seen) > 0 {
-        return Ok(FileReport { path: path.to_path_buf(), rows_read: 0, warnings: vec![], outcome: FileOutcome::AlreadyIngested });
+        return Ok(FileReport {
+            path: path.to_path_buf(),
+            rows_read: 0,
+            warnings: vec![],
+            outcome: FileOutcome::AlreadyIngested,
+        });
     }
 
     let ingested_at = chrono::Utc::now().timestamp_micros();
     let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
     let bar = progress_bar(options.progress, size, path);
-    let parsed = tokio::task::block_in_place(|| parse::parse_file(path, kind, &ParseOptions { tz, ingested_at, progress: &bar }))?;
+    let parsed = tokio::task::block_in_place(|| {
+        parse::parse_file(path, kind, &ParseOptions { tz, ingested_at, progress: &bar })
+    })?;
     bar.finish_and_clear();
 
     let rejected = parsed.rejected_rows() as u64;
@@ -187,7 +199,12 @@ async fn ingest_file(
         path: path.to_path_buf(),
         rows_read: parsed.rows_read,
         warnings: parsed.warnings,
-        outcome: FileOutcome::Committed { added, already_held: staged_rows - added.min(staged_rows), rejected, rejects_file },
+        outcome: FileOutcome::Committed {
+            added,
+            already_held: staged_rows - added.min(staged_rows),
+            rejected,
+            rejects_file,
+        },
     })
 }
 
@@ -204,7 +221,9 @@ async fn commit_rows(warehouse: &Warehouse, ctx: &SessionContext, kind: &Kind, s
         Merge::InsertNew => {
             let query = format!("ingest/new_{}", table.name);
             let params = match day_range(&staged) {
-                Some((lo, hi)) => vec![("min_day", ScalarValue::Date32(Some(lo))), ("max_day", ScalarValue::Date32(Some(hi)))],
+                Some((lo, hi)) => {
+                    vec![("min_day", ScalarValue::Date32(Some(lo))), ("max_day", ScalarValue::Date32(Some(hi)))]
+                }
                 None => vec![],
             };
             let rows = queries::collect(ctx, &query, &params).await?;
@@ -227,9 +246,16 @@ async fn commit_rows(warehouse: &Warehouse, ctx: &SessionContext, kind: &Kind, s
     Ok(added)
 }
 
-async fn commit_equality(warehouse: &Warehouse, ctx: &SessionContext, key: &PseudonymKey, parsed: &Parsed, ingested_at: i64) -> Result<()> {
+async fn commit_equality(
+    warehouse: &Warehouse,
+    ctx: &SessionContext,
+    key: &PseudonymKey,
+    parsed: &Parsed,
+    ingested_at: i64,
+) -> Result<()> {
     let def = tables::EQUALITY;
-    let pseudonyms: StringArray = parsed.special.iter().map(|s| Some(key.pseudonym(EQUALITY_PURPOSE, &s.student_id))).collect();
+    let pseudonyms: StringArray =
+        parsed.special.iter().map(|s| Some(key.pseudonym(EQUALITY_PURPOSE, &s.student_id))).collect();
     let values: StringArray = parsed.special.iter().map(|s| s.value.as_deref()).collect();
     let at = TimestampMicrosecondArray::from(vec![ingested_at; parsed.special.len()]).with_timezone("UTC");
     let batch = RecordBatch::try_new(def.schema(), vec![Arc::new(pseudonyms), Arc::new(values), Arc::new(at)])?;
@@ -257,7 +283,15 @@ fn first_i64(batches: &[RecordBatch]) -> i64 {
         .unwrap_or(0)
 }
 
-fn ingest_log_row(kind: &Kind, path: &Path, sha256: &str, read: u64, added: u64, rejected: u64, at: i64) -> Result<RecordBatch> {
+fn ingest_log_row(
+    kind: &Kind,
+    path: &Path,
+    sha256: &str,
+    read: u64,
+    added: u64,
+    rejected: u64,
+    at: i64,
+) -> Result<RecordBatch> {
     use arrow::array::Int64Array;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
@@ -293,7 +327,8 @@ fn file_sha256(path: &Path) -> Result<String> {
 /// Writes the refused rows of a quarantined file: `line`, `problems`, then the file's own
 /// columns, so the rows can be corrected and ingested again.
 fn write_rejects(path: &Path, parsed: &Parsed, options: &IngestOptions) -> Result<PathBuf> {
-    let name = format!("{}.rejects.csv", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    let name =
+        format!("{}.rejects.csv", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
     let dir = options.rejects_dir.clone().unwrap_or_else(|| path.parent().map(Path::to_path_buf).unwrap_or_default());
     let target = dir.join(name);
     let mut out = csv::Writer::from_writer(Vec::new());

@@ -11,8 +11,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanArray, Date32Builder, Int64Builder, RecordBatch, StringBuilder,
-    TimestampMicrosecondBuilder, UInt64Array, UInt64Builder,
+    ArrayRef, BooleanArray, Date32Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+    UInt64Array, UInt64Builder,
 };
 use arrow::compute::{concat_batches, filter_record_batch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -161,7 +161,11 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
     let mut seen = HashMap::new();
     for (i, h) in header.iter().enumerate() {
         if let Some(first) = seen.insert(h.as_str(), i) {
-            return Err(file_error(&name, 1, &format!("column '{h}' appears twice (columns {} and {})", first + 1, i + 1)));
+            return Err(file_error(
+                &name,
+                1,
+                &format!("column '{h}' appears twice (columns {} and {})", first + 1, i + 1),
+            ));
         }
     }
     let mut warnings = Vec::new();
@@ -170,17 +174,17 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
             warnings.push(format!("{name}: column '{h}' is not part of kind {}, ignored", kind.name));
         }
     }
-    let missing: Vec<&str> = kind
-        .columns
-        .iter()
-        .filter(|c| c.required && !seen.contains_key(c.name))
-        .map(|c| c.name)
-        .collect();
+    let missing: Vec<&str> =
+        kind.columns.iter().filter(|c| c.required && !seen.contains_key(c.name)).map(|c| c.name).collect();
     if !missing.is_empty() {
         return Err(file_error(
             &name,
             1,
-            &format!("missing required column{} {}", if missing.len() > 1 { "s" } else { "" }, missing.iter().map(|m| format!("'{m}'")).collect::<Vec<_>>().join(", ")),
+            &format!(
+                "missing required column{} {}",
+                if missing.len() > 1 { "s" } else { "" },
+                missing.iter().map(|m| format!("'{m}'")).collect::<Vec<_>>().join(", ")
+            ),
         ));
     }
 
@@ -193,7 +197,9 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
                 Slot::Input { header: seen.get(col_name).copied(), column: *column }
             } else if *col_name == "day" {
                 let source = kind.day_of.expect("kinds_and_tables_agree");
-                Slot::Day { source: table_cols.iter().position(|(n, _)| *n == source).expect("day source is a table column") }
+                Slot::Day {
+                    source: table_cols.iter().position(|(n, _)| *n == source).expect("day source is a table column"),
+                }
             } else {
                 Slot::IngestedAt
             }
@@ -247,7 +253,8 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
         }
         row_problems.clear();
         if record.len() != header.len() {
-            row_problems.push((String::new(), format!("row has {} fields, the header has {}", record.len(), header.len())));
+            row_problems
+                .push((String::new(), format!("row has {} fields, the header has {}", record.len(), header.len())));
         } else {
             for (i, slot) in slots.iter().enumerate() {
                 cells[i] = match slot {
@@ -334,7 +341,13 @@ fn finish_batch(schema: &SchemaRef, builders: &mut [Builder], lines: &mut UInt64
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
-fn check_value(text: &str, index: usize, column: &Column, tz: Tz, flags: &mut String) -> std::result::Result<Cell, String> {
+fn check_value(
+    text: &str,
+    index: usize,
+    column: &Column,
+    tz: Tz,
+    flags: &mut String,
+) -> std::result::Result<Cell, String> {
     if text.is_empty() {
         return match column.default {
             Some(v) => Ok(Cell::Int(v)),
@@ -375,7 +388,11 @@ fn check_value(text: &str, index: usize, column: &Column, tz: Tz, flags: &mut St
             let b = text.as_bytes();
             let ok = b.len() == 7
                 && b[4] == b'-'
-                && text[..4].parse::<u32>().ok().zip(text[5..].parse::<u32>().ok()).is_some_and(|(y, n)| (y + 1) % 100 == n);
+                && text[..4]
+                    .parse::<u32>()
+                    .ok()
+                    .zip(text[5..].parse::<u32>().ok())
+                    .is_some_and(|(y, n)| (y + 1) % 100 == n);
             if ok { Ok(Cell::Text(index)) } else { Err("not an academic year (expected e.g. 2025-26)".into()) }
         }
     }
@@ -388,11 +405,8 @@ fn drop_duplicate_keys(kind: &Kind, parsed: &mut Parsed) -> Result<()> {
         return Ok(());
     }
     let schema = batch.schema();
-    let key_columns: Vec<ArrayRef> = kind
-        .key
-        .iter()
-        .map(|k| batch.column(schema.index_of(k).expect("key is a table column")).clone())
-        .collect();
+    let key_columns: Vec<ArrayRef> =
+        kind.key.iter().map(|k| batch.column(schema.index_of(k).expect("key is a table column")).clone()).collect();
     let converter = RowConverter::new(key_columns.iter().map(|c| SortField::new(c.data_type().clone())).collect())?;
     let rows = converter.convert_columns(&key_columns)?;
     let mut order: Vec<u32> = (0..batch.num_rows() as u32).collect();
@@ -436,7 +450,9 @@ fn file_error(name: &str, line: u64, message: &str) -> Error {
 fn csv_reason(e: &csv::Error) -> String {
     match e.kind() {
         csv::ErrorKind::Utf8 { .. } => "not valid UTF-8 (save the file as UTF-8)".into(),
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!("row has {len} fields, the header has {expected_len}"),
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("row has {len} fields, the header has {expected_len}")
+        }
         csv::ErrorKind::Io(io) => format!("read error: {io}"),
         _ => "malformed CSV".into(),
     }

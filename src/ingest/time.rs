@@ -19,9 +19,9 @@ pub fn parse_date(text: &str) -> Result<i32, String> {
     }
     let (y, m, d) = (digits(&b[0..4]), digits(&b[5..7]), digits(&b[8..10]));
     match (y, m, d) {
-        (Some(y), Some(m), Some(d)) => NaiveDate::from_ymd_opt(y as i32, m, d)
-            .map(date_to_days)
-            .ok_or_else(|| "not a calendar date".to_string()),
+        (Some(y), Some(m), Some(d)) => {
+            NaiveDate::from_ymd_opt(y as i32, m, d).map(date_to_days).ok_or_else(|| "not a calendar date".to_string())
+        }
         _ => Err("not a date (expected YYYY-MM-DD)".into()),
     }
 }
@@ -177,7 +177,14 @@ mod tests {
 
     #[test]
     fn bad_shapes_refused() {
-        for bad in ["2025-10-01", "01/10/2025 10:00", "2025-10-01T25:00:00", "2025-02-30T10:00:00", "2025-10-01T10:00:00+5", "2025-10-01T10:00:00 GMT"] {
+        for bad in [
+            "2025-10-01",
+            "01/10/2025 10:00",
+            "2025-10-01T25:00:00",
+            "2025-02-30T10:00:00",
+            "2025-10-01T10:00:00+5",
+            "2025-10-01T10:00:00 GMT",
+        ] {
             assert!(parse_timestamp(bad, London).is_err(), "{bad}");
         }
         assert!(parse_date("2025-13-01").is_err());

@@ -44,7 +44,10 @@ impl PseudonymKey {
     fn read(path: &Path, warehouse_root: &Path) -> Result<PseudonymKey> {
         let absolute = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
         let canonical = absolute.canonicalize().map_err(|e| {
-            Error::Key(format!("cannot read key file {}: {e}; set {KEY_FILE_ENV} or [privacy] pseudonym_key_file to an existing file", path.display()))
+            Error::Key(format!(
+                "cannot read key file {}: {e}; set {KEY_FILE_ENV} or [privacy] pseudonym_key_file to an existing file",
+                path.display()
+            ))
         })?;
         let root = warehouse_root.canonicalize().unwrap_or_else(|_| warehouse_root.to_path_buf());
         if canonical.starts_with(&root) {
@@ -86,7 +89,9 @@ impl PseudonymKey {
                  use the original key file, or change keys with `rollcall keys rotate`"
                     .into(),
             )),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_atomically(&file, format!("{fingerprint}\n").as_bytes()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                write_atomically(&file, format!("{fingerprint}\n").as_bytes())
+            }
             Err(e) => Err(Error::io(&file, e)),
         }
     }

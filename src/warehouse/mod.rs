@@ -107,12 +107,8 @@ impl Warehouse {
     /// Takes the warehouse write lock, waiting for another job to finish if need be.
     pub fn lock(&self) -> Result<WriteLock> {
         let path = self.root.join(LOCK_FILE);
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        let file =
+            File::options().create(true).truncate(false).write(true).open(&path).map_err(|e| Error::io(&path, e))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -131,9 +127,8 @@ impl Warehouse {
             if !self.table_dir(def.name).join("_delta_log").is_dir() {
                 let dir = self.table_dir(def.name);
                 std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-                let table = DeltaTable::try_from_url(self.table_url(def.name)?)
-                    .await
-                    .map_err(|e| Error::table(def.name, e))?;
+                let table =
+                    DeltaTable::try_from_url(self.table_url(def.name)?).await.map_err(|e| Error::table(def.name, e))?;
                 table
                     .write(vec![RecordBatch::new_empty(def.schema())])
                     .with_save_mode(SaveMode::ErrorIfExists)
@@ -155,44 +150,22 @@ impl Warehouse {
                 message: format!("table '{}' is missing; run `rollcall init` to create it", def.name),
             });
         }
-        deltalake::open_table(self.table_url(def.name)?)
-            .await
-            .map_err(|e| Error::table(def.name, e))
+        deltalake::open_table(self.table_url(def.name)?).await.map_err(|e| Error::table(def.name, e))
     }
 
     /// Appends batches to a table in one commit; returns the new version.
-    pub async fn append(
-        &self,
-        def: &TableDef,
-        batches: Vec<RecordBatch>,
-        operation: &str,
-    ) -> Result<i64> {
+    pub async fn append(&self, def: &TableDef, batches: Vec<RecordBatch>, operation: &str) -> Result<i64> {
         self.write(def, batches, SaveMode::Append, operation).await
     }
 
     /// Replaces a table's contents in one commit; returns the new version.
-    pub async fn overwrite(
-        &self,
-        def: &TableDef,
-        batches: Vec<RecordBatch>,
-        operation: &str,
-    ) -> Result<i64> {
+    pub async fn overwrite(&self, def: &TableDef, batches: Vec<RecordBatch>, operation: &str) -> Result<i64> {
         self.write(def, batches, SaveMode::Overwrite, operation).await
     }
 
-    async fn write(
-        &self,
-        def: &TableDef,
-        batches: Vec<RecordBatch>,
-        mode: SaveMode,
-        operation: &str,
-    ) -> Result<i64> {
+    async fn write(&self, def: &TableDef, batches: Vec<RecordBatch>, mode: SaveMode, operation: &str) -> Result<i64> {
         let table = self.table(def).await?;
-        let batches = if batches.is_empty() {
-            vec![RecordBatch::new_empty(def.schema())]
-        } else {
-            batches
-        };
+        let batches = if batches.is_empty() { vec![RecordBatch::new_empty(def.schema())] } else { batches };
         let metadata: HashMap<String, serde_json::Value> =
             HashMap::from([("rollcall.operation".to_string(), operation.into())]);
         let table = table

@@ -49,10 +49,7 @@ impl TableDef {
     /// The table's Arrow schema (every column nullable: absence is meaningful data).
     pub fn schema(&self) -> SchemaRef {
         Arc::new(Schema::new(
-            self.columns
-                .iter()
-                .map(|(name, col)| Field::new(*name, col.data_type(), true))
-                .collect::<Vec<_>>(),
+            self.columns.iter().map(|(name, col)| Field::new(*name, col.data_type(), true)).collect::<Vec<_>>(),
         ))
     }
 
@@ -221,18 +218,8 @@ pub const INGEST_LOG: TableDef = TableDef {
 };
 
 /// Every table, in creation order.
-pub const ALL: &[TableDef] = &[
-    STUDENTS,
-    EQUALITY,
-    SESSIONS,
-    CLASS_LISTS,
-    SWIPES,
-    SWIPE_OUTCOMES,
-    ACTIVITY,
-    ABSENCES,
-    TERMS,
-    INGEST_LOG,
-];
+pub const ALL: &[TableDef] =
+    &[STUDENTS, EQUALITY, SESSIONS, CLASS_LISTS, SWIPES, SWIPE_OUTCOMES, ACTIVITY, ABSENCES, TERMS, INGEST_LOG];
 
 /// Looks a table up by name.
 pub fn by_name(name: &str) -> Option<TableDef> {

@@ -138,7 +138,8 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-pub const STUDENTS_HEADER: &str = "student_id,programme_code,department,level,stage,mode,start_date,status,given_name,family_name";
+pub const STUDENTS_HEADER: &str =
+    "student_id,programme_code,department,level,stage,mode,start_date,status,given_name,family_name";
 
 /// A valid students row.
 pub fn student(id: &str, status: &str) -> String {

@@ -6,7 +6,8 @@ use crate::common::rollcall_command;
 fn demo_builds_a_university_and_ingests_it() {
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
-    let out = rollcall_command().args(["demo", "--students", "150", "--seed", "7", "--dir"]).arg(&demo).output().unwrap();
+    let out =
+        rollcall_command().args(["demo", "--students", "150", "--seed", "7", "--dir"]).arg(&demo).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("ingested activity"), "{stdout}");
@@ -23,21 +24,39 @@ fn demo_builds_a_university_and_ingests_it() {
     // Every kind of swipe outcome occurs, and most swipes count.
     let outcomes = sql("SELECT outcome FROM swipe_outcomes GROUP BY outcome ORDER BY outcome");
     assert_eq!(outcomes, ["attended", "no session in room", "outside window", "repeat"]);
-    let share: f64 = sql("SELECT CAST(sum(CASE WHEN outcome = 'attended' THEN 1 ELSE 0 END) AS DOUBLE) / count(*) FROM swipe_outcomes")[0].parse().unwrap();
+    let share: f64 = sql(
+        "SELECT CAST(sum(CASE WHEN outcome = 'attended' THEN 1 ELSE 0 END) AS DOUBLE) / count(*) FROM swipe_outcomes",
+    )[0]
+    .parse()
+    .unwrap();
     assert!(share > 0.8, "attended share {share}");
     // Distance learners have no class lists and no swipes.
-    assert_eq!(sql("SELECT count(*) FROM students s JOIN swipes w USING (student_id) WHERE s.mode = 'distance'"), ["0"]);
+    assert_eq!(
+        sql("SELECT count(*) FROM students s JOIN swipes w USING (student_id) WHERE s.mode = 'distance'"),
+        ["0"]
+    );
     // No session is timetabled on the early May bank holiday.
     assert_eq!(sql("SELECT count(*) FROM sessions WHERE day = DATE '2026-05-04'"), ["0"]);
     // The same seed gives the same files.
     let again = dir.path().join("again");
-    let out = rollcall_command().args(["demo", "--students", "150", "--seed", "7", "--generate-only", "--dir"]).arg(&again).output().unwrap();
+    let out = rollcall_command()
+        .args(["demo", "--students", "150", "--seed", "7", "--generate-only", "--dir"])
+        .arg(&again)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     for file in ["students.csv", "sessions.csv", "swipes.csv", "activity.csv"] {
-        assert_eq!(std::fs::read(demo.join("input").join(file)).unwrap(), std::fs::read(again.join("input").join(file)).unwrap(), "{file}");
+        assert_eq!(
+            std::fs::read(demo.join("input").join(file)).unwrap(),
+            std::fs::read(again.join("input").join(file)).unwrap(),
+            "{file}"
+        );
     }
     // Ethnicity appears nowhere in the warehouse but the equality table.
-    crate::privacy::assert_no_ethnicity_outside_equality(&wh, &["Mixed - White and Asian", "Black or Black British - African", "Asian or Asian British - Indian"]);
+    crate::privacy::assert_no_ethnicity_outside_equality(
+        &wh,
+        &["Mixed - White and Asian", "Black or Black British - African", "Asian or Asian British - Indian"],
+    );
 }
 
 #[test]

@@ -9,7 +9,18 @@ fn init_creates_tables_and_commented_config_and_is_idempotent() {
     let config = std::fs::read_to_string(env.warehouse.join("rollcall.toml")).unwrap();
     assert!(config.contains("preset = \"staged-review\""));
     assert!(config.contains("# A card swipe counts"));
-    for table in ["students", "equality", "sessions", "class_lists", "swipes", "swipe_outcomes", "activity", "absences", "terms", "ingest_log"] {
+    for table in [
+        "students",
+        "equality",
+        "sessions",
+        "class_lists",
+        "swipes",
+        "swipe_outcomes",
+        "activity",
+        "absences",
+        "terms",
+        "ingest_log",
+    ] {
         assert!(env.warehouse.join("tables").join(table).join("_delta_log").is_dir(), "{table}");
     }
     let again = env.run(&["init", "--preset", "consecutive-weeks"]).ok();
@@ -22,18 +33,33 @@ fn init_creates_tables_and_commented_config_and_is_idempotent() {
 fn init_preset_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("w");
-    let run = crate::common::rollcall_command().arg("--warehouse").arg(&wh).args(["init", "--preset", "wellbeing-window"]).output().unwrap();
+    let run = crate::common::rollcall_command()
+        .arg("--warehouse")
+        .arg(&wh)
+        .args(["init", "--preset", "wellbeing-window"])
+        .output()
+        .unwrap();
     assert!(run.status.success());
     let config = std::fs::read_to_string(wh.join("rollcall.toml")).unwrap();
     assert!(config.contains("preset = \"wellbeing-window\""));
-    let bad = crate::common::rollcall_command().arg("--warehouse").arg(&wh).args(["init", "--preset", "lenient"]).output().unwrap();
+    let bad = crate::common::rollcall_command()
+        .arg("--warehouse")
+        .arg(&wh)
+        .args(["init", "--preset", "lenient"])
+        .output()
+        .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
 
 #[test]
 fn commands_on_a_missing_warehouse_say_how_to_create_one() {
     let dir = tempfile::tempdir().unwrap();
-    let out = crate::common::rollcall_command().arg("--warehouse").arg(dir.path().join("none")).args(["sql", "SELECT 1"]).output().unwrap();
+    let out = crate::common::rollcall_command()
+        .arg("--warehouse")
+        .arg(dir.path().join("none"))
+        .args(["sql", "SELECT 1"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("rollcall init"));
 }
@@ -41,14 +67,18 @@ fn commands_on_a_missing_warehouse_say_how_to_create_one() {
 /// Runs an ingest that must be refused, and checks the message names file, line and
 /// column, quotes no value, and that nothing was committed.
 #[track_caller]
-fn refused(env: &Env, kind: &str, name: &str, contents: &str, line: u64, column: &str, reason: &str, table: &str) {
+fn refused(env: &Env, kind: &str, name: &str, contents: &str, (line, column, reason): (u64, &str, &str), table: &str) {
     let file = env.file(name, contents);
     let run = env.run(&["ingest", kind, &file]).code(1);
     let expected = format!("{file}:{line}: column '{column}': {reason}");
     assert!(run.stderr.contains(&expected), "missing `{expected}` in:\n{}", run.stderr);
     assert!(run.stderr.contains("refused, nothing committed"), "{}", run.stderr);
     for personal in ["Zebedee", "Quixworth", "S0000042"] {
-        assert!(!run.stderr.contains(personal) && !run.stdout.contains(personal), "personal data `{personal}` printed:\n{}", run.stderr);
+        assert!(
+            !run.stderr.contains(personal) && !run.stdout.contains(personal),
+            "personal data `{personal}` printed:\n{}",
+            run.stderr
+        );
     }
     assert_eq!(env.scalar(&format!("SELECT count(*) FROM {table}")), "0", "{table} must stay empty");
     assert_eq!(env.scalar("SELECT count(*) FROM ingest_log"), "0");
@@ -57,7 +87,10 @@ fn refused(env: &Env, kind: &str, name: &str, contents: &str, line: u64, column:
 #[test]
 fn missing_required_column_refuses_file() {
     let env = Env::new();
-    let file = env.file("s.csv", "student_id,programme_code,department,level,stage,mode,start_date\nS0000042,CS4,CS,4,1,full-time,2025-09-22\n");
+    let file = env.file(
+        "s.csv",
+        "student_id,programme_code,department,level,stage,mode,start_date\nS0000042,CS4,CS,4,1,full-time,2025-09-22\n",
+    );
     let run = env.run(&["ingest", "students", &file]).code(1);
     assert!(run.stderr.contains(&format!("{file}:1: missing required column 'status'")), "{}", run.stderr);
     assert_eq!(env.scalar("SELECT count(*) FROM students"), "0");
@@ -67,29 +100,71 @@ fn missing_required_column_refuses_file() {
 fn bad_date_is_refused() {
     let env = Env::new();
     let row = student("S0000042", "active").replace("2025-09-22", "22/09/2025");
-    refused(&env, "students", "s.csv", &format!("{STUDENTS_HEADER}\n{row}\n"), 2, "start_date", "not a date (expected YYYY-MM-DD)", "students");
+    refused(
+        &env,
+        "students",
+        "s.csv",
+        &format!("{STUDENTS_HEADER}\n{row}\n"),
+        (2, "start_date", "not a date (expected YYYY-MM-DD)"),
+        "students",
+    );
 }
 
 #[test]
 fn bad_timestamp_is_refused() {
     let env = Env::new();
-    refused(&env, "activity", "a.csv", "student_id,occurred_at,source\nS0000042,2025-10-01T10:00:00,vle\nS0000042,yesterday,vle\n", 3, "occurred_at", "not an ISO 8601 timestamp", "activity");
+    refused(
+        &env,
+        "activity",
+        "a.csv",
+        "student_id,occurred_at,source\nS0000042,2025-10-01T10:00:00,vle\nS0000042,yesterday,vle\n",
+        (3, "occurred_at", "not an ISO 8601 timestamp"),
+        "activity",
+    );
 }
 
 #[test]
 fn unknown_enum_value_is_refused() {
     let env = Env::new();
-    refused(&env, "students", "s.csv", &format!("{STUDENTS_HEADER}\n{}\n", student("S0000042", "suspended")), 2, "status", "unknown value, expected one of active", "students");
-    refused(&env, "activity", "a.csv", "student_id,occurred_at,source\nS0000042,2025-10-01T10:00:00,moodle\n", 2, "source", "unknown value", "activity");
+    refused(
+        &env,
+        "students",
+        "s.csv",
+        &format!("{STUDENTS_HEADER}\n{}\n", student("S0000042", "suspended")),
+        (2, "status", "unknown value, expected one of active"),
+        "students",
+    );
+    refused(
+        &env,
+        "activity",
+        "a.csv",
+        "student_id,occurred_at,source\nS0000042,2025-10-01T10:00:00,moodle\n",
+        (2, "source", "unknown value"),
+        "activity",
+    );
 }
 
 #[test]
 fn level_outside_3_to_7_is_refused() {
     let env = Env::new();
     let row = student("S0000042", "active").replace(",4,1,", ",8,1,");
-    refused(&env, "students", "s.csv", &format!("{STUDENTS_HEADER}\n{}\n{row}\n", student("S0000041", "active")), 3, "level", "outside 3 to 7", "students");
+    refused(
+        &env,
+        "students",
+        "s.csv",
+        &format!("{STUDENTS_HEADER}\n{}\n{row}\n", student("S0000041", "active")),
+        (3, "level", "outside 3 to 7"),
+        "students",
+    );
     let row = student("S0000042", "active").replace(",4,1,", ",2,1,");
-    refused(&env, "students", "s2.csv", &format!("{STUDENTS_HEADER}\n{row}\n"), 2, "level", "outside 3 to 7", "students");
+    refused(
+        &env,
+        "students",
+        "s2.csv",
+        &format!("{STUDENTS_HEADER}\n{row}\n"),
+        (2, "level", "outside 3 to 7"),
+        "students",
+    );
 }
 
 #[test]
@@ -100,19 +175,36 @@ fn ends_before_starts_is_refused() {
         "sessions",
         "t.csv",
         "session_id,module_code,starts_at,ends_at,room\nX1,CS101,2025-10-01T10:00:00,2025-10-01T09:00:00,R1\n",
-        2,
-        "ends_at",
-        "ends_at is before starts_at",
+        (2, "ends_at", "ends_at is before starts_at"),
         "sessions",
     );
-    refused(&env, "absences", "ab.csv", "student_id,starts_on,ends_on,kind\nS0000042,2025-10-10,2025-10-01,authorised\n", 2, "ends_on", "ends_on is before starts_on", "absences");
+    refused(
+        &env,
+        "absences",
+        "ab.csv",
+        "student_id,starts_on,ends_on,kind\nS0000042,2025-10-10,2025-10-01,authorised\n",
+        (2, "ends_on", "ends_on is before starts_on"),
+        "absences",
+    );
 }
 
 #[test]
 fn duplicate_key_in_one_file_is_refused() {
     let env = Env::new();
-    let contents = format!("{STUDENTS_HEADER}\n{}\n{}\n{}\n", student("S0000042", "active"), student("S0000043", "active"), student("S0000042", "withdrawn"));
-    refused(&env, "students", "s.csv", &contents, 4, "student_id", "duplicate key (student_id) of line 2", "students");
+    let contents = format!(
+        "{STUDENTS_HEADER}\n{}\n{}\n{}\n",
+        student("S0000042", "active"),
+        student("S0000043", "active"),
+        student("S0000042", "withdrawn")
+    );
+    refused(
+        &env,
+        "students",
+        "s.csv",
+        &contents,
+        (4, "student_id", "duplicate key (student_id) of line 2"),
+        "students",
+    );
 }
 
 #[test]
@@ -134,7 +226,8 @@ fn problems_are_listed_up_to_the_cap_then_counted() {
 fn quarantine_commits_good_rows_and_writes_rejects() {
     let env = Env::new();
     let bad = student("S0000043", "active").replace(",4,1,", ",9,1,");
-    let contents = format!("{STUDENTS_HEADER}\n{}\n{bad}\n{}\n", student("S0000042", "active"), student("S0000044", "active"));
+    let contents =
+        format!("{STUDENTS_HEADER}\n{}\n{bad}\n{}\n", student("S0000042", "active"), student("S0000044", "active"));
     let file = env.file("s.csv", &contents);
     let run = env.run(&["ingest", "students", &file, "--quarantine"]).ok();
     assert!(run.stdout.contains("2 added"), "{}", run.stdout);
@@ -170,18 +263,24 @@ fn reingesting_an_identical_file_adds_nothing() {
 #[test]
 fn reingesting_students_updates_them() {
     let env = Env::new();
-    let a = env.file("s1.csv", &format!("{STUDENTS_HEADER}\n{}\n{}\n", student("S1", "active"), student("S2", "active")));
+    let a =
+        env.file("s1.csv", &format!("{STUDENTS_HEADER}\n{}\n{}\n", student("S1", "active"), student("S2", "active")));
     env.ingest("students", &[&a]);
-    let b = env.file("s2.csv", &format!("{STUDENTS_HEADER}\n{}\n{}\n", student("S2", "withdrawn"), student("S3", "active")));
+    let b = env
+        .file("s2.csv", &format!("{STUDENTS_HEADER}\n{}\n{}\n", student("S2", "withdrawn"), student("S3", "active")));
     let run = env.ingest("students", &[&b]);
     assert!(run.stdout.contains("1 added, 1 already held"), "{}", run.stdout);
-    assert_eq!(env.sql("SELECT student_id, status FROM students ORDER BY student_id")[1..], ["S1,active", "S2,withdrawn", "S3,active"]);
+    assert_eq!(
+        env.sql("SELECT student_id, status FROM students ORDER BY student_id")[1..],
+        ["S1,active", "S2,withdrawn", "S3,active"]
+    );
 }
 
 #[test]
 fn unknown_columns_are_ignored_with_a_warning() {
     let env = Env::new();
-    let file = env.file("t.csv", "academic_year,term,starts_on,ends_on,notes\n2025-26,autumn,2025-09-29,2025-12-12,x\n");
+    let file =
+        env.file("t.csv", "academic_year,term,starts_on,ends_on,notes\n2025-26,autumn,2025-09-29,2025-12-12,x\n");
     let run = env.ingest("terms", &[&file]);
     assert!(run.stderr.contains("column 'notes' is not part of kind terms, ignored"), "{}", run.stderr);
     assert_eq!(env.scalar("SELECT count(*) FROM terms"), "1");
@@ -212,11 +311,23 @@ fn kill_during_ingest_leaves_tables_readable_and_file_reingestable() {
     let mut contents = String::from("student_id,occurred_at,source,count\n");
     let rows = 300_000;
     for i in 0..rows {
-        contents.push_str(&format!("S{:05},2025-10-{:02}T{:02}:{:02}:{:02},vle,1\n", i % 5000, 1 + i % 28, 8 + (i / 3600) % 12, (i / 60) % 60, i % 60));
+        contents.push_str(&format!(
+            "S{:05},2025-10-{:02}T{:02}:{:02}:{:02},vle,1\n",
+            i % 5000,
+            1 + i % 28,
+            8 + (i / 3600) % 12,
+            (i / 60) % 60,
+            i % 60
+        ));
     }
     let file = env.file("big.csv", &contents);
     for delay_ms in [300, 900] {
-        let mut child = crate::common::rollcall_command().arg("--warehouse").arg(&env.warehouse).args(["ingest", "activity", &file]).spawn().unwrap();
+        let mut child = crate::common::rollcall_command()
+            .arg("--warehouse")
+            .arg(&env.warehouse)
+            .args(["ingest", "activity", &file])
+            .spawn()
+            .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = child.kill();
         child.wait().unwrap();
@@ -226,5 +337,9 @@ fn kill_during_ingest_leaves_tables_readable_and_file_reingestable() {
     env.ingest("activity", &[&file]);
     assert_eq!(env.scalar("SELECT count(*) FROM activity"), rows.to_string());
     assert_eq!(env.scalar("SELECT count(DISTINCT student_id) FROM activity"), "5000");
-    assert!(files_below(&env.warehouse.join("tables/activity")).iter().any(|p| p.extension().is_some_and(|e| e == "parquet")));
+    assert!(
+        files_below(&env.warehouse.join("tables/activity"))
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "parquet"))
+    );
 }

@@ -20,7 +20,8 @@ fn text_of(path: &Path) -> String {
     if path.extension().is_some_and(|e| e == "parquet") {
         use arrow::array::{Array, StringArray};
         let file = std::fs::File::open(path).unwrap();
-        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+        let reader =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
         let mut text = String::new();
         for batch in reader {
             let batch = batch.unwrap();
@@ -85,11 +86,15 @@ fn ethnicity_goes_only_to_the_equality_table() {
     assert!(denied.stderr.contains("equality"), "{}", denied.stderr);
     assert_no_ethnicity_outside_equality(&env.warehouse, &LABELS);
     // The equality table holds the three declared values under 64-hex-digit pseudonyms, not ids.
-    let equality_text: String = files_below(&env.warehouse.join("tables/equality")).iter().map(|p| text_of(p)).collect();
+    let equality_text: String =
+        files_below(&env.warehouse.join("tables/equality")).iter().map(|p| text_of(p)).collect();
     for label in LABELS {
         assert!(equality_text.contains(label), "equality table lacks {label}");
     }
-    assert!(!equality_text.contains("S0\n") && !equality_text.contains("\"S0\""), "student ids must not be in the equality table");
+    assert!(
+        !equality_text.contains("S0\n") && !equality_text.contains("\"S0\""),
+        "student ids must not be in the equality table"
+    );
 }
 
 #[test]

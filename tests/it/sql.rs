@@ -33,10 +33,23 @@ fn formats_and_out_file() {
 #[test]
 fn analysts_see_tables_and_views_but_not_equality() {
     let env = Env::new();
-    let tables = env.sql("SELECT table_name FROM information_schema.tables WHERE table_schema = 'warehouse' ORDER BY table_name");
+    let tables = env
+        .sql("SELECT table_name FROM information_schema.tables WHERE table_schema = 'warehouse' ORDER BY table_name");
     assert_eq!(
         tables[1..],
-        ["absences", "activity", "attendance", "class_lists", "ingest_log", "rejected_swipes", "sessions", "students", "swipe_outcomes", "swipes", "terms"]
+        [
+            "absences",
+            "activity",
+            "attendance",
+            "class_lists",
+            "ingest_log",
+            "rejected_swipes",
+            "sessions",
+            "students",
+            "swipe_outcomes",
+            "swipes",
+            "terms"
+        ]
     );
     env.run(&["sql", "SELECT * FROM rollcall.warehouse.equality"]).code(1);
 }

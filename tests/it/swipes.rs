@@ -3,7 +3,8 @@
 
 use crate::common::Env;
 
-const SESSIONS: &str = "session_id,module_code,starts_at,ends_at,room\nX1,CS101,2025-11-05T10:00:00,2025-11-05T11:00:00,R1\n";
+const SESSIONS: &str =
+    "session_id,module_code,starts_at,ends_at,room\nX1,CS101,2025-11-05T10:00:00,2025-11-05T11:00:00,R1\n";
 const CLASS_LIST: &str = "session_id,student_id\nX1,S1\nX1,S2\nX1,S3\nX1,S4\nX1,S5\n";
 const SWIPES: &str = "student_id,room,swiped_at,reader_id\n\
 S1,R1,2025-11-05T09:30:00,A\n\
@@ -16,7 +17,8 @@ S9,R1,2025-11-05T10:00:00,A\n\
 S1,R9,2025-11-05T10:00:00,B\n";
 
 fn outcomes(env: &Env) -> Vec<String> {
-    env.sql("SELECT student_id, room, session_id, outcome FROM swipe_outcomes ORDER BY student_id, swiped_at")[1..].to_vec()
+    env.sql("SELECT student_id, room, session_id, outcome FROM swipe_outcomes ORDER BY student_id, swiped_at")[1..]
+        .to_vec()
 }
 
 #[test]
@@ -29,13 +31,13 @@ fn window_edges_class_lists_and_repeats() {
     assert_eq!(
         outcomes(&env),
         [
-            "S1,R1,X1,attended",           // exactly 30 minutes before the start
+            "S1,R1,X1,attended", // exactly 30 minutes before the start
             "S1,R9,,no session in room",
-            "S2,R1,X1,attended",           // exactly at the end
-            "S3,R1,,outside window",       // one second after the end
-            "S4,R1,,outside window",       // one second before the window opens
+            "S2,R1,X1,attended",     // exactly at the end
+            "S3,R1,,outside window", // one second after the end
+            "S4,R1,,outside window", // one second before the window opens
             "S5,R1,X1,attended",
-            "S5,R1,X1,repeat",             // a second swipe counts once
+            "S5,R1,X1,repeat", // a second swipe counts once
             "S9,R1,,not on class list",
         ]
     );
@@ -59,8 +61,18 @@ fn files_in_any_order_and_a_corrected_class_list() {
     assert_eq!(env.scalar("SELECT outcome FROM swipe_outcomes WHERE student_id = 'S2'"), "not on class list");
     assert_eq!(env.scalar("SELECT count(*) FROM class_lists"), "5");
     // A moved session changes the result too.
-    env.ingest("sessions", &[&env.file("t2.csv", "session_id,module_code,starts_at,ends_at,room\nX1,CS101,2025-11-05T10:00:00,2025-11-05T11:00:00,R9\n")]);
-    assert_eq!(env.sql("SELECT student_id, room FROM attendance JOIN swipes USING (student_id, day) WHERE swipes.room = 'R9'")[1..], ["S1,R9"]);
+    env.ingest(
+        "sessions",
+        &[&env.file(
+            "t2.csv",
+            "session_id,module_code,starts_at,ends_at,room\nX1,CS101,2025-11-05T10:00:00,2025-11-05T11:00:00,R9\n",
+        )],
+    );
+    assert_eq!(
+        env.sql("SELECT student_id, room FROM attendance JOIN swipes USING (student_id, day) WHERE swipes.room = 'R9'")
+            [1..],
+        ["S1,R9"]
+    );
 }
 
 #[test]
@@ -82,11 +94,21 @@ fn swipe_at_0130_on_the_night_the_clocks_go_back() {
     env.ingest("sessions", &[&env.file("t.csv", "session_id,module_code,starts_at,ends_at,room\nN1,NIGHT,2025-10-26T01:00:00+01:00,2025-10-26T02:00:00+01:00,R1\n")]);
     env.ingest("class-lists", &[&env.file("c.csv", "session_id,student_id\nN1,S1\nN1,S2\n")]);
     // S1 swipes at local 01:30 (read as the first occurrence, BST); S2 at 01:30 GMT, the second one.
-    env.ingest("swipes", &[&env.file("s.csv", "student_id,room,swiped_at\nS1,R1,2025-10-26T01:30:00\nS2,R1,2025-10-26T01:30:00+00:00\n")]);
+    env.ingest(
+        "swipes",
+        &[&env
+            .file("s.csv", "student_id,room,swiped_at\nS1,R1,2025-10-26T01:30:00\nS2,R1,2025-10-26T01:30:00+00:00\n")],
+    );
     let bst_0130 = chrono::DateTime::parse_from_rfc3339("2025-10-26T00:30:00Z").unwrap().timestamp_micros();
-    assert_eq!(env.scalar("SELECT CAST(swiped_at AS BIGINT) FROM swipes WHERE student_id = 'S1'"), bst_0130.to_string());
+    assert_eq!(
+        env.scalar("SELECT CAST(swiped_at AS BIGINT) FROM swipes WHERE student_id = 'S1'"),
+        bst_0130.to_string()
+    );
     assert_eq!(env.scalar("SELECT CAST(swiped_at AS BIGINT) - CAST(lag(swiped_at) OVER (ORDER BY swiped_at) AS BIGINT) FROM swipes QUALIFY row_number() OVER (ORDER BY swiped_at) = 2"), "3600000000");
-    assert_eq!(env.sql("SELECT student_id, outcome FROM swipe_outcomes ORDER BY student_id")[1..], ["S1,attended", "S2,outside window"]);
+    assert_eq!(
+        env.sql("SELECT student_id, outcome FROM swipe_outcomes ORDER BY student_id")[1..],
+        ["S1,attended", "S2,outside window"]
+    );
     assert_eq!(env.scalar("SELECT CAST(day AS VARCHAR) FROM swipes WHERE student_id = 'S2'"), "2025-10-26");
 }
 
