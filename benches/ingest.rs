@@ -58,7 +58,7 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let root = dir.path().join("warehouse");
-        let (warehouse, _) = Warehouse::init(&root, "staged-review").await.expect("init");
+        let (warehouse, _) = ingest::init_warehouse(&root, "staged-review").await.expect("init");
         let warehouse = Warehouse::open(warehouse.root(), None).expect("open");
         let started = Instant::now();
         let report =

@@ -33,6 +33,12 @@ pub struct Config {
     /// Privacy settings.
     #[serde(default)]
     pub privacy: PrivacyConfig,
+    /// How daily engagement ratings are worked out.
+    #[serde(default)]
+    pub rating: RatingConfig,
+    /// The escalation ladder: who is put forward for review, when and why.
+    #[serde(default)]
+    pub review: ReviewConfig,
     /// Where the file was read from (not a setting).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -86,6 +92,8 @@ impl Default for Config {
             timezone: default_timezone(),
             ingest: IngestConfig::default(),
             privacy: PrivacyConfig::default(),
+            rating: RatingConfig::default(),
+            review: ReviewConfig::default(),
             source: None,
         }
     }
@@ -115,6 +123,8 @@ impl Config {
 
     fn validate(&self) -> Result<()> {
         let fail = |message: String| Error::Config { path: self.source.clone().unwrap_or_default(), message };
+        self.rating.validate().map_err(fail)?;
+        self.review.validate().map_err(fail)?;
         if !PRESETS.contains(&self.preset.as_str()) {
             return Err(fail(format!(
                 "preset: unknown preset '{}', expected one of {}",
@@ -151,7 +161,7 @@ impl Config {
 
     /// The commented `rollcall.toml` that `rollcall init` writes.
     pub fn template(preset: &str) -> String {
-        TEMPLATE.replace("{preset}", preset)
+        TEMPLATE.replace("{preset}", preset).replace("{ladder}", ladder_template(preset))
     }
 }
 
@@ -185,7 +195,454 @@ max_listed_problems = 50
 # Rollcall (chmod 600). The environment variable ROLLCALL_PSEUDONYM_KEY_FILE overrides it.
 # Create one with:  head -c 32 /dev/urandom > /etc/rollcall/pseudonym.key
 # pseudonym_key_file = "/etc/rollcall/pseudonym.key"
+
+[rating]
+# Ratings are worked out for each teaching day (a weekday in a term that is not a bank
+# holiday) from the trailing window of this many calendar days, the day itself included.
+window_days = 14
+# "absolute": bands by score. "cohort": bands by the student's place among students of the
+# same programme and stage that day (the share of the cohort scoring no higher), falling
+# back to absolute for cohorts smaller than min_cohort_size.
+basis = "absolute"
+min_cohort_size = 10
+# The score is attendance_weight x attendance rate + (1 - attendance_weight) x activity
+# score, for students with sessions expected in the window; otherwise the activity score.
+attendance_weight = 0.6
+# Weighted activity points per day that count as full activity (activity score 1).
+activity_points_per_day = 4.0
+# Absence kinds that excuse the sessions they cover.
+excusing_absence_kinds = ["authorised"]
+
+# Points per event of each signal. Distance learners are judged on vle and submission only.
+[rating.weights]
+vle = 1.0
+lecture-capture = 2.0
+library = 1.0
+pc-login = 0.5
+online-meeting = 3.0
+submission = 5.0
+records-login = 0.5
+
+# Lowest score (absolute) for each band; below `low` is Very Low.
+[rating.bands]
+low = 0.15
+partial = 0.35
+good = 0.60
+high = 0.85
+
+# Lowest cohort share (cohort basis) for each band.
+[rating.cohort_bands]
+low = 0.10
+partial = 0.25
+good = 0.50
+high = 0.80
+
+# The escalation ladder. Each rung raises one action for a student when its trigger is met,
+# at most once per episode (a week, a fortnight, a year, or a run of missed weeks or low
+# days). Triggers:
+#   rating                    the student's rating on the review date is in `ratings`
+#   weeks-without-attendance  `weeks` consecutive completed teaching weeks with sessions
+#                             expected and none attended (weeks with nothing expected,
+#                             e.g. all excused by an authorised absence, are skipped)
+#   low-engagement-days       every rating in the last `days` days is in `ratings`
+# Optional conditions: term, term_weeks = [from, to], on_or_after / on_or_before ("MM-DD"),
+# requires (an action already raised for the student this academic year), every_weeks
+# (cadence of rating rungs; 0 = once a year). A rung with limit_outcome / limit_per_year
+# raises beyond_limit_action instead once the student has had that many such outcomes this
+# academic year. Where several weeks rungs are met at once, only the highest is raised.
+[review]
+{ladder}"#;
+
+fn ladder_template(preset: &str) -> &'static str {
+    match preset {
+        "consecutive-weeks" => CONSECUTIVE_WEEKS,
+        "wellbeing-window" => WELLBEING_WINDOW,
+        _ => STAGED_REVIEW,
+    }
+}
+
+const STAGED_REVIEW: &str = r#"# Staged review: weekly review of Very Low / Low students in autumn weeks 1-5, fortnightly
+# in weeks 6-11, referral to the central progress team from 1 December, and in March a
+# supported decision (continue, intermit or withdraw) for referred students not improved.
+# Priority categories are listed first.
+[[review.rungs]]
+action = "weekly-review"
+trigger = "rating"
+ratings = ["Very Low", "Low"]
+term = "autumn"
+term_weeks = [1, 5]
+every_weeks = 1
+
+[[review.rungs]]
+action = "fortnightly-review"
+trigger = "rating"
+ratings = ["Very Low", "Low"]
+term = "autumn"
+term_weeks = [6, 11]
+every_weeks = 2
+
+[[review.rungs]]
+action = "referral"
+trigger = "rating"
+ratings = ["Very Low", "Low"]
+on_or_after = "12-01"
+on_or_before = "07-31"
+every_weeks = 0
+
+[[review.rungs]]
+action = "supported-decision"
+trigger = "rating"
+ratings = ["Very Low", "Low"]
+on_or_after = "03-01"
+on_or_before = "03-31"
+requires = "referral"
+every_weeks = 0
 "#;
+
+const CONSECUTIVE_WEEKS: &str = r#"# Consecutive weeks: an email after one teaching week without attendance, a second after
+# three, and after four consecutive weeks a required interview and a Student Attendance
+# Agreement. At most two agreements a year: after that, a withdrawal review instead.
+[[review.rungs]]
+action = "first-email"
+trigger = "weeks-without-attendance"
+weeks = 1
+
+[[review.rungs]]
+action = "second-email"
+trigger = "weeks-without-attendance"
+weeks = 3
+
+[[review.rungs]]
+action = "attendance-interview"
+trigger = "weeks-without-attendance"
+weeks = 4
+limit_outcome = "agreement"
+limit_per_year = 2
+beyond_limit_action = "withdrawal-review"
+"#;
+
+const WELLBEING_WINDOW: &str = r#"# Wellbeing window: low or no engagement over two to three weeks of term leads to a
+# personal-tutor contact. It has no effect on progression.
+[[review.rungs]]
+action = "tutor-contact"
+trigger = "low-engagement-days"
+ratings = ["Very Low", "Low"]
+days = 14
+"#;
+
+/// `[rating]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RatingConfig {
+    /// Trailing window in calendar days: 7, 14 or 21.
+    #[serde(default = "default_rating_window")]
+    pub window_days: u32,
+    /// `absolute` or `cohort`.
+    #[serde(default = "default_basis")]
+    pub basis: String,
+    /// Cohorts smaller than this are banded absolutely.
+    #[serde(default = "default_min_cohort")]
+    pub min_cohort_size: u32,
+    /// Share of the score that comes from attendance, when sessions are expected.
+    #[serde(default = "default_attendance_weight")]
+    pub attendance_weight: f64,
+    /// Weighted activity points per day that count as full activity.
+    #[serde(default = "default_points_per_day")]
+    pub activity_points_per_day: f64,
+    /// Absence kinds that excuse the sessions they cover.
+    #[serde(default = "default_excusing")]
+    pub excusing_absence_kinds: Vec<String>,
+    /// Points per event of each signal.
+    #[serde(default)]
+    pub weights: SignalWeights,
+    /// Absolute band thresholds on the score.
+    #[serde(default = "default_bands")]
+    pub bands: Bands,
+    /// Cohort band thresholds on the cohort share.
+    #[serde(default = "default_cohort_bands")]
+    pub cohort_bands: Bands,
+}
+
+/// Points per event of each activity source.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SignalWeights {
+    /// VLE (Moodle) events.
+    #[serde(default = "one")]
+    pub vle: f64,
+    /// Lecture-capture views.
+    #[serde(rename = "lecture-capture", default = "two")]
+    pub lecture_capture: f64,
+    /// Library use.
+    #[serde(default = "one")]
+    pub library: f64,
+    /// PC logins.
+    #[serde(rename = "pc-login", default = "half")]
+    pub pc_login: f64,
+    /// Online meetings attended.
+    #[serde(rename = "online-meeting", default = "three")]
+    pub online_meeting: f64,
+    /// Coursework submissions.
+    #[serde(default = "five")]
+    pub submission: f64,
+    /// Student-records logins.
+    #[serde(rename = "records-login", default = "half")]
+    pub records_login: f64,
+}
+
+/// Lowest value of each band above Very Low.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Bands {
+    /// Lowest value rated Low.
+    pub low: f64,
+    /// Lowest value rated Partial.
+    pub partial: f64,
+    /// Lowest value rated Good.
+    pub good: f64,
+    /// Lowest value rated High.
+    pub high: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn two() -> f64 {
+    2.0
+}
+fn three() -> f64 {
+    3.0
+}
+fn five() -> f64 {
+    5.0
+}
+fn half() -> f64 {
+    0.5
+}
+fn default_rating_window() -> u32 {
+    14
+}
+fn default_basis() -> String {
+    "absolute".into()
+}
+fn default_min_cohort() -> u32 {
+    10
+}
+fn default_attendance_weight() -> f64 {
+    0.6
+}
+fn default_points_per_day() -> f64 {
+    4.0
+}
+fn default_excusing() -> Vec<String> {
+    vec!["authorised".into()]
+}
+fn default_bands() -> Bands {
+    Bands { low: 0.15, partial: 0.35, good: 0.60, high: 0.85 }
+}
+fn default_cohort_bands() -> Bands {
+    Bands { low: 0.10, partial: 0.25, good: 0.50, high: 0.80 }
+}
+
+impl Default for SignalWeights {
+    fn default() -> Self {
+        SignalWeights {
+            vle: 1.0,
+            lecture_capture: 2.0,
+            library: 1.0,
+            pc_login: 0.5,
+            online_meeting: 3.0,
+            submission: 5.0,
+            records_login: 0.5,
+        }
+    }
+}
+
+impl Default for RatingConfig {
+    fn default() -> Self {
+        RatingConfig {
+            window_days: default_rating_window(),
+            basis: default_basis(),
+            min_cohort_size: default_min_cohort(),
+            attendance_weight: default_attendance_weight(),
+            activity_points_per_day: default_points_per_day(),
+            excusing_absence_kinds: default_excusing(),
+            weights: SignalWeights::default(),
+            bands: default_bands(),
+            cohort_bands: default_cohort_bands(),
+        }
+    }
+}
+
+impl Bands {
+    fn validate(&self, key: &str) -> std::result::Result<(), String> {
+        let ok = 0.0 < self.low
+            && self.low < self.partial
+            && self.partial < self.good
+            && self.good < self.high
+            && self.high <= 1.0;
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("{key}: thresholds must rise strictly: 0 < low < partial < good < high <= 1"))
+        }
+    }
+}
+
+impl RatingConfig {
+    fn validate(&self) -> std::result::Result<(), String> {
+        if ![7, 14, 21].contains(&self.window_days) {
+            return Err("rating.window_days: must be 7, 14 or 21".into());
+        }
+        if !["absolute", "cohort"].contains(&self.basis.as_str()) {
+            return Err(format!("rating.basis: '{}' is neither absolute nor cohort", self.basis));
+        }
+        if !(0.0..=1.0).contains(&self.attendance_weight) {
+            return Err("rating.attendance_weight: must be between 0 and 1".into());
+        }
+        if self.activity_points_per_day <= 0.0 || !self.activity_points_per_day.is_finite() {
+            return Err("rating.activity_points_per_day: must be above 0".into());
+        }
+        let w = &self.weights;
+        for (name, v) in [
+            ("vle", w.vle),
+            ("lecture-capture", w.lecture_capture),
+            ("library", w.library),
+            ("pc-login", w.pc_login),
+            ("online-meeting", w.online_meeting),
+            ("submission", w.submission),
+            ("records-login", w.records_login),
+        ] {
+            if v < 0.0 || !v.is_finite() {
+                return Err(format!("rating.weights.{name}: must be 0 or more"));
+            }
+        }
+        self.bands.validate("rating.bands")?;
+        self.cohort_bands.validate("rating.cohort_bands")
+    }
+
+    /// A digest of every setting that changes ratings, recorded with each rating run so
+    /// that changed settings lead to a full recomputation.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let text = serde_json::to_string(self).expect("settings serialise");
+        hex::encode(&Sha256::digest(text.as_bytes())[..12])
+    }
+}
+
+/// `[review]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewConfig {
+    /// The ladder's rungs, in order.
+    #[serde(default)]
+    pub rungs: Vec<Rung>,
+}
+
+/// One rung of the escalation ladder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rung {
+    /// Action raised, e.g. `weekly-review`.
+    pub action: String,
+    /// `rating`, `weeks-without-attendance` or `low-engagement-days`.
+    pub trigger: String,
+    /// Ratings that meet a rating or low-engagement trigger.
+    #[serde(default)]
+    pub ratings: Vec<String>,
+    /// Only in this term.
+    #[serde(default)]
+    pub term: Option<String>,
+    /// Only in these teaching weeks of the term, [from, to].
+    #[serde(default)]
+    pub term_weeks: Option<[u32; 2]>,
+    /// Only on or after this day of the academic year (`MM-DD`).
+    #[serde(default)]
+    pub on_or_after: Option<String>,
+    /// Only on or before this day of the academic year (`MM-DD`).
+    #[serde(default)]
+    pub on_or_before: Option<String>,
+    /// Only for students with this action already raised this academic year.
+    #[serde(default)]
+    pub requires: Option<String>,
+    /// Cadence of rating rungs in weeks (0 = once an academic year).
+    #[serde(default)]
+    pub every_weeks: u32,
+    /// Consecutive weeks without attendance.
+    #[serde(default)]
+    pub weeks: u32,
+    /// Days of low engagement.
+    #[serde(default)]
+    pub days: u32,
+    /// Outcome counted against `limit_per_year`.
+    #[serde(default)]
+    pub limit_outcome: Option<String>,
+    /// How many `limit_outcome` outcomes a year before `beyond_limit_action` is raised instead.
+    #[serde(default)]
+    pub limit_per_year: u32,
+    /// Raised instead once the limit is reached.
+    #[serde(default)]
+    pub beyond_limit_action: Option<String>,
+}
+
+/// Rating bands, lowest first.
+pub const RATINGS: &[&str] = &["Very Low", "Low", "Partial", "Good", "High"];
+
+/// Case outcomes staff can record.
+pub const OUTCOMES: &[&str] =
+    &["contacted", "met", "no-show", "agreement", "intermitted", "withdrawn", "no-further-action"];
+
+impl ReviewConfig {
+    fn validate(&self) -> std::result::Result<(), String> {
+        for (i, rung) in self.rungs.iter().enumerate() {
+            let key = format!("review.rungs[{}] ({})", i + 1, rung.action);
+            let fail = |m: &str| Err(format!("{key}: {m}"));
+            if rung.action.trim().is_empty() {
+                return fail("action must not be empty");
+            }
+            for r in &rung.ratings {
+                if !RATINGS.contains(&r.as_str()) {
+                    return fail(&format!("unknown rating '{r}', expected one of {}", RATINGS.join(", ")));
+                }
+            }
+            match rung.trigger.as_str() {
+                "rating" | "low-engagement-days" if rung.ratings.is_empty() => {
+                    return fail("ratings must name at least one rating");
+                }
+                "rating" => {}
+                "weeks-without-attendance" if rung.weeks == 0 => return fail("weeks must be at least 1"),
+                "weeks-without-attendance" => {}
+                "low-engagement-days" if rung.days < 7 => return fail("days must be at least 7"),
+                "low-engagement-days" => {}
+                other => {
+                    return fail(&format!(
+                        "unknown trigger '{other}', expected rating, weeks-without-attendance or low-engagement-days"
+                    ));
+                }
+            }
+            if let Some([from, to]) = rung.term_weeks
+                && (from == 0 || to < from)
+            {
+                return fail("term_weeks must be [from, to] with 1 <= from <= to");
+            }
+            for md in [&rung.on_or_after, &rung.on_or_before].into_iter().flatten() {
+                let ok = md.len() == 5 && chrono::NaiveDate::parse_from_str(&format!("2024-{md}"), "%Y-%m-%d").is_ok();
+                if !ok {
+                    return fail(&format!("'{md}' is not a MM-DD day of the year"));
+                }
+            }
+            if let Some(outcome) = &rung.limit_outcome {
+                if !OUTCOMES.contains(&outcome.as_str()) {
+                    return fail(&format!("unknown outcome '{outcome}'"));
+                }
+                if rung.limit_per_year == 0 || rung.beyond_limit_action.is_none() {
+                    return fail("limit_outcome needs limit_per_year (1 or more) and beyond_limit_action");
+                }
+            }
+        }
+        Ok(())
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -197,7 +654,14 @@ mod tests {
             let config = Config::parse(&Config::template(preset), Path::new("t.toml")).unwrap();
             assert_eq!(config.preset, *preset);
             assert_eq!(config.ingest.swipe_window_before_minutes, 30);
+            assert_eq!(config.rating, RatingConfig::default(), "the template spells out the defaults");
+            assert!(!config.review.rungs.is_empty());
         }
+        let staged = Config::parse(&Config::template("staged-review"), Path::new("t.toml")).unwrap();
+        assert_eq!(
+            staged.review.rungs.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(),
+            ["weekly-review", "fortnightly-review", "referral", "supported-decision"]
+        );
     }
 
     #[test]
@@ -207,6 +671,27 @@ mod tests {
         assert!(err.contains("x.toml"), "{err}");
         assert!(err.contains("window"), "{err}");
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn rating_and_ladder_settings_are_checked() {
+        let base = Config::template("staged-review");
+        for (from, to, expect) in [
+            ("window_days = 14", "window_days = 10", "rating.window_days"),
+            ("basis = \"absolute\"", "basis = \"relative\"", "rating.basis"),
+            ("good = 0.60", "good = 0.30", "rating.bands"),
+            (
+                "ratings = [\"Very Low\", \"Low\"]\nterm = \"autumn\"\nterm_weeks = [1, 5]",
+                "ratings = [\"Terrible\"]",
+                "unknown rating 'Terrible'",
+            ),
+            ("trigger = \"rating\"", "trigger = \"vibes\"", "unknown trigger 'vibes'"),
+            ("on_or_after = \"12-01\"", "on_or_after = \"12-41\"", "not a MM-DD"),
+        ] {
+            assert!(base.contains(from), "{from}");
+            let err = Config::parse(&base.replacen(from, to, 1), Path::new("x.toml")).unwrap_err().to_string();
+            assert!(err.contains(expect), "{err}");
+        }
     }
 
     #[test]

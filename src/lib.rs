@@ -8,6 +8,7 @@ pub mod error;
 pub mod ingest;
 pub mod privacy;
 pub mod queries;
+pub mod rating;
 pub mod warehouse;
 
 pub use error::{Error, Result};

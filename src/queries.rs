@@ -32,10 +32,19 @@ catalog!(
     "ingest/merge_sessions",
     "ingest/merge_class_lists",
     "ingest/merge_terms",
+    "ingest/merge_bank_holidays",
     "ingest/swipe_outcomes",
     "ingest/swipe_outcome_counts",
     "views/attendance",
     "views/rejected_swipes",
+    "views/teaching_days",
+    "rating/daily_activity",
+    "rating/daily_attendance",
+    "rating/last_run",
+    "rating/changes",
+    "rating/data_span",
+    "rating/ratings",
+    "rating/ratings_on",
 );
 
 /// The SQL text of a catalog query.

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use super::GlobalArgs;
 use crate::config::{CONFIG_FILE, PRESETS};
 use crate::error::Result;
-use crate::warehouse::Warehouse;
 
 /// Create the warehouse, its tables and a commented rollcall.toml.
 #[derive(Debug, clap::Args)]
@@ -18,7 +17,7 @@ pub struct Args {
 impl Args {
     /// Runs the command.
     pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
-        let (warehouse, report) = Warehouse::init(&global.warehouse, &self.preset).await?;
+        let (warehouse, report) = crate::ingest::init_warehouse(&global.warehouse, &self.preset).await?;
         let config = warehouse.root().join(CONFIG_FILE);
         if report.wrote_config {
             println!("wrote {} (preset {})", config.display(), self.preset);

@@ -4,6 +4,7 @@ pub mod demo;
 pub mod ingest;
 pub mod init;
 pub mod output;
+pub mod rate;
 pub mod sql;
 
 use std::path::PathBuf;
@@ -66,6 +67,10 @@ pub enum Command {
     Init(init::Args),
     /// Validate and load interchange files.
     Ingest(ingest::Args),
+    /// Compute daily engagement ratings up to a day (only what is new).
+    Rate(rate::Args),
+    /// List the ratings of one day, with their components.
+    Ratings(rate::RatingsArgs),
     /// Run a read-only SQL query over the warehouse tables.
     Sql(sql::Args),
     /// Build a synthetic university in a fresh warehouse and run every job on it.
@@ -77,9 +82,16 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Init(args) => args.run(&cli.global).await,
         Command::Ingest(args) => args.run(&cli.global).await,
+        Command::Rate(args) => args.run(&cli.global).await,
+        Command::Ratings(args) => args.run(&cli.global).await,
         Command::Sql(args) => args.run(&cli.global).await,
         Command::Demo(args) => args.run(&cli.global).await,
     }
+}
+
+/// Parses a `YYYY-MM-DD` date argument.
+pub fn parse_date(text: &str) -> std::result::Result<chrono::NaiveDate, String> {
+    crate::ingest::time::parse_date(text).map(crate::ingest::time::days_to_date)
 }
 
 /// Formats a count with thousands separators.

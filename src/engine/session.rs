@@ -7,7 +7,9 @@
 use std::sync::Arc;
 
 use datafusion::datasource::MemTable;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use deltalake::delta_datafusion::planner::DeltaPlanner;
 
 use crate::error::{Error, Result};
 use crate::queries;
@@ -30,8 +32,18 @@ pub enum Access {
 pub async fn build(warehouse: &Warehouse, access: Access) -> Result<SessionContext> {
     let config = SessionConfig::new()
         .with_information_schema(access == Access::Analyst)
-        .with_default_catalog_and_schema("rollcall", "warehouse");
-    let ctx = SessionContext::new_with_config(config);
+        .with_default_catalog_and_schema("rollcall", "warehouse")
+        // Settings Delta Lake's writer relies on (see deltalake's DeltaSessionConfig).
+        .set_bool("datafusion.execution.parquet.schema_force_view_types", true)
+        .set_usize("datafusion.optimizer.hash_join_inlist_pushdown_max_size", 0)
+        .set_usize("datafusion.optimizer.hash_join_inlist_pushdown_max_distinct_values", 0);
+    // Delta's planner lets query results stream straight into Delta commits.
+    let state = SessionStateBuilder::new()
+        .with_default_features()
+        .with_config(config)
+        .with_query_planner(DeltaPlanner::new())
+        .build();
+    let ctx = SessionContext::new_with_state(state);
     for def in tables::ALL {
         let wanted = match access {
             Access::Analyst => def.analyst_visible,
@@ -41,7 +53,7 @@ pub async fn build(warehouse: &Warehouse, access: Access) -> Result<SessionConte
             register(&ctx, warehouse, def).await?;
         }
     }
-    for view in ["views/attendance", "views/rejected_swipes"] {
+    for view in ["views/attendance", "views/rejected_swipes", "views/teaching_days"] {
         let df = queries::plan(&ctx, view, &[]).await?;
         let name = view.trim_start_matches("views/");
         ctx.register_table(name, df.into_view()).map_err(|e| Error::query(view, e))?;

@@ -218,8 +218,19 @@ pub const TERMS: Kind = Kind {
     merge: Merge::Upsert,
 };
 
+/// `bank-holidays`
+pub const BANK_HOLIDAYS: Kind = Kind {
+    name: "bank-holidays",
+    table: tables::BANK_HOLIDAYS,
+    columns: &[req("date", Check::Date), opt("name", Check::Text)],
+    key: &["date"],
+    span: None,
+    day_of: None,
+    merge: Merge::Upsert,
+};
+
 /// Every kind, in the order a full load should run.
-pub const ALL: &[Kind] = &[TERMS, STUDENTS, SESSIONS, CLASS_LISTS, SWIPES, ACTIVITY, ABSENCES];
+pub const ALL: &[Kind] = &[TERMS, BANK_HOLIDAYS, STUDENTS, SESSIONS, CLASS_LISTS, SWIPES, ACTIVITY, ABSENCES];
 
 /// Looks a kind up by its command-line name.
 pub fn by_name(name: &str) -> Option<Kind> {

@@ -27,7 +27,7 @@ use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
 use crate::privacy::pseudonym::{EQUALITY_PURPOSE, PseudonymKey};
 use crate::queries;
-use crate::warehouse::{Warehouse, tables};
+use crate::warehouse::{InitReport, Warehouse, tables};
 use kinds::{Kind, Merge};
 use parse::{ParseOptions, Parsed, Reject};
 
@@ -101,6 +101,28 @@ impl IngestReport {
     pub fn refused(&self) -> usize {
         self.files.iter().filter(|f| matches!(f.outcome, FileOutcome::Refused { .. })).count()
     }
+}
+
+/// The England and Wales bank-holiday calendar shipped with Rollcall.
+pub const BANK_HOLIDAYS_CSV: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/calendar/bank-holidays-england-and-wales.csv"));
+
+/// Where `init` puts the shipped calendar in the warehouse, for users to update and re-ingest.
+pub const BANK_HOLIDAYS_FILE: &str = "reference/bank-holidays-england-and-wales.csv";
+
+/// `rollcall init`: creates the warehouse and loads the shipped bank-holiday calendar into
+/// it (once; a copy stays at `WAREHOUSE/reference/` to edit and re-ingest).
+pub async fn init_warehouse(root: &Path, preset: &str) -> Result<(Warehouse, InitReport)> {
+    let (warehouse, report) = Warehouse::init(root, preset).await?;
+    let file = warehouse.root().join(BANK_HOLIDAYS_FILE);
+    if !file.exists() {
+        crate::warehouse::write_atomically(&file, BANK_HOLIDAYS_CSV.as_bytes())?;
+        let report = ingest(&warehouse, &kinds::BANK_HOLIDAYS, &[file], &IngestOptions::default()).await?;
+        if report.refused() > 0 {
+            return Err(Error::Internal("the shipped bank-holiday calendar was refused".into()));
+        }
+    }
+    Ok((warehouse, report))
 }
 
 /// Ingests `files` of `kind` into the warehouse.

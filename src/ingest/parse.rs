@@ -108,6 +108,7 @@ impl Builder {
             Col::Date => Builder::Date(Date32Builder::new()),
             Col::Timestamp => Builder::Ts(TimestampMicrosecondBuilder::new().with_timezone("UTC")),
             Col::Int => Builder::Int(Int64Builder::new()),
+            Col::Float => unreachable!("no input column is a float"),
         }
     }
 

@@ -177,6 +177,32 @@ impl Warehouse {
         Ok(table.version().unwrap_or_default() as i64)
     }
 
+    /// Writes a query's result to a table in one commit, streaming (never collected in
+    /// memory). `replace`: `None` appends; `Some(None)` replaces the whole table;
+    /// `Some(Some(predicate))` replaces the rows matching the predicate.
+    pub async fn write_frame(
+        &self,
+        def: &TableDef,
+        df: datafusion::dataframe::DataFrame,
+        replace: Option<Option<datafusion::prelude::Expr>>,
+        metadata: HashMap<String, serde_json::Value>,
+    ) -> Result<i64> {
+        let table = self.table(def).await?;
+        let (state, plan) = df.into_parts();
+        let mut builder = table
+            .write(Vec::new())
+            .with_input_plan(plan)
+            .with_session_state(std::sync::Arc::new(state))
+            .with_commit_properties(CommitProperties::default().with_metadata(metadata));
+        builder = match replace {
+            None => builder.with_save_mode(SaveMode::Append),
+            Some(None) => builder.with_save_mode(SaveMode::Overwrite),
+            Some(Some(predicate)) => builder.with_save_mode(SaveMode::Overwrite).with_replace_where(predicate),
+        };
+        let table = builder.await.map_err(|e| Error::table(def.name, e))?;
+        Ok(table.version().unwrap_or_default() as i64)
+    }
+
     /// The latest version of a table.
     pub async fn version(&self, def: &TableDef) -> Result<i64> {
         Ok(self.table(def).await?.version().unwrap_or_default() as i64)

@@ -31,6 +31,8 @@ pub enum Col {
     Timestamp,
     /// A 64-bit integer.
     Int,
+    /// A 64-bit float.
+    Float,
 }
 
 impl Col {
@@ -41,6 +43,7 @@ impl Col {
             Col::Date => DataType::Date32,
             Col::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
             Col::Int => DataType::Int64,
+            Col::Float => DataType::Float64,
         }
     }
 }
@@ -59,7 +62,7 @@ impl TableDef {
     }
 }
 
-use Col::{Date, Int, Text, Timestamp};
+use Col::{Date, Float, Int, Text, Timestamp};
 
 /// Students (no ethnicity: that is split off into `equality`).
 pub const STUDENTS: TableDef = TableDef {
@@ -217,9 +220,147 @@ pub const INGEST_LOG: TableDef = TableDef {
     ],
 };
 
+/// England and Wales bank holidays (seeded from the shipped calendar; users may update it).
+pub const BANK_HOLIDAYS: TableDef = TableDef {
+    name: "bank_holidays",
+    about: "bank holidays: no teaching, and not working days for return deadlines",
+    analyst_visible: true,
+    columns: &[("date", Date), ("name", Text), ("ingested_at", Timestamp)],
+};
+
+/// Events per student, day and source (derived from activity).
+pub const DAILY_ACTIVITY: TableDef = TableDef {
+    name: "daily_activity",
+    about: "activity events per student, day and source",
+    analyst_visible: true,
+    columns: &[("student_id", Text), ("day", Date), ("source", Text), ("events", Int)],
+};
+
+/// Sessions expected and attended per student and day (derived).
+pub const DAILY_ATTENDANCE: TableDef = TableDef {
+    name: "daily_attendance",
+    about: "sessions expected (not excused) and attended per student and day",
+    analyst_visible: true,
+    columns: &[("student_id", Text), ("day", Date), ("expected", Int), ("attended", Int), ("excused", Int)],
+};
+
+/// Daily engagement ratings with their components.
+pub const RATINGS: TableDef = TableDef {
+    name: "ratings",
+    about: "daily engagement ratings with the components they were worked out from",
+    analyst_visible: true,
+    columns: &[
+        ("student_id", Text),
+        ("day", Date),
+        ("academic_year", Text),
+        ("term", Text),
+        ("term_week", Int),
+        ("programme_code", Text),
+        ("stage", Int),
+        ("department", Text),
+        ("rating", Text),
+        ("score", Float),
+        ("basis", Text),
+        ("cohort_share", Float),
+        ("cohort_size", Int),
+        ("window_days", Int),
+        ("expected", Int),
+        ("attended", Int),
+        ("attendance_rate", Float),
+        ("vle", Int),
+        ("lecture_capture", Int),
+        ("library", Int),
+        ("pc_login", Int),
+        ("online_meeting", Int),
+        ("submission", Int),
+        ("records_login", Int),
+        ("activity_points", Float),
+        ("activity_score", Float),
+        ("computed_at", Timestamp),
+    ],
+};
+
+/// One row per `rollcall rate` run: what it computed and the data it had seen.
+pub const RATING_RUNS: TableDef = TableDef {
+    name: "rating_runs",
+    about: "one row per rating run: days computed, why, and the ingest watermark",
+    analyst_visible: true,
+    columns: &[
+        ("run_at", Timestamp),
+        ("as_of", Date),
+        ("from_day", Date),
+        ("to_day", Date),
+        ("rated_through", Date),
+        ("ratings", Int),
+        ("mode", Text),
+        ("watermark", Timestamp),
+        ("settings", Text),
+        ("os_user", Text),
+    ],
+};
+
+/// Actions raised by `rollcall review`.
+pub const CASES: TableDef = TableDef {
+    name: "cases",
+    about: "actions raised for staff, once per student, action and episode",
+    analyst_visible: true,
+    columns: &[
+        ("case_id", Text),
+        ("student_id", Text),
+        ("academic_year", Text),
+        ("action", Text),
+        ("rung", Int),
+        ("episode", Text),
+        ("raised_on", Date),
+        ("reason", Text),
+        ("rating", Text),
+        ("department", Text),
+        ("programme_code", Text),
+        ("stage", Int),
+        ("personal_tutor", Text),
+        ("priority_flags", Text),
+        ("priority", Int),
+        ("created_at", Timestamp),
+    ],
+};
+
+/// Outcomes staff recorded on cases.
+pub const CASE_EVENTS: TableDef = TableDef {
+    name: "case_events",
+    about: "outcomes recorded by staff on cases",
+    analyst_visible: true,
+    columns: &[
+        ("case_id", Text),
+        ("student_id", Text),
+        ("academic_year", Text),
+        ("recorded_on", Date),
+        ("outcome", Text),
+        ("note", Text),
+        ("recorded_by", Text),
+        ("recorded_at", Timestamp),
+    ],
+};
+
 /// Every table, in creation order.
-pub const ALL: &[TableDef] =
-    &[STUDENTS, EQUALITY, SESSIONS, CLASS_LISTS, SWIPES, SWIPE_OUTCOMES, ACTIVITY, ABSENCES, TERMS, INGEST_LOG];
+pub const ALL: &[TableDef] = &[
+    STUDENTS,
+    EQUALITY,
+    SESSIONS,
+    CLASS_LISTS,
+    SWIPES,
+    SWIPE_OUTCOMES,
+    ACTIVITY,
+    ABSENCES,
+    TERMS,
+    BANK_HOLIDAYS,
+    INGEST_LOG,
+    DAILY_ACTIVITY,
+    DAILY_ATTENDANCE,
+    RATINGS,
+    RATING_RUNS,
+    CASES,
+    CASE_EVENTS,
+];
 
 /// Looks a table up by name.
 pub fn by_name(name: &str) -> Option<TableDef> {

@@ -1,0 +1,62 @@
+//! `rollcall rate --as-of DATE` and `rollcall ratings --date DATE`
+
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+
+use super::{GlobalArgs, output, parse_date, thousands};
+use crate::engine::session::{self, Access};
+use crate::error::Result;
+use crate::ingest::time::date_to_days;
+use crate::queries;
+use crate::rating::{self, RateReport};
+
+/// Compute daily engagement ratings up to a day (only what is new).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Rate every teaching day up to and including this day (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: NaiveDate,
+    /// Recompute every rating and rollup, not just what changed.
+    #[arg(long)]
+    pub full: bool,
+}
+
+impl Args {
+    /// Runs the command.
+    pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
+        let warehouse = global.open()?;
+        let report = rating::rate(&warehouse, self.as_of, self.full).await?;
+        print_report(&report);
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Prints the one-line summary of a rating run.
+pub fn print_report(report: &RateReport) {
+    let rated = match report.rated {
+        Some((a, b)) => format!("rated {a} to {b} ({} ratings)", thousands(report.ratings)),
+        None => "nothing to rate".into(),
+    };
+    println!("rate: {}: {rated} in {:.1} s; {}", report.mode, report.elapsed.as_secs_f64(), report.why);
+}
+
+/// List the ratings of one day, with their components.
+#[derive(Debug, clap::Args)]
+pub struct RatingsArgs {
+    /// The day (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date)]
+    pub date: NaiveDate,
+}
+
+impl RatingsArgs {
+    /// Runs the command.
+    pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
+        let warehouse = global.open()?;
+        let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;
+        let frame =
+            queries::plan(&ctx, "rating/ratings_on", &[("date", rating::date(date_to_days(self.date)))]).await?;
+        output::write_frame(frame, "rating/ratings_on", global.format(), global.out.as_deref()).await?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
