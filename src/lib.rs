@@ -9,6 +9,7 @@ pub mod ingest;
 pub mod privacy;
 pub mod queries;
 pub mod rating;
+pub mod review;
 pub mod warehouse;
 
 pub use error::{Error, Result};

@@ -45,6 +45,14 @@ catalog!(
     "rating/data_span",
     "rating/ratings",
     "rating/ratings_on",
+    "review/rating_rungs",
+    "review/weeks_rungs",
+    "review/low_days_rungs",
+    "review/new_cases",
+    "review/case_numbers",
+    "review/case_lookup",
+    "review/open_cases",
+    "review/case_list",
 );
 
 /// The SQL text of a catalog query.

@@ -1,10 +1,12 @@
 //! The command line: one file per subcommand, each with `Args` and `run`.
 
+pub mod case;
 pub mod demo;
 pub mod ingest;
 pub mod init;
 pub mod output;
 pub mod rate;
+pub mod review;
 pub mod sql;
 
 use std::path::PathBuf;
@@ -71,6 +73,11 @@ pub enum Command {
     Rate(rate::Args),
     /// List the ratings of one day, with their components.
     Ratings(rate::RatingsArgs),
+    /// Who to contact and why: raise the escalation ladder's actions and list open cases.
+    Review(review::Args),
+    /// Record and list case outcomes.
+    #[command(subcommand)]
+    Case(case::Command),
     /// Run a read-only SQL query over the warehouse tables.
     Sql(sql::Args),
     /// Build a synthetic university in a fresh warehouse and run every job on it.
@@ -84,6 +91,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ingest(args) => args.run(&cli.global).await,
         Command::Rate(args) => args.run(&cli.global).await,
         Command::Ratings(args) => args.run(&cli.global).await,
+        Command::Review(args) => args.run(&cli.global).await,
+        Command::Case(command) => command.run(&cli.global).await,
         Command::Sql(args) => args.run(&cli.global).await,
         Command::Demo(args) => args.run(&cli.global).await,
     }

@@ -27,18 +27,18 @@ impl Args {
     pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
         let warehouse = global.open()?;
         let report = rating::rate(&warehouse, self.as_of, self.full).await?;
-        print_report(&report);
+        println!("{}", summary(&report));
         Ok(ExitCode::SUCCESS)
     }
 }
 
-/// Prints the one-line summary of a rating run.
-pub fn print_report(report: &RateReport) {
+/// The one-line summary of a rating run.
+pub fn summary(report: &RateReport) -> String {
     let rated = match report.rated {
         Some((a, b)) => format!("rated {a} to {b} ({} ratings)", thousands(report.ratings)),
         None => "nothing to rate".into(),
     };
-    println!("rate: {}: {rated} in {:.1} s; {}", report.mode, report.elapsed.as_secs_f64(), report.why);
+    format!("rate: {}: {rated} in {:.1} s; {}", report.mode, report.elapsed.as_secs_f64(), report.why)
 }
 
 /// List the ratings of one day, with their components.

@@ -298,6 +298,11 @@ pub fn timestamp_at(batches: &[RecordBatch], column: usize) -> Option<i64> {
         .map(|a| a.as_any().downcast_ref::<arrow::array::Int64Array>().expect("int").value(0))
 }
 
+/// The first row's value of an integer column.
+pub fn int_at(batches: &[RecordBatch], column: usize) -> Option<i64> {
+    timestamp_at(batches, column)
+}
+
 /// The first row's value of a text column.
 pub fn string_at(batches: &[RecordBatch], column: usize) -> Option<String> {
     cell(batches, column, &DataType::Utf8)

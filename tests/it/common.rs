@@ -103,7 +103,11 @@ impl Env {
     pub fn scalar(&self, query: &str) -> String {
         let lines = self.sql(query);
         assert_eq!(lines.len(), 2, "expected one row from {query}: {lines:?}");
-        lines[1].clone()
+        // A value holding a comma or quote comes quoted.
+        match lines[1].strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            Some(inner) => inner.replace("\"\"", "\""),
+            None => lines[1].clone(),
+        }
     }
 
     /// Writes a pseudonym key outside the warehouse, mode 600, and returns its path.

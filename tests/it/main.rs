@@ -2,7 +2,10 @@
 
 mod common;
 mod demo;
+mod fixtures;
 mod ingest;
 mod privacy;
+mod rating;
+mod review;
 mod sql;
 mod swipes;

@@ -1,0 +1,40 @@
+//! `rollcall review --as-of DATE`
+
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+
+use super::{GlobalArgs, output, parse_date, thousands};
+use crate::error::Result;
+use crate::review;
+
+/// Who to contact and why: raise the ladder's actions and list open cases.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The review day (YYYY-MM-DD); ratings are brought up to it first.
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: NaiveDate,
+    /// Show what would be raised without recording anything.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl Args {
+    /// Runs the command.
+    pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
+        let warehouse = global.open()?;
+        let outcome = review::review(&warehouse, self.as_of, self.dry_run).await?;
+        // Standard output carries only the list, so it can be piped or saved as it is.
+        eprintln!("{}", super::rate::summary(&outcome.rate));
+        eprintln!(
+            "review {}: {} new action(s){}; preset {}. These are recommendations for staff to review: \
+             no decision rests on them alone and no student's status has been changed.",
+            self.as_of,
+            thousands(outcome.raised),
+            if self.dry_run { " (dry run: nothing recorded)" } else { "" },
+            warehouse.config().preset
+        );
+        output::write_frame(outcome.list, "review/open_cases", global.format(), global.out.as_deref()).await?;
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,240 @@
+//! `rollcall review`: the escalation ladder, as data from `rollcall.toml`, turned into
+//! cases for staff.
+//!
+//! The ladder's rungs become a small table (`rungs`) that the review queries join
+//! against, so a preset is only data. Every action raised is recorded in `cases` once per
+//! student, action and episode; staff record outcomes with `rollcall case record`. Lists
+//! are recommendations: no job changes a student's status.
+
+use std::sync::Arc;
+
+use arrow::array::{Date32Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use chrono::{Datelike, NaiveDate};
+use datafusion::dataframe::DataFrame;
+use datafusion::prelude::SessionContext;
+use datafusion::scalar::ScalarValue;
+
+use crate::config::{RATINGS, Rung};
+use crate::engine::session::{self, Access};
+use crate::error::{Error, Result};
+use crate::ingest::time::date_to_days;
+use crate::queries;
+use crate::rating::{self, RateReport, date, utc};
+use crate::warehouse::Warehouse;
+use crate::warehouse::tables;
+
+/// What a review run did.
+pub struct ReviewOutcome {
+    /// The rating run it started with.
+    pub rate: RateReport,
+    /// Cases raised now.
+    pub raised: u64,
+    /// The review list (open cases), ready to print.
+    pub list: DataFrame,
+}
+
+/// The academic year (`2025-26`) a day falls in; years start on 1 August.
+pub fn academic_year(day: NaiveDate) -> (String, NaiveDate) {
+    let start_year = if day.month() >= 8 { day.year() } else { day.year() - 1 };
+    (
+        format!("{start_year}-{:02}", (start_year + 1) % 100),
+        NaiveDate::from_ymd_opt(start_year, 8, 1).expect("valid date"),
+    )
+}
+
+/// The date of `MM-DD` within the academic year starting on `year_start`.
+fn day_in_year(month_day: &str, year_start: NaiveDate) -> Option<i32> {
+    let month: u32 = month_day.get(..2)?.parse().ok()?;
+    let day: u32 = month_day.get(3..)?.parse().ok()?;
+    let year = if month >= 8 { year_start.year() } else { year_start.year() + 1 };
+    NaiveDate::from_ymd_opt(year, month, day).map(date_to_days)
+}
+
+fn rungs_batch(rungs: &[Rung], year_start: NaiveDate) -> Result<RecordBatch> {
+    let text = |f: &dyn Fn(&Rung) -> Option<String>| Arc::new(rungs.iter().map(f).collect::<StringArray>());
+    let int = |f: &dyn Fn(&Rung) -> Option<i64>| Arc::new(rungs.iter().map(f).collect::<Int64Array>());
+    let day = |f: &dyn Fn(&Rung) -> Option<i32>| Arc::new(rungs.iter().map(f).collect::<Date32Array>());
+    let schema = Schema::new(vec![
+        Field::new("rung", DataType::Int64, false),
+        Field::new("action", DataType::Utf8, false),
+        Field::new("trigger", DataType::Utf8, false),
+        Field::new("ratings", DataType::Utf8, true),
+        Field::new("term", DataType::Utf8, true),
+        Field::new("week_from", DataType::Int64, true),
+        Field::new("week_to", DataType::Int64, true),
+        Field::new("from_date", DataType::Date32, true),
+        Field::new("to_date", DataType::Date32, true),
+        Field::new("requires", DataType::Utf8, true),
+        Field::new("every_weeks", DataType::Int64, true),
+        Field::new("weeks", DataType::Int64, true),
+        Field::new("days", DataType::Int64, true),
+        Field::new("limit_outcome", DataType::Utf8, true),
+        Field::new("limit_per_year", DataType::Int64, true),
+        Field::new("beyond_limit_action", DataType::Utf8, true),
+    ]);
+    debug_assert!(rungs.iter().all(|r| r.ratings.iter().all(|x| RATINGS.contains(&x.as_str()))));
+    Ok(RecordBatch::try_new(
+        Arc::new(schema),
+        vec![
+            Arc::new((1..=rungs.len() as i64).collect::<Int64Array>()),
+            text(&|r| Some(r.action.clone())),
+            text(&|r| Some(r.trigger.clone())),
+            text(&|r| Some(r.ratings.join(","))),
+            text(&|r| r.term.clone()),
+            int(&|r| r.term_weeks.map(|w| i64::from(w[0]))),
+            int(&|r| r.term_weeks.map(|w| i64::from(w[1]))),
+            day(&|r| r.on_or_after.as_deref().and_then(|d| day_in_year(d, year_start))),
+            day(&|r| r.on_or_before.as_deref().and_then(|d| day_in_year(d, year_start))),
+            text(&|r| r.requires.clone()),
+            int(&|r| Some(i64::from(r.every_weeks))),
+            int(&|r| Some(i64::from(r.weeks))),
+            int(&|r| Some(i64::from(r.days))),
+            text(&|r| r.limit_outcome.clone()),
+            int(&|r| Some(i64::from(r.limit_per_year))),
+            text(&|r| r.beyond_limit_action.clone()),
+        ],
+    )?)
+}
+
+/// Rates up to `as_of`, raises the actions the ladder calls for (once each), and returns
+/// the list of open cases. With `dry_run`, nothing is recorded.
+pub async fn review(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> Result<ReviewOutcome> {
+    let _lock = warehouse.lock()?;
+    warehouse.create_missing_tables().await?;
+    let ctx = session::build(warehouse, Access::Internal { with_equality: false }).await?;
+    let rate = rating::rate_locked(warehouse, &ctx, as_of, false).await?;
+    let (year, year_start) = academic_year(as_of);
+    let rungs = rungs_batch(&warehouse.config().review.rungs, year_start)?;
+    session::register_batches(&ctx, "rungs", rungs.schema(), vec![rungs])?;
+
+    let day = date(date_to_days(as_of));
+    let base = [("as_of", day.clone()), ("year", ScalarValue::from(year.as_str()))];
+    let mut candidates = Vec::new();
+    for query in ["review/rating_rungs", "review/weeks_rungs"] {
+        candidates.extend(queries::collect(&ctx, query, &base).await?);
+    }
+    let low = [base[0].clone(), base[1].clone(), ("year_start", date(date_to_days(year_start)))];
+    candidates.extend(queries::collect(&ctx, "review/low_days_rungs", &low).await?);
+    let candidates = normalise(candidates)?;
+    session::register_batches(&ctx, "candidates", candidates_schema(), candidates)?;
+
+    let next = queries::collect(&ctx, "review/case_numbers", &[]).await?;
+    let next = rating::int_at(&next, 0).unwrap_or(1);
+    let params = [
+        base[0].clone(),
+        base[1].clone(),
+        ("first_number", ScalarValue::Int64(Some(next))),
+        ("created_at", utc(chrono::Utc::now().timestamp_micros())),
+    ];
+    let fresh = queries::collect(&ctx, "review/new_cases", &params).await?;
+    let raised: u64 = fresh.iter().map(|b| b.num_rows() as u64).sum();
+    if raised > 0 && !dry_run {
+        warehouse.append(&tables::CASES, fresh.clone(), "review").await?;
+        session::register(&ctx, warehouse, &tables::CASES).await?;
+    } else if raised > 0 {
+        // A dry run shows what would be raised as if it had been.
+        let schema = tables::CASES.schema();
+        let held = ctx
+            .table("cases")
+            .await
+            .map_err(|e| Error::query("cases", e))?
+            .collect()
+            .await
+            .map_err(|e| Error::query("cases", e))?;
+        let mut all = held;
+        all.extend(fresh);
+        session::register_batches(&ctx, "cases", schema, cast_all(all, &tables::CASES.schema())?)?;
+    }
+    let list = queries::plan(&ctx, "review/open_cases", &[("as_of", day)]).await?;
+    Ok(ReviewOutcome { rate, raised, list })
+}
+
+fn candidates_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("student_id", DataType::Utf8, true),
+        Field::new("rung", DataType::Int64, true),
+        Field::new("action", DataType::Utf8, true),
+        Field::new("episode", DataType::Utf8, true),
+        Field::new("rating", DataType::Utf8, true),
+        Field::new("reason", DataType::Utf8, true),
+    ]))
+}
+
+/// Casts the three queries' results to one schema (their string types may differ).
+fn normalise(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>> {
+    cast_all(batches, &candidates_schema())
+}
+
+fn cast_all(batches: Vec<RecordBatch>, schema: &Arc<Schema>) -> Result<Vec<RecordBatch>> {
+    batches
+        .into_iter()
+        .map(|b| {
+            let columns = schema
+                .fields()
+                .iter()
+                .enumerate()
+                .map(|(i, f)| arrow::compute::cast(b.column(i), f.data_type()))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(RecordBatch::try_new(schema.clone(), columns)?)
+        })
+        .collect()
+}
+
+/// Records a staff outcome on a case.
+pub async fn record_outcome(
+    warehouse: &Warehouse,
+    case_id: &str,
+    outcome: &str,
+    on: NaiveDate,
+    note: Option<&str>,
+) -> Result<()> {
+    let _lock = warehouse.lock()?;
+    warehouse.create_missing_tables().await?;
+    let ctx = session::build(warehouse, Access::Internal { with_equality: false }).await?;
+    let found = queries::collect(&ctx, "review/case_lookup", &[("case_id", ScalarValue::from(case_id))]).await?;
+    let student = rating::string_at(&found, 0)
+        .ok_or_else(|| Error::Usage(format!("no case {case_id}; `rollcall case list` shows them")))?;
+    let year = rating::string_at(&found, 1).unwrap_or_default();
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    let batch = RecordBatch::try_new(
+        tables::CASE_EVENTS.schema(),
+        vec![
+            Arc::new(StringArray::from(vec![case_id])),
+            Arc::new(StringArray::from(vec![student])),
+            Arc::new(StringArray::from(vec![year])),
+            Arc::new(Date32Array::from(vec![date_to_days(on)])),
+            Arc::new(StringArray::from(vec![outcome])),
+            Arc::new(StringArray::from(vec![note])),
+            Arc::new(StringArray::from(vec![user])),
+            Arc::new(
+                arrow::array::TimestampMicrosecondArray::from(vec![chrono::Utc::now().timestamp_micros()])
+                    .with_timezone("UTC"),
+            ),
+        ],
+    )?;
+    warehouse.append(&tables::CASE_EVENTS, vec![batch], "case outcome").await?;
+    Ok(())
+}
+
+/// A session for listing cases.
+pub async fn list_session(warehouse: &Warehouse) -> Result<SessionContext> {
+    session::build(warehouse, Access::Internal { with_equality: false }).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn academic_years_start_in_august() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(academic_year(d(2025, 12, 1)).0, "2025-26");
+        assert_eq!(academic_year(d(2026, 3, 15)).0, "2025-26");
+        assert_eq!(academic_year(d(2026, 8, 1)).0, "2026-27");
+        assert_eq!(academic_year(d(2026, 7, 31)).0, "2025-26");
+        let start = d(2025, 8, 1);
+        assert_eq!(day_in_year("12-01", start), Some(date_to_days(d(2025, 12, 1))));
+        assert_eq!(day_in_year("03-01", start), Some(date_to_days(d(2026, 3, 1))));
+    }
+}

@@ -1,0 +1,225 @@
+//! `rollcall rate` and `rollcall ratings` on hand-built data; expected values worked out
+//! by hand in the comments.
+
+use crate::fixtures::{activity, configure, d, days, ratings, student, swipes, timetable, university, weekday};
+
+#[test]
+fn window_edges_and_no_engagement() {
+    // Window 7 days; 0.125 points a day makes one VLE event a full activity score.
+    let env = university(&[
+        student("A", "P1", 1, "full-time", "active", ""),
+        student("Z", "P1", 1, "full-time", "active", ""),
+    ]);
+    configure(&env, "window_days = 14", "window_days = 7");
+    configure(&env, "activity_points_per_day = 4.0", "activity_points_per_day = 0.125");
+    activity(&env, "a.csv", &[("A", d("2025-10-08"), "vle", 1)]);
+    let run = env.run(&["rate", "--as-of", "2025-10-17"]).ok();
+    assert!(run.stdout.contains("rate: full: rated 2025-09-29 to 2025-10-17"), "{}", run.stdout);
+    // The event on Wednesday 8 October is in the windows of 8 to 14 October, not 15.
+    assert_eq!(
+        ratings(&env, "A", "2025-10-07", "2025-10-15"),
+        [
+            "2025-10-07 Very Low",
+            "2025-10-08 High",
+            "2025-10-09 High",
+            "2025-10-10 High",
+            "2025-10-13 High",
+            "2025-10-14 High",
+            "2025-10-15 Very Low"
+        ]
+    );
+    // No engagement of any kind: Very Low on every teaching day (15 of them, weekends skipped).
+    let z = ratings(&env, "Z", "2025-09-29", "2025-10-17");
+    assert_eq!(z.len(), 15);
+    assert!(z.iter().all(|r| r.ends_with("Very Low")), "{z:?}");
+    // Components are kept on the row.
+    assert_eq!(
+        env.sql("SELECT vle, library, expected, attendance_rate IS NULL, window_days, round(activity_points, 2), round(score, 2), basis FROM ratings WHERE student_id = 'A' AND day = DATE '2025-10-10'")[1],
+        "1,0,0,true,7,1.0,1.0,absolute"
+    );
+}
+
+#[test]
+fn statuses_distance_learners_weights_and_monotonicity() {
+    let env = university(&[
+        student("BASE", "P1", 1, "full-time", "active", ""),
+        student("MORE", "P1", 1, "full-time", "active", ""),
+        student("LIB", "P1", 1, "full-time", "active", ""),
+        student("DIST_LIB", "P1", 1, "distance", "active", ""),
+        student("DIST_VLE", "P1", 1, "distance", "active", ""),
+        student("INT", "P1", 1, "full-time", "intermitted", ""),
+        student("PLC", "P1", 1, "full-time", "placement", ""),
+        student("ABR", "P1", 1, "full-time", "study-abroad", ""),
+    ]);
+    // Full activity at 3.5 points per 14-day window.
+    configure(&env, "activity_points_per_day = 4.0", "activity_points_per_day = 0.25");
+    let day = d("2025-10-06");
+    activity(
+        &env,
+        "a.csv",
+        &[
+            ("BASE", day, "vle", 2), // 2 / 3.5 = 0.571: Partial
+            ("MORE", day, "vle", 4), // 4 + 1 = 5 points: capped at 1, High
+            ("MORE", day, "library", 1),
+            ("LIB", day, "library", 3),      // activity 3 / 3.5 = 0.857
+            ("DIST_LIB", day, "library", 3), // library does not count for distance learners
+            ("DIST_VLE", day, "vle", 2),     // Partial
+            ("INT", day, "vle", 9),
+            ("PLC", day, "vle", 9),
+            ("ABR", day, "vle", 9),
+        ],
+    );
+    // Everyone is on the class list of a session on 6 October that nobody attends.
+    timetable(&env, &[day], &["BASE", "MORE", "LIB", "DIST_LIB", "DIST_VLE", "INT", "PLC", "ABR"]);
+    env.run(&["rate", "--as-of", "2025-10-10"]).ok();
+    let on = |s: &str| ratings(&env, s, "2025-10-06", "2025-10-06").join("");
+    // BASE: 0.6 x (0 of 1 attended) + 0.4 x 0.571 = 0.229: Low.
+    assert_eq!(on("BASE"), "2025-10-06 Low");
+    // MORE: 0.6 x 0 + 0.4 x 1 = 0.4: Partial, above BASE.
+    assert_eq!(on("MORE"), "2025-10-06 Partial");
+    // LIB: 0.4 x 0.857 = 0.343: Low.
+    assert_eq!(on("LIB"), "2025-10-06 Low");
+    // Distance learners have no attendance expectation: the activity score alone.
+    assert_eq!(on("DIST_LIB"), "2025-10-06 Very Low");
+    assert_eq!(on("DIST_VLE"), "2025-10-06 Partial");
+    assert_eq!(
+        env.scalar("SELECT expected FROM ratings WHERE student_id = 'DIST_VLE' AND day = DATE '2025-10-06'"),
+        "0"
+    );
+    assert_eq!(env.scalar("SELECT count(*) FROM daily_attendance WHERE student_id LIKE 'DIST%'"), "0");
+    // Students not monitored get no rating at all, and no attendance expectation.
+    assert_eq!(env.scalar("SELECT count(*) FROM ratings WHERE student_id IN ('INT', 'PLC', 'ABR')"), "0");
+    assert_eq!(env.scalar("SELECT count(*) FROM daily_attendance WHERE student_id IN ('INT', 'PLC', 'ABR')"), "0");
+    // More activity never lowers a rating, on any day.
+    let order = ["Very Low", "Low", "Partial", "Good", "High"];
+    let rank = |r: &str| order.iter().position(|o| r.ends_with(o)).unwrap();
+    let (base, more) =
+        (ratings(&env, "BASE", "2025-09-29", "2025-10-10"), ratings(&env, "MORE", "2025-09-29", "2025-10-10"));
+    assert_eq!(base.len(), more.len());
+    for (b, m) in base.iter().zip(&more) {
+        assert!(rank(m) >= rank(b), "{m} below {b}");
+    }
+    // Weights are settings: with library worth nothing, LIB's 3 library events score 0.
+    configure(&env, "library = 1.0", "library = 0.0");
+    let run = env.run(&["rate", "--as-of", "2025-10-10"]).ok();
+    assert!(run.stdout.contains("rating settings changed"), "{}", run.stdout);
+    assert_eq!(on("LIB"), "2025-10-06 Very Low");
+    // And band thresholds: with Partial starting at 0.20, BASE (0.229) moves up.
+    configure(&env, "partial = 0.35", "partial = 0.20");
+    env.run(&["rate", "--as-of", "2025-10-10"]).ok();
+    assert_eq!(on("BASE"), "2025-10-06 Partial");
+}
+
+#[test]
+fn attendance_and_authorised_absence() {
+    let env = university(&[
+        student("ATT", "P1", 1, "full-time", "active", ""),
+        student("ABS", "P1", 1, "full-time", "active", ""),
+    ]);
+    let teaching = days("2025-09-29", "2025-10-17", weekday);
+    timetable(&env, &teaching, &["ATT", "ABS"]);
+    swipes(&env, "s.csv", "ATT", &days("2025-09-29", "2025-10-03", weekday));
+    env.ingest("absences", &[&env.file("ab.csv", "student_id,starts_on,ends_on,kind\nABS,2025-10-06,2025-10-17,authorised\nATT,2025-10-06,2025-10-07,illness\n")]);
+    env.run(&["rate", "--as-of", "2025-10-10"]).ok();
+    // ATT on 10 October: 10 sessions expected in the window (illness excuses nothing),
+    // 5 attended: 0.6 x 0.5 = 0.30, Low.
+    assert_eq!(
+        env.sql("SELECT rating, expected, attended, round(score, 2) FROM ratings WHERE student_id = 'ATT' AND day = DATE '2025-10-10'")[1],
+        "Low,10,5,0.3"
+    );
+    // ABS: the week of 6 October is excused, so only week one's 5 sessions are expected.
+    assert_eq!(
+        env.sql("SELECT rating, expected, attended FROM ratings WHERE student_id = 'ABS' AND day = DATE '2025-10-10'")
+            [1],
+        "Very Low,5,0"
+    );
+    assert_eq!(env.sql("SELECT expected, attended, excused FROM daily_attendance WHERE student_id = 'ABS' AND day = DATE '2025-10-08'")[1], "0,0,1");
+}
+
+#[test]
+fn cohort_relative_banding() {
+    // Ten students of one programme and stage; student i has i VLE events on 6 October.
+    let ids: Vec<String> = (0..10).map(|i| format!("C{i}")).collect();
+    let env = university(&ids.iter().map(|id| student(id, "P1", 1, "full-time", "active", "")).collect::<Vec<_>>());
+    let rows: Vec<(&str, chrono::NaiveDate, &str, u32)> = ids
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i > 0)
+        .map(|(i, id)| (id.as_str(), d("2025-10-06"), "vle", i as u32))
+        .collect();
+    activity(&env, "a.csv", &rows);
+    configure(&env, "activity_points_per_day = 4.0", "activity_points_per_day = 100.0");
+    configure(&env, "basis = \"absolute\"", "basis = \"cohort\"");
+    env.run(&["rate", "--as-of", "2025-10-06"]).ok();
+    let day = "SELECT rating FROM ratings WHERE day = DATE '2025-10-06' ORDER BY student_id";
+    // Shares of the cohort scoring no higher: C1 0.2, C2 0.3 ... C9 1.0; C0 has no engagement.
+    assert_eq!(
+        env.sql(day)[1..],
+        ["Very Low", "Low", "Partial", "Partial", "Good", "Good", "Good", "High", "High", "High"]
+    );
+    assert_eq!(
+        env.scalar("SELECT round(cohort_share, 2) FROM ratings WHERE student_id = 'C4' AND day = DATE '2025-10-06'"),
+        "0.5"
+    );
+    // A cohort smaller than min_cohort_size is banded absolutely: these scores are all tiny.
+    configure(&env, "min_cohort_size = 10", "min_cohort_size = 11");
+    env.run(&["rate", "--as-of", "2025-10-06"]).ok();
+    assert!(env.sql(day)[1..].iter().all(|r| r == "Very Low"));
+    assert_eq!(env.scalar("SELECT DISTINCT basis FROM ratings"), "absolute");
+}
+
+#[test]
+fn incremental_runs_and_late_data() {
+    let env = university(&[student("ATT", "P1", 1, "full-time", "active", "")]);
+    timetable(&env, &days("2025-09-29", "2025-10-17", weekday), &["ATT"]);
+    swipes(&env, "s1.csv", "ATT", &days("2025-09-29", "2025-10-03", weekday));
+    let first = env.run(&["rate", "--as-of", "2025-10-10"]).ok();
+    assert!(first.stdout.contains("full"), "{}", first.stdout);
+    let again = env.run(&["rate", "--as-of", "2025-10-10"]).ok();
+    assert!(again.stdout.contains("up to date: nothing to rate"), "{}", again.stdout);
+    let next = env.run(&["rate", "--as-of", "2025-10-14"]).ok();
+    assert!(next.stdout.contains("incremental: rated 2025-10-11 to 2025-10-14"), "{}", next.stdout);
+    assert_eq!(env.scalar("SELECT attended FROM ratings WHERE day = DATE '2025-10-08'"), "5");
+    // Swipes for 6 and 7 October arrive a week late: those days' windows change.
+    swipes(&env, "late.csv", "ATT", &[d("2025-10-06"), d("2025-10-07")]);
+    let late = env.run(&["rate", "--as-of", "2025-10-14"]).ok();
+    assert!(late.stdout.contains("incremental: rated 2025-10-06 to 2025-10-14"), "{}", late.stdout);
+    assert!(late.stdout.contains("touched 2025-10-06 to 2025-10-07"), "{}", late.stdout);
+    assert_eq!(env.scalar("SELECT attended FROM ratings WHERE day = DATE '2025-10-08'"), "7");
+    assert_eq!(
+        env.scalar("SELECT attended FROM ratings WHERE day = DATE '2025-10-03'"),
+        "5",
+        "days before the late data are unchanged"
+    );
+    assert_eq!(
+        env.sql("SELECT mode FROM rating_runs ORDER BY run_at")[1..],
+        ["full", "up to date", "incremental", "incremental"]
+    );
+    // A corrected timetable asks for a full recomputation.
+    env.ingest("sessions", &[&env.file("t2.csv", "session_id,module_code,starts_at,ends_at,room\nM-2025-10-08,M1,2025-10-08T14:00:00,2025-10-08T15:00:00,R1\n")]);
+    let full = env.run(&["rate", "--as-of", "2025-10-14"]).ok();
+    assert!(full.stdout.contains("full") && full.stdout.contains("sessions, class lists"), "{}", full.stdout);
+}
+
+#[test]
+fn no_rating_on_bank_holidays_or_in_vacation() {
+    let env = university(&[student("A", "P1", 1, "full-time", "active", "")]);
+    env.run(&["rate", "--as-of", "2026-05-08"]).ok();
+    let may = ratings(&env, "A", "2026-05-01", "2026-05-06");
+    // 4 May 2026 is the early May bank holiday.
+    assert_eq!(may, ["2026-05-01 Very Low", "2026-05-05 Very Low", "2026-05-06 Very Low"]);
+    assert_eq!(
+        env.scalar("SELECT count(*) FROM ratings WHERE day BETWEEN DATE '2025-12-13' AND DATE '2026-01-11'"),
+        "0"
+    );
+    let listed = env.run(&["--format", "csv", "ratings", "--date", "2026-05-05"]).ok();
+    assert!(listed.stdout.starts_with("student_id,date,rating,score"), "{}", listed.stdout);
+    assert!(listed.stdout.contains("\nA,2026-05-05,Very Low,0.0,absolute"), "{}", listed.stdout);
+}
+
+#[test]
+fn rate_without_terms_says_what_to_load() {
+    let env = crate::common::Env::new();
+    let run = env.run(&["rate", "--as-of", "2025-10-10"]).code(2);
+    assert!(run.stderr.contains("ingest terms"), "{}", run.stderr);
+}
