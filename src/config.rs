@@ -208,8 +208,9 @@ min_cohort_size = 10
 # The score is attendance_weight x attendance rate + (1 - attendance_weight) x activity
 # score, for students with sessions expected in the window; otherwise the activity score.
 attendance_weight = 0.6
-# Weighted activity points per day that count as full activity (activity score 1).
-activity_points_per_day = 4.0
+# Weighted activity points per teaching day in the window that count as full activity
+# (activity score 1): a window reaching back into a vacation asks for less.
+activity_points_per_day = 10.0
 # Absence kinds that excuse the sessions they cover.
 excusing_absence_kinds = ["authorised"]
 
@@ -262,7 +263,7 @@ fn ladder_template(preset: &str) -> &'static str {
 }
 
 const STAGED_REVIEW: &str = r#"# Staged review: weekly review of Very Low / Low students in autumn weeks 1-5, fortnightly
-# in weeks 6-11, referral to the central progress team from 1 December, and in March a
+# in weeks 6-11, referral to the central progress team in December, and in March a
 # supported decision (continue, intermit or withdraw) for referred students not improved.
 # Priority categories are listed first.
 [[review.rungs]]
@@ -286,7 +287,7 @@ action = "referral"
 trigger = "rating"
 ratings = ["Very Low", "Low"]
 on_or_after = "12-01"
-on_or_before = "07-31"
+on_or_before = "12-31"
 every_weeks = 0
 
 [[review.rungs]]
@@ -346,7 +347,7 @@ pub struct RatingConfig {
     /// Share of the score that comes from attendance, when sessions are expected.
     #[serde(default = "default_attendance_weight")]
     pub attendance_weight: f64,
-    /// Weighted activity points per day that count as full activity.
+    /// Weighted activity points per teaching day in the window that count as full activity.
     #[serde(default = "default_points_per_day")]
     pub activity_points_per_day: f64,
     /// Absence kinds that excuse the sessions they cover.
@@ -432,7 +433,7 @@ fn default_attendance_weight() -> f64 {
     0.6
 }
 fn default_points_per_day() -> f64 {
-    4.0
+    10.0
 }
 fn default_excusing() -> Vec<String> {
     vec!["authorised".into()]

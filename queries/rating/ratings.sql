@@ -8,7 +8,8 @@
 --
 -- The model (README, "Ratings"): for each monitored student and teaching day, count each
 -- signal over the window (the day and the window - 1 days before it). Weighted activity
--- points over `points_per_day x window` give the activity score (capped at 1). With
+-- points over `points_per_day x teaching days in the window` give the activity score
+-- (capped at 1), so a window that reaches back into a vacation asks for less. With
 -- sessions expected in the window, the score is attendance_weight x attendance rate +
 -- (1 - attendance_weight) x activity score, else the activity score alone. No engagement
 -- of any kind gives Very Low. Otherwise the score (absolute) or the student's share of
@@ -17,6 +18,14 @@ WITH rated_days AS (
     SELECT day, academic_year, term, term_week
     FROM teaching_days
     WHERE day BETWEEN $lo AND $hi
+),
+window_teaching AS (
+    SELECT d.day, count(*) AS teaching_days
+    FROM rated_days d
+    JOIN teaching_days t
+      ON CAST(CAST(t.day AS INT) AS BIGINT) BETWEEN CAST(CAST(d.day AS INT) AS BIGINT) - $window + 1
+                                                AND CAST(CAST(d.day AS INT) AS BIGINT)
+    GROUP BY d.day
 ),
 monitored AS (
     SELECT student_id, programme_code, stage, department, mode, start_date, completion_date
@@ -78,7 +87,7 @@ running AS (
 ),
 windowed AS (
     SELECT g.student_id, g.programme_code, g.stage, g.department, g.mode,
-           g.day, g.academic_year, g.term, g.term_week,
+           g.day, g.academic_year, g.term, g.term_week, wt.teaching_days,
            e.vle - s.vle AS vle,
            e.lecture_capture - s.lecture_capture AS lecture_capture,
            e.library - s.library AS library,
@@ -91,6 +100,7 @@ windowed AS (
     FROM grid g
     JOIN running e ON e.student_id = g.student_id AND e.n = g.n
     JOIN running s ON s.student_id = g.student_id AND s.n = g.n - $window
+    JOIN window_teaching wt ON wt.day = g.day
 ),
 -- Distance learners are judged on VLE activity and submissions only.
 counted AS (
@@ -110,7 +120,7 @@ counted AS (
 ),
 scored AS (
     SELECT *,
-           least(1.0, activity_points / ($points_per_day * CAST($window AS DOUBLE))) AS activity_score
+           least(1.0, activity_points / ($points_per_day * CAST(teaching_days AS DOUBLE))) AS activity_score
     FROM counted
 ),
 scored_total AS (

@@ -2,6 +2,9 @@
 //! run every job, printing where the results are.
 
 use std::io::IsTerminal;
+
+use chrono::{Datelike, NaiveDate};
+use datafusion::prelude::CsvReadOptions;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -11,6 +14,7 @@ use crate::demo::{self, DemoSpec};
 use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestOptions, kinds};
+use crate::review;
 use crate::warehouse::{Warehouse, write_atomically};
 
 const MARKER: &str = ".rollcall-demo";
@@ -90,31 +94,99 @@ impl Args {
             }
         }
 
+        // Run the year as a university would: a review every teaching Monday, plus the
+        // staged-review dates (1 December referral, early March decision).
+        let calendar = demo::AcademicCalendar::for_year(self.year);
+        let mut review_days: Vec<NaiveDate> = calendar.teaching_weeks().map(|(_, monday)| monday).skip(1).collect();
+        review_days.push(NaiveDate::from_ymd_opt(self.year, 12, 1).expect("valid date"));
+        review_days.push(first_monday_of_march(self.year + 1));
+        review_days.sort();
+        review_days.dedup();
+        let mut raised = 0;
+        for day in &review_days {
+            let outcome = review::review(&warehouse, *day, false).await?;
+            raised += outcome.raised;
+            if outcome.rate.mode == "full" {
+                println!("{}", super::rate::summary(&outcome.rate));
+            }
+        }
+        println!(
+            "reviewed {} days from {} to {}: {} actions raised for staff",
+            review_days.len(),
+            review_days[0],
+            review_days[review_days.len() - 1],
+            thousands(raised)
+        );
+
+        let out = self.dir.join("out");
+        std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
         let ctx = session::build(&warehouse, Access::Analyst).await?;
-        let summary = ctx
-            .sql(
-                "SELECT (SELECT count(*) FROM students) AS students, \
-                        (SELECT count(*) FROM sessions) AS sessions, \
-                        (SELECT count(*) FROM attendance) AS attended, \
-                        (SELECT count(*) FROM rejected_swipes) AS rejected_swipes, \
-                        (SELECT count(*) FROM activity) AS activity_rows",
-            )
+        ctx.register_csv("truth", input.join("truth.csv").to_string_lossy().as_ref(), CsvReadOptions::new())
             .await
-            .map_err(|e| Error::query("demo summary", e))?
-            .collect()
-            .await
-            .map_err(|e| Error::query("demo summary", e))?;
-        println!();
-        output::write(&summary, output::Format::Table, None)?;
-        println!("explore it with, for example:");
+            .map_err(|e| Error::query("demo truth", e))?;
+        let show = |title: &str| println!("\n{title}");
+        show("ratings on 1 December (students per band):");
+        let q = |sql: &'static str| async { ctx.sql(sql).await.map_err(|e| Error::query("demo", e)) };
+        output::write_frame(q(DISTRIBUTION).await?, "demo", output::Format::Table, None).await?;
+        show("actions raised over the year:");
+        output::write_frame(q(ACTIONS).await?, "demo", output::Format::Table, None).await?;
+        show(
+            "students generated to stop engaging in teaching week 4 (from the Monday in truth.csv), and when they were first listed:",
+        );
+        output::write_frame(q(WEEK_FOUR).await?, "demo", output::Format::Table, None).await?;
+        show("students never generated to disengage who were listed (active, monitored):");
+        output::write_frame(q(FALSE_ALARMS).await?, "demo", output::Format::Table, None).await?;
+
+        let december = NaiveDate::from_ymd_opt(self.year, 12, 1).expect("valid date");
+        let review_file = out.join(format!("review-{december}.csv"));
+        let list = review::review(&warehouse, december, true).await?;
+        output::write_frame(list.list, "review/open_cases", output::Format::Csv, Some(&review_file)).await?;
+        let ratings_file = out.join(format!("ratings-{december}.csv"));
+        let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;
+        let frame = crate::queries::plan(
+            &ctx,
+            "rating/ratings_on",
+            &[("date", crate::rating::date(crate::ingest::time::date_to_days(december)))],
+        )
+        .await?;
+        output::write_frame(frame, "rating/ratings_on", output::Format::Csv, Some(&ratings_file)).await?;
+
+        println!("\nresults:");
+        println!("  warehouse        {}", root.display());
+        println!("  ratings          {}", ratings_file.display());
+        println!("  review list      {}  (recommendations for staff; no status is changed)", review_file.display());
+        println!("  input files      {}  (truth.csv: who was generated to disengage)", input.display());
+        println!("  pseudonym key    {}", key.display());
+        println!("explore with, for example:");
+        println!("  rollcall --warehouse {} ratings --date {december}", root.display());
+        println!("  rollcall --warehouse {} review --as-of {december} --dry-run", root.display());
         println!(
             "  rollcall --warehouse {} sql \"SELECT reason, count(*) FROM rejected_swipes GROUP BY reason\"",
             root.display()
         );
-        println!("input files: {}  pseudonym key: {}", input.display(), key.display());
         Ok(ExitCode::SUCCESS)
     }
 }
+
+fn first_monday_of_march(year: i32) -> NaiveDate {
+    let first = NaiveDate::from_ymd_opt(year, 3, 1).expect("valid date");
+    first + chrono::Duration::days(i64::from((7 - first.weekday().num_days_from_monday()) % 7))
+}
+
+const DISTRIBUTION: &str = "SELECT rating, count(*) AS students FROM ratings WHERE day = (SELECT max(day) FROM ratings WHERE day <= DATE '2025-12-01') \
+     GROUP BY rating ORDER BY min(score)";
+const ACTIONS: &str = "SELECT action, count(*) AS cases, count(DISTINCT student_id) AS students, min(raised_on) AS first, max(raised_on) AS last \
+     FROM cases GROUP BY action ORDER BY min(rung), action";
+const WEEK_FOUR: &str = "SELECT count(*) AS generated, count(c.first_listed) AS listed, \
+            min(c.first_listed - CAST(t.disengage_monday AS DATE)) AS earliest_after, \
+            max(c.first_listed - CAST(t.disengage_monday AS DATE)) AS latest_after \
+     FROM truth t \
+     LEFT JOIN (SELECT student_id, min(raised_on) AS first_listed FROM cases GROUP BY student_id) c \
+       ON c.student_id = t.student_id AND c.first_listed >= CAST(t.disengage_monday AS DATE) \
+     WHERE t.disengage_week = 4";
+const FALSE_ALARMS: &str = "SELECT count(DISTINCT t.student_id) AS monitored, count(DISTINCT c.student_id) AS listed \
+     FROM truth t LEFT JOIN cases c ON c.student_id = t.student_id \
+     WHERE t.disengage_week IS NULL AND NOT t.not_monitored AND NOT t.distance";
 
 /// Makes `dir` ready for a fresh demo, replacing an earlier demo but nothing else.
 fn prepare_dir(dir: &Path) -> Result<()> {

@@ -52,6 +52,39 @@ fn demo_builds_a_university_and_ingests_it() {
             "{file}"
         );
     }
+    // Students generated to stop engaging in teaching week 4 are listed by the weekly or
+    // fortnightly review one to two weeks later; few others are listed at all.
+    let truth = std::fs::read_to_string(demo.join("input/truth.csv")).unwrap();
+    let mut week_four = Vec::new();
+    let mut steady = 0;
+    for line in truth.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[2] == "4" {
+            week_four.push((f[0].to_string(), chrono::NaiveDate::parse_from_str(f[3], "%Y-%m-%d").unwrap()));
+        } else if f[2].is_empty() && f[4] == "false" && f[5] == "false" {
+            steady += 1;
+        }
+    }
+    assert!(week_four.len() >= 3, "the demo plants week-4 disengagement: {}", week_four.len());
+    for (student, monday) in &week_four {
+        let first = sql(&format!(
+            "SELECT CAST(raised_on AS VARCHAR) || ' ' || action FROM cases WHERE student_id = '{student}' ORDER BY raised_on, rung LIMIT 1"
+        ));
+        assert_eq!(first.len(), 1, "{student} was never listed");
+        let (day, action) = first[0].split_once(' ').unwrap();
+        let after = (chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap() - *monday).num_days();
+        assert!((7..=14).contains(&after), "{student} first listed {after} days after stopping");
+        assert!(action == "weekly-review" || action == "fortnightly-review", "{student}: {action}");
+        let referral =
+            sql(&format!("SELECT count(*) FROM cases WHERE student_id = '{student}' AND action = 'referral'"));
+        assert_eq!(referral, ["1"], "{student} is referred in December");
+    }
+    let listed_steady: usize = sql("SELECT count(DISTINCT student_id) FROM cases")[0].parse::<usize>().unwrap();
+    assert!(listed_steady <= week_four.len() * 8 + steady / 10, "too many listed: {listed_steady}");
+    assert!(demo.join("out/review-2025-12-01.csv").exists() && demo.join("out/ratings-2025-12-01.csv").exists());
+    let review = std::fs::read_to_string(demo.join("out/review-2025-12-01.csv")).unwrap();
+    assert!(review.starts_with("case_id,student_id,action,reason,department"), "{review}");
+    assert!(review.contains("recommendation for staff review"));
     // Ethnicity appears nowhere in the warehouse but the equality table.
     crate::privacy::assert_no_ethnicity_outside_equality(
         &wh,

@@ -5,13 +5,13 @@ use crate::fixtures::{activity, configure, d, days, ratings, student, swipes, ti
 
 #[test]
 fn window_edges_and_no_engagement() {
-    // Window 7 days; 0.125 points a day makes one VLE event a full activity score.
+    // Window 7 days; at 0.125 points a teaching day, one VLE event is a full activity score.
     let env = university(&[
         student("A", "P1", 1, "full-time", "active", ""),
         student("Z", "P1", 1, "full-time", "active", ""),
     ]);
     configure(&env, "window_days = 14", "window_days = 7");
-    configure(&env, "activity_points_per_day = 4.0", "activity_points_per_day = 0.125");
+    configure(&env, "activity_points_per_day = 10.0", "activity_points_per_day = 0.125");
     activity(&env, "a.csv", &[("A", d("2025-10-08"), "vle", 1)]);
     let run = env.run(&["rate", "--as-of", "2025-10-17"]).ok();
     assert!(run.stdout.contains("rate: full: rated 2025-09-29 to 2025-10-17"), "{}", run.stdout);
@@ -51,8 +51,8 @@ fn statuses_distance_learners_weights_and_monotonicity() {
         student("PLC", "P1", 1, "full-time", "placement", ""),
         student("ABR", "P1", 1, "full-time", "study-abroad", ""),
     ]);
-    // Full activity at 3.5 points per 14-day window.
-    configure(&env, "activity_points_per_day = 4.0", "activity_points_per_day = 0.25");
+    // The window of 6 October holds 6 teaching days: full activity at 6 x 0.5 = 3 points.
+    configure(&env, "activity_points_per_day = 10.0", "activity_points_per_day = 0.5");
     let day = d("2025-10-06");
     activity(
         &env,
@@ -73,15 +73,15 @@ fn statuses_distance_learners_weights_and_monotonicity() {
     timetable(&env, &[day], &["BASE", "MORE", "LIB", "DIST_LIB", "DIST_VLE", "INT", "PLC", "ABR"]);
     env.run(&["rate", "--as-of", "2025-10-10"]).ok();
     let on = |s: &str| ratings(&env, s, "2025-10-06", "2025-10-06").join("");
-    // BASE: 0.6 x (0 of 1 attended) + 0.4 x 0.571 = 0.229: Low.
+    // BASE: 0.6 x (0 of 1 attended) + 0.4 x 0.667 = 0.267: Low.
     assert_eq!(on("BASE"), "2025-10-06 Low");
     // MORE: 0.6 x 0 + 0.4 x 1 = 0.4: Partial, above BASE.
     assert_eq!(on("MORE"), "2025-10-06 Partial");
-    // LIB: 0.4 x 0.857 = 0.343: Low.
-    assert_eq!(on("LIB"), "2025-10-06 Low");
+    // LIB: 0.4 x 1 = 0.4: Partial.
+    assert_eq!(on("LIB"), "2025-10-06 Partial");
     // Distance learners have no attendance expectation: the activity score alone.
     assert_eq!(on("DIST_LIB"), "2025-10-06 Very Low");
-    assert_eq!(on("DIST_VLE"), "2025-10-06 Partial");
+    assert_eq!(on("DIST_VLE"), "2025-10-06 Good");
     assert_eq!(
         env.scalar("SELECT expected FROM ratings WHERE student_id = 'DIST_VLE' AND day = DATE '2025-10-06'"),
         "0"
@@ -104,7 +104,7 @@ fn statuses_distance_learners_weights_and_monotonicity() {
     let run = env.run(&["rate", "--as-of", "2025-10-10"]).ok();
     assert!(run.stdout.contains("rating settings changed"), "{}", run.stdout);
     assert_eq!(on("LIB"), "2025-10-06 Very Low");
-    // And band thresholds: with Partial starting at 0.20, BASE (0.229) moves up.
+    // And band thresholds: with Partial starting at 0.20, BASE (0.267) moves up.
     configure(&env, "partial = 0.35", "partial = 0.20");
     env.run(&["rate", "--as-of", "2025-10-10"]).ok();
     assert_eq!(on("BASE"), "2025-10-06 Partial");
@@ -148,7 +148,7 @@ fn cohort_relative_banding() {
         .map(|(i, id)| (id.as_str(), d("2025-10-06"), "vle", i as u32))
         .collect();
     activity(&env, "a.csv", &rows);
-    configure(&env, "activity_points_per_day = 4.0", "activity_points_per_day = 100.0");
+    configure(&env, "activity_points_per_day = 10.0", "activity_points_per_day = 100.0");
     configure(&env, "basis = \"absolute\"", "basis = \"cohort\"");
     env.run(&["rate", "--as-of", "2025-10-06"]).ok();
     let day = "SELECT rating FROM ratings WHERE day = DATE '2025-10-06' ORDER BY student_id";

@@ -172,6 +172,7 @@ fn wellbeing_window_low_for_two_weeks() {
         student("M", "P1", 1, "full-time", "active", ""),
     ]);
     preset(&env, "wellbeing-window");
+    crate::fixtures::configure(&env, "activity_points_per_day = 10.0", "activity_points_per_day = 4.0");
     let rows: Vec<_> =
         days("2025-09-22", "2025-10-03", |_| true).into_iter().map(|day| ("M", day, "vle", 20)).collect();
     activity(&env, "a.csv", &rows);
@@ -183,8 +184,9 @@ fn wellbeing_window_low_for_two_weeks() {
         env.scalar("SELECT reason FROM cases WHERE student_id = 'L'"),
         "rated Very Low or Low on all 11 teaching days from 2025-09-29 to 2025-10-13"
     );
-    // M's window still holds 3 October's 20 events (Partial) until 16 October; Very Low from
-    // 17 October; low for 14 days on 30 October.
+    // At 4 points a teaching day, M's window of 16 October (3 to 16 October, 10 teaching
+    // days) holds 3 October's 20 events: 20 / 40 = 0.5, Partial. From 17 October the window
+    // is empty: Very Low. Low for 14 days on 30 October.
     review(&env, "2025-10-29");
     assert!(raised(&env, "2025-10-29").is_empty());
     review(&env, "2025-10-30");
