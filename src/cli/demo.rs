@@ -70,7 +70,7 @@ impl Args {
             return Ok(ExitCode::SUCCESS);
         }
 
-        let key = write_demo_key(&self.dir.join("keys"))?;
+        let key = demo::write_key(&self.dir.join("keys"))?;
         let root = self.dir.join("warehouse");
         ingest::init_warehouse(&root, &self.preset).await?;
         let config_path = root.join(CONFIG_FILE);
@@ -87,7 +87,7 @@ impl Args {
             IngestOptions { progress: !global.quiet && std::io::stderr().is_terminal(), ..IngestOptions::default() };
         // Bank holidays come with `init`; the generator writes every other kind.
         for kind in kinds::ALL.iter().filter(|k| k.name != kinds::BANK_HOLIDAYS.name) {
-            let report = ingest::ingest(&warehouse, kind, &[files.file(kind.name)], &options).await?;
+            let report = ingest::ingest(&warehouse, kind, &files.files(kind.name), &options).await?;
             super::ingest::print_report(&report, warehouse.config().ingest.max_listed_problems);
             if report.refused() > 0 {
                 return Err(Error::Internal(format!("the demo's own {} file was refused", kind.name)));
@@ -203,20 +203,4 @@ fn prepare_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     std::fs::write(dir.join(MARKER), "rollcall demo directory: `rollcall demo` replaces it\n")
         .map_err(|e| Error::io(dir, e))
-}
-
-/// Writes a fresh random pseudonym key readable only by its owner.
-fn write_demo_key(dir: &Path) -> Result<PathBuf> {
-    use rand::RngCore;
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let path = std::path::absolute(dir.join("pseudonym.key")).map_err(|e| Error::io(dir, e))?;
-    let mut key = [0u8; 32];
-    rand::rng().fill_bytes(&mut key);
-    std::fs::write(&path, key).map_err(|e| Error::io(&path, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(|e| Error::io(&path, e))?;
-    }
-    Ok(path)
 }

@@ -63,16 +63,28 @@ pub struct DemoCounts {
 pub struct DemoFiles {
     /// Directory holding them.
     pub dir: PathBuf,
+    /// How many activity parts were written.
+    pub activity_files: u32,
     /// What was written.
     pub counts: DemoCounts,
 }
 
 impl DemoFiles {
-    /// Path of the file for an ingest kind (`students.csv`, `class-lists.csv`, ...).
-    pub fn file(&self, kind: &str) -> PathBuf {
-        self.dir.join(format!("{kind}.csv"))
+    /// The files of an ingest kind, in order: `students.csv`, `class-lists.csv`, ...;
+    /// activity comes in parts (`activity-001.csv`, ...) of at most `ACTIVITY_ROWS_PER_FILE` rows.
+    pub fn files(&self, kind: &str) -> Vec<PathBuf> {
+        if kind == "activity" {
+            (1..=self.activity_files).map(|n| self.dir.join(format!("activity-{n:03}.csv"))).collect()
+        } else {
+            vec![self.dir.join(format!("{kind}.csv"))]
+        }
     }
 }
+
+/// Activity rows per file: a university exports activity in parts, and each part is
+/// ingested (and held in memory) on its own.
+pub const ACTIVITY_ROWS_PER_FILE: u64 = 2_000_000;
+const ACTIVITY_HEADER: &str = "student_id,occurred_at,source,count,duration_s";
 
 /// A student's generated behaviour.
 #[derive(Debug, Clone)]
@@ -92,8 +104,27 @@ struct Writers {
     class_lists: BufWriter<File>,
     swipes: BufWriter<File>,
     activity: BufWriter<File>,
+    activity_part: u32,
+    activity_rows: u64,
+    dir: PathBuf,
     absences: BufWriter<File>,
     truth: BufWriter<File>,
+}
+
+impl Writers {
+    /// The activity writer, moving to the next part when this one is full.
+    fn activity(&mut self) -> std::io::Result<&mut BufWriter<File>> {
+        if self.activity_rows == ACTIVITY_ROWS_PER_FILE {
+            self.activity.flush()?;
+            self.activity_part += 1;
+            self.activity_rows = 0;
+            let path = self.dir.join(format!("activity-{:03}.csv", self.activity_part));
+            self.activity = BufWriter::with_capacity(1 << 20, File::create(path)?);
+            writeln!(self.activity, "{ACTIVITY_HEADER}")?;
+        }
+        self.activity_rows += 1;
+        Ok(&mut self.activity)
+    }
 }
 
 fn create(dir: &Path, name: &str, header: &str) -> Result<BufWriter<File>> {
@@ -126,7 +157,10 @@ pub fn generate(spec: &DemoSpec, dir: &Path) -> Result<DemoFiles> {
         sessions: create(dir, "sessions.csv", "session_id,module_code,starts_at,ends_at,kind,delivery,room")?,
         class_lists: create(dir, "class-lists.csv", "session_id,student_id")?,
         swipes: create(dir, "swipes.csv", "student_id,room,swiped_at,reader_id")?,
-        activity: create(dir, "activity.csv", "student_id,occurred_at,source,count,duration_s")?,
+        activity: create(dir, "activity-001.csv", ACTIVITY_HEADER)?,
+        activity_part: 1,
+        activity_rows: 0,
+        dir: dir.to_path_buf(),
         absences: create(dir, "absences.csv", "student_id,starts_on,ends_on,kind,reference")?,
         truth: create(
             dir,
@@ -160,9 +194,24 @@ pub fn generate(spec: &DemoSpec, dir: &Path) -> Result<DemoFiles> {
     ] {
         f.flush().map_err(io)?;
     }
-    Ok(DemoFiles { dir: dir.to_path_buf(), counts })
+    Ok(DemoFiles { dir: dir.to_path_buf(), activity_files: w.activity_part, counts })
 }
 
+/// Writes a fresh random pseudonym key readable only by its owner.
+pub fn write_key(dir: &Path) -> Result<PathBuf> {
+    use rand::RngCore;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let path = std::path::absolute(dir.join("pseudonym.key")).map_err(|e| Error::io(dir, e))?;
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    std::fs::write(&path, key).map_err(|e| Error::io(&path, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(|e| Error::io(&path, e))?;
+    }
+    Ok(path)
+}
 fn rng_for(seed: u64, stream: u64, index: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(stream);
@@ -474,7 +523,7 @@ fn emit(
             "lecture-capture" | "online-meeting" => rng.random_range(300..3600).to_string(),
             _ => String::new(),
         };
-        writeln!(w.activity, "{id},{},{source},{count},{duration}", iso(at))?;
+        writeln!(w.activity()?, "{id},{},{source},{count},{duration}", iso(at))?;
         counts.activity += 1;
     }
     Ok(())
@@ -506,12 +555,8 @@ fn generate_graduates(spec: &DemoSpec, w: &mut Writers, counts: &mut DemoCounts)
         // Their last term's activity is still held too.
         for d in 0..10 {
             let at = NaiveDate::from_ymd_opt(completed_year, 5, 4).expect("valid date") + Duration::days(d * 3);
-            writeln!(
-                w.activity,
-                "{id},{},vle,{},",
-                iso(at.and_hms_opt(11, 15, 0).expect("valid time")),
-                rng.random_range(1..5)
-            )?;
+            let count = rng.random_range(1..5);
+            writeln!(w.activity()?, "{id},{},vle,{count},", iso(at.and_hms_opt(11, 15, 0).expect("valid time")))?;
             counts.activity += 1;
         }
     }

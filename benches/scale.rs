@@ -1,0 +1,175 @@
+//! University-scale benchmark: the demo university (fixed seed) generated, ingested,
+//! rated for a full academic year, rated again for one new day, and reviewed.
+//!
+//! Run with `cargo bench --bench scale`. `STUDENTS=N` sets the size (default 30,000);
+//! `BENCH_DATA_DIR=DIR` keeps the generated files between runs (default
+//! `target/bench-data/scale-N`). Each job runs in its own process so that its peak memory
+//! is its own. Prints a table and writes `results.json` beside the data.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use rollcall::demo::{self, DemoSpec};
+use rollcall::ingest::{self, IngestOptions, kinds};
+use rollcall::warehouse::Warehouse;
+
+const PHASE_ENV: &str = "ROLLCALL_BENCH_PHASE";
+const DIR_ENV: &str = "ROLLCALL_BENCH_DIR";
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn day(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("valid date")
+}
+
+/// Runs one phase in this process and prints `RESULT phase seconds rows peak_mib`.
+fn run_phase(phase: &str, dir: &Path) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let students: u32 = std::env::var("STUDENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(30_000);
+    let input = dir.join("input");
+    let root = dir.join("warehouse");
+    let started = Instant::now();
+    let rows: u64 = runtime.block_on(async {
+        match phase {
+            "generate" => {
+                let files = demo::generate(&DemoSpec { students, ..DemoSpec::default() }, &input).expect("generate");
+                let c = files.counts;
+                c.students + c.sessions + c.class_list_rows + c.swipes + c.activity + c.absences
+            }
+            "ingest" => {
+                let _ = std::fs::remove_dir_all(&root);
+                let (warehouse, _) = ingest::init_warehouse(&root, "staged-review").await.expect("init");
+                let files = demo::DemoFiles {
+                    dir: input.clone(),
+                    activity_files: count_parts(&input),
+                    counts: Default::default(),
+                };
+                let mut read = 0;
+                for kind in kinds::ALL.iter().filter(|k| k.name != "bank-holidays") {
+                    let report = ingest::ingest(&warehouse, kind, &files.files(kind.name), &IngestOptions::default())
+                        .await
+                        .expect("ingest");
+                    assert_eq!(report.refused(), 0);
+                    read += report.rows_read();
+                }
+                read
+            }
+            "rate-year" => {
+                let warehouse = Warehouse::open(&root, None).expect("open");
+                rollcall::rating::rate(&warehouse, day("2026-06-11"), true).await.expect("rate").ratings
+            }
+            "rate-day" => {
+                let warehouse = Warehouse::open(&root, None).expect("open");
+                // One new day of activity for every student arrives, then that day is rated.
+                let file = dir.join("new-day.csv");
+                let mut csv = String::from("student_id,occurred_at,source,count\n");
+                for i in 0..students {
+                    csv.push_str(&format!(
+                        "S{:07},2026-06-12T13:{:02}:{:02},vle,3\n",
+                        1_000_000 + i,
+                        i % 60,
+                        (i / 60) % 60
+                    ));
+                }
+                std::fs::write(&file, csv).expect("write");
+                let setup = Instant::now();
+                ingest::ingest(&warehouse, &kinds::ACTIVITY, &[file], &IngestOptions::default())
+                    .await
+                    .expect("ingest day");
+                let ingest_secs = setup.elapsed().as_secs_f64();
+                let started = Instant::now();
+                let report = rollcall::rating::rate(&warehouse, day("2026-06-12"), false).await.expect("rate");
+                println!(
+                    "RESULT rate-day-only {:.3} {} {:.0}",
+                    started.elapsed().as_secs_f64(),
+                    report.ratings,
+                    peak_rss_mib()
+                );
+                println!(
+                    "note: the new day's ingest took {ingest_secs:.2} s; rate mode {}: {}",
+                    report.mode, report.why
+                );
+                report.ratings
+            }
+            "review" => {
+                let warehouse = Warehouse::open(&root, None).expect("open");
+                rollcall::review::review(&warehouse, day("2025-12-01"), false).await.expect("review").raised
+            }
+            other => panic!("unknown phase {other}"),
+        }
+    });
+    println!("RESULT {phase} {:.3} {rows} {:.0}", started.elapsed().as_secs_f64(), peak_rss_mib());
+}
+
+fn count_parts(input: &Path) -> u32 {
+    (1..).take_while(|n| input.join(format!("activity-{n:03}.csv")).exists()).count() as u32
+}
+
+fn main() {
+    if let Ok(phase) = std::env::var(PHASE_ENV) {
+        run_phase(&phase, Path::new(&std::env::var(DIR_ENV).expect("bench dir")));
+        return;
+    }
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("scale benchmark: run with `cargo bench --bench scale`");
+        return;
+    }
+    let students: u32 = std::env::var("STUDENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(30_000);
+    let dir = std::env::var("BENCH_DATA_DIR").map(PathBuf::from).unwrap_or_else(|_| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("bench-data").join(format!("scale-{students}"))
+    });
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let mut phases = vec!["ingest", "rate-year", "rate-day", "review"];
+    if !dir.join("input").join("truth.csv").exists() {
+        phases.insert(0, "generate");
+    }
+    let key = demo::write_key(&dir.join("keys")).expect("key");
+    let exe = std::env::current_exe().expect("own path");
+    let mut results = Vec::new();
+    println!("scale benchmark: {students} students, data in {}", dir.display());
+    for phase in phases {
+        let out = Command::new(&exe)
+            .env(PHASE_ENV, phase)
+            .env(DIR_ENV, &dir)
+            .env("STUDENTS", students.to_string())
+            .env("ROLLCALL_PSEUDONYM_KEY_FILE", &key)
+            .output()
+            .expect("run phase");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "phase {phase} failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("RESULT ") {
+                let f: Vec<&str> = rest.split_whitespace().collect();
+                results.push((
+                    f[0].to_string(),
+                    f[1].parse::<f64>().unwrap(),
+                    f[2].parse::<u64>().unwrap(),
+                    f[3].parse::<f64>().unwrap(),
+                ));
+            } else if line.starts_with("note:") {
+                println!("  {line}");
+            }
+        }
+    }
+    println!("{:<16} {:>10} {:>14} {:>14} {:>12}", "job", "seconds", "rows", "rows/s", "peak MiB");
+    let mut json = Vec::new();
+    for (phase, secs, rows, peak) in &results {
+        let rate = *rows as f64 / secs.max(1e-9);
+        println!("{phase:<16} {secs:>10.2} {rows:>14} {rate:>14.0} {peak:>12.0}");
+        json.push(format!("{{\"job\":\"{phase}\",\"seconds\":{secs},\"rows\":{rows},\"rows_per_second\":{rate:.0},\"peak_mib\":{peak}}}"));
+    }
+    let file = dir.join("results.json");
+    std::fs::write(&file, format!("{{\"students\":{students},\"results\":[{}]}}\n", json.join(",")))
+        .expect("write results");
+    println!("results written to {}", file.display());
+}
