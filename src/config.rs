@@ -39,6 +39,12 @@ pub struct Config {
     /// The escalation ladder: who is put forward for review, when and why.
     #[serde(default)]
     pub review: ReviewConfig,
+    /// Home Office (UKVI) reporting of sponsored students.
+    #[serde(default)]
+    pub ukvi: UkviConfig,
+    /// Funding-body returns.
+    #[serde(default)]
+    pub funder: FunderConfig,
     /// Where the file was read from (not a setting).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -94,6 +100,8 @@ impl Default for Config {
             privacy: PrivacyConfig::default(),
             rating: RatingConfig::default(),
             review: ReviewConfig::default(),
+            ukvi: UkviConfig::default(),
+            funder: FunderConfig::default(),
             source: None,
         }
     }
@@ -125,6 +133,8 @@ impl Config {
         let fail = |message: String| Error::Config { path: self.source.clone().unwrap_or_default(), message };
         self.rating.validate().map_err(fail)?;
         self.review.validate().map_err(fail)?;
+        self.ukvi.validate().map_err(fail)?;
+        self.funder.validate().map_err(fail)?;
         if !PRESETS.contains(&self.preset.as_str()) {
             return Err(fail(format!(
                 "preset: unknown preset '{}', expected one of {}",
@@ -252,7 +262,43 @@ high = 0.80
 # raises beyond_limit_action instead once the student has had that many such outcomes this
 # academic year. Where several weeks rungs are met at once, only the highest is raised.
 [review]
-{ladder}"#;
+{ladder}
+[ukvi]
+# Sponsored Student-route visa holders (visa_route = student) with a reportable event are
+# listed by `rollcall return ukvi`, each with the day its rule was met and the day it must
+# be reported by: that day plus report_within_working_days working days (weekends and
+# England and Wales bank holidays skipped).
+report_within_working_days = 10
+# Did not enrol / never engaged: no engagement of any kind this many days after the course start.
+no_engagement_days_after_start = 14
+# Stopped engaging: "missed-contact-points" (this many consecutive expected sessions
+# missed, sessions excused by an authorised absence not counted) or
+# "days-without-engagement" (this many days with no engagement of any kind, days of
+# authorised absence not counted).
+engagement_rule = "missed-contact-points"
+engagement_threshold = 10
+
+[funder]
+# A student counts as not attending when their last engagement in a liability period
+# is more than this many days before the period's end (or the return's date).
+not_attending_after_days = 28
+
+# The liability periods of the academic year (MM-DD, within the year from 1 August).
+[[funder.periods]]
+name = "term 1"
+starts = "08-01"
+ends = "12-31"
+
+[[funder.periods]]
+name = "term 2"
+starts = "01-01"
+ends = "04-15"
+
+[[funder.periods]]
+name = "term 3"
+starts = "04-16"
+ends = "07-31"
+"#;
 
 fn ladder_template(preset: &str) -> &'static str {
     match preset {
@@ -584,6 +630,116 @@ pub struct Rung {
     /// Raised instead once the limit is reached.
     #[serde(default)]
     pub beyond_limit_action: Option<String>,
+}
+
+/// `[ukvi]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UkviConfig {
+    /// Working days allowed between an event and its report.
+    #[serde(default = "ten")]
+    pub report_within_working_days: u32,
+    /// Days after the course start by which a sponsored student must have engaged.
+    #[serde(default = "fourteen")]
+    pub no_engagement_days_after_start: u32,
+    /// `missed-contact-points` or `days-without-engagement`.
+    #[serde(default = "default_engagement_rule")]
+    pub engagement_rule: String,
+    /// Sessions or days, by the rule.
+    #[serde(default = "ten")]
+    pub engagement_threshold: u32,
+}
+
+fn ten() -> u32 {
+    10
+}
+fn fourteen() -> u32 {
+    14
+}
+fn default_engagement_rule() -> String {
+    "missed-contact-points".into()
+}
+
+impl Default for UkviConfig {
+    fn default() -> Self {
+        UkviConfig {
+            report_within_working_days: 10,
+            no_engagement_days_after_start: 14,
+            engagement_rule: default_engagement_rule(),
+            engagement_threshold: 10,
+        }
+    }
+}
+
+impl UkviConfig {
+    fn validate(&self) -> std::result::Result<(), String> {
+        if !["missed-contact-points", "days-without-engagement"].contains(&self.engagement_rule.as_str()) {
+            return Err(format!(
+                "ukvi.engagement_rule: '{}' is neither missed-contact-points nor days-without-engagement",
+                self.engagement_rule
+            ));
+        }
+        if self.engagement_threshold == 0 || self.report_within_working_days == 0 {
+            return Err("ukvi: engagement_threshold and report_within_working_days must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// `[funder]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunderConfig {
+    /// Days without engagement before a period's end that make a student not attending.
+    #[serde(default = "twenty_eight")]
+    pub not_attending_after_days: u32,
+    /// Liability periods.
+    #[serde(default = "default_periods")]
+    pub periods: Vec<LiabilityPeriod>,
+}
+
+/// One liability period.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiabilityPeriod {
+    /// Its name in the return.
+    pub name: String,
+    /// First day, `MM-DD`.
+    pub starts: String,
+    /// Last day, `MM-DD`.
+    pub ends: String,
+}
+
+fn twenty_eight() -> u32 {
+    28
+}
+fn default_periods() -> Vec<LiabilityPeriod> {
+    [("term 1", "08-01", "12-31"), ("term 2", "01-01", "04-15"), ("term 3", "04-16", "07-31")]
+        .into_iter()
+        .map(|(n, s, e)| LiabilityPeriod { name: n.into(), starts: s.into(), ends: e.into() })
+        .collect()
+}
+
+impl Default for FunderConfig {
+    fn default() -> Self {
+        FunderConfig { not_attending_after_days: 28, periods: default_periods() }
+    }
+}
+
+impl FunderConfig {
+    fn validate(&self) -> std::result::Result<(), String> {
+        if self.periods.is_empty() {
+            return Err("funder.periods: at least one liability period is needed".into());
+        }
+        for p in &self.periods {
+            for md in [&p.starts, &p.ends] {
+                if md.len() != 5 || chrono::NaiveDate::parse_from_str(&format!("2024-{md}"), "%Y-%m-%d").is_err() {
+                    return Err(format!("funder.periods ({}): '{md}' is not a MM-DD day of the year", p.name));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Rating bands, lowest first.

@@ -9,6 +9,8 @@ pub mod ingest;
 pub mod privacy;
 pub mod queries;
 pub mod rating;
+pub mod report;
+pub mod returns;
 pub mod review;
 pub mod warehouse;
 

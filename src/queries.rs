@@ -53,6 +53,8 @@ catalog!(
     "review/case_lookup",
     "review/open_cases",
     "review/case_list",
+    "returns/ukvi",
+    "returns/funder",
 );
 
 /// The SQL text of a catalog query.

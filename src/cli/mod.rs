@@ -6,6 +6,7 @@ pub mod ingest;
 pub mod init;
 pub mod output;
 pub mod rate;
+pub mod ret;
 pub mod review;
 pub mod sql;
 
@@ -75,6 +76,9 @@ pub enum Command {
     Ratings(rate::RatingsArgs),
     /// Who to contact and why: raise the escalation ladder's actions and list open cases.
     Review(review::Args),
+    /// Statutory returns: UKVI (Home Office) and funding bodies.
+    #[command(subcommand)]
+    Return(ret::Command),
     /// Record and list case outcomes.
     #[command(subcommand)]
     Case(case::Command),
@@ -93,6 +97,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ratings(args) => args.run(&cli.global).await,
         Command::Review(args) => args.run(&cli.global).await,
         Command::Case(command) => command.run(&cli.global).await,
+        Command::Return(command) => command.run(&cli.global).await,
         Command::Sql(args) => args.run(&cli.global).await,
         Command::Demo(args) => args.run(&cli.global).await,
     }

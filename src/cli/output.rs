@@ -17,12 +17,21 @@ pub enum Format {
     Json,
     /// An aligned text table for reading on screen.
     Table,
+    /// An Excel workbook with typed columns (dates as dates); needs `--out FILE`.
+    Xlsx,
 }
 
 impl Format {
     /// The format to use: the one asked for, else `table` on a terminal and `csv` otherwise.
     pub fn resolve(asked: Option<Format>, out: Option<&Path>) -> Format {
-        asked.unwrap_or(if out.is_none() && std::io::stdout().is_terminal() { Format::Table } else { Format::Csv })
+        if let Some(format) = asked {
+            return format;
+        }
+        match out {
+            Some(path) if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx")) => Format::Xlsx,
+            None if std::io::stdout().is_terminal() => Format::Table,
+            _ => Format::Csv,
+        }
     }
 }
 
@@ -43,6 +52,10 @@ pub async fn write_frame(
 
 /// Writes batches in `format` to `out` (atomically) or stdout.
 pub fn write(batches: &[RecordBatch], format: Format, out: Option<&Path>) -> Result<()> {
+    if format == Format::Xlsx {
+        let path = out.ok_or_else(|| Error::Usage("--format xlsx needs --out FILE.xlsx".into()))?;
+        return crate::report::xlsx::write(batches, path);
+    }
     let mut buf = Vec::new();
     render(batches, format, &mut buf)?;
     match out {
@@ -80,6 +93,7 @@ pub fn render(batches: &[RecordBatch], format: Format, w: &mut Vec<u8>) -> Resul
             w.extend_from_slice(text.to_string().as_bytes());
             w.push(b'\n');
         }
+        Format::Xlsx => return Err(Error::Usage("--format xlsx needs --out FILE.xlsx".into())),
     }
     Ok(())
 }

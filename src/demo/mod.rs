@@ -152,7 +152,7 @@ pub fn generate(spec: &DemoSpec, dir: &Path) -> Result<DemoFiles> {
         students: create(
             dir,
             "students.csv",
-            "student_id,given_name,family_name,email,date_of_birth,programme_code,department,level,stage,mode,start_date,expected_end_date,completion_date,status,visa_route,cas_number,funding_body,ethnicity,priority_flags,personal_tutor",
+            "student_id,given_name,family_name,email,date_of_birth,programme_code,department,level,stage,mode,start_date,expected_end_date,completion_date,status,status_date,visa_route,cas_number,funding_body,ethnicity,priority_flags,personal_tutor",
         )?,
         sessions: create(dir, "sessions.csv", "session_id,module_code,starts_at,ends_at,kind,delivery,room")?,
         class_lists: create(dir, "class-lists.csv", "session_id,student_id")?,
@@ -329,6 +329,17 @@ fn generate_student(
     let disengage_week = (!not_monitored && rng.random_bool(0.125))
         .then(|| if rng.random_bool(0.4) { 4 } else { rng.random_range(2..=22) });
     let visa = !distance && rng.random_bool(0.15);
+    // Some who stop engaging later in the year go on to withdraw, six weeks after stopping.
+    let withdrawn_on = disengage_week
+        .filter(|w| *w >= 8 && rng.random_bool(0.4))
+        .and_then(|w| cal.teaching_weeks().find(|(n, _)| *n == (w + 6).min(30)))
+        .map(|(_, monday)| monday + Duration::days(2));
+    let (status, status_date) = match (status, withdrawn_on) {
+        (_, Some(day)) => ("withdrawn", day.to_string()),
+        ("intermitted", _) => (status, (cal.terms[0].starts_on + Duration::days(rng.random_range(0..60))).to_string()),
+        ("active", _) => (status, String::new()),
+        _ => (status, cal.starts_on.to_string()),
+    };
     let start_year = spec.year - stage.saturating_sub(1) as i32 - i32::from(stage == 0);
     let start = NaiveDate::from_ymd_opt(start_year, 9, 22).expect("valid date");
     let years_left = if level == 7 { 1 } else { 4 - stage.min(3) as i32 };
@@ -368,7 +379,7 @@ fn generate_student(
     .expect("valid date");
     writeln!(
         w.students,
-        "{id},{given},{family},{}@student.example.ac.uk,{dob},{}{level},{},{level},{stage},{},{start},{expected_end},,{status},{},{},{funding},{ethnicity},{},T{:04}",
+        "{id},{given},{family},{}@student.example.ac.uk,{dob},{}{level},{},{level},{stage},{},{start},{expected_end},,{status},{status_date},{},{},{funding},{ethnicity},{},T{:04}",
         id.to_lowercase(),
         programme.code,
         programme.department,
@@ -543,7 +554,7 @@ fn generate_graduates(spec: &DemoSpec, w: &mut Writers, counts: &mut DemoCounts)
         let status = if g % 5 == 4 { "withdrawn" } else { "completed" };
         writeln!(
             w.students,
-            "{id},{given},{family},{}@alumni.example.ac.uk,{},{}6,{},6,3,full-time,{start},{completion},{completion},{status},,,SFE,{},,T{:04}",
+            "{id},{given},{family},{}@alumni.example.ac.uk,{},{}6,{},6,3,full-time,{start},{completion},{completion},{status},{completion},,,SFE,{},,T{:04}",
             id.to_lowercase(),
             NaiveDate::from_ymd_opt(completed_year - 22, 3, 14).expect("valid date"),
             programme.code,

@@ -53,12 +53,34 @@ pub async fn build(warehouse: &Warehouse, access: Access) -> Result<SessionConte
             register(&ctx, warehouse, def).await?;
         }
     }
+    register_functions(&ctx).await?;
     for view in ["views/attendance", "views/rejected_swipes", "views/teaching_days"] {
         let df = queries::plan(&ctx, view, &[]).await?;
         let name = view.trim_start_matches("views/");
         ctx.register_table(name, df.into_view()).map_err(|e| Error::query(view, e))?;
     }
     Ok(ctx)
+}
+
+/// Registers Rollcall's SQL functions; `add_working_days` reads the bank holidays held.
+async fn register_functions(ctx: &SessionContext) -> Result<()> {
+    let mut holidays = std::collections::BTreeSet::new();
+    if ctx.table_exist("bank_holidays").map_err(|e| Error::query("bank_holidays", e))? {
+        let batches = ctx
+            .sql("SELECT date FROM bank_holidays WHERE date IS NOT NULL")
+            .await
+            .map_err(|e| Error::query("bank_holidays", e))?
+            .collect()
+            .await
+            .map_err(|e| Error::query("bank_holidays", e))?;
+        for batch in batches {
+            let dates = arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Date32)?;
+            let dates = dates.as_any().downcast_ref::<arrow::array::Date32Array>().expect("cast to Date32");
+            holidays.extend(dates.iter().flatten());
+        }
+    }
+    ctx.register_udf(crate::engine::udf::working_days::udf(holidays));
+    Ok(())
 }
 
 /// Registers (or re-registers, after a write) one warehouse table.

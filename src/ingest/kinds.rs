@@ -109,6 +109,7 @@ pub const STUDENTS: Kind = Kind {
         opt("date_of_birth", Check::Date),
         opt("expected_end_date", Check::Date),
         opt("completion_date", Check::Date),
+        opt("status_date", Check::Date),
         opt("visa_route", Check::Enum(&["student"])),
         opt("cas_number", Check::Text),
         opt("funding_body", Check::Text),

@@ -316,7 +316,7 @@ fn ingest_log_row(
 ) -> Result<RecordBatch> {
     use arrow::array::Int64Array;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    let user = crate::warehouse::os_user();
     Ok(RecordBatch::try_new(
         tables::INGEST_LOG.schema(),
         vec![

@@ -234,7 +234,7 @@ async fn record_run(
     use arrow::array::{Date32Array, Int64Array, StringArray, TimestampMicrosecondArray};
     use std::sync::Arc;
     let def = tables::RATING_RUNS;
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    let user = crate::warehouse::os_user();
     let batch = RecordBatch::try_new(
         def.schema(),
         vec![

@@ -44,7 +44,7 @@ pub fn academic_year(day: NaiveDate) -> (String, NaiveDate) {
 }
 
 /// The date of `MM-DD` within the academic year starting on `year_start`.
-fn day_in_year(month_day: &str, year_start: NaiveDate) -> Option<i32> {
+pub fn day_in_year(month_day: &str, year_start: NaiveDate) -> Option<i32> {
     let month: u32 = month_day.get(..2)?.parse().ok()?;
     let day: u32 = month_day.get(3..)?.parse().ok()?;
     let year = if month >= 8 { year_start.year() } else { year_start.year() + 1 };
@@ -196,7 +196,7 @@ pub async fn record_outcome(
     let student = rating::string_at(&found, 0)
         .ok_or_else(|| Error::Usage(format!("no case {case_id}; `rollcall case list` shows them")))?;
     let year = rating::string_at(&found, 1).unwrap_or_default();
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    let user = crate::warehouse::os_user();
     let batch = RecordBatch::try_new(
         tables::CASE_EVENTS.schema(),
         vec![

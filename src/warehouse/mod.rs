@@ -209,6 +209,11 @@ impl Warehouse {
     }
 }
 
+/// The operating-system account running this job, recorded with what it writes.
+pub fn os_user() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
+}
+
 /// Writes a file by writing a sibling temporary file and renaming it over the target,
 /// so a reader never sees half a file.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {

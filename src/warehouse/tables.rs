@@ -84,6 +84,7 @@ pub const STUDENTS: TableDef = TableDef {
         ("expected_end_date", Date),
         ("completion_date", Date),
         ("status", Text),
+        ("status_date", Date),
         ("visa_route", Text),
         ("cas_number", Text),
         ("funding_body", Text),
@@ -341,6 +342,21 @@ pub const CASE_EVENTS: TableDef = TableDef {
     ],
 };
 
+/// UKVI events recorded as reported.
+pub const UKVI_REPORTS: TableDef = TableDef {
+    name: "ukvi_reports",
+    about: "Home Office events recorded as reported, so they are not listed again",
+    analyst_visible: true,
+    columns: &[
+        ("student_id", Text),
+        ("event", Text),
+        ("trigger_date", Date),
+        ("reported_on", Date),
+        ("recorded_by", Text),
+        ("recorded_at", Timestamp),
+    ],
+};
+
 /// Every table, in creation order.
 pub const ALL: &[TableDef] = &[
     STUDENTS,
@@ -360,6 +376,7 @@ pub const ALL: &[TableDef] = &[
     RATING_RUNS,
     CASES,
     CASE_EVENTS,
+    UKVI_REPORTS,
 ];
 
 /// Looks a table up by name.

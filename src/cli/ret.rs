@@ -1,0 +1,61 @@
+//! `rollcall return ukvi --as-of DATE [--record]` and `rollcall return funder --body BODY --as-of DATE`
+
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+
+use super::{GlobalArgs, output, parse_date};
+use crate::error::Result;
+use crate::returns;
+
+/// Statutory returns.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Sponsored Student-route visa holders with a reportable event, and when to report them by.
+    Ukvi(UkviArgs),
+    /// Attendance confirmation and changes of circumstances for one funding body.
+    Funder(FunderArgs),
+}
+
+/// The funding-body return.
+#[derive(Debug, clap::Args)]
+pub struct FunderArgs {
+    /// The funding body, as in the students' funding_body (e.g. SFE).
+    #[arg(long)]
+    pub body: String,
+    /// The day of the return (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: NaiveDate,
+}
+
+/// The Home Office (UKVI) return.
+#[derive(Debug, clap::Args)]
+pub struct UkviArgs {
+    /// The day of the return (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: NaiveDate,
+    /// Record the events listed as reported on that day, so they are not listed again.
+    #[arg(long)]
+    pub record: bool,
+}
+
+impl Command {
+    /// Runs the command.
+    pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
+        let warehouse = global.open()?;
+        match self {
+            Command::Ukvi(args) => {
+                let ret = returns::ukvi(&warehouse, args.as_of, args.record).await?;
+                output::write_frame(ret.frame, ret.query, global.format(), global.out.as_deref()).await?;
+                if args.record {
+                    eprintln!("recorded the events listed as reported on {}", args.as_of);
+                }
+            }
+            Command::Funder(args) => {
+                let ret = returns::funder(&warehouse, &args.body, args.as_of).await?;
+                output::write_frame(ret.frame, ret.query, global.format(), global.out.as_deref()).await?;
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,3 @@
+//! Rollcall's own SQL functions, registered on every session.
+
+pub mod working_days;

@@ -1,0 +1,3 @@
+//! Renderers for what compliance offices and committees receive: spreadsheets, pages, charts.
+
+pub mod xlsx;

@@ -1,0 +1,137 @@
+//! Statutory returns: the Home Office (UKVI) return of sponsored students and the
+//! funding-body return. Each is a query under `queries/returns/`; this module brings the
+//! ratings and rollups up to date first, binds the settings, and records what was sent.
+
+use std::sync::Arc;
+
+use arrow::array::{Date32Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use chrono::NaiveDate;
+use datafusion::dataframe::DataFrame;
+use datafusion::prelude::SessionContext;
+use datafusion::scalar::ScalarValue;
+
+use crate::engine::session::{self, Access};
+use crate::error::{Error, Result};
+use crate::ingest::time::date_to_days;
+use crate::queries;
+use crate::rating::{self, date};
+use crate::warehouse::{Warehouse, WriteLock, os_user, tables};
+
+/// A return ready to write, with the session it runs in.
+pub struct Return {
+    /// The rows of the return.
+    pub frame: DataFrame,
+    /// The query that produced it.
+    pub query: &'static str,
+    _lock: WriteLock,
+    _ctx: SessionContext,
+}
+
+async fn prepared(warehouse: &Warehouse, as_of: NaiveDate) -> Result<(WriteLock, SessionContext)> {
+    let lock = warehouse.lock()?;
+    warehouse.create_missing_tables().await?;
+    let ctx = session::build(warehouse, Access::Internal { with_equality: false }).await?;
+    // Returns read the daily rollups: bring them (and the ratings) up to the day.
+    rating::rate_locked(warehouse, &ctx, as_of, false).await?;
+    Ok((lock, ctx))
+}
+
+/// The UKVI return as of a day. With `record`, the events listed are recorded as
+/// reported on that day, so later returns do not list them again.
+pub async fn ukvi(warehouse: &Warehouse, as_of: NaiveDate, record: bool) -> Result<Return> {
+    let (lock, ctx) = prepared(warehouse, as_of).await?;
+    let config = &warehouse.config().ukvi;
+    let params = [
+        ("as_of", date(date_to_days(as_of))),
+        ("no_show_days", ScalarValue::Int64(Some(i64::from(config.no_engagement_days_after_start)))),
+        ("rule", ScalarValue::from(config.engagement_rule.as_str())),
+        ("threshold", ScalarValue::Int64(Some(i64::from(config.engagement_threshold)))),
+        ("within", ScalarValue::Int64(Some(i64::from(config.report_within_working_days)))),
+        ("excusing", ScalarValue::from(warehouse.config().rating.excusing_absence_kinds.join(","))),
+    ];
+    let query = "returns/ukvi";
+    let mut frame = queries::plan(&ctx, query, &params).await?;
+    if record {
+        let rows = frame.clone().collect().await.map_err(|e| Error::query(query, e))?;
+        let reported = reported_rows(&rows, as_of)?;
+        if !reported.is_empty() {
+            warehouse.append(&tables::UKVI_REPORTS, reported, "ukvi return recorded").await?;
+        }
+        // What was just recorded is still the return of this run.
+        let schema = Arc::new(frame.schema().as_arrow().clone());
+        session::register_batches(&ctx, "recorded_return", schema, rows)?;
+        frame = ctx.table("recorded_return").await.map_err(|e| Error::query(query, e))?;
+    }
+    Ok(Return { frame, query, _lock: lock, _ctx: ctx })
+}
+
+/// The funding-body return for `body` as of a day.
+pub async fn funder(warehouse: &Warehouse, body: &str, as_of: NaiveDate) -> Result<Return> {
+    let (lock, ctx) = prepared(warehouse, as_of).await?;
+    let config = &warehouse.config().funder;
+    let (_, year_start) = crate::review::academic_year(as_of);
+    let periods = periods_batch(&config.periods, year_start, date_to_days(as_of))?;
+    session::register_batches(&ctx, "periods", periods.schema(), vec![periods])?;
+    let params = [
+        ("as_of", date(date_to_days(as_of))),
+        ("body", ScalarValue::from(body)),
+        ("not_attending_days", ScalarValue::Int64(Some(i64::from(config.not_attending_after_days)))),
+    ];
+    let query = "returns/funder";
+    let frame = queries::plan(&ctx, query, &params).await?;
+    Ok(Return { frame, query, _lock: lock, _ctx: ctx })
+}
+
+/// The liability periods of the academic year as a table; `until` is the period's end or
+/// the return's day, whichever is sooner.
+fn periods_batch(periods: &[crate::config::LiabilityPeriod], year_start: NaiveDate, as_of: i32) -> Result<RecordBatch> {
+    use arrow::datatypes::{DataType, Field, Schema};
+    let day = |md: &str| -> Result<i32> {
+        crate::review::day_in_year(md, year_start)
+            .ok_or_else(|| Error::Usage(format!("funder period day '{md}' is not a MM-DD date")))
+    };
+    let names: StringArray = periods.iter().map(|p| Some(p.name.as_str())).collect();
+    let starts = Date32Array::from(periods.iter().map(|p| day(&p.starts)).collect::<Result<Vec<_>>>()?);
+    let ends: Vec<i32> = periods.iter().map(|p| day(&p.ends)).collect::<Result<_>>()?;
+    let until = Date32Array::from(ends.iter().map(|e| (*e).min(as_of)).collect::<Vec<_>>());
+    let ends = Date32Array::from(ends);
+    let schema = Schema::new(vec![
+        Field::new("name", DataType::Utf8, true),
+        Field::new("starts", DataType::Date32, true),
+        Field::new("ends", DataType::Date32, true),
+        Field::new("until", DataType::Date32, true),
+    ]);
+    Ok(RecordBatch::try_new(
+        Arc::new(schema),
+        vec![Arc::new(names), Arc::new(starts), Arc::new(ends), Arc::new(until)],
+    )?)
+}
+
+fn reported_rows(rows: &[RecordBatch], as_of: NaiveDate) -> Result<Vec<RecordBatch>> {
+    let mut out = Vec::new();
+    for batch in rows.iter().filter(|b| b.num_rows() > 0) {
+        let text = |name: &str| -> Result<StringArray> {
+            let column = batch.column_by_name(name).ok_or_else(|| Error::Internal(format!("return lacks {name}")))?;
+            let cast = arrow::compute::cast(column, &arrow::datatypes::DataType::Utf8)?;
+            Ok(cast.as_any().downcast_ref::<StringArray>().expect("text").clone())
+        };
+        let trigger =
+            batch.column_by_name("trigger_date").ok_or_else(|| Error::Internal("return lacks trigger_date".into()))?;
+        let n = batch.num_rows();
+        out.push(RecordBatch::try_new(
+            tables::UKVI_REPORTS.schema(),
+            vec![
+                Arc::new(text("student_id")?),
+                Arc::new(text("event")?),
+                arrow::compute::cast(trigger, &arrow::datatypes::DataType::Date32)?,
+                Arc::new(Date32Array::from(vec![date_to_days(as_of); n])),
+                Arc::new(StringArray::from(vec![os_user(); n])),
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![chrono::Utc::now().timestamp_micros(); n])
+                        .with_timezone("UTC"),
+                ),
+            ],
+        )?);
+    }
+    Ok(out)
+}
