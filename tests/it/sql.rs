@@ -41,14 +41,23 @@ fn analysts_see_tables_and_views_but_not_equality() {
             "absences",
             "activity",
             "attendance",
+            "bank_holidays",
+            "case_events",
+            "cases",
             "class_lists",
+            "daily_activity",
+            "daily_attendance",
             "ingest_log",
+            "rating_runs",
+            "ratings",
             "rejected_swipes",
             "sessions",
             "students",
             "swipe_outcomes",
             "swipes",
-            "terms"
+            "teaching_days",
+            "terms",
+            "ukvi_reports",
         ]
     );
     env.run(&["sql", "SELECT * FROM rollcall.warehouse.equality"]).code(1);
