@@ -3,7 +3,8 @@
 -- output: student_id, cas_number, event, trigger_date, report_by, rule, overdue
 --
 -- Minimum data only: no ratings, no ethnicity, no activity detail. Events:
--- - did not enrol or never engaged: an active student with no engagement of any kind by
+-- - did not enrol or never engaged: an active student whose course started within the
+--   terms held (or up to 60 days before the first) with no engagement of any kind by
 --   $no_show_days after the start (suspended and withdrawn students have their own events);
 -- - withdrawn, intermitted (suspended): from the student record, dated by status_date;
 -- - completed early: completed before the expected end;
@@ -38,6 +39,8 @@ no_show AS (
     LEFT JOIN (SELECT student_id, min(day) AS first_day FROM engaged_days GROUP BY student_id) f
       ON f.student_id = s.student_id
     WHERE s.status = 'active'
+      -- Only for courses that started within the terms held: an earlier start has no data to judge by.
+      AND s.start_date >= (SELECT min(starts_on) FROM terms) - INTERVAL '60 days'
       AND (f.first_day IS NULL OR CAST(CAST(f.first_day AS INT) AS BIGINT) > CAST(CAST(s.start_date AS INT) AS BIGINT) + $no_show_days)
 ),
 status_events AS (

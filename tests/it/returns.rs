@@ -23,6 +23,8 @@ fn setup() -> Env {
         sponsored("IN", "intermitted", "2026-04-02", "", "2028-06-30"), // suspended the day before Good Friday
         sponsored("CE", "completed", "2026-01-15", "2026-01-15", "2026-06-30"), // completed early
         "HOME,P1,Dept P1,4,1,full-time,2025-09-22,active,,,,,,,T01".to_string(), // not sponsored
+        // Started in 2023, before any term held: there is nothing to judge enrolment by.
+        "OLD,P1,Dept P1,6,3,full-time,2023-09-22,active,,,2026-06-30,student,CASOLD,,T01".to_string(),
     ];
     let file = env.file("sponsored.csv", &format!("{HEADER}\n{}\n", rows.join("\n")));
     env.ingest("students", &[&file]);
@@ -77,6 +79,7 @@ fn each_event_with_its_working_day_deadline() {
         ]
     );
     assert!(later.iter().all(|l| !l.contains("HOME")), "only sponsored students");
+    assert!(later.iter().all(|l| !l.contains("OLD")), "no enrolment verdict on a course started before the data");
 }
 
 #[test]
