@@ -55,6 +55,12 @@ catalog!(
     "review/case_list",
     "returns/ukvi",
     "returns/funder",
+    "report/senate_policy",
+    "report/senate_outcomes",
+    "report/senate_weeks",
+    "report/senate_departments",
+    "report/senate_years",
+    "report/senate_interventions",
 );
 
 /// The SQL text of a catalog query.

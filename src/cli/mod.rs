@@ -6,6 +6,7 @@ pub mod ingest;
 pub mod init;
 pub mod output;
 pub mod rate;
+pub mod report;
 pub mod ret;
 pub mod review;
 pub mod sql;
@@ -43,7 +44,7 @@ pub struct GlobalArgs {
     /// Output format of list commands (default: table on a terminal, csv otherwise).
     #[arg(long, global = true, value_enum)]
     pub format: Option<Format>,
-    /// Write the result to this file instead of standard output.
+    /// Write the result to this file instead of standard output (a directory for reports).
     #[arg(long, global = true)]
     pub out: Option<PathBuf>,
     /// Print no progress bars.
@@ -79,6 +80,9 @@ pub enum Command {
     /// Statutory returns: UKVI (Home Office) and funding bodies.
     #[command(subcommand)]
     Return(ret::Command),
+    /// Reports for committees (the Senate annual report).
+    #[command(subcommand)]
+    Report(report::Command),
     /// Record and list case outcomes.
     #[command(subcommand)]
     Case(case::Command),
@@ -98,6 +102,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Review(args) => args.run(&cli.global).await,
         Command::Case(command) => command.run(&cli.global).await,
         Command::Return(command) => command.run(&cli.global).await,
+        Command::Report(command) => command.run(&cli.global).await,
         Command::Sql(args) => args.run(&cli.global).await,
         Command::Demo(args) => args.run(&cli.global).await,
     }

@@ -80,6 +80,9 @@ async fn register_functions(ctx: &SessionContext) -> Result<()> {
         }
     }
     ctx.register_udf(crate::engine::udf::working_days::udf(holidays));
+    for udf in crate::engine::udf::hesa::udfs() {
+        ctx.register_udf(udf);
+    }
     Ok(())
 }
 

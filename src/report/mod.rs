@@ -1,3 +1,5 @@
 //! Renderers for what compliance offices and committees receive: spreadsheets, pages, charts.
 
+pub mod chart;
+pub mod senate;
 pub mod xlsx;

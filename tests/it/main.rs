@@ -6,6 +6,7 @@ mod fixtures;
 mod ingest;
 mod privacy;
 mod rating;
+mod report;
 mod returns;
 mod review;
 mod sql;

@@ -1,3 +1,4 @@
 //! Rollcall's own SQL functions, registered on every session.
 
+pub mod hesa;
 pub mod working_days;

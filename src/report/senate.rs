@@ -1,0 +1,244 @@
+//! `rollcall report senate`: the annual report to Senate as one self-contained HTML page
+//! (inline CSS and SVG charts, no external fetches, printable) plus one CSV per table.
+//!
+//! Sections, their queries and charts come from `reports/senate.toml`. Every figure is
+//! published with HESA's rounding and suppression rules, applied in the queries.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, RecordBatch, StringArray};
+use arrow::datatypes::DataType;
+use datafusion::scalar::ScalarValue;
+use serde::Deserialize;
+
+use super::chart::{self, ChartKind};
+use crate::engine::session::{self, Access};
+use crate::error::{Error, Result};
+use crate::queries;
+use crate::warehouse::{Warehouse, write_atomically};
+
+const SPEC: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/reports/senate.toml"));
+
+/// The report specification.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Page title.
+    pub title: String,
+    /// Opening paragraph.
+    pub intro: String,
+    /// Sections in order.
+    pub sections: Vec<Section>,
+}
+
+/// One section: a table and its chart.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    /// File name of its CSV and anchor on the page.
+    pub id: String,
+    /// Heading.
+    pub title: String,
+    /// What the table shows.
+    pub about: String,
+    /// Catalog query.
+    pub query: String,
+    /// Columns used for ordering only, not published.
+    #[serde(default)]
+    pub hide: Vec<String>,
+    /// The chart, if any.
+    pub chart: Option<ChartSpec>,
+}
+
+/// A chart of a section's table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChartSpec {
+    /// `bars` or `lines`.
+    pub kind: String,
+    /// Column giving the categories.
+    pub label: String,
+    /// Columns plotted.
+    pub values: Vec<String>,
+    /// Axis title.
+    pub y: String,
+}
+
+/// The shipped specification.
+pub fn spec() -> Result<Spec> {
+    toml::from_str(SPEC).map_err(|e| Error::Config { path: "reports/senate.toml".into(), message: e.to_string() })
+}
+
+/// A table as text cells.
+struct Table {
+    columns: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+fn to_table(batches: &[RecordBatch], hide: &[String]) -> Result<Table> {
+    let Some(first) = batches.first() else { return Ok(Table { columns: vec![], rows: vec![] }) };
+    let keep: Vec<usize> =
+        (0..first.num_columns()).filter(|i| !hide.contains(first.schema().field(*i).name())).collect();
+    let columns = keep.iter().map(|i| first.schema().field(*i).name().clone()).collect();
+    let mut rows = Vec::new();
+    for batch in batches {
+        let cells: Vec<StringArray> = keep
+            .iter()
+            .map(|i| {
+                let cast = arrow::compute::cast(batch.column(*i), &DataType::Utf8)?;
+                Ok(cast.as_any().downcast_ref::<StringArray>().expect("text").clone())
+            })
+            .collect::<Result<_>>()?;
+        for r in 0..batch.num_rows() {
+            rows.push(
+                cells.iter().map(|c| if c.is_valid(r) { c.value(r).to_string() } else { String::new() }).collect(),
+            );
+        }
+    }
+    Ok(Table { columns, rows })
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Writes `DIR/index.html` and `DIR/<section>.csv` for an academic year; returns the files.
+pub async fn render(warehouse: &Warehouse, year: &str, dir: &Path) -> Result<Vec<PathBuf>> {
+    let spec = spec()?;
+    let ctx = session::build(warehouse, Access::Internal { with_equality: false }).await?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut files = Vec::new();
+    let mut body = String::new();
+    let mut provenance = Vec::new();
+    for section in &spec.sections {
+        let params: Vec<(&str, ScalarValue)> = if queries::sql(&section.query)?.contains("$year") {
+            vec![("year", ScalarValue::from(year))]
+        } else {
+            vec![]
+        };
+        let frame = queries::plan(&ctx, &section.query, &params).await?;
+        let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());
+        let mut batches = frame.collect().await.map_err(|e| Error::query(&section.query, e))?;
+        if batches.is_empty() {
+            batches.push(RecordBatch::new_empty(schema));
+        }
+        let table = to_table(&batches, &section.hide)?;
+        let csv = dir.join(format!("{}.csv", section.id));
+        write_atomically(&csv, table_csv(&table).as_bytes())?;
+        files.push(csv);
+        provenance.push((section.query.clone(), queries::digest(&section.query)?));
+
+        let _ = write!(
+            body,
+            "<section id=\"{}\"><h2>{}</h2><p>{}</p>",
+            escape(&section.id),
+            escape(&section.title),
+            escape(&section.about)
+        );
+        if let Some(c) = &section.chart {
+            let labels = column(&table, &c.label);
+            let series: Vec<(String, Vec<Option<f64>>)> = c
+                .values
+                .iter()
+                .map(|v| {
+                    (
+                        v.replace("_pct", "").replace('_', " "),
+                        column(&table, v).iter().map(|x| x.parse().ok()).collect(),
+                    )
+                })
+                .collect();
+            let kind = if c.kind == "lines" { ChartKind::Lines } else { ChartKind::Bars };
+            if !labels.is_empty() {
+                body.push_str(&chart::svg(kind, &labels, &series, &c.y)?);
+            }
+        }
+        body.push_str(&table_html(&table));
+        body.push_str("</section>\n");
+    }
+    let html = page(&spec, year, &body, &provenance);
+    let index = dir.join("index.html");
+    write_atomically(&index, html.as_bytes())?;
+    files.insert(0, index);
+    Ok(files)
+}
+
+fn column(table: &Table, name: &str) -> Vec<String> {
+    match table.columns.iter().position(|c| c == name) {
+        Some(i) => table.rows.iter().map(|r| r[i].clone()).collect(),
+        None => vec![],
+    }
+}
+
+fn table_csv(table: &Table) -> String {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let _ = out.write_record(&table.columns);
+    for row in &table.rows {
+        let _ = out.write_record(row);
+    }
+    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+fn table_html(table: &Table) -> String {
+    let mut html = String::from("<table><thead><tr>");
+    for c in &table.columns {
+        let _ = write!(html, "<th>{}</th>", escape(&c.replace('_', " ")));
+    }
+    html.push_str("</tr></thead><tbody>");
+    if table.rows.is_empty() {
+        let _ =
+            write!(html, "<tr><td colspan=\"{}\">No data held for this year.</td></tr>", table.columns.len().max(1));
+    }
+    for row in &table.rows {
+        html.push_str("<tr>");
+        for (i, cell) in row.iter().enumerate() {
+            let class = if i > 0 { " class=\"num\"" } else { "" };
+            let _ = write!(html, "<td{class}>{}</td>", escape(cell));
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str("</tbody></table>");
+    html
+}
+
+const STYLE: &str = "body{font-family:Georgia,'Times New Roman',serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.45}\
+h1{font-size:1.7rem;border-bottom:2px solid #1d3557;padding-bottom:.4rem}h2{font-size:1.25rem;color:#1d3557;margin-top:2rem}\
+table{border-collapse:collapse;margin:.8rem 0 1.2rem;font-size:.92rem}th,td{border:1px solid #c8c8c8;padding:.25rem .6rem;text-align:left}\
+th{background:#eef2f7}td.num{text-align:right;font-variant-numeric:tabular-nums}svg{max-width:100%;height:auto}\
+.note{font-size:.85rem;color:#444;border-top:1px solid #ccc;margin-top:2rem;padding-top:.6rem}\
+@media print{body{margin:0;max-width:none}section{break-inside:avoid}h2{break-after:avoid}}";
+
+fn page(spec: &Spec, year: &str, body: &str, provenance: &[(String, String)]) -> String {
+    let mut queries = String::new();
+    for (name, sha) in provenance {
+        let _ = write!(queries, "<li><code>{}</code> sha256 <code>{}</code></li>", escape(name), &sha[..16]);
+    }
+    format!(
+        "<!DOCTYPE html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><title>{title} {year}</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{STYLE}</style></head><body>\
+         <h1>{title}: {year}</h1><p>{intro}</p>{body}\
+         <div class=\"note\"><p><strong>Rounding and suppression.</strong> Figures follow HESA's rounding methodology: \
+         counts are rounded to the nearest multiple of 5, with 0, 1 and 2 shown as 0 and halves rounded up; percentages \
+         are not shown where the population is below 22.5, nor averages where it is 7 or fewer; totals are rounded on \
+         their own from unrounded data, so they may differ from the sum of the rounded figures. Suppressed cells are shown \
+         as <code>..</code>. Ratings highlight where staff should look; no decision about a student rests on a rating alone.</p>\
+         <p>Generated by Rollcall from these queries:</p><ul>{queries}</ul></div></body></html>\n",
+        title = escape(&spec.title),
+        year = escape(year),
+        intro = escape(&spec.intro),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_spec_names_catalog_queries() {
+        let spec = spec().unwrap();
+        assert!(spec.sections.len() >= 5);
+        for section in &spec.sections {
+            assert!(queries::sql(&section.query).is_ok(), "{}", section.query);
+        }
+    }
+}
