@@ -36,14 +36,15 @@ pub fn svg(kind: ChartKind, labels: &[String], series: &[(String, Vec<Option<f64
         let n = labels.len().max(1);
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
-            .x_label_area_size(70)
+            .x_label_area_size(36)
             .y_label_area_size(60)
             .build_cartesian_2d(0f64..n as f64, 0f64..top)
             .map_err(fail)?;
-        let step = (n / 12).max(1);
+        // Horizontal labels, thinned so that they never overlap.
+        let step = n.div_ceil(8).max(1);
         let label_for = |x: &f64| {
             let i = x.floor() as usize;
-            if (x - x.floor() - 0.5).abs() < 1e-6 && i % step == 0 {
+            if (x - x.floor() - 0.5).abs() < 1e-6 && i.is_multiple_of(step) {
                 labels.get(i).cloned().unwrap_or_default()
             } else {
                 String::new()
@@ -54,7 +55,7 @@ pub fn svg(kind: ChartKind, labels: &[String], series: &[(String, Vec<Option<f64
             .disable_x_mesh()
             .x_labels(n * 2 + 1)
             .x_label_formatter(&label_for)
-            .x_label_style(("sans-serif", 12).into_font().transform(FontTransform::Rotate90))
+            .x_label_style(("sans-serif", 13).into_font())
             .y_desc(y_title)
             .draw()
             .map_err(fail)?;

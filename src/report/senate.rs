@@ -137,19 +137,21 @@ pub async fn render(warehouse: &Warehouse, year: &str, dir: &Path) -> Result<Vec
             escape(&section.about)
         );
         if let Some(c) = &section.chart {
-            let labels = column(&table, &c.label);
+            // Totals ("All ...") are in the table, not drawn as a category.
+            let all_labels = column(&table, &c.label);
+            let rows: Vec<usize> = (0..all_labels.len()).filter(|r| !all_labels[*r].starts_with("All ")).collect();
+            let labels: Vec<String> = rows.iter().map(|r| all_labels[*r].clone()).collect();
             let series: Vec<(String, Vec<Option<f64>>)> = c
                 .values
                 .iter()
                 .map(|v| {
-                    (
-                        v.replace("_pct", "").replace('_', " "),
-                        column(&table, v).iter().map(|x| x.parse().ok()).collect(),
-                    )
+                    let values = column(&table, v);
+                    (v.replace("_pct", "").replace('_', " "), rows.iter().map(|r| values[*r].parse().ok()).collect())
                 })
                 .collect();
+            let anything = series.iter().flat_map(|(_, v)| v.iter().flatten()).any(|v| *v > 0.0);
             let kind = if c.kind == "lines" { ChartKind::Lines } else { ChartKind::Bars };
-            if !labels.is_empty() {
+            if anything {
                 body.push_str(&chart::svg(kind, &labels, &series, &c.y)?);
             }
         }
