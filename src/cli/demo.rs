@@ -151,10 +151,32 @@ impl Args {
         .await?;
         output::write_frame(frame, "rating/ratings_on", output::Format::Csv, Some(&ratings_file)).await?;
 
+        // The statutory returns on 2 March, and the Senate report for the year.
+        let march = first_monday_of_march(self.year + 1);
+        // Each return holds the warehouse lock until it is written and dropped.
+        let ukvi_file = out.join(format!("ukvi-{march}.xlsx"));
+        for (format, file) in
+            [(output::Format::Xlsx, ukvi_file.clone()), (output::Format::Csv, ukvi_file.with_extension("csv"))]
+        {
+            let ukvi = crate::returns::ukvi(&warehouse, march, false).await?;
+            output::write_frame(ukvi.frame, ukvi.query, format, Some(&file)).await?;
+        }
+        let funder_file = out.join(format!("funder-SFE-{march}.xlsx"));
+        {
+            let funder = crate::returns::funder(&warehouse, "SFE", march).await?;
+            output::write_frame(funder.frame, funder.query, output::Format::Xlsx, Some(&funder_file)).await?;
+        }
+        let senate_dir = out.join("senate");
+        let label = calendar.label();
+        crate::report::senate::render(&warehouse, &label, &senate_dir).await?;
+
         println!("\nresults:");
         println!("  warehouse        {}", root.display());
         println!("  ratings          {}", ratings_file.display());
         println!("  review list      {}  (recommendations for staff; no status is changed)", review_file.display());
+        println!("  UKVI return      {} (and .csv)", ukvi_file.display());
+        println!("  funder return    {}", funder_file.display());
+        println!("  Senate report    {}", senate_dir.join("index.html").display());
         println!("  input files      {}  (truth.csv: who was generated to disengage)", input.display());
         println!("  pseudonym key    {}", key.display());
         println!("explore with, for example:");

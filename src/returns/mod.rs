@@ -17,14 +17,13 @@ use crate::queries;
 use crate::rating::{self, date};
 use crate::warehouse::{Warehouse, WriteLock, os_user, tables};
 
-/// A return ready to write, with the session it runs in.
+/// A return ready to write. It reads the table versions registered when it was made, so
+/// it needs no lock while it is written out.
 pub struct Return {
     /// The rows of the return.
     pub frame: DataFrame,
     /// The query that produced it.
     pub query: &'static str,
-    _lock: WriteLock,
-    _ctx: SessionContext,
 }
 
 async fn prepared(warehouse: &Warehouse, as_of: NaiveDate) -> Result<(WriteLock, SessionContext)> {
@@ -62,7 +61,8 @@ pub async fn ukvi(warehouse: &Warehouse, as_of: NaiveDate, record: bool) -> Resu
         session::register_batches(&ctx, "recorded_return", schema, rows)?;
         frame = ctx.table("recorded_return").await.map_err(|e| Error::query(query, e))?;
     }
-    Ok(Return { frame, query, _lock: lock, _ctx: ctx })
+    drop(lock);
+    Ok(Return { frame, query })
 }
 
 /// The funding-body return for `body` as of a day.
@@ -79,7 +79,8 @@ pub async fn funder(warehouse: &Warehouse, body: &str, as_of: NaiveDate) -> Resu
     ];
     let query = "returns/funder";
     let frame = queries::plan(&ctx, query, &params).await?;
-    Ok(Return { frame, query, _lock: lock, _ctx: ctx })
+    drop(lock);
+    Ok(Return { frame, query })
 }
 
 /// The liability periods of the academic year as a table; `until` is the period's end or
