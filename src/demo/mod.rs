@@ -268,7 +268,7 @@ fn generate_cohort(
                 continue;
             }
             let starts = day.and_time(NaiveTime::from_hms_opt(*hour, 0, 0).expect("valid hour"));
-            let id = format!("{}{}-{}-{}", programme.code, level, module + 1, day.format("%Y%m%d"));
+            let id = format!("{}{}-C{cohort}-{}-{}", programme.code, level, module + 1, day.format("%Y%m%d"));
             let id = format!("{id}-{}", if *kind == "lecture" { "L" } else { "S" });
             let ends = starts + Duration::hours(i64::from(*hours));
             writeln!(
