@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 
 use super::{GlobalArgs, output, parse_date};
 use crate::config::OUTCOMES;
+use crate::engine::session::{self, Access};
 use crate::error::Result;
 use crate::{queries, review};
 
@@ -45,7 +46,7 @@ impl Command {
                 println!("recorded {} on case {} ({on})", args.outcome, args.case_id);
             }
             Command::List => {
-                let ctx = review::list_session(&warehouse).await?;
+                let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;
                 let frame = queries::plan(&ctx, "review/case_list", &[]).await?;
                 output::write_frame(frame, "review/case_list", global.format(), global.out.as_deref()).await?;
             }

@@ -172,7 +172,7 @@ async fn ingest_file(
         &[("kind", ScalarValue::from(kind.name)), ("sha256", ScalarValue::from(sha256.as_str()))],
     )
     .await?;
-    if first_i64(&seen) > 0 {
+    if crate::rating::int_at(&seen, 0).unwrap_or(0) > 0 {
         return Ok(FileReport {
             path: path.to_path_buf(),
             rows_read: 0,
@@ -295,14 +295,6 @@ async fn count_rows(ctx: &SessionContext, table: &str) -> Result<u64> {
 fn day_range(batch: &RecordBatch) -> Option<(i32, i32)> {
     let days = batch.column_by_name("day")?.as_any().downcast_ref::<Date32Array>()?;
     Some((min(days)?, max(days)?))
-}
-
-fn first_i64(batches: &[RecordBatch]) -> i64 {
-    batches
-        .first()
-        .filter(|b| b.num_rows() > 0)
-        .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0)))
-        .unwrap_or(0)
 }
 
 fn ingest_log_row(

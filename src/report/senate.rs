@@ -125,7 +125,7 @@ pub async fn render(warehouse: &Warehouse, year: &str, dir: &Path) -> Result<Vec
         }
         let table = to_table(&batches, &section.hide)?;
         let csv = dir.join(format!("{}.csv", section.id));
-        write_atomically(&csv, table_csv(&table).as_bytes())?;
+        write_atomically(&csv, &table_csv(&table, &csv)?)?;
         files.push(csv);
         provenance.push((section.query.clone(), queries::digest(&section.query)?));
 
@@ -172,13 +172,14 @@ fn column(table: &Table, name: &str) -> Vec<String> {
     }
 }
 
-fn table_csv(table: &Table) -> String {
+fn table_csv(table: &Table, path: &Path) -> Result<Vec<u8>> {
+    let fail = |e: csv::Error| Error::io(path, std::io::Error::other(e.to_string()));
     let mut out = csv::Writer::from_writer(Vec::new());
-    let _ = out.write_record(&table.columns);
+    out.write_record(&table.columns).map_err(fail)?;
     for row in &table.rows {
-        let _ = out.write_record(row);
+        out.write_record(row).map_err(fail)?;
     }
-    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
+    out.into_inner().map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))
 }
 
 fn table_html(table: &Table) -> String {

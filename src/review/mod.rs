@@ -12,7 +12,6 @@ use arrow::array::{Date32Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use chrono::{Datelike, NaiveDate};
 use datafusion::dataframe::DataFrame;
-use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 
 use crate::config::{RATINGS, Rung};
@@ -215,11 +214,6 @@ pub async fn record_outcome(
     )?;
     warehouse.append(&tables::CASE_EVENTS, vec![batch], "case outcome").await?;
     Ok(())
-}
-
-/// A session for listing cases.
-pub async fn list_session(warehouse: &Warehouse) -> Result<SessionContext> {
-    session::build(warehouse, Access::Internal { with_equality: false }).await
 }
 
 #[cfg(test)]
