@@ -55,6 +55,9 @@ pub enum Error {
         /// What is wrong and how to fix it.
         message: String,
     },
+    /// A privacy rule refused the request (budget exhausted, unsafe release); nothing was spent.
+    #[error("refused: {0}")]
+    Refused(String),
     /// Pseudonymisation key problems (missing, unsafe or wrong key).
     #[error("pseudonym key: {0}")]
     Key(String),
@@ -103,6 +106,7 @@ impl Error {
             Error::Query { .. } => "query",
             Error::Table { .. } => "table",
             Error::Warehouse { .. } => "warehouse",
+            Error::Refused(_) => "refused",
             Error::Key(_) => "key",
             Error::Io { .. } => "io",
             Error::Output(_) => "output",

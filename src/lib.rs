@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod equality;
 pub mod error;
 pub mod ingest;
 pub mod privacy;

@@ -61,6 +61,14 @@ catalog!(
     "report/senate_departments",
     "report/senate_years",
     "report/senate_interventions",
+    "equality/census",
+    "equality/term_end",
+    "equality/latest_year",
+    "equality/budget",
+    "equality/ledger",
+    "equality/stored",
+    "equality/rekey",
+    "equality/rekey_check",
 );
 
 /// The SQL text of a catalog query.

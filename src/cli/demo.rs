@@ -170,6 +170,28 @@ impl Args {
         let label = calendar.label();
         crate::report::senate::render(&warehouse, &label, &senate_dir).await?;
 
+        // Ethnicity only as differentially private counts charged to the year's budget, and
+        // as a k-anonymous pseudonymised extract.
+        let equality_dir = out.join("equality");
+        let release = crate::equality::release(&warehouse, &label, 1.0, false, &equality_dir).await?;
+        show(&format!(
+            "equality release {} (epsilon {:.2} charged); the privacy budget of {label} afterwards:",
+            release.release_id, release.charged
+        ));
+        let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;
+        let budget = crate::queries::plan(
+            &ctx,
+            "equality/budget",
+            &[
+                ("year", datafusion::scalar::ScalarValue::from(label.as_str())),
+                ("cap", datafusion::scalar::ScalarValue::from(release.cap)),
+            ],
+        )
+        .await?;
+        output::write_frame(budget, "equality/budget", output::Format::Table, None).await?;
+        let extract_file = out.join("equality-extract.csv");
+        let extract = crate::equality::extract::extract(&warehouse, &label, &extract_file).await?;
+
         println!("\nresults:");
         println!("  warehouse        {}", root.display());
         println!("  ratings          {}", ratings_file.display());
@@ -177,11 +199,20 @@ impl Args {
         println!("  UKVI return      {} (and .csv)", ukvi_file.display());
         println!("  funder return    {}", funder_file.display());
         println!("  Senate report    {}", senate_dir.join("index.html").display());
+        println!("  equality release {}  (differentially private)", equality_dir.join("index.html").display());
+        println!(
+            "  equality extract {}  ({} rows, {} generalised, {} suppressed)",
+            extract_file.display(),
+            extract.rows,
+            extract.generalised,
+            extract.suppressed
+        );
         println!("  input files      {}  (truth.csv: who was generated to disengage)", input.display());
         println!("  pseudonym key    {}", key.display());
         println!("explore with, for example:");
         println!("  rollcall --warehouse {} ratings --date {december}", root.display());
         println!("  rollcall --warehouse {} review --as-of {december} --dry-run", root.display());
+        println!("  rollcall --warehouse {} equality budget --year {label}", root.display());
         println!(
             "  rollcall --warehouse {} sql \"SELECT reason, count(*) FROM rejected_swipes GROUP BY reason\"",
             root.display()

@@ -2,8 +2,10 @@
 
 pub mod case;
 pub mod demo;
+pub mod equality;
 pub mod ingest;
 pub mod init;
+pub mod keys;
 pub mod output;
 pub mod rate;
 pub mod report;
@@ -86,6 +88,11 @@ pub enum Command {
     /// Record and list case outcomes.
     #[command(subcommand)]
     Case(case::Command),
+    /// Differentially private ethnicity analysis, its privacy budget and pseudonymised extracts.
+    Equality(equality::Args),
+    /// Pseudonymisation keys.
+    #[command(subcommand)]
+    Keys(keys::Command),
     /// Run a read-only SQL query over the warehouse tables.
     Sql(sql::Args),
     /// Build a synthetic university in a fresh warehouse and run every job on it.
@@ -103,6 +110,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Case(command) => command.run(&cli.global).await,
         Command::Return(command) => command.run(&cli.global).await,
         Command::Report(command) => command.run(&cli.global).await,
+        Command::Equality(args) => args.run(&cli.global).await,
+        Command::Keys(command) => command.run(&cli.global).await,
         Command::Sql(args) => args.run(&cli.global).await,
         Command::Demo(args) => args.run(&cli.global).await,
     }

@@ -114,6 +114,10 @@ pub const BANK_HOLIDAYS_FILE: &str = "reference/bank-holidays-england-and-wales.
 /// it (once; a copy stays at `WAREHOUSE/reference/` to edit and re-ingest).
 pub async fn init_warehouse(root: &Path, preset: &str) -> Result<(Warehouse, InitReport)> {
     let (warehouse, report) = Warehouse::init(root, preset).await?;
+    let groups = warehouse.root().join(crate::equality::groups::GROUPS_FILE);
+    if !groups.exists() {
+        crate::warehouse::write_atomically(&groups, crate::equality::groups::SHIPPED.as_bytes())?;
+    }
     let file = warehouse.root().join(BANK_HOLIDAYS_FILE);
     if !file.exists() {
         crate::warehouse::write_atomically(&file, BANK_HOLIDAYS_CSV.as_bytes())?;

@@ -1,3 +1,4 @@
-//! Privacy machinery: keyed pseudonyms for special-category data.
+//! Privacy machinery: keyed pseudonyms for special-category data, and key rotation.
 
 pub mod pseudonym;
+pub mod rotate;

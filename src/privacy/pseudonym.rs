@@ -17,7 +17,10 @@ use crate::warehouse::{Warehouse, write_atomically};
 /// The purpose label of the equality table's pseudonyms.
 pub const EQUALITY_PURPOSE: &str = "equality";
 
-const FINGERPRINT_FILE: &str = "pseudonym-key.fingerprint";
+/// The key fingerprint the warehouse's pseudonyms were made with.
+pub(crate) const FINGERPRINT_FILE: &str = "pseudonym-key.fingerprint";
+/// Written while a key rotation is under way: the new key's fingerprint.
+pub(crate) const ROTATING_FILE: &str = "pseudonym-key.fingerprint.next";
 const MIN_KEY_BYTES: usize = 16;
 
 /// A loaded, checked pseudonymisation key.
@@ -41,7 +44,9 @@ impl PseudonymKey {
         Ok(key)
     }
 
-    fn read(path: &Path, warehouse_root: &Path) -> Result<PseudonymKey> {
+    /// Reads and checks a key file (exists, long enough, not world-readable, not inside the
+    /// warehouse) without comparing its fingerprint.
+    pub fn read(path: &Path, warehouse_root: &Path) -> Result<PseudonymKey> {
         let absolute = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
         let canonical = absolute.canonicalize().map_err(|e| {
             Error::Key(format!(
@@ -84,6 +89,11 @@ impl PseudonymKey {
         let fingerprint = self.fingerprint();
         match std::fs::read_to_string(&file) {
             Ok(held) if held.trim() == fingerprint => Ok(()),
+            Ok(_) if warehouse.root().join(ROTATING_FILE).exists() => Err(Error::Key(
+                "a key rotation was interrupted; run `rollcall keys rotate --new-key FILE` again with the same new key \
+                 (and the old key still configured) to finish it"
+                    .into(),
+            )),
             Ok(_) => Err(Error::Key(
                 "this is not the key the warehouse's pseudonyms were made with (its fingerprint differs); \
                  use the original key file, or change keys with `rollcall keys rotate`"
@@ -108,6 +118,26 @@ impl PseudonymKey {
         input.push(0);
         input.extend_from_slice(student_id.as_bytes());
         hex::encode(self.mac(&input))
+    }
+
+    /// A SQL function `name(student_id)` giving pseudonyms for `purpose` under this key.
+    pub fn udf(self: &std::sync::Arc<Self>, name: &str, purpose: &'static str) -> datafusion::logical_expr::ScalarUDF {
+        use arrow::array::StringArray;
+        use arrow::datatypes::DataType;
+        use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
+        let key = self.clone();
+        create_udf(
+            name,
+            vec![DataType::Utf8],
+            DataType::Utf8,
+            Volatility::Immutable,
+            std::sync::Arc::new(move |args: &[ColumnarValue]| {
+                let ids = arrow::compute::cast(&args[0].to_array(1)?, &DataType::Utf8)?;
+                let ids = ids.as_any().downcast_ref::<StringArray>().expect("cast to Utf8");
+                let out: StringArray = ids.iter().map(|id| id.map(|id| key.pseudonym(purpose, id))).collect();
+                Ok(ColumnarValue::Array(std::sync::Arc::new(out)))
+            }),
+        )
     }
 
     fn mac(&self, input: &[u8]) -> Vec<u8> {

@@ -13,12 +13,15 @@ pub enum ChartKind {
     Lines,
 }
 
-const COLOURS: [RGBColor; 5] = [
+const COLOURS: [RGBColor; 8] = [
     RGBColor(193, 39, 45),
     RGBColor(244, 162, 97),
     RGBColor(233, 196, 106),
     RGBColor(42, 157, 143),
     RGBColor(29, 53, 87),
+    RGBColor(140, 140, 140),
+    RGBColor(106, 76, 147),
+    RGBColor(120, 72, 40),
 ];
 
 fn fail<E: std::fmt::Display>(e: E) -> Error {

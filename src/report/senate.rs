@@ -99,7 +99,7 @@ fn to_table(batches: &[RecordBatch], hide: &[String]) -> Result<Table> {
     Ok(Table { columns, rows })
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
@@ -204,7 +204,7 @@ fn table_html(table: &Table) -> String {
     html
 }
 
-const STYLE: &str = "body{font-family:Georgia,'Times New Roman',serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.45}\
+pub(crate) const STYLE: &str = "body{font-family:Georgia,'Times New Roman',serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.45}\
 h1{font-size:1.7rem;border-bottom:2px solid #1d3557;padding-bottom:.4rem}h2{font-size:1.25rem;color:#1d3557;margin-top:2rem}\
 table{border-collapse:collapse;margin:.8rem 0 1.2rem;font-size:.92rem}th,td{border:1px solid #c8c8c8;padding:.25rem .6rem;text-align:left}\
 th{background:#eef2f7}td.num{text-align:right;font-variant-numeric:tabular-nums}svg{max-width:100%;height:auto}\

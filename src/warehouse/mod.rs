@@ -203,6 +203,20 @@ impl Warehouse {
         Ok(table.version().unwrap_or_default() as i64)
     }
 
+    /// Physically removes every file of a table that its latest version does not use
+    /// (superseded and orphaned Parquet files), whatever their age.
+    pub async fn vacuum(&self, def: &TableDef) -> Result<usize> {
+        let table = self.table(def).await?;
+        let (_, metrics) = table
+            .vacuum()
+            .with_retention_period(chrono::Duration::zero())
+            .with_enforce_retention_duration(false)
+            .with_mode(deltalake::operations::vacuum::VacuumMode::Full)
+            .await
+            .map_err(|e| Error::table(def.name, e))?;
+        Ok(metrics.files_deleted.len())
+    }
+
     /// The latest version of a table.
     pub async fn version(&self, def: &TableDef) -> Result<i64> {
         Ok(self.table(def).await?.version().unwrap_or_default() as i64)

@@ -357,6 +357,61 @@ pub const UKVI_REPORTS: TableDef = TableDef {
     ],
 };
 
+/// The privacy-budget ledger: one row per differentially private release, charged before
+/// its results are written.
+pub const PRIVACY_BUDGET: TableDef = TableDef {
+    name: "privacy_budget",
+    about: "privacy-budget ledger: one row per equality release, charged before its results exist",
+    analyst_visible: true,
+    columns: &[
+        ("release_id", Text),
+        ("academic_year", Text),
+        ("question", Text),
+        ("epsilon", Float),
+        ("delta", Float),
+        ("mechanism", Text),
+        ("neighbours", Text),
+        ("scale", Float),
+        ("census_dates", Text),
+        ("tables", Int),
+        ("charged_at", Timestamp),
+        ("charged_by", Text),
+    ],
+};
+
+/// Stored equality releases: the noisy counts as drawn, re-served for the same question.
+pub const EQUALITY_RELEASES: TableDef = TableDef {
+    name: "equality_releases",
+    about: "differentially private ethnicity counts as drawn, re-served when the same question is asked",
+    analyst_visible: true,
+    columns: &[
+        ("release_id", Text),
+        ("census_date", Date),
+        ("table_name", Text),
+        ("ethnicity_group", Text),
+        ("category", Text),
+        ("noisy_count", Int),
+    ],
+};
+
+/// Record-level equality extracts made (not their contents).
+pub const EQUALITY_EXTRACTS: TableDef = TableDef {
+    name: "equality_extracts",
+    about: "pseudonymised equality extracts made: when, by whom, k and what was generalised or suppressed",
+    analyst_visible: true,
+    columns: &[
+        ("extract_id", Text),
+        ("academic_year", Text),
+        ("k", Int),
+        ("rows", Int),
+        ("generalised", Int),
+        ("suppressed", Int),
+        ("sha256", Text),
+        ("made_at", Timestamp),
+        ("made_by", Text),
+    ],
+};
+
 /// Every table, in creation order.
 pub const ALL: &[TableDef] = &[
     STUDENTS,
@@ -377,6 +432,9 @@ pub const ALL: &[TableDef] = &[
     CASES,
     CASE_EVENTS,
     UKVI_REPORTS,
+    PRIVACY_BUDGET,
+    EQUALITY_RELEASES,
+    EQUALITY_EXTRACTS,
 ];
 
 /// Looks a table up by name.

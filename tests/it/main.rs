@@ -2,6 +2,7 @@
 
 mod common;
 mod demo;
+mod equality;
 mod fixtures;
 mod ingest;
 mod privacy;

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub mod equality;
+pub use equality::{EqualityConfig, Mechanism, Neighbours};
+
 /// The name of the configuration file inside a warehouse.
 pub const CONFIG_FILE: &str = "rollcall.toml";
 
@@ -45,6 +48,9 @@ pub struct Config {
     /// Funding-body returns.
     #[serde(default)]
     pub funder: FunderConfig,
+    /// Equality (ethnicity) analysis: census dates, privacy budget, extracts.
+    #[serde(default)]
+    pub equality: EqualityConfig,
     /// Where the file was read from (not a setting).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -102,6 +108,7 @@ impl Default for Config {
             review: ReviewConfig::default(),
             ukvi: UkviConfig::default(),
             funder: FunderConfig::default(),
+            equality: EqualityConfig::default(),
             source: None,
         }
     }
@@ -135,6 +142,7 @@ impl Config {
         self.review.validate().map_err(fail)?;
         self.ukvi.validate().map_err(fail)?;
         self.funder.validate().map_err(fail)?;
+        self.equality.validate().map_err(fail)?;
         if !PRESETS.contains(&self.preset.as_str()) {
             return Err(fail(format!(
                 "preset: unknown preset '{}', expected one of {}",
@@ -298,6 +306,27 @@ ends = "04-15"
 name = "term 3"
 starts = "04-16"
 ends = "07-31"
+
+[equality]
+# Ethnicity is analysed only in aggregate, as differentially private counts, at these
+# census dates of each academic year: "MM-DD", or "end:TERM" for the last day of a term.
+census = ["12-01", "end:spring"]
+# Privacy budget (epsilon) that all releases about one academic year may spend together.
+yearly_epsilon = 2.0
+# "laplace": discrete Laplace noise, pure epsilon-DP. "gaussian": discrete Gaussian noise
+# under zero-concentrated DP, charged as (epsilon, delta)-DP at the delta below.
+mechanism = "laplace"
+delta = 1e-7
+# Who counts as a neighbouring dataset: "add-remove" (one student more or fewer) or
+# "replace" (one student's data changed: twice the sensitivity).
+neighbours = "add-remove"
+# Confidence of the accuracy intervals published with every count.
+confidence = 0.95
+# Ethnicity codes or labels to groups; edit the copy in the warehouse to change groups.
+groups_file = "reference/ethnicity-groups.csv"
+# Record-level extracts: quasi-identifier combinations rarer than this are generalised,
+# then suppressed.
+k = 10
 "#;
 
 fn ladder_template(preset: &str) -> &'static str {
@@ -733,13 +762,23 @@ impl FunderConfig {
         }
         for p in &self.periods {
             for md in [&p.starts, &p.ends] {
-                if md.len() != 5 || chrono::NaiveDate::parse_from_str(&format!("2024-{md}"), "%Y-%m-%d").is_err() {
+                if parse_month_day(md).is_none() {
                     return Err(format!("funder.periods ({}): '{md}' is not a MM-DD day of the year", p.name));
                 }
             }
         }
         Ok(())
     }
+}
+
+/// Parses a `MM-DD` day of the year (29 February allowed).
+pub fn parse_month_day(text: &str) -> Option<(u32, u32)> {
+    use chrono::Datelike;
+    if text.len() != 5 {
+        return None;
+    }
+    let day = chrono::NaiveDate::parse_from_str(&format!("2024-{text}"), "%Y-%m-%d").ok()?;
+    Some((day.month(), day.day()))
 }
 
 /// Rating bands, lowest first.
@@ -783,8 +822,7 @@ impl ReviewConfig {
                 return fail("term_weeks must be [from, to] with 1 <= from <= to");
             }
             for md in [&rung.on_or_after, &rung.on_or_before].into_iter().flatten() {
-                let ok = md.len() == 5 && chrono::NaiveDate::parse_from_str(&format!("2024-{md}"), "%Y-%m-%d").is_ok();
-                if !ok {
+                if parse_month_day(md).is_none() {
                     return fail(&format!("'{md}' is not a MM-DD day of the year"));
                 }
             }

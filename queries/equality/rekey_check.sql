@@ -1,0 +1,12 @@
+-- description: how many equality rows match held students under the old key and under the new key, and how many match neither
+-- output: one row: rows, under_old, under_new
+WITH ids AS (
+    SELECT DISTINCT student_id, old_pseudonym(student_id) AS old_p, new_pseudonym(student_id) AS new_p
+    FROM students
+)
+SELECT count(*) AS rows,
+       count(o.student_id) AS under_old,
+       count(n.student_id) AS under_new
+FROM equality e
+LEFT JOIN ids o ON e.pseudonym = o.old_p
+LEFT JOIN ids n ON e.pseudonym = n.new_p

@@ -1,0 +1,155 @@
+//! `[equality]`: census dates, the yearly privacy budget and the noise mechanism of the
+//! ethnicity analysis, and the k of its record-level extracts.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Noise added to released counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mechanism {
+    /// Discrete Laplace noise: pure epsilon-differential privacy.
+    Laplace,
+    /// Discrete Gaussian noise under zero-concentrated DP, charged as (epsilon, delta)-DP.
+    Gaussian,
+}
+
+/// What a neighbouring dataset is, and so how far one student can move the counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Neighbours {
+    /// One student more or fewer: each table's counts move by at most 1.
+    AddRemove,
+    /// One student's data replaced: each table's counts move by at most 2.
+    Replace,
+}
+
+impl Neighbours {
+    /// The input distance (symmetric difference of student records) it stands for.
+    pub fn distance(self) -> u32 {
+        match self {
+            Neighbours::AddRemove => 1,
+            Neighbours::Replace => 2,
+        }
+    }
+}
+
+/// `[equality]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EqualityConfig {
+    /// Census dates of each academic year: `MM-DD` or `end:TERM`.
+    #[serde(default = "default_census")]
+    pub census: Vec<String>,
+    /// Epsilon all releases about one academic year may spend together.
+    #[serde(default = "default_yearly_epsilon")]
+    pub yearly_epsilon: f64,
+    /// Noise mechanism.
+    #[serde(default = "default_mechanism")]
+    pub mechanism: Mechanism,
+    /// Delta at which a Gaussian release is charged.
+    #[serde(default = "default_delta")]
+    pub delta: f64,
+    /// Neighbouring datasets.
+    #[serde(default = "default_neighbours")]
+    pub neighbours: Neighbours,
+    /// Confidence of published accuracy intervals.
+    #[serde(default = "default_confidence")]
+    pub confidence: f64,
+    /// Ethnicity code/label to group mapping (relative paths are under the warehouse).
+    #[serde(default = "default_groups_file")]
+    pub groups_file: PathBuf,
+    /// Smallest quasi-identifier class published in an extract.
+    #[serde(default = "default_k")]
+    pub k: usize,
+}
+
+fn default_census() -> Vec<String> {
+    vec!["12-01".into(), "end:spring".into()]
+}
+fn default_yearly_epsilon() -> f64 {
+    2.0
+}
+fn default_mechanism() -> Mechanism {
+    Mechanism::Laplace
+}
+fn default_delta() -> f64 {
+    1e-7
+}
+fn default_neighbours() -> Neighbours {
+    Neighbours::AddRemove
+}
+fn default_confidence() -> f64 {
+    0.95
+}
+fn default_groups_file() -> PathBuf {
+    PathBuf::from(crate::equality::groups::GROUPS_FILE)
+}
+fn default_k() -> usize {
+    10
+}
+
+impl Default for EqualityConfig {
+    fn default() -> Self {
+        EqualityConfig {
+            census: default_census(),
+            yearly_epsilon: default_yearly_epsilon(),
+            mechanism: default_mechanism(),
+            delta: default_delta(),
+            neighbours: default_neighbours(),
+            confidence: default_confidence(),
+            groups_file: default_groups_file(),
+            k: default_k(),
+        }
+    }
+}
+
+/// A census date as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Census {
+    /// A day of the academic year (month, day).
+    Day(u32, u32),
+    /// The last day of the named term.
+    EndOf(String),
+}
+
+impl EqualityConfig {
+    /// The census dates, parsed.
+    pub fn census_dates(&self) -> Result<Vec<Census>, String> {
+        self.census
+            .iter()
+            .map(|text| {
+                if let Some(term) = text.strip_prefix("end:") {
+                    if term.is_empty() {
+                        return Err(format!("equality.census: '{text}' names no term"));
+                    }
+                    return Ok(Census::EndOf(term.to_string()));
+                }
+                let (m, d) = crate::config::parse_month_day(text)
+                    .ok_or_else(|| format!("equality.census: '{text}' is neither MM-DD nor end:TERM"))?;
+                Ok(Census::Day(m, d))
+            })
+            .collect()
+    }
+
+    pub(super) fn validate(&self) -> Result<(), String> {
+        if self.census.is_empty() {
+            return Err("equality.census: give at least one census date".into());
+        }
+        self.census_dates()?;
+        if !(self.yearly_epsilon.is_finite() && self.yearly_epsilon > 0.0) {
+            return Err("equality.yearly_epsilon: must be a positive number".into());
+        }
+        if !(self.delta > 0.0 && self.delta < 1e-3) {
+            return Err("equality.delta: must be above 0 and below 0.001".into());
+        }
+        if !(self.confidence > 0.5 && self.confidence < 1.0) {
+            return Err("equality.confidence: must be between 0.5 and 1 (e.g. 0.95)".into());
+        }
+        if self.k < 2 {
+            return Err("equality.k: must be at least 2".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,397 @@
+//! Ethnicity analysis, the only path by which special-category data leaves the equality
+//! table: differentially private counts (charged to a yearly privacy budget and stored, so
+//! the same question is answered once) and k-anonymous pseudonymised extracts.
+
+pub mod dp;
+pub mod extract;
+pub mod groups;
+pub mod ledger;
+mod page;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, Date32Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+use datafusion::scalar::ScalarValue;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::{Mechanism, RATINGS};
+use crate::engine::session::{self, Access};
+use crate::error::{Error, Result};
+use crate::ingest::time::{date_to_days, days_to_date};
+use crate::privacy::pseudonym::PseudonymKey;
+use crate::queries;
+use crate::warehouse::Warehouse;
+use groups::Groups;
+
+/// The band of a student with no rating on the census date.
+pub const NO_RATING: &str = "No rating";
+/// The escalation category of a student with no action raised.
+pub const NO_ACTION: &str = "none";
+/// The escalation category of an action the ladder no longer names.
+pub const OTHER_ACTION: &str = "other action";
+/// Separates a cell's ethnicity group from its category.
+const CELL: char = '\u{1e}';
+
+/// The two tables released per census date.
+pub const TABLES: [&str; 2] = ["rating", "escalation"];
+
+/// A census date of the year: as configured, and the day it falls on.
+#[derive(Debug, Clone, Serialize)]
+pub struct CensusDate {
+    /// The configured text (`12-01`, `end:spring`).
+    pub configured: String,
+    /// The day (`YYYY-MM-DD`).
+    pub date: String,
+    #[serde(skip)]
+    day: i32,
+}
+
+/// One student on one census date, as the census query returns it.
+#[derive(Debug, Clone)]
+pub struct CensusRow {
+    /// The student (never leaves this module's callers' memory).
+    pub student_id: String,
+    /// The census day.
+    pub census_day: i32,
+    /// Ethnicity group.
+    pub group: String,
+    /// Department.
+    pub department: String,
+    /// Level.
+    pub level: i64,
+    /// Stage.
+    pub stage: i64,
+    /// Mode of study.
+    pub mode: String,
+    /// Rating band that day.
+    pub rating: String,
+    /// Highest escalation action raised by then.
+    pub action: String,
+}
+
+/// Everything that defines a release; its digest identifies the question.
+#[derive(Debug, Clone, Serialize)]
+pub struct Question {
+    /// Academic year.
+    pub academic_year: String,
+    /// Census dates.
+    pub census: Vec<CensusDate>,
+    /// Epsilon asked for.
+    pub epsilon: f64,
+    /// Mechanism.
+    pub mechanism: Mechanism,
+    /// Neighbouring relation.
+    pub neighbours: crate::config::Neighbours,
+    /// Delta (Gaussian only).
+    pub delta: f64,
+    /// Ethnicity groups, in order.
+    pub groups: Vec<String>,
+    /// SHA-256 of the mapping file.
+    pub groups_digest: String,
+    /// Rating categories.
+    pub bands: Vec<String>,
+    /// Escalation categories.
+    pub actions: Vec<String>,
+}
+
+impl Question {
+    /// The question's identity.
+    pub fn digest(&self) -> String {
+        let text = serde_json::to_string(self).expect("a question serialises");
+        hex::encode(&Sha256::digest(text.as_bytes())[..16])
+    }
+
+    /// The categories of a table.
+    pub fn categories(&self, table: &str) -> &[String] {
+        if table == "rating" { &self.bands } else { &self.actions }
+    }
+
+    /// The OpenDP plan: one table per census date and table kind, cells group x category.
+    pub fn plan(&self) -> dp::Plan {
+        let mut tables = Vec::new();
+        for _ in &self.census {
+            for table in TABLES {
+                let cells = self
+                    .groups
+                    .iter()
+                    .flat_map(|g| self.categories(table).iter().map(move |c| format!("{g}{CELL}{c}")))
+                    .collect();
+                tables.push(cells);
+            }
+        }
+        dp::Plan { mechanism: self.mechanism, d_in: self.neighbours.distance(), delta: self.delta, tables }
+    }
+}
+
+/// What a release produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The ledger entry.
+    pub release_id: String,
+    /// Epsilon charged by this run (0 when a stored release was re-served).
+    pub charged: f64,
+    /// Whether the answer is a stored one.
+    pub reserved: bool,
+    /// Spent and cap for the year after this run.
+    pub spent: f64,
+    /// The yearly cap.
+    pub cap: f64,
+    /// Files written.
+    pub files: Vec<PathBuf>,
+}
+
+/// The rating categories, lowest first, then `No rating`.
+pub fn bands() -> Vec<String> {
+    RATINGS.iter().map(|r| r.to_string()).chain([NO_RATING.to_string()]).collect()
+}
+
+/// The escalation categories: none, every action of the ladder in order, other.
+pub fn actions(config: &crate::config::Config) -> Vec<String> {
+    let mut out = vec![NO_ACTION.to_string()];
+    for rung in &config.review.rungs {
+        for action in [Some(&rung.action), rung.beyond_limit_action.as_ref()].into_iter().flatten() {
+            if !out.contains(action) {
+                out.push(action.clone());
+            }
+        }
+    }
+    out.push(OTHER_ACTION.into());
+    out
+}
+
+/// Builds the equality job's session: the equality table, the census dates, the group
+/// mapping and the pseudonym function under the loaded key.
+pub async fn session(
+    warehouse: &Warehouse,
+    key: Arc<PseudonymKey>,
+    groups: &Groups,
+    census: &[CensusDate],
+) -> Result<SessionContext> {
+    let ctx = session::build(warehouse, Access::Internal { with_equality: true }).await?;
+    let dates = Schema::new(vec![Field::new("census_date", DataType::Date32, false)]);
+    let batch = RecordBatch::try_new(
+        Arc::new(dates),
+        vec![Arc::new(Date32Array::from(census.iter().map(|c| c.day).collect::<Vec<i32>>()))],
+    )?;
+    register(&ctx, "census_dates", batch)?;
+    let mapping = Schema::new(vec![
+        Field::new("value", DataType::Utf8, false),
+        Field::new("ethnicity_group", DataType::Utf8, false),
+    ]);
+    let batch = RecordBatch::try_new(
+        Arc::new(mapping),
+        vec![
+            Arc::new(groups.entries.iter().map(|(k, _)| Some(k.as_str())).collect::<StringArray>()),
+            Arc::new(groups.entries.iter().map(|(_, g)| Some(g.as_str())).collect::<StringArray>()),
+        ],
+    )?;
+    register(&ctx, "ethnicity_groups", batch)?;
+    ctx.register_udf(key.udf("equality_pseudonym", crate::privacy::pseudonym::EQUALITY_PURPOSE));
+    Ok(ctx)
+}
+
+fn register(ctx: &SessionContext, name: &str, batch: RecordBatch) -> Result<()> {
+    let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).map_err(|e| Error::query(name, e))?;
+    ctx.register_table(name, Arc::new(table)).map_err(|e| Error::query(name, e))?;
+    Ok(())
+}
+
+/// The configured census dates of an academic year, resolved against the terms held.
+pub async fn census_dates(warehouse: &Warehouse, year: &str) -> Result<Vec<CensusDate>> {
+    let config = warehouse.config();
+    let parsed = config
+        .equality
+        .census_dates()
+        .map_err(|message| Error::Config { path: config.source.clone().unwrap_or_default(), message })?;
+    let year_start = chrono::NaiveDate::from_ymd_opt(
+        year[..4].parse().map_err(|_| Error::Usage(format!("'{year}' is not an academic year such as 2025-26")))?,
+        8,
+        1,
+    )
+    .ok_or_else(|| Error::Usage(format!("'{year}' is not an academic year such as 2025-26")))?;
+    let ctx = session::build(warehouse, Access::Internal { with_equality: false }).await?;
+    let mut out = Vec::new();
+    for (text, census) in config.equality.census.iter().zip(parsed) {
+        let day = match census {
+            crate::config::equality::Census::Day(..) => {
+                crate::review::day_in_year(text, year_start).ok_or_else(|| Error::Config {
+                    path: config.source.clone().unwrap_or_default(),
+                    message: format!("equality.census: '{text}' is not a day in {year}"),
+                })?
+            }
+            crate::config::equality::Census::EndOf(term) => {
+                let params = [("year", ScalarValue::from(year)), ("term", ScalarValue::from(term.as_str()))];
+                let batches = queries::collect(&ctx, "equality/term_end", &params).await?;
+                crate::rating::date_at(&batches, 0).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "census date '{text}': no term '{term}' is held for {year}; ingest its term dates or change \
+                         equality.census"
+                    ))
+                })?
+            }
+        };
+        if out.iter().any(|c: &CensusDate| c.day == day) {
+            continue;
+        }
+        out.push(CensusDate { configured: text.clone(), date: days_to_date(day).to_string(), day });
+    }
+    out.sort_by_key(|c| c.day);
+    Ok(out)
+}
+
+/// Every student on every census date (one row each), from the census query.
+pub async fn census_rows(ctx: &SessionContext, year: &str) -> Result<Vec<CensusRow>> {
+    let batches = queries::collect(ctx, "equality/census", &[("year", ScalarValue::from(year))]).await?;
+    let mut rows = Vec::new();
+    for batch in &batches {
+        let text = |i: usize| -> Result<StringArray> {
+            let cast = arrow::compute::cast(batch.column(i), &DataType::Utf8)?;
+            Ok(cast.as_any().downcast_ref::<StringArray>().expect("cast to Utf8").clone())
+        };
+        let int = |i: usize| -> Result<Int64Array> {
+            let cast = arrow::compute::cast(batch.column(i), &DataType::Int64)?;
+            Ok(cast.as_any().downcast_ref::<Int64Array>().expect("cast to Int64").clone())
+        };
+        let days = arrow::compute::cast(batch.column(1), &DataType::Date32)?;
+        let days = days.as_any().downcast_ref::<Date32Array>().expect("cast to Date32").clone();
+        let (ids, groups, departments, modes, ratings, actions) =
+            (text(0)?, text(2)?, text(3)?, text(6)?, text(7)?, text(8)?);
+        let (levels, stages) = (int(4)?, int(5)?);
+        let s = |a: &StringArray, r: usize| if a.is_valid(r) { a.value(r).to_string() } else { String::new() };
+        for r in 0..batch.num_rows() {
+            rows.push(CensusRow {
+                student_id: s(&ids, r),
+                census_day: days.value(r),
+                group: s(&groups, r),
+                department: s(&departments, r),
+                level: if levels.is_valid(r) { levels.value(r) } else { 0 },
+                stage: if stages.is_valid(r) { stages.value(r) } else { 0 },
+                mode: s(&modes, r),
+                rating: s(&ratings, r),
+                action: s(&actions, r),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// One record per student: their cell in every table of the plan (empty where they are
+/// not in that census date's population). The ids are dropped here.
+pub fn records(question: &Question, rows: &[CensusRow]) -> Vec<String> {
+    let mut by_student: std::collections::BTreeMap<&str, Vec<String>> = std::collections::BTreeMap::new();
+    let width = question.census.len() * TABLES.len();
+    for row in rows {
+        let Some(c) = question.census.iter().position(|c| c.day == row.census_day) else { continue };
+        let fields = by_student.entry(row.student_id.as_str()).or_insert_with(|| vec![String::new(); width]);
+        let action = if question.actions.contains(&row.action) { row.action.as_str() } else { OTHER_ACTION };
+        fields[c * TABLES.len()] = format!("{}{CELL}{}", row.group, row.rating);
+        fields[c * TABLES.len() + 1] = format!("{}{CELL}{action}", row.group);
+    }
+    by_student.into_values().map(|fields| fields.join(&dp::SEP.to_string())).collect()
+}
+
+/// The question an equality release for `year` at `epsilon` asks, under the configuration.
+pub async fn question(warehouse: &Warehouse, year: &str, epsilon: f64) -> Result<(Question, Groups)> {
+    let config = warehouse.config();
+    let groups = Groups::load(warehouse)?;
+    let census = census_dates(warehouse, year).await?;
+    let q = Question {
+        academic_year: year.to_string(),
+        census,
+        epsilon,
+        mechanism: config.equality.mechanism,
+        neighbours: config.equality.neighbours,
+        delta: config.equality.delta,
+        groups: groups.names.clone(),
+        groups_digest: groups.digest.clone(),
+        bands: bands(),
+        actions: actions(config),
+    };
+    Ok((q, groups))
+}
+
+/// `rollcall equality --year YEAR --epsilon EPS --out DIR`: answers from the stored release
+/// if this question was asked before; otherwise charges the ledger (refusing, with nothing
+/// spent, what the year's budget cannot pay), draws the noise, stores it, and writes DIR.
+pub async fn release(
+    warehouse: &Warehouse,
+    year: &str,
+    epsilon: f64,
+    new_release: bool,
+    dir: &Path,
+) -> Result<Outcome> {
+    if !(epsilon.is_finite() && epsilon > 0.0) {
+        return Err(Error::Usage("--epsilon must be a positive number".into()));
+    }
+    let key = Arc::new(PseudonymKey::load(warehouse)?);
+    let (question, groups) = question(warehouse, year, epsilon).await?;
+    let digest = question.digest();
+    let cap = warehouse.config().equality.yearly_epsilon;
+
+    let lock = warehouse.lock()?;
+    let ctx = session(warehouse, key, &groups, &question.census).await?;
+    let entries = ledger::entries(&ctx, year).await?;
+    let spent: f64 = entries.iter().map(|e| e.epsilon).sum();
+    if !new_release && let Some(entry) = entries.iter().rev().find(|e| e.question == digest) {
+        let stored = ledger::stored(&ctx, &entry.release_id).await?;
+        if !stored.is_empty() {
+            drop(lock);
+            let files = page::write(&question, entry, &stored, warehouse.config(), dir, true)?;
+            return Ok(Outcome {
+                release_id: entry.release_id.clone(),
+                charged: 0.0,
+                reserved: true,
+                spent,
+                cap,
+                files,
+            });
+        }
+    }
+
+    let plan = question.plan();
+    let calibration = plan.calibrate(epsilon)?;
+    if !(calibration.epsilon.is_finite() && calibration.epsilon > 0.0) {
+        return Err(Error::Refused(format!(
+            "the release would have no finite privacy cost (epsilon {}); nothing was spent",
+            calibration.epsilon
+        )));
+    }
+    let left = cap - spent;
+    if calibration.epsilon > left + 1e-12 {
+        return Err(Error::Refused(format!(
+            "this release needs epsilon {:.4} but only {:.4} of the {year} budget of {cap} is left ({spent:.4} spent \
+             in {} release(s)); nothing was spent. See `rollcall equality budget --year {year}`",
+            calibration.epsilon,
+            left.max(0.0),
+            entries.len()
+        )));
+    }
+    let rows = census_rows(&ctx, year).await?;
+    let records = records(&question, &rows);
+    drop(rows);
+    let entry = ledger::charge(warehouse, &question, &digest, calibration).await?;
+    // Charged: only now is the noise drawn.
+    let noisy = plan.release(calibration.scale, &records)?;
+    drop(records);
+    let stored = ledger::store(warehouse, &question, &entry.release_id, &noisy).await?;
+    drop(lock);
+    let files = page::write(&question, &entry, &stored, warehouse.config(), dir, false)?;
+    Ok(Outcome {
+        release_id: entry.release_id,
+        charged: calibration.epsilon,
+        reserved: false,
+        spent: spent + calibration.epsilon,
+        cap,
+        files,
+    })
+}
+
+/// Day number of a `YYYY-MM-DD` census date.
+pub fn census_day(date: &str) -> Option<i32> {
+    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok().map(date_to_days)
+}
