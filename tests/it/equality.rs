@@ -253,3 +253,23 @@ fn an_extract_is_k_anonymous_and_unlinkable() {
     assert!(other.lines().skip(1).all(|l| !first.contains(l.split(',').next().unwrap())));
     assert_eq!(env.scalar("SELECT count(*) FROM equality_extracts"), "2");
 }
+
+#[test]
+fn gaussian_releases_are_charged_as_epsilon_delta_under_the_replace_relation() {
+    let (env, _) = university("100000");
+    configure(&env, "mechanism = \"laplace\"", "mechanism = \"gaussian\"");
+    configure(&env, "neighbours = \"add-remove\"", "neighbours = \"replace\"");
+    release(&env, "20000", "g", &[]).ok();
+    let meta: serde_json::Value = serde_json::from_str(&read(&env, "g/release.json")).unwrap();
+    assert_eq!(meta["mechanism"], "gaussian");
+    assert_eq!(meta["input_distance"], 2);
+    assert_eq!(meta["delta"], 1e-7);
+    let epsilon = meta["epsilon"].as_f64().unwrap();
+    assert!(epsilon <= 20000.0 && epsilon > 19999.0, "{epsilon}");
+    assert!(read(&env, "g/rating-by-ethnicity-group.csv").contains("2025-12-01,Black,Very Low,30,"));
+    assert!(read(&env, "g/index.html").contains("discrete Gaussian"));
+    assert_eq!(
+        env.scalar("SELECT mechanism || ' ' || neighbours || ' ' || CAST(delta AS VARCHAR) FROM privacy_budget"),
+        "gaussian replace 1e-7"
+    );
+}
