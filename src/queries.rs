@@ -69,6 +69,7 @@ catalog!(
     "equality/stored",
     "equality/rekey",
     "equality/rekey_check",
+    "retention/due",
 );
 
 /// The SQL text of a catalog query.

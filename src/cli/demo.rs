@@ -163,7 +163,7 @@ impl Args {
         }
         let funder_file = out.join(format!("funder-SFE-{march}.xlsx"));
         {
-            let funder = crate::returns::funder(&warehouse, "SFE", march).await?;
+            let funder = crate::returns::funder(&warehouse, "SFE", march, false).await?;
             output::write_frame(funder.frame, funder.query, output::Format::Xlsx, Some(&funder_file)).await?;
         }
         let senate_dir = out.join("senate");

@@ -1,7 +1,9 @@
 //! The command line: one file per subcommand, each with `Args` and `run`.
 
+pub mod audit;
 pub mod case;
 pub mod demo;
+pub mod disclose;
 pub mod equality;
 pub mod ingest;
 pub mod init;
@@ -10,7 +12,9 @@ pub mod output;
 pub mod rate;
 pub mod report;
 pub mod ret;
+pub mod retention;
 pub mod review;
+pub mod sar;
 pub mod sql;
 
 use std::path::PathBuf;
@@ -93,14 +97,78 @@ pub enum Command {
     /// Pseudonymisation keys.
     #[command(subcommand)]
     Keys(keys::Command),
+    /// Retention: the scheduled purge of students past their retention date, and legal holds.
+    #[command(subcommand)]
+    Retention(retention::Command),
+    /// Subject-access export: everything held about one student (--out DIR).
+    Sar(sar::Args),
+    /// Record an ad-hoc disclosure (refused without a legal basis or an active consent).
+    Disclose(disclose::DiscloseArgs),
+    /// Record (or withdraw) a student's written authorisation to share their data.
+    Consent(disclose::ConsentArgs),
+    /// The hash-chained audit trail.
+    #[command(subcommand)]
+    Audit(audit::Command),
     /// Run a read-only SQL query over the warehouse tables.
     Sql(sql::Args),
     /// Build a synthetic university in a fresh warehouse and run every job on it.
     Demo(demo::Args),
 }
 
-/// Runs the parsed command line.
+impl Command {
+    /// The name an audit entry gives the command; `None` for commands that touch no
+    /// personal data in this warehouse.
+    fn audited(&self) -> Option<&'static str> {
+        Some(match self {
+            Command::Init(_) | Command::Demo(_) | Command::Audit(_) => return None,
+            Command::Ingest(_) => "ingest",
+            Command::Rate(_) => "rate",
+            Command::Ratings(_) => "ratings",
+            Command::Review(_) => "review",
+            Command::Return(ret::Command::Ukvi(_)) => "return ukvi",
+            Command::Return(ret::Command::Funder(_)) => "return funder",
+            Command::Report(_) => "report senate",
+            Command::Case(_) => "case",
+            Command::Equality(_) => "equality",
+            Command::Keys(_) => "keys rotate",
+            Command::Retention(retention::Command::Purge(a)) if a.dry_run => "retention purge --dry-run",
+            Command::Retention(retention::Command::Purge(_)) => "retention purge",
+            Command::Retention(_) => "retention hold",
+            Command::Sar(_) => "sar",
+            Command::Disclose(_) => "disclose",
+            Command::Consent(_) => "consent",
+            Command::Sql(_) => "sql",
+        })
+    }
+}
+
+/// Runs the parsed command line, then appends its entry to the warehouse's audit trail.
 pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let audited = cli.command.audited();
+    let root = cli.global.warehouse.clone();
+    let out = cli.global.out.clone();
+    if let Command::Sql(args) = &cli.command {
+        crate::audit::note("query_sha256", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(args.query.as_bytes())));
+    }
+    let result = dispatch(cli).await;
+    // Only a warehouse that exists gets an entry (a mistyped --warehouse does not create one).
+    if let Some(name) = audited
+        && root.join(crate::config::CONFIG_FILE).is_file()
+    {
+        let outcome = match &result {
+            Ok(_) => "ok".to_string(),
+            Err(e) => format!("error:{}", e.code()),
+        };
+        let outputs = out.as_deref().map(crate::audit::outputs_at).unwrap_or_default();
+        let appended = crate::audit::append(&root, name, &outcome, outputs);
+        if let (Ok(_), Err(e)) = (&result, appended) {
+            return Err(e);
+        }
+    }
+    result
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Init(args) => args.run(&cli.global).await,
         Command::Ingest(args) => args.run(&cli.global).await,
@@ -112,6 +180,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(command) => command.run(&cli.global).await,
         Command::Equality(args) => args.run(&cli.global).await,
         Command::Keys(command) => command.run(&cli.global).await,
+        Command::Retention(command) => command.run(&cli.global).await,
+        Command::Sar(args) => args.run(&cli.global).await,
+        Command::Disclose(args) => args.run(&cli.global).await,
+        Command::Consent(args) => args.run(&cli.global).await,
+        Command::Audit(command) => command.run(&cli.global).await,
         Command::Sql(args) => args.run(&cli.global).await,
         Command::Demo(args) => args.run(&cli.global).await,
     }

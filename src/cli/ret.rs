@@ -1,4 +1,4 @@
-//! `rollcall return ukvi --as-of DATE [--record]` and `rollcall return funder --body BODY --as-of DATE`
+//! `rollcall return ukvi --as-of DATE [--record]` and `rollcall return funder --body BODY --as-of DATE [--record]`
 
 use std::process::ExitCode;
 
@@ -26,6 +26,9 @@ pub struct FunderArgs {
     /// The day of the return (YYYY-MM-DD).
     #[arg(long, value_parser = parse_date)]
     pub as_of: NaiveDate,
+    /// The return is being sent: log every line as a disclosure to the body.
+    #[arg(long)]
+    pub record: bool,
 }
 
 /// The Home Office (UKVI) return.
@@ -34,7 +37,8 @@ pub struct UkviArgs {
     /// The day of the return (YYYY-MM-DD).
     #[arg(long, value_parser = parse_date)]
     pub as_of: NaiveDate,
-    /// Record the events listed as reported on that day, so they are not listed again.
+    /// The return is being sent: record its events as reported on that day (so they are not
+    /// listed again) and log every line as a disclosure to the Home Office.
     #[arg(long)]
     pub record: bool,
 }
@@ -52,8 +56,11 @@ impl Command {
                 }
             }
             Command::Funder(args) => {
-                let ret = returns::funder(&warehouse, &args.body, args.as_of).await?;
+                let ret = returns::funder(&warehouse, &args.body, args.as_of, args.record).await?;
                 output::write_frame(ret.frame, ret.query, global.format(), global.out.as_deref()).await?;
+                if args.record {
+                    eprintln!("logged every line as a disclosure to {} on {}", args.body, args.as_of);
+                }
             }
         }
         Ok(ExitCode::SUCCESS)

@@ -51,6 +51,9 @@ pub struct Config {
     /// Equality (ethnicity) analysis: census dates, privacy budget, extracts.
     #[serde(default)]
     pub equality: EqualityConfig,
+    /// Third-party disclosures.
+    #[serde(default)]
+    pub disclosure: DisclosureConfig,
     /// Where the file was read from (not a setting).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -109,6 +112,7 @@ impl Default for Config {
             ukvi: UkviConfig::default(),
             funder: FunderConfig::default(),
             equality: EqualityConfig::default(),
+            disclosure: DisclosureConfig::default(),
             source: None,
         }
     }
@@ -327,6 +331,13 @@ groups_file = "reference/ethnicity-groups.csv"
 # Record-level extracts: quasi-identifier combinations rarer than this are generalised,
 # then suppressed.
 k = 10
+
+[disclosure]
+# Legal bases an ad-hoc disclosure (`rollcall disclose`) may rest on. Anything else needs
+# the student's written consent (`rollcall consent`) covering the recipient, the fields
+# and the date. "crime-prevention": DPA 2018 Sch. 2 para. 2 (police requests);
+# "vital-interests": emergencies (NHS).
+legal_bases = ["legal-obligation", "crime-prevention", "vital-interests", "public-task"]
 "#;
 
 fn ladder_template(preset: &str) -> &'static str {
@@ -768,6 +779,25 @@ impl FunderConfig {
             }
         }
         Ok(())
+    }
+}
+
+/// `[disclosure]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisclosureConfig {
+    /// Legal bases an ad-hoc disclosure may rest on (besides a student's consent).
+    #[serde(default = "default_legal_bases")]
+    pub legal_bases: Vec<String>,
+}
+
+fn default_legal_bases() -> Vec<String> {
+    ["legal-obligation", "crime-prevention", "vital-interests", "public-task"].map(String::from).to_vec()
+}
+
+impl Default for DisclosureConfig {
+    fn default() -> Self {
+        DisclosureConfig { legal_bases: default_legal_bases() }
     }
 }
 

@@ -47,7 +47,7 @@ pub async fn build(warehouse: &Warehouse, access: Access) -> Result<SessionConte
     for def in tables::ALL {
         let wanted = match access {
             Access::Analyst => def.analyst_visible,
-            Access::Internal { with_equality } => def.analyst_visible || with_equality,
+            Access::Internal { with_equality } => def.name != tables::EQUALITY.name || with_equality,
         };
         if wanted {
             register(&ctx, warehouse, def).await?;

@@ -56,6 +56,16 @@ pub async fn ukvi(warehouse: &Warehouse, as_of: NaiveDate, record: bool) -> Resu
         if !reported.is_empty() {
             warehouse.append(&tables::UKVI_REPORTS, reported, "ukvi return recorded").await?;
         }
+        // Every line sent is a disclosure to the Home Office.
+        crate::disclosure::log_return(
+            warehouse,
+            &rows,
+            "Home Office (UKVI)",
+            "sponsor reporting duty",
+            "return ukvi",
+            as_of,
+        )
+        .await?;
         // What was just recorded is still the return of this run.
         let schema = Arc::new(frame.schema().as_arrow().clone());
         session::register_batches(&ctx, "recorded_return", schema, rows)?;
@@ -65,8 +75,9 @@ pub async fn ukvi(warehouse: &Warehouse, as_of: NaiveDate, record: bool) -> Resu
     Ok(Return { frame, query })
 }
 
-/// The funding-body return for `body` as of a day.
-pub async fn funder(warehouse: &Warehouse, body: &str, as_of: NaiveDate) -> Result<Return> {
+/// The funding-body return for `body` as of a day. With `record`, every line is logged as
+/// a disclosure to the body.
+pub async fn funder(warehouse: &Warehouse, body: &str, as_of: NaiveDate, record: bool) -> Result<Return> {
     let (lock, ctx) = prepared(warehouse, as_of).await?;
     let config = &warehouse.config().funder;
     let (_, year_start) = crate::review::academic_year(as_of);
@@ -78,7 +89,14 @@ pub async fn funder(warehouse: &Warehouse, body: &str, as_of: NaiveDate) -> Resu
         ("not_attending_days", ScalarValue::Int64(Some(i64::from(config.not_attending_after_days)))),
     ];
     let query = "returns/funder";
-    let frame = queries::plan(&ctx, query, &params).await?;
+    let mut frame = queries::plan(&ctx, query, &params).await?;
+    if record {
+        let rows = frame.clone().collect().await.map_err(|e| Error::query(query, e))?;
+        crate::disclosure::log_return(warehouse, &rows, body, "funding-body return", "return funder", as_of).await?;
+        let schema = rows.first().map(|b| b.schema()).unwrap_or_else(|| Arc::new(frame.schema().as_arrow().clone()));
+        session::register_batches(&ctx, "recorded_return", schema, rows)?;
+        frame = ctx.table("recorded_return").await.map_err(|e| Error::query(query, e))?;
+    }
     drop(lock);
     Ok(Return { frame, query })
 }

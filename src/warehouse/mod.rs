@@ -217,6 +217,22 @@ impl Warehouse {
         Ok(metrics.files_deleted.len())
     }
 
+    /// Checkpoints a table at its latest version and removes every older transaction-log
+    /// file, so no log entry (with its file statistics, min/max values included) describes
+    /// data the table no longer holds.
+    pub async fn clean_log(&self, def: &TableDef) -> Result<usize> {
+        let table = self.table(def).await?;
+        let version = table.version().unwrap_or_default();
+        if version == 0 {
+            return Ok(0);
+        }
+        deltalake::checkpoints::create_checkpoint(&table, None).await.map_err(|e| Error::table(def.name, e))?;
+        let cutoff = chrono::Utc::now().timestamp_millis() + 60_000;
+        deltalake::checkpoints::cleanup_expired_logs_for(version, table.log_store().as_ref(), cutoff, None)
+            .await
+            .map_err(|e| Error::table(def.name, e))
+    }
+
     /// The latest version of a table.
     pub async fn version(&self, def: &TableDef) -> Result<i64> {
         Ok(self.table(def).await?.version().unwrap_or_default() as i64)

@@ -412,6 +412,85 @@ pub const EQUALITY_EXTRACTS: TableDef = TableDef {
     ],
 };
 
+/// Legal holds: students exempt from the retention purge until the hold is released.
+pub const LEGAL_HOLDS: TableDef = TableDef {
+    name: "legal_holds",
+    about: "legal holds: students the retention purge must not erase until released",
+    analyst_visible: true,
+    columns: &[
+        ("hold_id", Text),
+        ("student_id", Text),
+        ("reason", Text),
+        ("placed_on", Date),
+        ("released_on", Date),
+        ("recorded_by", Text),
+        ("recorded_at", Timestamp),
+    ],
+};
+
+/// One row per retention purge: counts per table and the rule applied (no personal data).
+pub const RETENTION_RUNS: TableDef = TableDef {
+    name: "retention_runs",
+    about: "one row per retention purge: the rule, students erased and rows per table (counts only)",
+    analyst_visible: true,
+    columns: &[
+        ("run_at", Timestamp),
+        ("as_of", Date),
+        ("rule", Text),
+        ("students", Int),
+        ("held", Int),
+        ("rows", Text),
+        ("os_user", Text),
+    ],
+};
+
+/// The disclosure log: every return line and ad-hoc disclosure of a student's data.
+pub const DISCLOSURES: TableDef = TableDef {
+    name: "disclosures",
+    about: "disclosure log: what about whom went to which recipient, on which legal basis, when",
+    analyst_visible: true,
+    columns: &[
+        ("disclosure_id", Text),
+        ("student_id", Text),
+        ("recipient", Text),
+        ("legal_basis", Text),
+        ("purpose", Text),
+        ("fields", Text),
+        ("disclosed_on", Date),
+        ("source", Text),
+        ("consent_id", Text),
+        ("recorded_by", Text),
+        ("recorded_at", Timestamp),
+    ],
+};
+
+/// Students' written authorisations to share their data.
+pub const CONSENTS: TableDef = TableDef {
+    name: "consents",
+    about: "students' written authorisations: what may go to whom, from when to when",
+    analyst_visible: true,
+    columns: &[
+        ("consent_id", Text),
+        ("student_id", Text),
+        ("recipient", Text),
+        ("fields", Text),
+        ("valid_from", Date),
+        ("valid_to", Date),
+        ("reference", Text),
+        ("withdrawn_on", Date),
+        ("recorded_by", Text),
+        ("recorded_at", Timestamp),
+    ],
+};
+
+/// Subject-access requests answered.
+pub const SAR_REQUESTS: TableDef = TableDef {
+    name: "sar_requests",
+    about: "subject-access exports made: request id, student, when and by whom",
+    analyst_visible: true,
+    columns: &[("request_id", Text), ("student_id", Text), ("made_at", Timestamp), ("made_by", Text), ("files", Int)],
+};
+
 /// Every table, in creation order.
 pub const ALL: &[TableDef] = &[
     STUDENTS,
@@ -435,6 +514,11 @@ pub const ALL: &[TableDef] = &[
     PRIVACY_BUDGET,
     EQUALITY_RELEASES,
     EQUALITY_EXTRACTS,
+    LEGAL_HOLDS,
+    RETENTION_RUNS,
+    DISCLOSURES,
+    CONSENTS,
+    SAR_REQUESTS,
 ];
 
 /// Looks a table up by name.

@@ -8,6 +8,7 @@ mod ingest;
 mod privacy;
 mod rating;
 mod report;
+mod retention;
 mod returns;
 mod review;
 mod sql;

@@ -18,25 +18,16 @@ fn students_with_ethnicity(env: &Env) -> String {
 /// Every string value in a Parquet file, and the raw text of every other file.
 pub fn text_of(path: &Path) -> String {
     if path.extension().is_some_and(|e| e == "parquet") {
-        use arrow::array::{Array, StringArray};
         let file = std::fs::File::open(path).unwrap();
         let reader =
             parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
-        let mut text = String::new();
+        // As JSON lines, so nested columns (the transaction log's checkpoints) are read too.
+        let mut writer = arrow::json::LineDelimitedWriter::new(Vec::new());
         for batch in reader {
-            let batch = batch.unwrap();
-            for column in batch.columns() {
-                let cast = arrow::compute::cast(column, &arrow::datatypes::DataType::Utf8).unwrap();
-                let strings = cast.as_any().downcast_ref::<StringArray>().unwrap();
-                for i in 0..strings.len() {
-                    if strings.is_valid(i) {
-                        text.push_str(strings.value(i));
-                        text.push('\n');
-                    }
-                }
-            }
+            writer.write(&batch.unwrap()).unwrap();
         }
-        text
+        writer.finish().unwrap();
+        String::from_utf8(writer.into_inner()).unwrap()
     } else {
         String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned()
     }

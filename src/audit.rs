@@ -1,0 +1,260 @@
+//! The audit trail: an append-only log of every job that reads or writes personal data,
+//! each entry hash-chained to the one before with SHA-256.
+//!
+//! `WAREHOUSE/audit/audit.jsonl` holds one JSON entry per line: sequence number, time, OS
+//! user, command, outcome, counts and the SHA-256 of each output file, the previous
+//! entry's hash and the entry's own hash (over the previous hash and the entry without its
+//! hash). `WAREHOUSE/audit/head` holds the last sequence number and hash, so removing
+//! entries from the end is detected too. Entries carry no personal data: rows are counted,
+//! files hashed, requests named by opaque ids.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::warehouse::{os_user, write_atomically};
+
+/// The log, relative to the warehouse.
+pub const LOG_FILE: &str = "audit/audit.jsonl";
+/// The last entry's sequence number and hash, relative to the warehouse.
+pub const HEAD_FILE: &str = "audit/head";
+
+/// Details the running command adds to its entry (counts, opaque ids; never personal data).
+static DETAILS: Mutex<Vec<(String, Value)>> = Mutex::new(Vec::new());
+
+/// Adds a detail to the running command's audit entry.
+pub fn note(key: &str, value: impl Into<Value>) {
+    if let Ok(mut details) = DETAILS.lock() {
+        details.push((key.to_string(), value.into()));
+    }
+}
+
+fn take_details() -> Map<String, Value> {
+    DETAILS.lock().map(|mut d| d.drain(..).collect()).unwrap_or_default()
+}
+
+/// One entry, as written.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Entry {
+    /// 1, 2, 3, ... without gaps.
+    pub seq: u64,
+    /// When (UTC, RFC 3339).
+    pub at: String,
+    /// The operating-system account that ran the job.
+    pub user: String,
+    /// The command, e.g. `return ukvi`.
+    pub command: String,
+    /// `ok`, or `error:` and the error's code.
+    pub outcome: String,
+    /// Counts and opaque ids.
+    pub details: Map<String, Value>,
+    /// Output files and their SHA-256.
+    pub outputs: Vec<Output>,
+    /// The previous entry's hash (64 zeros for the first).
+    pub prev: String,
+    /// SHA-256 over `prev` and this entry without `hash`.
+    #[serde(default)]
+    pub hash: String,
+}
+
+/// An output file's SHA-256 and size (not its name, which a user may have chosen to
+/// contain a student's id).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Output {
+    /// SHA-256 of its contents.
+    pub sha256: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+}
+
+impl Entry {
+    fn compute_hash(&self) -> String {
+        let mut unhashed = self.clone();
+        unhashed.hash = String::new();
+        let text = serde_json::to_string(&unhashed).expect("an entry serialises");
+        hex::encode(Sha256::digest(format!("{}\n{text}", self.prev).as_bytes()))
+    }
+}
+
+/// SHA-256 of a file's contents.
+pub fn file_sha256(path: &Path) -> Result<String> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(|e| Error::io(path, e))?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// The outputs under `path`: the file itself, or the files directly in a directory.
+pub fn outputs_at(path: &Path) -> Vec<Output> {
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .map(|entries| entries.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+    } else if path.is_file() {
+        vec![path.to_path_buf()]
+    } else {
+        vec![]
+    };
+    files
+        .into_iter()
+        .filter_map(|f| {
+            let bytes = std::fs::metadata(&f).ok()?.len();
+            file_sha256(&f).ok().map(|sha256| Output { sha256, bytes })
+        })
+        .collect()
+}
+
+/// Appends an entry for a command that ran against the warehouse at `root`.
+pub fn append(root: &Path, command: &str, outcome: &str, outputs: Vec<Output>) -> Result<Entry> {
+    let log = root.join(LOG_FILE);
+    let dir = log.parent().expect("the log is in a directory");
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut file = File::options().create(true).append(true).read(true).open(&log).map_err(|e| Error::io(&log, e))?;
+    // One writer at a time: the sequence number and previous hash are read under the lock.
+    file.lock().map_err(|e| Error::io(&log, e))?;
+    let (seq, prev) = match last_entry(&log)? {
+        Some(last) => (last.seq + 1, last.hash),
+        None => (1, "0".repeat(64)),
+    };
+    let mut entry = Entry {
+        seq,
+        at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        user: os_user(),
+        command: command.to_string(),
+        outcome: outcome.to_string(),
+        details: take_details(),
+        outputs,
+        prev,
+        hash: String::new(),
+    };
+    entry.hash = entry.compute_hash();
+    let line = serde_json::to_string(&entry).expect("an entry serialises") + "\n";
+    file.write_all(line.as_bytes()).map_err(|e| Error::io(&log, e))?;
+    file.sync_data().map_err(|e| Error::io(&log, e))?;
+    write_atomically(&root.join(HEAD_FILE), format!("{} {}\n", entry.seq, entry.hash).as_bytes())?;
+    Ok(entry)
+}
+
+fn last_entry(log: &Path) -> Result<Option<Entry>> {
+    let file = File::open(log).map_err(|e| Error::io(log, e))?;
+    let mut last = None;
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| Error::io(log, e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        last = Some(serde_json::from_str(&line).map_err(|e| Error::Warehouse {
+            path: log.to_path_buf(),
+            message: format!("line {}: not an audit entry ({e}); run `rollcall audit verify`", i + 1),
+        })?);
+    }
+    Ok(last)
+}
+
+/// What `audit verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// Entries checked.
+    pub entries: u64,
+    /// Problems, each naming the line.
+    pub problems: Vec<String>,
+}
+
+/// Checks the whole chain: every hash, every link, the sequence, and the head.
+pub fn verify(root: &Path) -> Result<Verified> {
+    let log = root.join(LOG_FILE);
+    let name = LOG_FILE;
+    let mut problems = Vec::new();
+    let mut prev = "0".repeat(64);
+    let mut expected_seq = 1;
+    let mut entries = 0;
+    if log.exists() {
+        let file = File::open(&log).map_err(|e| Error::io(&log, e))?;
+        for (i, line) in BufReader::new(file).lines().enumerate() {
+            let line = line.map_err(|e| Error::io(&log, e))?;
+            let n = i + 1;
+            let entry: Entry = match serde_json::from_str(&line) {
+                Ok(entry) => entry,
+                Err(e) => {
+                    problems.push(format!("{name}:{n}: not an audit entry ({e})"));
+                    continue;
+                }
+            };
+            entries += 1;
+            if entry.seq != expected_seq {
+                problems.push(format!(
+                    "{name}:{n}: entry {} where {expected_seq} was expected (entries removed or reordered)",
+                    entry.seq
+                ));
+            }
+            if entry.prev != prev {
+                problems.push(format!("{name}:{n}: does not follow the entry before it (chain broken)"));
+            }
+            if entry.compute_hash() != entry.hash {
+                problems.push(format!("{name}:{n}: entry {} was changed after it was written", entry.seq));
+            }
+            prev = entry.hash.clone();
+            expected_seq = entry.seq + 1;
+        }
+    }
+    let head = root.join(HEAD_FILE);
+    match std::fs::read_to_string(&head) {
+        Ok(text) => {
+            let expected = format!("{} {}", expected_seq - 1, prev);
+            if text.trim() != expected {
+                problems.push(format!(
+                    "{HEAD_FILE}: records a different last entry than the log ends with (entries removed from the end)"
+                ));
+            }
+        }
+        Err(_) if entries == 0 => {}
+        Err(_) => problems.push(format!("{HEAD_FILE}: missing")),
+    }
+    Ok(Verified { entries, problems })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edits_removals_and_reorders_are_detected() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for i in 0..4 {
+            note("rows", i);
+            append(root, &format!("job {i}"), "ok", vec![]).unwrap();
+        }
+        assert_eq!(verify(root).unwrap(), Verified { entries: 4, problems: vec![] });
+        let log = root.join(LOG_FILE);
+        let original = std::fs::read_to_string(&log).unwrap();
+        let lines: Vec<&str> = original.lines().collect();
+
+        let edited = original.replacen("\"rows\":2", "\"rows\":7", 1);
+        std::fs::write(&log, &edited).unwrap();
+        assert!(verify(root).unwrap().problems.iter().any(|p| p.contains(":3: entry 3 was changed")));
+
+        let removed = [lines[0], lines[2], lines[3]].join("\n") + "\n";
+        std::fs::write(&log, removed).unwrap();
+        assert!(verify(root).unwrap().problems.iter().any(|p| p.contains("removed or reordered")));
+
+        let reordered = [lines[0], lines[2], lines[1], lines[3]].join("\n") + "\n";
+        std::fs::write(&log, reordered).unwrap();
+        assert!(!verify(root).unwrap().problems.is_empty());
+
+        let truncated = lines[..3].join("\n") + "\n";
+        std::fs::write(&log, truncated).unwrap();
+        assert!(verify(root).unwrap().problems.iter().any(|p| p.contains("removed from the end")));
+
+        std::fs::write(&log, &original).unwrap();
+        assert!(verify(root).unwrap().problems.is_empty());
+    }
+}

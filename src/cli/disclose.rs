@@ -1,0 +1,107 @@
+//! `rollcall disclose STUDENT_ID ...` and `rollcall consent STUDENT_ID ...`
+
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+
+use super::{GlobalArgs, parse_date};
+use crate::disclosure::{self, Consent, Disclosure};
+use crate::error::{Error, Result};
+
+/// Record an ad-hoc disclosure.
+#[derive(Debug, clap::Args)]
+pub struct DiscloseArgs {
+    /// The student.
+    pub student_id: String,
+    /// Who receives it (e.g. "Essex Police", "NHS Trust", "Embassy of ...").
+    #[arg(long)]
+    pub recipient: String,
+    /// A configured legal basis, or `consent` (an active consent must cover it).
+    #[arg(long)]
+    pub basis: String,
+    /// Why (a request reference; no personal data).
+    #[arg(long)]
+    pub purpose: String,
+    /// Fields disclosed, comma-separated (the minimum needed).
+    #[arg(long)]
+    pub fields: String,
+    /// Day of the disclosure (default: today).
+    #[arg(long, value_parser = parse_date)]
+    pub on: Option<NaiveDate>,
+}
+
+/// Record or withdraw a student's written authorisation.
+#[derive(Debug, clap::Args)]
+pub struct ConsentArgs {
+    /// The student (omit with --withdraw).
+    pub student_id: Option<String>,
+    /// To whom their data may go.
+    #[arg(long)]
+    pub recipient: Option<String>,
+    /// Which fields, comma-separated.
+    #[arg(long)]
+    pub fields: Option<String>,
+    /// First day it covers.
+    #[arg(long, value_parser = parse_date)]
+    pub from: Option<NaiveDate>,
+    /// Last day it covers.
+    #[arg(long, value_parser = parse_date)]
+    pub to: Option<NaiveDate>,
+    /// Reference of the signed form.
+    #[arg(long)]
+    pub reference: Option<String>,
+    /// Withdraw this consent (from today) instead.
+    #[arg(long, conflicts_with_all = ["student_id", "recipient", "fields", "from", "to"])]
+    pub withdraw: Option<String>,
+}
+
+fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+impl DiscloseArgs {
+    /// Runs the command.
+    pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
+        let warehouse = global.open()?;
+        let id = disclosure::disclose(
+            &warehouse,
+            Disclosure {
+                student_id: self.student_id,
+                recipient: self.recipient,
+                legal_basis: self.basis,
+                purpose: self.purpose,
+                fields: self.fields,
+                disclosed_on: self.on.unwrap_or_else(today),
+                source: "ad hoc".into(),
+                consent_id: None,
+            },
+        )
+        .await?;
+        println!("logged disclosure {id}");
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+impl ConsentArgs {
+    /// Runs the command.
+    pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
+        let warehouse = global.open()?;
+        if let Some(id) = self.withdraw {
+            disclosure::withdraw(&warehouse, &id, today()).await?;
+            println!("withdrew consent {id} from {}", today());
+            return Ok(ExitCode::SUCCESS);
+        }
+        let missing = |what: &str| Error::Usage(format!("a consent needs {what}"));
+        let consent = Consent {
+            student_id: self.student_id.ok_or_else(|| missing("STUDENT_ID"))?,
+            recipient: self.recipient.ok_or_else(|| missing("--recipient"))?,
+            fields: self.fields.ok_or_else(|| missing("--fields"))?,
+            valid_from: self.from.unwrap_or_else(today),
+            valid_to: self.to.ok_or_else(|| missing("--to"))?,
+            reference: self.reference,
+        };
+        let id = disclosure::consent(&warehouse, &consent).await?;
+        println!("recorded consent {id}");
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,90 @@
+//! `rollcall retention purge --as-of DATE [--dry-run]`, `rollcall retention hold STUDENT_ID`
+//! and `rollcall retention release STUDENT_ID`.
+
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+
+use super::{GlobalArgs, parse_date};
+use crate::error::Result;
+use crate::retention;
+
+/// Retention: the scheduled purge and legal holds.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Erase, physically, every student past their retention date (see retention/schedule.toml).
+    Purge(PurgeArgs),
+    /// Place a legal hold: the purge keeps the student until it is released.
+    Hold(HoldArgs),
+    /// Release a student's legal hold.
+    Release(ReleaseArgs),
+}
+
+/// `retention purge`
+#[derive(Debug, clap::Args)]
+pub struct PurgeArgs {
+    /// Erase what is due on this day (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: NaiveDate,
+    /// List who would be erased and the rows per table, changing nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `retention hold`
+#[derive(Debug, clap::Args)]
+pub struct HoldArgs {
+    /// The student.
+    pub student_id: String,
+    /// Why (a case reference; no personal data).
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+/// `retention release`
+#[derive(Debug, clap::Args)]
+pub struct ReleaseArgs {
+    /// The student.
+    pub student_id: String,
+}
+
+impl Command {
+    /// Runs the command.
+    pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
+        let warehouse = global.open()?;
+        match self {
+            Command::Purge(args) => {
+                let report = retention::purge(&warehouse, args.as_of, args.dry_run).await?;
+                if args.dry_run {
+                    println!("student_id,ended_on");
+                    for d in &report.students {
+                        println!("{},{}", d.student_id, d.ended_on);
+                    }
+                }
+                let verb = if args.dry_run { "would erase" } else { "erased" };
+                eprintln!(
+                    "{verb} {} student(s) due by {} ({}); {} kept by a legal hold",
+                    report.students.len(),
+                    args.as_of,
+                    report.rule,
+                    report.held
+                );
+                for (table, rows) in report.rows.iter().filter(|(_, n)| **n > 0) {
+                    eprintln!("  {table}: {rows} rows");
+                }
+                if !args.dry_run {
+                    eprintln!("  {} superseded files removed; transaction logs cleaned", report.files_removed);
+                }
+            }
+            Command::Hold(args) => {
+                let id = retention::hold(&warehouse, &args.student_id, args.reason.as_deref(), false).await?;
+                println!("placed legal hold {id}");
+            }
+            Command::Release(args) => {
+                retention::hold(&warehouse, &args.student_id, None, true).await?;
+                println!("released the legal hold");
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,351 @@
+//! Retention: `rollcall retention purge --as-of DATE [--dry-run]` erases every row of every
+//! student past their retention date from every table named in `retention/schedule.toml`,
+//! physically: rows are deleted (files holding them rewritten), files no longer used are
+//! vacuumed, and the transaction log is checkpointed and its older entries (which hold
+//! file statistics, min/max values included) removed.
+//!
+//! Safe from cron: it takes the warehouse lock, each table is one commit, the students table
+//! is erased last (so a run stopped part way still finds who is due), and every run
+//! vacuums and cleans every table, completing whatever an interrupted run left.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, Date32Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow::datatypes::DataType;
+use chrono::{Datelike, NaiveDate};
+use datafusion::prelude::{Expr, SessionContext, col, lit};
+use datafusion::scalar::ScalarValue;
+use serde::Deserialize;
+
+use crate::engine::session::{self, Access};
+use crate::error::{Error, Result};
+use crate::ingest::time::{date_to_days, days_to_date};
+use crate::privacy::pseudonym::{EQUALITY_PURPOSE, PseudonymKey};
+use crate::queries;
+use crate::warehouse::{Warehouse, os_user, tables};
+
+/// Present while a purge is under way (relative to the warehouse).
+pub const PENDING_FILE: &str = "retention-purge.pending";
+
+/// The shipped schedule.
+pub const SCHEDULE: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/retention/schedule.toml"));
+
+/// The retention schedule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Years after the end of studies.
+    pub default_years: u32,
+    /// Tables holding students.
+    pub tables: BTreeMap<String, TableRule>,
+}
+
+/// How long one table keeps a student's rows, and how they are found.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableRule {
+    /// Years, if not the default.
+    pub years: Option<u32>,
+    /// `student_id` (default) or `pseudonym`.
+    #[serde(rename = "match")]
+    pub by: Option<String>,
+}
+
+impl Schedule {
+    /// The shipped schedule, checked against the warehouse's tables.
+    pub fn shipped() -> Result<Schedule> {
+        Schedule::parse(SCHEDULE)
+    }
+
+    /// Parses and checks a schedule: every table holding students is named, names exist,
+    /// and students are kept at least as long as anything else.
+    pub fn parse(text: &str) -> Result<Schedule> {
+        let fail = |message: String| Error::Config { path: "retention/schedule.toml".into(), message };
+        let schedule: Schedule = toml::from_str(text).map_err(|e| fail(e.message().to_string()))?;
+        for def in tables::ALL {
+            let holds_students = def.column_names().any(|c| c == "student_id") || def.name == tables::EQUALITY.name;
+            if holds_students && !schedule.tables.contains_key(def.name) {
+                return Err(fail(format!("table '{}' holds students but has no retention rule", def.name)));
+            }
+        }
+        for (name, rule) in &schedule.tables {
+            let def = tables::ALL
+                .iter()
+                .find(|d| d.name == name)
+                .ok_or_else(|| fail(format!("tables.{name}: no such table")))?;
+            let by = rule.by.as_deref().unwrap_or("student_id");
+            if !def.column_names().any(|c| c == by) {
+                return Err(fail(format!("tables.{name}: the table has no column '{by}' to match students by")));
+            }
+        }
+        let students = schedule.years("students");
+        if let Some((name, _)) = schedule.tables.iter().find(|(n, _)| schedule.years(n) > students) {
+            return Err(fail(format!("tables.{name}: keeps rows longer than the students table; students go last")));
+        }
+        Ok(schedule)
+    }
+
+    /// Years a table keeps a student's rows.
+    pub fn years(&self, table: &str) -> u32 {
+        self.tables.get(table).and_then(|r| r.years).unwrap_or(self.default_years)
+    }
+
+    /// Tables in erasure order: the equality table before students, students last.
+    pub fn order(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.tables.keys().map(String::as_str).filter(|n| *n != "students").collect();
+        names.sort_by_key(|n| *n == tables::EQUALITY.name);
+        names.push("students");
+        names
+    }
+
+    /// A one-line description of the rule applied, for the audit record.
+    pub fn describe(&self) -> String {
+        let own: Vec<String> =
+            self.tables.iter().filter_map(|(n, r)| r.years.map(|y| format!("{n} {y} years"))).collect();
+        let mut text = format!("{} years after the end of studies", self.default_years);
+        if !own.is_empty() {
+            text.push_str(&format!(" ({})", own.join(", ")));
+        }
+        text
+    }
+}
+
+/// The day `years` years before `day` (29 February falls back to the 28th).
+pub fn years_before(day: NaiveDate, years: u32) -> NaiveDate {
+    let year = day.year() - years as i32;
+    day.with_year(year).unwrap_or_else(|| NaiveDate::from_ymd_opt(year, day.month(), 28).expect("valid date"))
+}
+
+/// A student past their retention date.
+#[derive(Debug, Clone)]
+pub struct Due {
+    /// The student.
+    pub student_id: String,
+    /// The end of their studies.
+    pub ended_on: NaiveDate,
+    /// Whether a legal hold keeps them.
+    pub held: bool,
+}
+
+/// What a purge did (or, dry, would do).
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Students erased (or to be).
+    pub students: Vec<Due>,
+    /// Students kept by a legal hold.
+    pub held: usize,
+    /// Rows erased (or to be) per table.
+    pub rows: BTreeMap<String, u64>,
+    /// Files removed by vacuum.
+    pub files_removed: usize,
+    /// The rule applied.
+    pub rule: String,
+}
+
+/// Students whose studies ended on or before `cutoff`, with their legal-hold status.
+async fn candidates(ctx: &SessionContext, cutoff: NaiveDate) -> Result<Vec<Due>> {
+    let batches =
+        queries::collect(ctx, "retention/due", &[("cutoff", crate::rating::date(date_to_days(cutoff)))]).await?;
+    let mut out = Vec::new();
+    for batch in &batches {
+        let ids = arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
+        let ids = ids.as_any().downcast_ref::<StringArray>().expect("cast to Utf8");
+        let ended = arrow::compute::cast(batch.column(1), &DataType::Date32)?;
+        let ended = ended.as_any().downcast_ref::<Date32Array>().expect("cast to Date32");
+        let held = arrow::compute::cast(batch.column(2), &DataType::Int64)?;
+        let held = held.as_any().downcast_ref::<Int64Array>().expect("cast to Int64");
+        for r in 0..batch.num_rows() {
+            out.push(Due {
+                student_id: ids.value(r).to_string(),
+                ended_on: days_to_date(ended.value(r)),
+                held: held.value(r) > 0,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn matching(column: &str, values: &[String]) -> Expr {
+    col(column).in_list(values.iter().map(|v| lit(v.as_str())).collect(), false)
+}
+
+/// Runs the purge as of `as_of`; `dry_run` changes nothing.
+pub async fn purge(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> Result<Report> {
+    let schedule = Schedule::shipped()?;
+    let _lock = warehouse.lock()?;
+    let ctx = session::build(warehouse, Access::Internal { with_equality: true }).await?;
+    let min_years = schedule.tables.keys().map(|n| schedule.years(n)).min().unwrap_or(schedule.default_years);
+    let candidates = candidates(&ctx, years_before(as_of, min_years)).await?;
+    let held = candidates.iter().filter(|c| c.held).count();
+    let due: Vec<&Due> = candidates.iter().filter(|c| !c.held).collect();
+    let mut report = Report { held, rule: schedule.describe(), ..Report::default() };
+
+    // While a purge is under way the warehouse holds this marker: a run that finds it
+    // (an earlier run was stopped) cleans every table, not only those it erased from.
+    let marker = warehouse.root().join(PENDING_FILE);
+    let resuming = marker.exists();
+    if !dry_run && !due.is_empty() {
+        crate::warehouse::write_atomically(&marker, b"retention purge under way\n")?;
+    }
+    let key = if due.is_empty() { None } else { equality_key(warehouse, &ctx).await? };
+    for table in schedule.order() {
+        let cutoff = years_before(as_of, schedule.years(table));
+        let ids: Vec<String> = due.iter().filter(|d| d.ended_on <= cutoff).map(|d| d.student_id.clone()).collect();
+        if ids.is_empty() {
+            report.rows.insert(table.to_string(), 0);
+            continue;
+        }
+        let by = schedule.tables[table].by.as_deref().unwrap_or("student_id");
+        let values: Vec<String> = if by == "pseudonym" {
+            match &key {
+                Some(key) => ids.iter().map(|id| key.pseudonym(EQUALITY_PURPOSE, id)).collect(),
+                None => vec![],
+            }
+        } else {
+            ids.clone()
+        };
+        if values.is_empty() {
+            report.rows.insert(table.to_string(), 0);
+            continue;
+        }
+        let def = tables::ALL.iter().find(|d| d.name == table).expect("schedule tables exist");
+        let rows = if dry_run {
+            let frame = ctx.table(table).await.map_err(|e| Error::query(table, e))?;
+            frame
+                .filter(matching(by, &values))
+                .map_err(|e| Error::query(table, e))?
+                .count()
+                .await
+                .map_err(|e| Error::query(table, e))? as u64
+        } else {
+            let delta = warehouse.table(def).await?;
+            let (_, metrics) =
+                delta.delete().with_predicate(matching(by, &values)).await.map_err(|e| Error::table(table, e))?;
+            metrics.num_deleted_rows.unwrap_or(0) as u64
+        };
+        report.rows.insert(table.to_string(), rows);
+    }
+    report.students =
+        due.into_iter().filter(|d| d.ended_on <= years_before(as_of, schedule.years("students"))).cloned().collect();
+    if dry_run {
+        return Ok(report);
+    }
+    // Physical erasure: superseded files and old log entries go too.
+    for table in schedule.order() {
+        if !resuming && report.rows.get(table).copied().unwrap_or(0) == 0 {
+            continue;
+        }
+        let def = tables::ALL.iter().find(|d| d.name == table).expect("schedule tables exist");
+        report.files_removed += warehouse.vacuum(def).await?;
+        warehouse.clean_log(def).await?;
+    }
+    if marker.exists() {
+        std::fs::remove_file(&marker).map_err(|e| Error::io(&marker, e))?;
+    }
+    let rows_json = serde_json::to_string(&report.rows).expect("counts serialise");
+    let def = tables::RETENTION_RUNS;
+    let batch = RecordBatch::try_new(
+        def.schema(),
+        vec![
+            Arc::new(TimestampMicrosecondArray::from(vec![chrono::Utc::now().timestamp_micros()]).with_timezone("UTC")),
+            Arc::new(Date32Array::from(vec![date_to_days(as_of)])),
+            Arc::new(StringArray::from(vec![report.rule.clone()])),
+            Arc::new(Int64Array::from(vec![report.students.len() as i64])),
+            Arc::new(Int64Array::from(vec![held as i64])),
+            Arc::new(StringArray::from(vec![rows_json])),
+            Arc::new(StringArray::from(vec![os_user()])),
+        ],
+    )?;
+    warehouse.append(&def, vec![batch], "retention purge").await?;
+    crate::audit::note("students_erased", report.students.len());
+    crate::audit::note("students_held", held);
+    crate::audit::note("rows", serde_json::to_value(&report.rows).expect("counts serialise"));
+    crate::audit::note("rule", report.rule.clone());
+    Ok(report)
+}
+
+/// The pseudonym key, when the equality table holds anything (erasing it needs the key).
+async fn equality_key(warehouse: &Warehouse, ctx: &SessionContext) -> Result<Option<PseudonymKey>> {
+    let held = ctx
+        .table(tables::EQUALITY.name)
+        .await
+        .map_err(|e| Error::query("equality", e))?
+        .count()
+        .await
+        .map_err(|e| Error::query("equality", e))?;
+    if held == 0 {
+        return Ok(None);
+    }
+    PseudonymKey::load(warehouse).map(Some).map_err(|e| match e {
+        Error::Key(message) => Error::Key(format!("erasing the equality table's rows needs the key: {message}")),
+        other => other,
+    })
+}
+
+/// Places or releases a legal hold.
+pub async fn hold(warehouse: &Warehouse, student_id: &str, reason: Option<&str>, release: bool) -> Result<String> {
+    let _lock = warehouse.lock()?;
+    let today = chrono::Local::now().date_naive();
+    let def = tables::LEGAL_HOLDS;
+    if release {
+        let delta = warehouse.table(&def).await?;
+        let predicate = col("student_id").eq(lit(student_id)).and(col("released_on").is_null());
+        let (_, metrics) = delta
+            .update()
+            .with_predicate(predicate)
+            .with_update("released_on", lit(ScalarValue::Date32(Some(date_to_days(today)))))
+            .await
+            .map_err(|e| Error::table(def.name, e))?;
+        if metrics.num_updated_rows == 0 {
+            return Err(Error::Usage("no legal hold is in force for that student".into()));
+        }
+        crate::audit::note("holds_released", metrics.num_updated_rows);
+        return Ok(String::new());
+    }
+    let hold_id = format!("H-{}", &crate::disclosure::new_id()[..10]);
+    let batch = RecordBatch::try_new(
+        def.schema(),
+        vec![
+            Arc::new(StringArray::from(vec![hold_id.clone()])),
+            Arc::new(StringArray::from(vec![student_id.to_string()])),
+            Arc::new(StringArray::from(vec![reason.map(str::to_string)])),
+            Arc::new(Date32Array::from(vec![date_to_days(today)])),
+            Arc::new(Date32Array::from(vec![None::<i32>])),
+            Arc::new(StringArray::from(vec![os_user()])),
+            Arc::new(TimestampMicrosecondArray::from(vec![chrono::Utc::now().timestamp_micros()]).with_timezone("UTC")),
+        ],
+    )?;
+    warehouse.append(&def, vec![batch], "legal hold placed").await?;
+    crate::audit::note("hold_id", hold_id.clone());
+    Ok(hold_id)
+}
+
+/// Counts, per table, of the rows a set of students has (for dry runs and tests).
+pub fn total_rows(report: &Report) -> u64 {
+    report.rows.values().sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_schedule_covers_every_table_holding_students() {
+        let s = Schedule::shipped().unwrap();
+        assert_eq!(s.years("ratings"), 6);
+        assert_eq!(*s.order().last().unwrap(), "students");
+        assert_eq!(s.order()[s.order().len() - 2], "equality");
+        let missing = SCHEDULE.replace("ratings = {}\n", "");
+        assert!(Schedule::parse(&missing).unwrap_err().to_string().contains("'ratings' holds students"));
+        let longer = SCHEDULE.replace("cases = {}", "cases = { years = 10 }");
+        assert!(Schedule::parse(&longer).unwrap_err().to_string().contains("students go last"));
+    }
+
+    #[test]
+    fn retention_dates_count_whole_years() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(years_before(d(2026, 11, 24), 6), d(2020, 11, 24));
+        assert_eq!(years_before(d(2028, 2, 29), 6), d(2022, 2, 28));
+    }
+}
