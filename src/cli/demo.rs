@@ -192,6 +192,20 @@ impl Args {
         let extract_file = out.join("equality-extract.csv");
         let extract = crate::equality::extract::extract(&warehouse, &label, &extract_file).await?;
 
+        // Data protection: a subject-access export for one student, then the retention
+        // purge at the end of the year (the graduates of seven and eight years ago are due).
+        let subject = first_student(&warehouse).await?;
+        let sar_dir = out.join(format!("sar-{subject}"));
+        let sar = crate::sar::export(&warehouse, &subject, &sar_dir).await?;
+        let year_end = NaiveDate::from_ymd_opt(self.year + 1, 7, 31).expect("valid date");
+        let purge = crate::retention::purge(&warehouse, year_end, false).await?;
+        show(&format!(
+            "retention purge as of {year_end}: {} former students erased ({}), {} rows in all",
+            purge.students.len(),
+            purge.rule,
+            purge.rows.values().sum::<u64>()
+        ));
+
         println!("\nresults:");
         println!("  warehouse        {}", root.display());
         println!("  ratings          {}", ratings_file.display());
@@ -207,18 +221,38 @@ impl Args {
             extract.generalised,
             extract.suppressed
         );
+        println!("  subject access   {}  ({} tables about one student)", sar.files[0].display(), sar.tables.len());
         println!("  input files      {}  (truth.csv: who was generated to disengage)", input.display());
         println!("  pseudonym key    {}", key.display());
         println!("explore with, for example:");
         println!("  rollcall --warehouse {} ratings --date {december}", root.display());
         println!("  rollcall --warehouse {} review --as-of {december} --dry-run", root.display());
         println!("  rollcall --warehouse {} equality budget --year {label}", root.display());
+        println!("  rollcall --warehouse {} retention purge --as-of {year_end} --dry-run", root.display());
+        println!("  rollcall --warehouse {} audit verify", root.display());
         println!(
             "  rollcall --warehouse {} sql \"SELECT reason, count(*) FROM rejected_swipes GROUP BY reason\"",
             root.display()
         );
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// The first current student (by id), for the demo's subject-access export.
+async fn first_student(warehouse: &crate::warehouse::Warehouse) -> Result<String> {
+    let ctx = session::build(warehouse, Access::Internal { with_equality: false }).await?;
+    let batches = ctx
+        .table("students")
+        .await
+        .map_err(|e| Error::query("students", e))?
+        .filter(datafusion::prelude::col("status").eq(datafusion::prelude::lit("active")))
+        .map_err(|e| Error::query("students", e))?
+        .aggregate(vec![], vec![datafusion::functions_aggregate::min_max::min(datafusion::prelude::col("student_id"))])
+        .map_err(|e| Error::query("students", e))?
+        .collect()
+        .await
+        .map_err(|e| Error::query("students", e))?;
+    crate::rating::string_at(&batches, 0).ok_or_else(|| Error::Internal("the demo has no active students".into()))
 }
 
 fn first_monday_of_march(year: i32) -> NaiveDate {
