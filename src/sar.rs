@@ -302,9 +302,10 @@ fn page(
             let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
             let _ = write!(
                 body,
-                "<section><h2>{} ({rows} rows)</h2><p>Source: {}. Purpose: {}. All rows: <code>data/{}.csv</code> and \
+                "<section><h2>{} ({rows} row{})</h2><p>Source: {}. Purpose: {}. All rows: <code>data/{}.csv</code> and \
                  <code>data/{}.json</code>.</p>",
                 escape(&name.replace('_', " ")),
+                if rows == 1 { "" } else { "s" },
                 escape(source),
                 escape(purpose),
                 escape(name),
@@ -347,7 +348,7 @@ fn page(
     }
     format!(
         "<!DOCTYPE html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><title>Subject access {request}</title>\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{STYLE}dt{{font-weight:bold;margin-top:.5rem}}</style></head><body>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{STYLE}dt{{font-weight:bold;margin-top:.5rem}}section{{overflow-x:auto}}</style></head><body>\
          <h1>Your data held in Rollcall</h1><p>Student {id}; request {request}; produced {date}. A machine-readable copy \
          is in <code>subject-access.json</code> and <code>data/</code> (CSV and JSON per table).</p>{body}\
          </body></html>\n",

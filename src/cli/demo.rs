@@ -206,6 +206,10 @@ impl Args {
             purge.rows.values().sum::<u64>()
         ));
 
+        // The demo's jobs read and wrote personal data (synthetic, but treated alike).
+        crate::audit::note("students", self.students);
+        crate::audit::append(warehouse.root(), "demo", "ok", crate::audit::outputs_at(&out))?;
+
         println!("\nresults:");
         println!("  warehouse        {}", root.display());
         println!("  ratings          {}", ratings_file.display());
