@@ -1,0 +1,306 @@
+"""Side-by-side reference: the same computations as Rollcall, in DuckDB, on the same data.
+
+Given a warehouse built by Rollcall (for example by `cargo bench --bench scale`) and the
+CSV files it was built from, this script times, in one run:
+
+  * CSV to Parquet: `rollcall ingest activity` into a fresh warehouse, against DuckDB's
+    COPY of the same files to Parquet;
+  * the full-year rating from raw events: `rollcall rate --full`, against DuckDB computing
+    the daily rollups and the ratings with the same SQL logic (below), reading the same
+    Parquet files (the tables' current files, from their Delta transaction logs);
+  * one student's subject-access lookup: `rollcall sar`, against DuckDB selecting that
+    student's rows from every table.
+
+It checks that both produce the same ratings (every student, day and band) before it
+compares times, prints a table with Rollcall/DuckDB ratios, and writes a JSON file.
+Rollcall's peak memory is each child process's maximum resident set size.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+
+import duckdb
+
+
+def active_files(table_dir):
+    """The Parquet files of a Delta table's latest version (checkpoint, then commits)."""
+    log = os.path.join(table_dir, "_delta_log")
+    names = sorted(os.listdir(log))
+    files = set()
+    start = -1
+    checkpoints = [n for n in names if n.endswith(".checkpoint.parquet")]
+    if checkpoints:
+        latest = max(checkpoints)
+        start = int(latest.split(".")[0])
+        con = duckdb.connect()
+        rows = con.execute(
+            "SELECT add.path FROM read_parquet(?) WHERE add IS NOT NULL", [os.path.join(log, latest)]
+        ).fetchall()
+        files.update(r[0] for r in rows)
+    for name in names:
+        if not name.endswith(".json") or int(name.split(".")[0]) <= start:
+            continue
+        with open(os.path.join(log, name)) as f:
+            for line in f:
+                action = json.loads(line)
+                if "add" in action:
+                    files.add(action["add"]["path"])
+                elif "remove" in action:
+                    files.discard(action["remove"]["path"])
+    return [os.path.join(table_dir, p) for p in sorted(files)]
+
+
+def run_rollcall(args):
+    """Runs rollcall; returns (seconds, peak RSS MiB, stdout)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    out, err = proc.stdout.read(), proc.stderr.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"rollcall failed: {' '.join(args)}\n{err}")
+    return seconds, usage.ru_maxrss / 1024.0, out
+
+
+def register(con, warehouse, names):
+    for name in names:
+        files = active_files(os.path.join(warehouse, "tables", name))
+        if files:
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({files!r}, union_by_name=true)")
+        else:
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM read_parquet([]) WHERE false")
+
+
+def rating_sql(settings, lo, hi):
+    """Rollcall's queries/rating/*.sql in DuckDB's dialect, settings bound as literals."""
+    r = settings.get("rating", {})
+    w = {
+        "vle": 1.0, "lecture-capture": 2.0, "library": 1.0, "pc-login": 0.5,
+        "online-meeting": 3.0, "submission": 5.0, "records-login": 0.5,
+    }
+    w.update(r.get("weights", {}))
+    b = {"low": 0.15, "partial": 0.35, "good": 0.60, "high": 0.85}
+    b.update(r.get("bands", {}))
+    c = {"low": 0.10, "partial": 0.25, "good": 0.50, "high": 0.80}
+    c.update(r.get("cohort_bands", {}))
+    window = int(r.get("window_days", 14))
+    excusing = ",".join(f"'{k}'" for k in r.get("excusing_absence_kinds", ["authorised"]))
+    p = dict(
+        lo=f"DATE '{lo}'", hi=f"DATE '{hi}'", window=window,
+        basis=f"'{r.get('basis', 'absolute')}'", min_cohort=int(r.get("min_cohort_size", 10)),
+        aw=float(r.get("attendance_weight", 0.6)), ppd=float(r.get("activity_points_per_day", 10)),
+        excusing=excusing,
+    )
+    n = "(CAST({} AS DATE) - DATE '1970-01-01')"
+    return f"""
+CREATE OR REPLACE TABLE dd_teaching_days AS
+WITH term_days AS (
+    SELECT academic_year, term, starts_on,
+           CAST(unnest(range(CAST(starts_on AS TIMESTAMP), CAST(ends_on AS TIMESTAMP) + INTERVAL 1 DAY, INTERVAL 1 DAY)) AS DATE) AS day
+    FROM terms
+)
+SELECT t.day, t.academic_year, t.term,
+       CAST(({n.format('t.day')} - {n.format("date_trunc('week', t.starts_on)")}) // 7 + 1 AS BIGINT) AS term_week
+FROM term_days t
+ANTI JOIN bank_holidays b ON CAST(b.date AS DATE) = t.day
+WHERE extract(isodow FROM t.day) BETWEEN 1 AND 5;
+
+CREATE OR REPLACE TABLE dd_daily_activity AS
+SELECT student_id, day, source, sum(count) AS events
+FROM activity
+WHERE day BETWEEN {p['lo']} - INTERVAL {window} DAY AND {p['hi']}
+GROUP BY student_id, day, source;
+
+CREATE OR REPLACE TABLE dd_daily_attendance AS
+WITH expected AS (
+    SELECT cl.student_id, s.session_id, s.day
+    FROM sessions s
+    JOIN class_lists cl ON cl.session_id = s.session_id
+    JOIN students st ON st.student_id = cl.student_id
+    WHERE s.day BETWEEN {p['lo']} - INTERVAL {window} DAY AND {p['hi']}
+      AND st.status = 'active' AND st.mode <> 'distance'
+),
+attended AS (SELECT DISTINCT student_id, session_id FROM swipe_outcomes WHERE outcome = 'attended'),
+excused AS (
+    SELECT DISTINCT e.student_id, e.session_id
+    FROM expected e JOIN absences a ON a.student_id = e.student_id AND e.day BETWEEN a.starts_on AND a.ends_on
+    WHERE a.kind IN ({p['excusing']})
+)
+SELECT e.student_id, e.day,
+       sum(CASE WHEN x.session_id IS NULL OR a.session_id IS NOT NULL THEN 1 ELSE 0 END) AS expected,
+       sum(CASE WHEN a.session_id IS NOT NULL THEN 1 ELSE 0 END) AS attended
+FROM expected e
+LEFT JOIN attended a ON a.student_id = e.student_id AND a.session_id = e.session_id
+LEFT JOIN excused x ON x.student_id = e.student_id AND x.session_id = e.session_id
+GROUP BY e.student_id, e.day;
+
+CREATE OR REPLACE TABLE dd_ratings AS
+WITH rated_days AS (SELECT * FROM dd_teaching_days WHERE day BETWEEN {p['lo']} AND {p['hi']}),
+window_teaching AS (
+    SELECT d.day, count(*) AS teaching_days
+    FROM rated_days d JOIN dd_teaching_days t ON t.day BETWEEN d.day - INTERVAL {window - 1} DAY AND d.day
+    GROUP BY d.day
+),
+grid AS (
+    SELECT m.student_id, m.programme_code, m.stage, m.mode, d.day, {n.format('d.day')} AS n
+    FROM students m CROSS JOIN rated_days d
+    WHERE m.status = 'active' AND d.day >= m.start_date AND (m.completion_date IS NULL OR d.day <= m.completion_date)
+),
+per_day AS (
+    SELECT student_id, {n.format('day')} AS n,
+           sum(CASE WHEN source = 'vle' THEN events ELSE 0 END) AS vle,
+           sum(CASE WHEN source = 'lecture-capture' THEN events ELSE 0 END) AS lecture_capture,
+           sum(CASE WHEN source = 'library' THEN events ELSE 0 END) AS library,
+           sum(CASE WHEN source = 'pc-login' THEN events ELSE 0 END) AS pc_login,
+           sum(CASE WHEN source = 'online-meeting' THEN events ELSE 0 END) AS online_meeting,
+           sum(CASE WHEN source = 'submission' THEN events ELSE 0 END) AS submission,
+           sum(CASE WHEN source = 'records-login' THEN events ELSE 0 END) AS records_login
+    FROM dd_daily_activity GROUP BY student_id, day
+),
+att AS (SELECT student_id, {n.format('day')} AS n, expected, attended FROM dd_daily_attendance),
+windowed AS (
+    SELECT g.student_id, g.programme_code, g.stage, g.mode, g.day, wt.teaching_days,
+           coalesce(sum(a.vle), 0) AS vle, coalesce(sum(a.lecture_capture), 0) AS lecture_capture,
+           coalesce(sum(a.library), 0) AS library, coalesce(sum(a.pc_login), 0) AS pc_login,
+           coalesce(sum(a.online_meeting), 0) AS online_meeting, coalesce(sum(a.submission), 0) AS submission,
+           coalesce(sum(a.records_login), 0) AS records_login
+    FROM grid g
+    JOIN window_teaching wt ON wt.day = g.day
+    LEFT JOIN per_day a ON a.student_id = g.student_id AND a.n BETWEEN g.n - {window - 1} AND g.n
+    GROUP BY ALL
+),
+with_att AS (
+    SELECT w.*, coalesce(sum(t.expected), 0) AS expected, coalesce(sum(t.attended), 0) AS attended
+    FROM windowed w
+    LEFT JOIN att t ON t.student_id = w.student_id AND t.n BETWEEN {n.format('w.day')} - {window - 1} AND {n.format('w.day')}
+    GROUP BY ALL
+),
+counted AS (
+    SELECT *,
+           CASE WHEN mode = 'distance' THEN {w['vle']} * vle + {w['submission']} * submission
+                ELSE {w['vle']} * vle + {w['lecture-capture']} * lecture_capture + {w['library']} * library
+                     + {w['pc-login']} * pc_login + {w['online-meeting']} * online_meeting
+                     + {w['submission']} * submission + {w['records-login']} * records_login END AS activity_points,
+           CASE WHEN mode = 'distance' THEN vle + submission
+                ELSE vle + lecture_capture + library + pc_login + online_meeting + submission + records_login + attended
+           END AS engagement_events,
+           CASE WHEN expected > 0 THEN attended / expected END AS attendance_rate
+    FROM with_att
+),
+scored AS (
+    SELECT *, least(1.0, activity_points / ({p['ppd']} * teaching_days)) AS activity_score FROM counted
+),
+scored_total AS (
+    SELECT *, CASE WHEN attendance_rate IS NOT NULL THEN {p['aw']} * attendance_rate + (1.0 - {p['aw']}) * activity_score
+                   ELSE activity_score END AS score
+    FROM scored
+),
+ranked AS (
+    SELECT *, cume_dist() OVER (PARTITION BY programme_code, stage, day ORDER BY score) AS cohort_share,
+           count(*) OVER (PARTITION BY programme_code, stage, day) AS cohort_size
+    FROM scored_total
+)
+SELECT student_id, day,
+       CASE WHEN engagement_events = 0 THEN 'Very Low'
+            WHEN {p['basis']} = 'cohort' AND cohort_size >= {p['min_cohort']} THEN
+                CASE WHEN cohort_share >= {c['high']} THEN 'High' WHEN cohort_share >= {c['good']} THEN 'Good'
+                     WHEN cohort_share >= {c['partial']} THEN 'Partial' WHEN cohort_share >= {c['low']} THEN 'Low'
+                     ELSE 'Very Low' END
+            ELSE
+                CASE WHEN score >= {b['high']} THEN 'High' WHEN score >= {b['good']} THEN 'Good'
+                     WHEN score >= {b['partial']} THEN 'Partial' WHEN score >= {b['low']} THEN 'Low'
+                     ELSE 'Very Low' END
+       END AS rating,
+       score
+FROM ranked;
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rollcall", required=True, help="the rollcall binary")
+    ap.add_argument("--data", required=True, help="directory with input/ and warehouse/")
+    ap.add_argument("--as-of", required=True, help="day the full-year rating runs to")
+    ap.add_argument("--out", required=True, help="JSON results file")
+    args = ap.parse_args()
+    warehouse = os.path.join(args.data, "warehouse")
+    inputs = os.path.join(args.data, "input")
+    with open(os.path.join(warehouse, "rollcall.toml"), "rb") as f:
+        settings = tomllib.load(f)
+    threads = os.cpu_count()
+    con = duckdb.connect()
+    con.execute(f"SET threads = {threads}")
+    results = []
+
+    def row(job, rollcall, duck, rows, note=""):
+        results.append({
+            "job": job, "rows": rows, "rollcall_seconds": round(rollcall[0], 3),
+            "rollcall_peak_mib": round(rollcall[1], 1), "duckdb_seconds": round(duck, 3),
+            "ratio": round(rollcall[0] / duck, 2) if duck > 0 else None, "note": note,
+        })
+
+    # 1. Full-year rating from raw events.
+    rc = run_rollcall([args.rollcall, "--warehouse", warehouse, "rate", "--as-of", args.as_of, "--full", "-q"])
+    tables = ["activity", "swipe_outcomes", "students", "sessions", "class_lists", "absences", "terms",
+              "bank_holidays", "ratings"]
+    register(con, warehouse, tables)
+    lo, hi, rated = con.execute("SELECT min(day), max(day), count(*) FROM ratings").fetchone()
+    started = time.perf_counter()
+    con.execute(rating_sql(settings, lo, hi))
+    duck = time.perf_counter() - started
+    ours, theirs, differ = con.execute("""
+        SELECT (SELECT count(*) FROM ratings), (SELECT count(*) FROM dd_ratings),
+               (SELECT count(*) FROM ratings r FULL JOIN dd_ratings d USING (student_id, day)
+                WHERE r.rating IS DISTINCT FROM d.rating)
+    """).fetchone()
+    if ours != theirs or differ != 0:
+        sample = con.execute("""
+            SELECT r.day, r.rating, d.rating, r.score, d.score FROM ratings r FULL JOIN dd_ratings d USING (student_id, day)
+            WHERE r.rating IS DISTINCT FROM d.rating LIMIT 5""").fetchall()
+        sys.exit(f"ratings differ: Rollcall {ours} rows, DuckDB {theirs}, {differ} student-days differ; e.g. {sample}")
+    row("full-year rate (raw events to ratings)", rc, duck, rated, f"identical ratings: {ours} student-days")
+
+    # 2. Subject-access lookup of one student.
+    student = con.execute("SELECT min(student_id) FROM students WHERE status = 'active'").fetchone()[0]
+    out = tempfile.mkdtemp()
+    rc = run_rollcall([args.rollcall, "--warehouse", warehouse, "sar", student, "--out", os.path.join(out, "sar")])
+    register(con, warehouse, ["daily_activity", "daily_attendance", "cases", "swipes"])
+    started = time.perf_counter()
+    found = 0
+    for t in ["students", "class_lists", "swipes", "swipe_outcomes", "activity", "absences", "daily_activity",
+              "daily_attendance", "ratings", "cases"]:
+        found += len(con.execute(f"SELECT * FROM {t} WHERE student_id = ?", [student]).fetchall())
+    duck = time.perf_counter() - started
+    row("sar (one student, every table)", rc, duck, found)
+
+    # 3. CSV to Parquet (activity).
+    parts = sorted(os.path.join(inputs, n) for n in os.listdir(inputs) if n.startswith("activity-"))
+    fresh = os.path.join(out, "warehouse")
+    subprocess.run([args.rollcall, "--warehouse", fresh, "init"], check=True, capture_output=True)
+    rc = run_rollcall([args.rollcall, "--warehouse", fresh, "-q", "ingest", "activity", *parts])
+    started = time.perf_counter()
+    con.execute(f"""COPY (SELECT * FROM read_csv({parts!r}, header = true)) TO '{os.path.join(out, "activity.parquet")}'
+                    (FORMAT parquet)""")
+    duck = time.perf_counter() - started
+    rows = con.execute(f"SELECT count(*) FROM read_parquet('{os.path.join(out, 'activity.parquet')}')").fetchone()[0]
+    row("CSV to Parquet (activity)", rc, duck, rows, "Rollcall also validates, converts to UTC and deduplicates")
+    shutil.rmtree(out)
+
+    print(f"{'job':42} {'rows':>12} {'Rollcall s':>11} {'peak MiB':>9} {'DuckDB s':>9} {'ratio':>6}")
+    for r in results:
+        print(f"{r['job']:42} {r['rows']:>12,} {r['rollcall_seconds']:>11.2f} {r['rollcall_peak_mib']:>9.0f} "
+              f"{r['duckdb_seconds']:>9.2f} {r['ratio']:>6.2f}")
+    with open(args.out, "w") as f:
+        json.dump({"duckdb": duckdb.__version__, "threads": threads, "results": results}, f, indent=2)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

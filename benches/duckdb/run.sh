@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Rollcall side by side with DuckDB on the same data, in one run.
+#
+#   benches/duckdb/run.sh            # 30,000 students (STUDENTS=N to change)
+#
+# Builds Rollcall in release mode, makes the benchmark university with
+# `cargo bench --bench scale` if it is not there yet, installs DuckDB from PyPI into a
+# virtual environment under target/, then runs benches/duckdb/reference.py, which checks
+# that both produce the same ratings and prints Rollcall/DuckDB time ratios.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+students="${STUDENTS:-30000}"
+target="${CARGO_TARGET_DIR:-target}"
+data="${BENCH_DATA_DIR:-$target/bench-data/scale-$students}"
+venv="$target/duckdb-venv"
+
+cargo build --release --locked --bin rollcall
+if [ ! -d "$data/warehouse" ]; then
+  STUDENTS="$students" BENCH_DATA_DIR="$data" cargo bench --bench scale
+fi
+# A warehouse made by an earlier version gets the tables it lacks.
+"$target/release/rollcall" --warehouse "$data/warehouse" init >/dev/null
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet "duckdb==2.0.1"
+"$venv/bin/python" benches/duckdb/reference.py \
+  --rollcall "$target/release/rollcall" --data "$data" --as-of 2026-06-11 --out "$data/duckdb-results.json"
