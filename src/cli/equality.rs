@@ -96,6 +96,8 @@ impl Args {
                     }
                 };
                 let report = extract::extract(&warehouse, &year, file).await?;
+                crate::audit::note("extract_id", report.extract_id.clone());
+                crate::audit::note("rows", report.rows);
                 println!(
                     "wrote equality extract {} for {year}: {} rows, {} generalised, {} suppressed (k = {})",
                     report.extract_id,
@@ -124,6 +126,8 @@ impl Args {
                     .as_deref()
                     .ok_or_else(|| Error::Usage("give the release's directory with --out DIR".into()))?;
                 let outcome = equality::release(&warehouse, &year, epsilon, self.new_release, dir).await?;
+                crate::audit::note("release_id", outcome.release_id.clone());
+                crate::audit::note("epsilon_charged", outcome.charged);
                 if outcome.reserved {
                     println!(
                         "re-served stored release {} (this question was answered before; nothing spent)",

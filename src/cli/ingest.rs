@@ -37,6 +37,10 @@ impl Args {
         };
         let report = ingest::ingest(&warehouse, &kind, &self.files, &options).await?;
         print_report(&report, warehouse.config().ingest.max_listed_problems);
+        crate::audit::note("kind", kind.name);
+        crate::audit::note("files", report.files.len());
+        crate::audit::note("rows_read", report.rows_read());
+        crate::audit::note("files_refused", report.refused());
         match report.refused() {
             0 => Ok(ExitCode::SUCCESS),
             n => Err(Error::Rejected {

@@ -27,6 +27,7 @@ impl Args {
     pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
         let warehouse = global.open()?;
         let report = rating::rate(&warehouse, self.as_of, self.full).await?;
+        crate::audit::note("ratings", report.ratings);
         println!("{}", summary(&report));
         Ok(ExitCode::SUCCESS)
     }
