@@ -75,51 +75,36 @@ fn field(i: usize) -> Result<Transformation<Students, SymmetricDistance, Student
     .map_err(fail)
 }
 
-impl Plan {
-    fn laplace(&self, scale: f64) -> Result<Measured> {
-        let mut parts = Vec::with_capacity(self.tables.len());
-        for (i, cells) in self.tables.iter().enumerate() {
-            let count = make_count_by_categories::<L1Distance<i64>, String, i64>(
+/// The composition, over every table of a plan, of: the table's field of each record,
+/// counts per cell, noise. `$metric` is the counts' distance the noise is calibrated to.
+macro_rules! composed {
+    ($plan:expr, $scale:expr, $metric:ty, $measure:ty, $noise:ident) => {{
+        let mut parts = Vec::with_capacity($plan.tables.len());
+        for (i, cells) in $plan.tables.iter().enumerate() {
+            let count = make_count_by_categories::<$metric, String, i64>(
                 VectorDomain::new(AtomDomain::default()),
                 SymmetricDistance,
                 cells.clone(),
                 false,
             )
             .map_err(fail)?;
-            let noise = make_laplace::<_, _, MaxDivergence>(
-                count.output_domain.clone(),
-                count.output_metric.clone(),
-                scale,
-                None,
-            )
-            .map_err(fail)?;
+            let noise =
+                $noise::<_, _, $measure>(count.output_domain.clone(), count.output_metric.clone(), $scale, None)
+                    .map_err(fail)?;
             let counted = make_chain_tt(&count, &field(i)?).map_err(fail)?;
             parts.push(make_chain_mt(&noise, &counted).map_err(fail)?);
         }
         make_composition(parts).map_err(fail)
+    }};
+}
+
+impl Plan {
+    fn laplace(&self, scale: f64) -> Result<Measured> {
+        composed!(self, scale, L1Distance<i64>, MaxDivergence, make_laplace)
     }
 
     fn gaussian(&self, scale: f64) -> Result<MeasuredZcdp> {
-        let mut parts = Vec::with_capacity(self.tables.len());
-        for (i, cells) in self.tables.iter().enumerate() {
-            let count = make_count_by_categories::<L2Distance<i64>, String, i64>(
-                VectorDomain::new(AtomDomain::default()),
-                SymmetricDistance,
-                cells.clone(),
-                false,
-            )
-            .map_err(fail)?;
-            let noise = make_gaussian::<_, _, ZeroConcentratedDivergence>(
-                count.output_domain.clone(),
-                count.output_metric.clone(),
-                scale,
-                None,
-            )
-            .map_err(fail)?;
-            let counted = make_chain_tt(&count, &field(i)?).map_err(fail)?;
-            parts.push(make_chain_mt(&noise, &counted).map_err(fail)?);
-        }
-        make_composition(parts).map_err(fail)
+        composed!(self, scale, L2Distance<i64>, ZeroConcentratedDivergence, make_gaussian)
     }
 
     /// The epsilon OpenDP's privacy map gives this release at `scale`.

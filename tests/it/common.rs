@@ -110,6 +110,18 @@ impl Env {
         }
     }
 
+    /// Writes a pseudonym key (as `key` does) and names it in rollcall.toml.
+    pub fn configure_key(&self) -> PathBuf {
+        let key = self.key();
+        let path = self.warehouse.join("rollcall.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let commented = "# pseudonym_key_file = \"/etc/rollcall/pseudonym.key\"";
+        assert!(text.contains(commented));
+        std::fs::write(&path, text.replacen(commented, &format!("pseudonym_key_file = \"{}\"", key.display()), 1))
+            .unwrap();
+        key
+    }
+
     /// Writes a pseudonym key outside the warehouse, mode 600, and returns its path.
     pub fn key(&self) -> PathBuf {
         let path = self.dir.path().join("pseudonym.key");

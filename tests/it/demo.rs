@@ -2,6 +2,21 @@
 
 use crate::common::rollcall_command;
 
+/// The text of an output file; a workbook (a zip) is read part by part.
+fn output_text(file: &std::path::Path) -> String {
+    let bytes = std::fs::read(file).unwrap();
+    if file.extension().is_some_and(|e| e == "xlsx") {
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut all = String::new();
+        for i in 0..archive.len() {
+            std::io::Read::read_to_string(&mut archive.by_index(i).unwrap(), &mut all).unwrap();
+        }
+        all
+    } else {
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
 #[test]
 fn demo_builds_a_university_and_ingests_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -117,18 +132,7 @@ fn demo_builds_a_university_and_ingests_it() {
         if file.starts_with(&sar[0]) {
             continue;
         }
-        let bytes = std::fs::read(&file).unwrap();
-        let text = if file.extension().is_some_and(|e| e == "xlsx") {
-            // A workbook is a zip: read every part.
-            let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-            let mut all = String::new();
-            for i in 0..archive.len() {
-                std::io::Read::read_to_string(&mut archive.by_index(i).unwrap(), &mut all).unwrap();
-            }
-            all
-        } else {
-            String::from_utf8_lossy(&bytes).into_owned()
-        };
+        let text = output_text(&file);
         assert!(labels.iter().all(|l| !text.contains(l)), "{} holds an ethnicity value", file.display());
     }
     assert!(labels.iter().all(|l| !stdout.contains(l)));
@@ -163,17 +167,7 @@ fn demo_builds_a_university_and_ingests_it() {
         assert!(labels.iter().all(|l| !printed.contains(l)), "{args:?} printed an ethnicity value");
     }
     for file in crate::common::files_below(&runs) {
-        let text = if file.extension().is_some_and(|e| e == "xlsx") {
-            let bytes = std::fs::read(&file).unwrap();
-            let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-            let mut all = String::new();
-            for i in 0..archive.len() {
-                std::io::Read::read_to_string(&mut archive.by_index(i).unwrap(), &mut all).unwrap();
-            }
-            all
-        } else {
-            std::fs::read_to_string(&file).unwrap()
-        };
+        let text = output_text(&file);
         assert!(labels.iter().all(|l| !text.contains(l)), "{} holds an ethnicity value", file.display());
     }
     crate::privacy::assert_no_ethnicity_outside_equality(&wh, &labels);

@@ -13,12 +13,7 @@ const HEADER: &str = "student_id,programme_code,department,level,stage,mode,star
 /// budget.
 fn university(cap: &str) -> (Env, PathBuf) {
     let env = Env::new();
-    let key = env.key();
-    configure(
-        &env,
-        "# pseudonym_key_file = \"/etc/rollcall/pseudonym.key\"",
-        &format!("pseudonym_key_file = \"{}\"", key.display()),
-    );
+    let key = env.configure_key();
     configure(&env, "yearly_epsilon = 2.0", &format!("yearly_epsilon = {cap}"));
     env.ingest("terms", &[&env.file("terms.csv", TERMS)]);
     let mut csv = format!("{HEADER}\n");

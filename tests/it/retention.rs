@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::{Env, files_below, rollcall_command};
-use crate::fixtures::{TERMS, activity, configure, days, swipes, timetable, weekday};
+use crate::fixtures::{TERMS, activity, days, swipes, timetable, weekday};
 
 const HEADER: &str =
     "student_id,programme_code,department,level,stage,mode,start_date,status,completion_date,ethnicity,funding_body";
@@ -13,12 +13,7 @@ const HEADER: &str =
 /// an absence, a consent, a disclosure and an earlier subject-access export.
 fn university() -> Env {
     let env = Env::new();
-    let key = env.key();
-    configure(
-        &env,
-        "# pseudonym_key_file = \"/etc/rollcall/pseudonym.key\"",
-        &format!("pseudonym_key_file = \"{}\"", key.display()),
-    );
+    env.configure_key();
     env.ingest("terms", &[&env.file("terms.csv", TERMS)]);
     let students = |status: &str| {
         format!(
