@@ -1,7 +1,9 @@
 //! University-scale benchmark: the demo university (fixed seed) generated, ingested,
-//! rated for a full academic year, rated again for one new day, and reviewed.
+//! rated for a full academic year, rated again for one new day, reviewed, returned to UKVI,
+//! reported to Senate, asked for one student's data, and purged of its due graduates.
 //!
-//! Run with `cargo bench --bench scale`. `STUDENTS=N` sets the size (default 30,000);
+//! Run with `cargo bench --bench scale`. `STUDENTS=N` sets the size (default 30,000),
+//! `VLE_PER_DAY=X` the VLE volume (default 6; about 14 gives 60 million activity rows);
 //! `BENCH_DATA_DIR=DIR` keeps the generated files between runs (default
 //! `target/bench-data/scale-N`). Each job runs in its own process so that its peak memory
 //! is its own. Prints a table and writes `results.json` beside the data.
@@ -42,7 +44,10 @@ fn run_phase(phase: &str, dir: &Path) {
     let rows: u64 = runtime.block_on(async {
         match phase {
             "generate" => {
-                let files = demo::generate(&DemoSpec { students, ..DemoSpec::default() }, &input).expect("generate");
+                // VLE_PER_DAY raises the activity volume (6 gives about 930 rows a student).
+                let vle_per_day = std::env::var("VLE_PER_DAY").ok().and_then(|v| v.parse().ok()).unwrap_or(6.0);
+                let spec = DemoSpec { students, vle_per_day, ..DemoSpec::default() };
+                let files = demo::generate(&spec, &input).expect("generate");
                 let c = files.counts;
                 c.students + c.sessions + c.class_list_rows + c.swipes + c.activity + c.absences
             }
@@ -105,6 +110,34 @@ fn run_phase(phase: &str, dir: &Path) {
                 let warehouse = Warehouse::open(&root, None).expect("open");
                 rollcall::review::review(&warehouse, day("2025-12-01"), false).await.expect("review").raised
             }
+            "return-ukvi" => {
+                let warehouse = Warehouse::open(&root, None).expect("open");
+                let ret = rollcall::returns::ukvi(&warehouse, day("2026-03-02"), false).await.expect("ukvi");
+                ret.frame.count().await.expect("count") as u64
+            }
+            "report-senate" => {
+                let warehouse = Warehouse::open(&root, None).expect("open");
+                let files =
+                    rollcall::report::senate::render(&warehouse, "2025-26", &dir.join("senate")).await.expect("senate");
+                files.len() as u64
+            }
+            "sar" => {
+                let warehouse = Warehouse::open(&root, None).expect("open");
+                let report = rollcall::sar::export(&warehouse, "S1000000", &dir.join("sar")).await.expect("sar");
+                report.tables.iter().map(|(_, n)| *n as u64).sum()
+            }
+            "purge" => {
+                // The graduates of seven and eight years ago are due at the end of the year.
+                let warehouse = Warehouse::open(&root, None).expect("open");
+                let report = rollcall::retention::purge(&warehouse, day("2026-07-31"), false).await.expect("purge");
+                println!(
+                    "note: purge erased {} students, {} rows, {} files removed",
+                    report.students.len(),
+                    report.rows.values().sum::<u64>(),
+                    report.files_removed
+                );
+                report.rows.values().sum()
+            }
             other => panic!("unknown phase {other}"),
         }
     });
@@ -129,7 +162,7 @@ fn main() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("bench-data").join(format!("scale-{students}"))
     });
     std::fs::create_dir_all(&dir).expect("bench dir");
-    let mut phases = vec!["ingest", "rate-year", "rate-day", "review"];
+    let mut phases = vec!["ingest", "rate-year", "rate-day", "review", "return-ukvi", "report-senate", "sar", "purge"];
     if !dir.join("input").join("truth.csv").exists() {
         phases.insert(0, "generate");
     }
@@ -142,6 +175,7 @@ fn main() {
             .env(PHASE_ENV, phase)
             .env(DIR_ENV, &dir)
             .env("STUDENTS", students.to_string())
+            .env("VLE_PER_DAY", std::env::var("VLE_PER_DAY").unwrap_or_else(|_| "6".into()))
             .env("ROLLCALL_PSEUDONYM_KEY_FILE", &key)
             .output()
             .expect("run phase");
