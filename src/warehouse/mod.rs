@@ -191,6 +191,7 @@ impl Warehouse {
         let (state, plan) = df.into_parts();
         let mut builder = table
             .write(Vec::new())
+            .with_target_file_size(target_file_size(def))
             .with_input_plan(plan)
             .with_session_state(std::sync::Arc::new(state))
             .with_commit_properties(CommitProperties::default().with_metadata(metadata));
@@ -236,6 +237,16 @@ impl Warehouse {
     /// The latest version of a table.
     pub async fn version(&self, def: &TableDef) -> Result<i64> {
         Ok(self.table(def).await?.version().unwrap_or_default() as i64)
+    }
+}
+
+/// Derived tables are written in day order in files of about 4 MiB, so each file covers a
+/// few days: a day's recomputation (`replace_where` on its days) rewrites one or two small
+/// files instead of a year's worth, and reads prune to the files of the days asked for.
+fn target_file_size(def: &TableDef) -> Option<std::num::NonZeroU64> {
+    match def.name {
+        "ratings" | "daily_activity" | "daily_attendance" => std::num::NonZeroU64::new(4 << 20),
+        _ => None,
     }
 }
 
