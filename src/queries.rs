@@ -32,6 +32,7 @@ catalog!(
     "ingest/merge_sessions",
     "ingest/merge_class_lists",
     "ingest/merge_terms",
+    "ingest/merge_student_id_map",
     "ingest/merge_bank_holidays",
     "ingest/swipe_outcomes",
     "ingest/swipe_outcome_counts",

@@ -108,6 +108,7 @@ struct Writers {
     activity_rows: u64,
     dir: PathBuf,
     absences: BufWriter<File>,
+    id_map: BufWriter<File>,
     truth: BufWriter<File>,
 }
 
@@ -162,6 +163,7 @@ pub fn generate(spec: &DemoSpec, dir: &Path) -> Result<DemoFiles> {
         activity_rows: 0,
         dir: dir.to_path_buf(),
         absences: create(dir, "absences.csv", "student_id,starts_on,ends_on,kind,reference")?,
+        id_map: create(dir, "student-id-map.csv", "student_id,domain,identifier")?,
         truth: create(
             dir,
             "truth.csv",
@@ -190,6 +192,7 @@ pub fn generate(spec: &DemoSpec, dir: &Path) -> Result<DemoFiles> {
         &mut w.swipes,
         &mut w.activity,
         &mut w.absences,
+        &mut w.id_map,
         &mut w.truth,
     ] {
         f.flush().map_err(io)?;
@@ -371,6 +374,9 @@ fn generate_student(
         writeln!(w.absences, "{id},{from},{to},authorised,AA-{index:06}")?;
         counts.absences += 1;
     }
+    // Their identities elsewhere: the VLE's numeric user id and the card number.
+    writeln!(w.id_map, "{id},vle,{}", 20_000 + index)?;
+    writeln!(w.id_map, "{id},card,C{:08}", 40_000_000 + index)?;
     let dob = NaiveDate::from_ymd_opt(
         spec.year - 18 - stage as i32 - rng.random_range(0..3),
         rng.random_range(1..=12),

@@ -219,6 +219,18 @@ pub const TERMS: Kind = Kind {
     merge: Merge::Upsert,
 };
 
+/// `student-id-map`: a student's identifier in another system (as in Jisc UDD
+/// `student_id_map`); the latest file wins for a (domain, identifier).
+pub const STUDENT_ID_MAP: Kind = Kind {
+    name: "student-id-map",
+    table: tables::STUDENT_ID_MAP,
+    columns: &[req("student_id", Check::Text), req("domain", Check::Text), req("identifier", Check::Text)],
+    key: &["domain", "identifier"],
+    span: None,
+    day_of: None,
+    merge: Merge::Upsert,
+};
+
 /// `bank-holidays`
 pub const BANK_HOLIDAYS: Kind = Kind {
     name: "bank-holidays",
@@ -231,7 +243,8 @@ pub const BANK_HOLIDAYS: Kind = Kind {
 };
 
 /// Every kind, in the order a full load should run.
-pub const ALL: &[Kind] = &[TERMS, BANK_HOLIDAYS, STUDENTS, SESSIONS, CLASS_LISTS, SWIPES, ACTIVITY, ABSENCES];
+pub const ALL: &[Kind] =
+    &[TERMS, BANK_HOLIDAYS, STUDENTS, STUDENT_ID_MAP, SESSIONS, CLASS_LISTS, SWIPES, ACTIVITY, ABSENCES];
 
 /// Looks a kind up by its command-line name.
 pub fn by_name(name: &str) -> Option<Kind> {

@@ -102,6 +102,14 @@ pub const EQUALITY: TableDef = TableDef {
     columns: &[("pseudonym", Text), ("ethnicity", Text), ("ingested_at", Timestamp)],
 };
 
+/// Identifiers students have in other systems (Jisc UDD `student_id_map`).
+pub const STUDENT_ID_MAP: TableDef = TableDef {
+    name: "student_id_map",
+    about: "identifiers students have in other systems (VLE user id, Teams account, card number), by domain",
+    analyst_visible: true,
+    columns: &[("student_id", Text), ("domain", Text), ("identifier", Text), ("ingested_at", Timestamp)],
+};
+
 /// The timetable.
 pub const SESSIONS: TableDef = TableDef {
     name: "sessions",
@@ -495,6 +503,7 @@ pub const SAR_REQUESTS: TableDef = TableDef {
 pub const ALL: &[TableDef] = &[
     STUDENTS,
     EQUALITY,
+    STUDENT_ID_MAP,
     SESSIONS,
     CLASS_LISTS,
     SWIPES,

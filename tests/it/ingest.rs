@@ -343,3 +343,19 @@ fn kill_during_ingest_leaves_tables_readable_and_file_reingestable() {
             .any(|p| p.extension().is_some_and(|e| e == "parquet"))
     );
 }
+
+#[test]
+fn identity_maps_upsert_by_domain_and_identifier() {
+    let env = Env::new();
+    let first = env.file("map1.csv", "student_id,domain,identifier\nS1,VLE ,101\nS1,card,C1\nS2,vle,102\n");
+    env.ingest("student-id-map", &[&first]);
+    // The VLE account 102 is reassigned; domains are compared without case or spaces.
+    let second = env.file("map2.csv", "student_id,domain,identifier\nS3,Vle,102\n");
+    env.ingest("student-id-map", &[&second]);
+    let rows = env.sql("SELECT student_id, domain, identifier FROM student_id_map ORDER BY domain, identifier");
+    assert_eq!(rows[1..], ["S1,card,C1", "S1,vle,101", "S3,vle,102"]);
+    // The same identifier twice in one file is refused, naming the line.
+    let twice = env.file("map3.csv", "student_id,domain,identifier\nS4,vle,104\nS5,vle,104\n");
+    let run = env.run(&["ingest", "student-id-map", &twice]).code(1);
+    assert!(run.stderr.contains("map3.csv:3"), "{}", run.stderr);
+}
