@@ -152,7 +152,8 @@ pub async fn rate_locked(
     let rated_through = plan.rate.map(|(_, hi)| hi).into_iter().chain(last_rated).max();
     if let Some((lo, hi)) = plan.rate {
         let params = rating_params(settings, lo, hi);
-        let frame = queries::plan(ctx, "rating/ratings", &params).await?;
+        register_windowed(ctx, &params, hi - lo + 1).await?;
+        let frame = queries::plan(ctx, "rating/ratings", &pick(&params, RATING_PARAMS)).await?;
         let replace = if plan.full { None } else { Some(day_between(lo, hi)) };
         let mut meta = metadata("rate");
         meta.insert("rollcall.query_sha256".into(), queries::digest("rating/ratings")?.into());
@@ -185,7 +186,57 @@ struct Plan {
     rate: Option<(i32, i32)>,
 }
 
-/// The named parameters of `rating/ratings.sql`.
+/// Up to this many days rated at once, window sums come from a range join (cheap for a
+/// few days); beyond, from running totals (linear in the days).
+const RANGE_JOIN_MAX_DAYS: i32 = 10;
+
+const RATING_PARAMS: &[&str] = &[
+    "window",
+    "basis",
+    "min_cohort",
+    "attendance_weight",
+    "points_per_day",
+    "w_vle",
+    "w_lecture_capture",
+    "w_library",
+    "w_pc_login",
+    "w_online_meeting",
+    "w_submission",
+    "w_records_login",
+    "b_low",
+    "b_partial",
+    "b_good",
+    "b_high",
+    "c_low",
+    "c_partial",
+    "c_good",
+    "c_high",
+    "computed_at",
+];
+
+fn pick(params: &[(&'static str, ScalarValue)], names: &[&str]) -> Vec<(&'static str, ScalarValue)> {
+    params.iter().filter(|(k, _)| names.contains(k)).cloned().collect()
+}
+
+/// Registers the views `rating_grid` (who is rated on which days) and `windowed` (their
+/// window sums) that `rating/ratings.sql` reads, choosing the window strategy by the
+/// number of days rated.
+async fn register_windowed(ctx: &SessionContext, params: &[(&'static str, ScalarValue)], days: i32) -> Result<()> {
+    let grid = queries::plan(ctx, "rating/grid", &pick(params, &["lo", "hi", "window"])).await?;
+    replace_view(ctx, "rating_grid", grid)?;
+    let query = if days <= RANGE_JOIN_MAX_DAYS { "rating/windowed_join" } else { "rating/windowed_running" };
+    let windowed = queries::plan(ctx, query, &pick(params, &["from", "hi", "window"])).await?;
+    replace_view(ctx, "windowed", windowed)
+}
+
+fn replace_view(ctx: &SessionContext, name: &str, frame: datafusion::dataframe::DataFrame) -> Result<()> {
+    ctx.deregister_table(name).map_err(|e| Error::query(name, e))?;
+    ctx.register_table(name, frame.into_view()).map_err(|e| Error::query(name, e))?;
+    Ok(())
+}
+
+/// The named parameters of the rating queries (`rating/grid`, `rating/windowed_*`,
+/// `rating/ratings`).
 pub fn rating_params(settings: &RatingConfig, lo: i32, hi: i32) -> Vec<(&'static str, ScalarValue)> {
     let w = &settings.weights;
     let (b, c) = (&settings.bands, &settings.cohort_bands);

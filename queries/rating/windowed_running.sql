@@ -1,0 +1,64 @@
+-- description: each student's signals summed over the trailing window of each day in rating_grid, by running totals (for long ranges)
+-- params: $from Date32 (= first rated day - window + 1), $hi Date32, $window Int64
+-- output: view windowed(student_id, programme_code, stage, department, mode, day, academic_year, term, term_week, teaching_days, vle, lecture_capture, library, pc_login, online_meeting, submission, records_login, expected, attended)
+--
+-- Every signal, plus zero rows at each rated day and at the day before its window, so
+-- that window sums are differences of running totals found by equality joins: linear in
+-- the days rated, where a range join would be quadratic. For a few days the range join
+-- (windowed_join) is faster.
+WITH signals AS (
+    SELECT student_id, CAST(CAST(day AS INT) AS BIGINT) AS n,
+           sum(CASE WHEN source = 'vle' THEN events ELSE 0 END) AS vle,
+           sum(CASE WHEN source = 'lecture-capture' THEN events ELSE 0 END) AS lecture_capture,
+           sum(CASE WHEN source = 'library' THEN events ELSE 0 END) AS library,
+           sum(CASE WHEN source = 'pc-login' THEN events ELSE 0 END) AS pc_login,
+           sum(CASE WHEN source = 'online-meeting' THEN events ELSE 0 END) AS online_meeting,
+           sum(CASE WHEN source = 'submission' THEN events ELSE 0 END) AS submission,
+           sum(CASE WHEN source = 'records-login' THEN events ELSE 0 END) AS records_login,
+           CAST(0 AS BIGINT) AS expected,
+           CAST(0 AS BIGINT) AS attended
+    FROM daily_activity
+    WHERE day BETWEEN $from AND $hi
+    GROUP BY student_id, day
+    UNION ALL
+    SELECT student_id, CAST(CAST(day AS INT) AS BIGINT), 0, 0, 0, 0, 0, 0, 0, expected, attended
+    FROM daily_attendance
+    WHERE day BETWEEN $from AND $hi
+    UNION ALL
+    SELECT student_id, n, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM rating_grid
+    UNION ALL
+    SELECT student_id, n - $window, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM rating_grid
+),
+per_day AS (
+    SELECT student_id, n,
+           sum(vle) AS vle, sum(lecture_capture) AS lecture_capture, sum(library) AS library,
+           sum(pc_login) AS pc_login, sum(online_meeting) AS online_meeting,
+           sum(submission) AS submission, sum(records_login) AS records_login,
+           sum(expected) AS expected, sum(attended) AS attended
+    FROM signals
+    GROUP BY student_id, n
+),
+running AS (
+    SELECT student_id, n,
+           sum(vle) OVER w AS vle, sum(lecture_capture) OVER w AS lecture_capture,
+           sum(library) OVER w AS library, sum(pc_login) OVER w AS pc_login,
+           sum(online_meeting) OVER w AS online_meeting, sum(submission) OVER w AS submission,
+           sum(records_login) OVER w AS records_login,
+           sum(expected) OVER w AS expected, sum(attended) OVER w AS attended
+    FROM per_day
+    WINDOW w AS (PARTITION BY student_id ORDER BY n ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+)
+SELECT g.student_id, g.programme_code, g.stage, g.department, g.mode,
+       g.day, g.academic_year, g.term, g.term_week, g.teaching_days,
+       e.vle - s.vle AS vle,
+       e.lecture_capture - s.lecture_capture AS lecture_capture,
+       e.library - s.library AS library,
+       e.pc_login - s.pc_login AS pc_login,
+       e.online_meeting - s.online_meeting AS online_meeting,
+       e.submission - s.submission AS submission,
+       e.records_login - s.records_login AS records_login,
+       e.expected - s.expected AS expected,
+       e.attended - s.attended AS attended
+FROM rating_grid g
+JOIN running e ON e.student_id = g.student_id AND e.n = g.n
+JOIN running s ON s.student_id = g.student_id AND s.n = g.n - $window
