@@ -92,7 +92,38 @@ pub fn digest(name: &str) -> Result<String> {
 
 /// Plans a catalog query with named parameters (`$name` in the SQL).
 pub async fn plan(ctx: &SessionContext, name: &str, params: &[(&str, ScalarValue)]) -> Result<DataFrame> {
-    let df = ctx.sql(sql(name)?).await.map_err(|e| Error::query(name, e))?;
+    plan_text(ctx, name, sql(name)?, params).await
+}
+
+/// One statement from catalog queries: each of `parts` (name, query) becomes a common
+/// table expression named `name`, read by `last` (which must start with `WITH` or
+/// `SELECT`). Lets one query be written against the output of another that is chosen at
+/// run time, and still be planned (and optimised) as a single statement.
+pub fn compose(parts: &[(&str, &str)], last: &str) -> Result<String> {
+    let body = |name: &str| -> Result<String> {
+        Ok(sql(name)?.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n"))
+    };
+    let mut ctes = Vec::new();
+    for (cte, name) in parts {
+        ctes.push(format!("{cte} AS (\n{}\n)", body(name)?));
+    }
+    let last_body = body(last)?;
+    let rest = match last_body.trim_start().strip_prefix("WITH ") {
+        Some(rest) => format!("{},\n{rest}", ctes.join(",\n")),
+        None => format!("{}\n{}", ctes.join(",\n"), last_body),
+    };
+    Ok(format!("WITH {rest}"))
+}
+
+/// Plans SQL text (a composition of catalog queries) with named parameters; `name` is used
+/// in messages.
+pub async fn plan_text(
+    ctx: &SessionContext,
+    name: &str,
+    text: &str,
+    params: &[(&str, ScalarValue)],
+) -> Result<DataFrame> {
+    let df = ctx.sql(text).await.map_err(|e| Error::query(name, e))?;
     if params.is_empty() {
         return Ok(df);
     }

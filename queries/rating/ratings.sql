@@ -1,5 +1,5 @@
 -- description: daily engagement ratings over a trailing window, with their components
--- params: $window Int64, $basis Utf8, $min_cohort Int64, $attendance_weight Float64, $points_per_day Float64,
+-- params: $lo Date32, $hi Date32 (days to rate), $window Int64, $basis Utf8, $min_cohort Int64, $attendance_weight Float64, $points_per_day Float64,
 --   $w_vle $w_lecture_capture $w_library $w_pc_login $w_online_meeting $w_submission $w_records_login Float64,
 --   $b_low $b_partial $b_good $b_high Float64 (score bands), $c_low $c_partial $c_good $c_high Float64 (cohort bands),
 --   $computed_at Timestamp
@@ -14,9 +14,20 @@
 -- (1 - attendance_weight) x activity score, else the activity score alone. No engagement
 -- of any kind gives Very Low. Otherwise the score (absolute) or the student's share of
 -- their cohort scoring no higher (cohort: same programme and stage, that day) picks the band.
+WITH rated_days AS (
+    SELECT day FROM teaching_days WHERE day BETWEEN $lo AND $hi
+),
+window_teaching AS (
+    SELECT d.day, count(*) AS teaching_days
+    FROM rated_days d
+    JOIN teaching_days t
+      ON CAST(CAST(t.day AS INT) AS BIGINT) BETWEEN CAST(CAST(d.day AS INT) AS BIGINT) - $window + 1
+                                                AND CAST(CAST(d.day AS INT) AS BIGINT)
+    GROUP BY d.day
+),
 -- Distance learners are judged on VLE activity and submissions only.
-WITH counted AS (
-    SELECT *,
+counted AS (
+    SELECT w.*, wt.teaching_days,
            CASE WHEN mode = 'distance'
                 THEN $w_vle * vle + $w_submission * submission
                 ELSE $w_vle * vle + $w_lecture_capture * lecture_capture + $w_library * library
@@ -28,7 +39,8 @@ WITH counted AS (
                 ELSE vle + lecture_capture + library + pc_login + online_meeting + submission + records_login + attended
            END AS engagement_events,
            CASE WHEN expected > 0 THEN CAST(attended AS DOUBLE) / CAST(expected AS DOUBLE) END AS attendance_rate
-    FROM windowed
+    FROM windowed w
+    JOIN window_teaching wt ON wt.day = w.day
 ),
 scored AS (
     SELECT *,

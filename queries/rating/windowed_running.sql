@@ -1,6 +1,6 @@
 -- description: each student's signals summed over the trailing window of each day in rating_grid, by running totals (for long ranges)
 -- params: $from Date32 (= first rated day - window + 1), $hi Date32, $window Int64
--- output: view windowed(student_id, programme_code, stage, department, mode, day, academic_year, term, term_week, teaching_days, vle, lecture_capture, library, pc_login, online_meeting, submission, records_login, expected, attended)
+-- output: view windowed(student_id, programme_code, stage, department, mode, day, academic_year, term, term_week, vle, lecture_capture, library, pc_login, online_meeting, submission, records_login, expected, attended)
 --
 -- Every signal, plus zero rows at each rated day and at the day before its window, so
 -- that window sums are differences of running totals found by equality joins: linear in
@@ -49,7 +49,7 @@ running AS (
     WINDOW w AS (PARTITION BY student_id ORDER BY n ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 )
 SELECT g.student_id, g.programme_code, g.stage, g.department, g.mode,
-       g.day, g.academic_year, g.term, g.term_week, g.teaching_days,
+       g.day, g.academic_year, g.term, g.term_week,
        e.vle - s.vle AS vle,
        e.lecture_capture - s.lecture_capture AS lecture_capture,
        e.library - s.library AS library,

@@ -152,8 +152,8 @@ pub async fn rate_locked(
     let rated_through = plan.rate.map(|(_, hi)| hi).into_iter().chain(last_rated).max();
     if let Some((lo, hi)) = plan.rate {
         let params = rating_params(settings, lo, hi);
-        register_windowed(ctx, &params, hi - lo + 1).await?;
-        let frame = queries::plan(ctx, "rating/ratings", &pick(&params, RATING_PARAMS)).await?;
+        let statement = rating_statement(hi - lo + 1)?;
+        let frame = queries::plan_text(ctx, "rating/ratings", &statement, &params).await?;
         let replace = if plan.full { None } else { Some(day_between(lo, hi)) };
         let mut meta = metadata("rate");
         meta.insert("rollcall.query_sha256".into(), queries::digest("rating/ratings")?.into());
@@ -190,49 +190,11 @@ struct Plan {
 /// few days); beyond, from running totals (linear in the days).
 const RANGE_JOIN_MAX_DAYS: i32 = 10;
 
-const RATING_PARAMS: &[&str] = &[
-    "window",
-    "basis",
-    "min_cohort",
-    "attendance_weight",
-    "points_per_day",
-    "w_vle",
-    "w_lecture_capture",
-    "w_library",
-    "w_pc_login",
-    "w_online_meeting",
-    "w_submission",
-    "w_records_login",
-    "b_low",
-    "b_partial",
-    "b_good",
-    "b_high",
-    "c_low",
-    "c_partial",
-    "c_good",
-    "c_high",
-    "computed_at",
-];
-
-fn pick(params: &[(&'static str, ScalarValue)], names: &[&str]) -> Vec<(&'static str, ScalarValue)> {
-    params.iter().filter(|(k, _)| names.contains(k)).cloned().collect()
-}
-
-/// Registers the views `rating_grid` (who is rated on which days) and `windowed` (their
-/// window sums) that `rating/ratings.sql` reads, choosing the window strategy by the
-/// number of days rated.
-async fn register_windowed(ctx: &SessionContext, params: &[(&'static str, ScalarValue)], days: i32) -> Result<()> {
-    let grid = queries::plan(ctx, "rating/grid", &pick(params, &["lo", "hi", "window"])).await?;
-    replace_view(ctx, "rating_grid", grid)?;
-    let query = if days <= RANGE_JOIN_MAX_DAYS { "rating/windowed_join" } else { "rating/windowed_running" };
-    let windowed = queries::plan(ctx, query, &pick(params, &["from", "hi", "window"])).await?;
-    replace_view(ctx, "windowed", windowed)
-}
-
-fn replace_view(ctx: &SessionContext, name: &str, frame: datafusion::dataframe::DataFrame) -> Result<()> {
-    ctx.deregister_table(name).map_err(|e| Error::query(name, e))?;
-    ctx.register_table(name, frame.into_view()).map_err(|e| Error::query(name, e))?;
-    Ok(())
+/// The rating statement for `days` days: `rating/ratings` over `windowed` (window sums
+/// by range join for a few days, by running totals beyond) over `rating_grid`.
+fn rating_statement(days: i32) -> Result<String> {
+    let windowed = if days <= RANGE_JOIN_MAX_DAYS { "rating/windowed_join" } else { "rating/windowed_running" };
+    queries::compose(&[("rating_grid", "rating/grid"), ("windowed", windowed)], "rating/ratings")
 }
 
 /// The named parameters of the rating queries (`rating/grid`, `rating/windowed_*`,
