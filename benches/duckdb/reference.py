@@ -58,15 +58,17 @@ def active_files(table_dir):
 
 
 def run_rollcall(args):
-    """Runs rollcall; returns (seconds, peak RSS MiB, stdout)."""
+    """Runs rollcall under /usr/bin/time (its peak RSS is rollcall's own, not this
+    process's); returns (seconds, peak RSS MiB, stdout)."""
+    if not os.path.exists("/usr/bin/time"):
+        sys.exit("needs /usr/bin/time (Debian package `time`) to measure Rollcall's peak memory")
     started = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(["/usr/bin/time", "-f", "MAXRSS %M", *args], capture_output=True, text=True)
     seconds = time.perf_counter() - started
-    out, err = proc.stdout.read(), proc.stderr.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"rollcall failed: {' '.join(args)}\n{err}")
-    return seconds, usage.ru_maxrss / 1024.0, out
+    if proc.returncode != 0:
+        sys.exit(f"rollcall failed: {' '.join(args)}\n{proc.stderr}")
+    rss = [line for line in proc.stderr.splitlines() if line.startswith("MAXRSS ")]
+    return seconds, int(rss[-1].split()[1]) / 1024.0 if rss else float("nan"), proc.stdout
 
 
 def register(con, warehouse, names):

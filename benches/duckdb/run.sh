@@ -18,8 +18,14 @@ cargo build --release --locked --bin rollcall
 if [ ! -d "$data/warehouse" ]; then
   STUDENTS="$students" BENCH_DATA_DIR="$data" cargo bench --bench scale
 fi
+# The benchmark's pseudonym key (the SAR reads ethnicity through it).
+export ROLLCALL_PSEUDONYM_KEY_FILE="$data/keys/pseudonym.key"
 # A warehouse made by an earlier version gets the tables it lacks.
 "$target/release/rollcall" --warehouse "$data/warehouse" init >/dev/null
+if [ ! -x /usr/bin/time ]; then
+  echo "installing GNU time to measure peak memory" >&2
+  apt-get install -y time >/dev/null || sudo apt-get install -y time >/dev/null
+fi
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
