@@ -252,7 +252,24 @@ fn target_file_size(def: &TableDef) -> Option<std::num::NonZeroU64> {
 
 /// The operating-system account running this job, recorded with what it writes.
 pub fn os_user() -> String {
-    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(user_of_process)
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The account name of this process's real user id (from /proc and /etc/passwd), for
+/// jobs started without USER or LOGNAME.
+fn user_of_process() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_whitespace().next()?.to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.len() > 2 && fields[2] == uid).then(|| fields[0].to_string())
+    })
 }
 
 /// Writes a file by writing a sibling temporary file and renaming it over the target,
