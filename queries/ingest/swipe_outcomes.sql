@@ -9,12 +9,18 @@
 -- session is 'attended'; later ones are 'repeat'. Every other swipe is kept with why it
 -- did not count: 'not on class list', 'outside window' (the room had sessions that day),
 -- or 'no session in room'.
-WITH windows AS (
+--
+-- A session without a room (online delivery) has the room 'online:<session_id>': online
+-- attendance from meeting reports and xAPI statements is recorded as a swipe there.
+WITH rooms AS (
+    SELECT session_id, COALESCE(room, concat('online:', session_id)) AS room, starts_at, ends_at, day
+    FROM sessions
+),
+windows AS (
     SELECT session_id, room, starts_at, day,
            CAST(starts_at AS BIGINT) - $window_us AS opens_us,
            CAST(ends_at AS BIGINT) AS ends_us
-    FROM sessions
-    WHERE room IS NOT NULL
+    FROM rooms
 ),
 -- A window can start the day before a session (just after midnight) or run into the next
 -- day, so each session is offered to swipes of the day before, the day, and the day after.
@@ -44,7 +50,7 @@ best AS (
     FROM candidates
 ),
 room_days AS (
-    SELECT DISTINCT room, day FROM sessions WHERE room IS NOT NULL
+    SELECT DISTINCT room, day FROM rooms
 ),
 classified AS (
     SELECT sw.student_id, sw.room, sw.swiped_at, sw.day, sw.reader_id,

@@ -6,13 +6,17 @@ use std::process::ExitCode;
 
 use super::{GlobalArgs, thousands};
 use crate::error::{Error, Result};
+use crate::ingest::adapters::{self, AdapterReport};
 use crate::ingest::{self, FileOutcome, IngestOptions, IngestReport, kinds};
 
-/// Validate and load interchange files.
+/// Validate and load interchange files, or read the files universities' systems export.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// What the files hold.
-    #[arg(value_parser = clap::builder::PossibleValuesParser::new(kinds::ALL.iter().map(|k| k.name)))]
+    /// What the files hold: an interchange kind, or an export format (moodle-log,
+    /// moodle-report, teams-attendance, xapi, lecture-capture).
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(
+        kinds::ALL.iter().map(|k| k.name).chain(adapters::FORMATS.iter().map(|f| f.name))
+    ))]
     pub kind: String,
     /// The files, loaded in this order; each is committed or refused whole.
     #[arg(required = true)]
@@ -29,6 +33,25 @@ impl Args {
     /// Runs the command.
     pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
         let warehouse = global.open()?;
+        if let Some(format) = adapters::by_name(&self.kind) {
+            let options =
+                IngestOptions { quarantine: self.quarantine, rejects_dir: self.rejects_dir.clone(), progress: false };
+            let report = adapters::ingest(&warehouse, &format, &self.files, &options).await?;
+            print_adapter_report(&report, warehouse.config().ingest.max_listed_problems);
+            crate::audit::note("kind", format.name);
+            crate::audit::note("files", report.files.len());
+            crate::audit::note("rows_read", report.rows_read());
+            crate::audit::note("files_refused", report.refused());
+            return match report.refused() {
+                0 => Ok(ExitCode::SUCCESS),
+                n => Err(Error::Rejected {
+                    summary: format!(
+                        "{n} of {} file(s) refused; nothing from a refused file was committed",
+                        report.files.len()
+                    ),
+                }),
+            };
+        }
         let kind = kinds::by_name(&self.kind).ok_or_else(|| Error::Usage(format!("unknown kind '{}'", self.kind)))?;
         let options = IngestOptions {
             quarantine: self.quarantine,
@@ -102,6 +125,73 @@ pub fn print_report(report: &IngestReport, max_listed: usize) {
         thousands(added),
         thousands(held),
         thousands(rejected),
+        secs,
+        thousands(rate)
+    );
+    if let Some(att) = &report.attendance {
+        let parts: Vec<String> = att.by_outcome.iter().map(|(o, n)| format!("{} {o}", thousands(*n as u64))).collect();
+        println!("swipes reconciled: {}", if parts.is_empty() { "none held".into() } else { parts.join(", ") });
+    }
+}
+
+/// Prints what each exported file gave: problems to stderr, counts to stdout.
+pub fn print_adapter_report(report: &AdapterReport, max_listed: usize) {
+    let (mut read, mut kept, mut added, mut held, mut attended, mut unmapped) = (0, 0, 0, 0, 0, 0);
+    for file in &report.files {
+        let name = file.path.display();
+        if file.already_ingested {
+            eprintln!("{name}: already ingested (same content), nothing added");
+            continue;
+        }
+        for p in file.problems.iter().take(max_listed) {
+            if p.column.is_empty() {
+                eprintln!("{name}:{}: {}", p.line, p.reason);
+            } else {
+                eprintln!("{name}:{}: field '{}': {}", p.line, p.column, p.reason);
+            }
+        }
+        if file.problems.len() > max_listed {
+            eprintln!("{name}: ... and {} more problem(s)", thousands((file.problems.len() - max_listed) as u64));
+        }
+        if file.refused {
+            eprintln!(
+                "{name}: refused, nothing committed ({} problem(s); fix them or use --quarantine)",
+                thousands(file.problems.len() as u64)
+            );
+            continue;
+        }
+        if let Some(rejects) = &file.rejects_file {
+            eprintln!("{name}: malformed rows quarantined to {}", rejects.display());
+        }
+        read += file.rows_read;
+        kept += file.kept;
+        added += file.activity_added;
+        held += file.activity_held;
+        attended += file.attendance_added;
+        let lost: u64 = file.unmapped.values().sum();
+        unmapped += lost;
+        let mut parts =
+            vec![format!("{} rows read", thousands(file.rows_read)), format!("{} kept", thousands(file.kept))];
+        for (reason, n) in &file.dropped {
+            parts.push(format!("{} dropped: {reason}", thousands(*n)));
+        }
+        for (domain, n) in &file.unmapped {
+            parts.push(format!("{} not mapped to a student (domain {domain})", thousands(*n)));
+        }
+        println!("{name}: {}", parts.join("; "));
+    }
+    let secs = report.elapsed.as_secs_f64();
+    let rate = if secs > 0.0 { (read as f64 / secs) as u64 } else { read };
+    println!(
+        "ingested {}: {} file(s), {} rows read, {} kept, {} unmapped; {} activity rows added, {} already held, {} attendances added, in {:.1} s ({} rows/s)",
+        report.format,
+        report.files.len(),
+        thousands(read),
+        thousands(kept),
+        thousands(unmapped),
+        thousands(added),
+        thousands(held),
+        thousands(attended),
         secs,
         thousands(rate)
     );

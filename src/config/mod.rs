@@ -54,6 +54,9 @@ pub struct Config {
     /// Third-party disclosures.
     #[serde(default)]
     pub disclosure: DisclosureConfig,
+    /// Export formats read by `rollcall ingest` (Moodle, Teams, xAPI, lecture capture, UDD).
+    #[serde(default)]
+    pub formats: FormatsConfig,
     /// Where the file was read from (not a setting).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -113,6 +116,7 @@ impl Default for Config {
             funder: FunderConfig::default(),
             equality: EqualityConfig::default(),
             disclosure: DisclosureConfig::default(),
+            formats: FormatsConfig::default(),
             source: None,
         }
     }
@@ -338,6 +342,20 @@ k = 10
 # and the date. "crime-prevention": DPA 2018 Sch. 2 para. 2 (police requests);
 # "vital-interests": emergencies (NHS).
 legal_bases = ["legal-obligation", "crime-prevention", "vital-interests", "public-task"]
+
+[formats]
+# How dates like 4/11/22 are read in exports written in a user's locale: false reads
+# day/month (UK), true reads month/day (US). ISO dates are always understood.
+moodle_report_month_first = false
+teams_month_first = false
+lecture_capture_month_first = true
+# A Teams meeting counts as attendance of a timetabled online session when its time
+# overlaps the session and its title contains the session's module code, or when a
+# mapping below names the session (or module) for a title. Other meetings are recorded
+# as online-meeting activity.
+# [[formats.teams_meetings]]
+# title = "Weekly seminar - Data Structures"
+# module_code = "CS2001"        # or: session_id = "CS2001-SEM-07"
 "#;
 
 fn ladder_template(preset: &str) -> &'static str {
@@ -780,6 +798,53 @@ impl FunderConfig {
         }
         Ok(())
     }
+}
+
+/// `[formats]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatsConfig {
+    /// Read `a/b/yy` in Moodle's Logs report as month/day.
+    #[serde(default)]
+    pub moodle_report_month_first: bool,
+    /// Read `a/b/yy` in Teams attendance reports as month/day.
+    #[serde(default)]
+    pub teams_month_first: bool,
+    /// Read `a/b/yyyy` in lecture-capture exports as month/day (Panopto writes US dates).
+    #[serde(default = "yes")]
+    pub lecture_capture_month_first: bool,
+    /// Meeting titles mapped to a module or a session.
+    #[serde(default)]
+    pub teams_meetings: Vec<TeamsMeeting>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for FormatsConfig {
+    fn default() -> Self {
+        FormatsConfig {
+            moodle_report_month_first: false,
+            teams_month_first: false,
+            lecture_capture_month_first: true,
+            teams_meetings: Vec::new(),
+        }
+    }
+}
+
+/// One `[[formats.teams_meetings]]` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamsMeeting {
+    /// The meeting title, as in the report's summary (compared without regard to case).
+    pub title: String,
+    /// The module whose online session at the meeting's time it is.
+    #[serde(default)]
+    pub module_code: Option<String>,
+    /// The session it is.
+    #[serde(default)]
+    pub session_id: Option<String>,
 }
 
 /// `[disclosure]`

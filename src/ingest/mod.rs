@@ -6,6 +6,7 @@
 //! between commits is safe. Swipes, sessions and class lists are reconciled into
 //! attendance after every ingest that touches them, whatever order the files came in.
 
+pub mod adapters;
 pub mod attendance;
 pub mod kinds;
 pub mod parse;
@@ -170,13 +171,7 @@ async fn ingest_file(
     options: &IngestOptions,
 ) -> Result<FileReport> {
     let sha256 = file_sha256(path)?;
-    let seen = queries::collect(
-        ctx,
-        "ingest/file_seen",
-        &[("kind", ScalarValue::from(kind.name)), ("sha256", ScalarValue::from(sha256.as_str()))],
-    )
-    .await?;
-    if crate::rating::int_at(&seen, 0).unwrap_or(0) > 0 {
+    if seen(ctx, kind.name, &sha256).await? {
         return Ok(FileReport {
             path: path.to_path_buf(),
             rows_read: 0,
@@ -218,7 +213,7 @@ async fn ingest_file(
 
     let staged_rows = parsed.batch.num_rows() as u64;
     let added = commit_rows(warehouse, ctx, kind, parsed.batch).await?;
-    let log = ingest_log_row(kind, path, &sha256, parsed.rows_read, added, rejected, ingested_at)?;
+    let log = ingest_log_row(kind.name, path, &sha256, parsed.rows_read, added, rejected, ingested_at)?;
     warehouse.append(&tables::INGEST_LOG, vec![log], "ingest log").await?;
     session::register(ctx, warehouse, &tables::INGEST_LOG).await?;
     Ok(FileReport {
@@ -234,8 +229,24 @@ async fn ingest_file(
     })
 }
 
+/// Whether a file with this content was ingested before as this kind or format.
+pub(crate) async fn seen(ctx: &SessionContext, kind: &str, sha256: &str) -> Result<bool> {
+    let seen = queries::collect(
+        ctx,
+        "ingest/file_seen",
+        &[("kind", ScalarValue::from(kind)), ("sha256", ScalarValue::from(sha256))],
+    )
+    .await?;
+    Ok(crate::rating::int_at(&seen, 0).unwrap_or(0) > 0)
+}
+
 /// Commits staged rows to the kind's table; returns how many rows are new.
-async fn commit_rows(warehouse: &Warehouse, ctx: &SessionContext, kind: &Kind, staged: RecordBatch) -> Result<u64> {
+pub(crate) async fn commit_rows(
+    warehouse: &Warehouse,
+    ctx: &SessionContext,
+    kind: &Kind,
+    staged: RecordBatch,
+) -> Result<u64> {
     let table = kind.table;
     let staged_rows = staged.num_rows() as u64;
     if staged_rows == 0 {
@@ -301,8 +312,8 @@ fn day_range(batch: &RecordBatch) -> Option<(i32, i32)> {
     Some((min(days)?, max(days)?))
 }
 
-fn ingest_log_row(
-    kind: &Kind,
+pub(crate) fn ingest_log_row(
+    kind: &str,
     path: &Path,
     sha256: &str,
     read: u64,
@@ -317,7 +328,7 @@ fn ingest_log_row(
         tables::INGEST_LOG.schema(),
         vec![
             Arc::new(TimestampMicrosecondArray::from(vec![at]).with_timezone("UTC")),
-            Arc::new(StringArray::from(vec![kind.name])),
+            Arc::new(StringArray::from(vec![kind])),
             Arc::new(StringArray::from(vec![name])),
             Arc::new(StringArray::from(vec![sha256])),
             Arc::new(Int64Array::from(vec![read as i64])),
@@ -328,7 +339,7 @@ fn ingest_log_row(
     )?)
 }
 
-fn file_sha256(path: &Path) -> Result<String> {
+pub(crate) fn file_sha256(path: &Path) -> Result<String> {
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];

@@ -99,20 +99,105 @@ pub fn parse_timestamp(text: &str, tz: Tz) -> Result<i64, String> {
         }
         _ => return Err(SHAPE.into()),
     };
-    let utc_micros = match offset_seconds {
-        Some(offset) => local.and_utc().timestamp_micros() - offset * 1_000_000,
-        None => match tz.from_local_datetime(&local) {
-            LocalResult::Single(t) => t.timestamp_micros(),
-            LocalResult::Ambiguous(first, _) => first.timestamp_micros(),
-            LocalResult::None => {
-                return Err(format!(
-                    "local time does not exist in {} (the clocks went forward); give an explicit offset",
-                    tz.name()
-                ));
-            }
-        },
+    match offset_seconds {
+        Some(offset) => Ok(local.and_utc().timestamp_micros() - offset * 1_000_000),
+        None => local_to_utc(local, tz),
+    }
+}
+
+/// A local wall-clock time in `tz` as microseconds since the epoch (UTC). An ambiguous time
+/// on the night the clocks go back is the first occurrence; a time the clocks skipped is an error.
+pub fn local_to_utc(local: NaiveDateTime, tz: Tz) -> Result<i64, String> {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => Ok(t.timestamp_micros()),
+        LocalResult::Ambiguous(first, _) => Ok(first.timestamp_micros()),
+        LocalResult::None => Err(format!(
+            "local time does not exist in {} (the clocks went forward); give an explicit offset",
+            tz.name()
+        )),
+    }
+}
+
+/// Parses a timestamp as export tools write them in a user's locale, as local time in `tz`:
+/// `15/11/2023, 09:58:12`, `11/15/23 9:58 AM`, `4/11/22, 09:30:46`, or ISO 8601.
+/// `month_first` reads `a/b/yy` as month/day (US style); otherwise day/month.
+pub fn parse_locale_timestamp(text: &str, tz: Tz, month_first: bool) -> Result<i64, String> {
+    const SHAPE: &str = "not a date and time (expected e.g. 15/11/2023, 09:58:12 or 2023-11-15T09:58:12)";
+    let text = text.trim();
+    let b = text.as_bytes();
+    if b.len() >= 10 && b[4] == b'-' {
+        return parse_timestamp(text, tz);
+    }
+    let (date, rest) = text.split_once([' ', ',']).ok_or(SHAPE)?;
+    let mut parts = date.split(['/', '.', '-']);
+    let (a, b2, y) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(a), Some(b), Some(y), None) => (a, b, y),
+        _ => return Err(SHAPE.into()),
     };
-    Ok(utc_micros)
+    let number = |s: &str| s.parse::<u32>().map_err(|_| SHAPE.to_string());
+    let (a, b2, mut year) = (number(a)?, number(b2)?, number(y)? as i32);
+    if y.len() == 2 {
+        year += 2000;
+    } else if y.len() != 4 {
+        return Err(SHAPE.into());
+    }
+    let (month, day) = if month_first { (a, b2) } else { (b2, a) };
+    let date = NaiveDate::from_ymd_opt(year, month, day)
+        .ok_or_else(|| format!("not a valid date (read as {})", if month_first { "month/day" } else { "day/month" }))?;
+    let rest = rest.trim_start_matches([',', ' ']).trim();
+    let (clock, meridiem) = match rest.rsplit_once(' ') {
+        Some((clock, m)) if m.eq_ignore_ascii_case("am") || m.eq_ignore_ascii_case("pm") => {
+            (clock.trim(), Some(m.eq_ignore_ascii_case("pm")))
+        }
+        _ => (rest, None),
+    };
+    let mut fields = clock.split(':');
+    let hour = number(fields.next().ok_or(SHAPE)?)?;
+    let minute = number(fields.next().ok_or(SHAPE)?)?;
+    let second = match fields.next() {
+        Some(s) => number(s.split(['.', ',']).next().unwrap_or(s))?,
+        None => 0,
+    };
+    if fields.next().is_some() {
+        return Err(SHAPE.into());
+    }
+    let hour = match meridiem {
+        Some(_) if !(1..=12).contains(&hour) => return Err("not a valid 12-hour time".into()),
+        Some(true) => hour % 12 + 12,
+        Some(false) => hour % 12,
+        None => hour,
+    };
+    let time = NaiveTime::from_hms_opt(hour, minute, second).ok_or_else(|| "not a valid time of day".to_string())?;
+    local_to_utc(NaiveDateTime::new(date, time), tz)
+}
+
+/// Parses a duration as Teams writes it (`1h 27m 51s`, `45m 3s`, `12s`) or as `HH:MM:SS`, in seconds.
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    const SHAPE: &str = "not a duration (expected e.g. 1h 27m 51s or 01:27:51)";
+    let text = text.trim();
+    if text.contains(':') {
+        let parts: Vec<&str> = text.split(':').collect();
+        let mut total = 0i64;
+        for p in &parts {
+            total = total * 60 + p.trim().parse::<i64>().map_err(|_| SHAPE.to_string())?;
+        }
+        return if (2..=3).contains(&parts.len()) { Ok(total) } else { Err(SHAPE.into()) };
+    }
+    let mut total = 0i64;
+    let mut seen = false;
+    for token in text.split_whitespace() {
+        let split = token.find(|c: char| !c.is_ascii_digit()).ok_or(SHAPE)?;
+        let (n, unit) = token.split_at(split);
+        let n: i64 = n.parse().map_err(|_| SHAPE.to_string())?;
+        total += n * match unit {
+            "h" => 3600,
+            "m" | "min" => 60,
+            "s" => 1,
+            _ => return Err(SHAPE.into()),
+        };
+        seen = true;
+    }
+    if seen { Ok(total) } else { Err(SHAPE.into()) }
 }
 
 /// The local calendar day (days since the epoch) of a UTC instant.
