@@ -4,6 +4,7 @@ mod common;
 mod demo;
 mod equality;
 mod fixtures;
+mod formats;
 mod ingest;
 mod privacy;
 mod rating;

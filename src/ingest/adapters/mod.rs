@@ -319,27 +319,46 @@ impl<'a> Sink<'a> {
         tokio::runtime::Handle::current().block_on(future)
     }
 
-    /// Writes the pending keys (all of them at the end; otherwise all but the latest
-    /// second, which later rows may still add to).
+    /// Writes the pending keys: all of them at the end; otherwise those behind the latest
+    /// row in the file's time order (either direction), which later rows of an ordered
+    /// export cannot add to. Pending keys left inside the time range already written go
+    /// the late way, so a key is never written twice.
     fn write_chunk(&mut self, all: bool) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
         let last = self.last_at;
-        let keys: Vec<_> = if all {
+        let (min, max) = self.pending.keys().fold((i64::MAX, i64::MIN), |(lo, hi), k| (lo.min(k.0), hi.max(k.0)));
+        let ascending = last.saturating_sub(min) >= max.saturating_sub(last);
+        let behind = |at: i64| if ascending { at < last } else { at > last };
+        let keys: Vec<_> = if all || !self.pending.keys().any(|k| behind(k.0)) {
             self.pending.drain().collect()
         } else {
-            let keep: HashMap<_, _> = self.pending.iter().filter(|(k, _)| k.0 == last).map(|(k, v)| (*k, *v)).collect();
-            let out = self.pending.drain().filter(|(k, _)| k.0 != last).collect();
-            self.pending = keep;
+            let (out, keep): (Vec<_>, Vec<_>) = self.pending.drain().partition(|(k, _)| behind(k.0));
+            self.pending = keep.into_iter().collect();
             out
         };
         if keys.is_empty() {
             return Ok(());
         }
         let (lo, hi) = keys.iter().fold((i64::MAX, i64::MIN), |(lo, hi), (k, _)| (lo.min(k.0), hi.max(k.0)));
-        self.flushed = Some(match self.flushed {
+        let (lo, hi) = match self.flushed {
             Some((a, b)) => (a.min(lo), b.max(hi)),
             None => (lo, hi),
-        });
-        Self::block_on(self.write_keys(keys, false))
+        };
+        self.flushed = Some((lo, hi));
+        Self::block_on(self.write_keys(keys, false))?;
+        let inside: Vec<Key> = self.pending.keys().filter(|k| k.0 >= lo && k.0 <= hi).copied().collect();
+        for key in inside {
+            if let Some(tally) = self.pending.remove(&key) {
+                let entry = self.late.entry(key).or_insert((0, None));
+                entry.0 += tally.0;
+                if let Some(d) = tally.1 {
+                    entry.1 = Some(entry.1.unwrap_or(0) + d);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Writes out-of-order events, which may meet keys this file has already written.
