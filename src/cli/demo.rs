@@ -37,6 +37,11 @@ pub struct Args {
     /// Escalation preset of the demo warehouse.
     #[arg(long, default_value = "staged-review", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
     pub preset: String,
+    /// How activity reaches the warehouse: `interchange` CSV, or `real` exports (Moodle
+    /// log, lecture-capture export, xAPI statements, Teams attendance reports) read by the
+    /// adapters; both give the same ratings.
+    #[arg(long, default_value = "interchange", value_parser = ["interchange", "real"])]
+    pub formats: String,
     /// Only write the input files; do not build a warehouse.
     #[arg(long)]
     pub generate_only: bool,
@@ -86,11 +91,29 @@ impl Args {
         let options =
             IngestOptions { progress: !global.quiet && std::io::stderr().is_terminal(), ..IngestOptions::default() };
         // Bank holidays come with `init`; the generator writes every other kind.
+        let real = self.formats == "real";
         for kind in kinds::ALL.iter().filter(|k| k.name != kinds::BANK_HOLIDAYS.name) {
+            if real && kind.name == kinds::ACTIVITY.name {
+                continue;
+            }
             let report = ingest::ingest(&warehouse, kind, &files.files(kind.name), &options).await?;
             super::ingest::print_report(&report, warehouse.config().ingest.max_listed_problems);
             if report.refused() > 0 {
                 return Err(Error::Internal(format!("the demo's own {} file was refused", kind.name)));
+            }
+        }
+
+        if real {
+            let tz = warehouse.config().tz().map_err(Error::Usage)?;
+            let exports = tokio::task::block_in_place(|| demo::real::convert(&files, tz))?;
+            println!("activity written as exports into {}", input.join("real").display());
+            for (name, paths) in exports.by_format() {
+                let format = ingest::adapters::by_name(name).expect("a known format");
+                let report = ingest::adapters::ingest(&warehouse, &format, paths, &options).await?;
+                super::ingest::print_adapter_report(&report, warehouse.config().ingest.max_listed_problems);
+                if report.refused() > 0 {
+                    return Err(Error::Internal(format!("the demo's own {name} export was refused")));
+                }
             }
         }
 

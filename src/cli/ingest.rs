@@ -137,6 +137,8 @@ pub fn print_report(report: &IngestReport, max_listed: usize) {
 /// Prints what each exported file gave: problems to stderr, counts to stdout.
 pub fn print_adapter_report(report: &AdapterReport, max_listed: usize) {
     let (mut read, mut kept, mut added, mut held, mut attended, mut unmapped) = (0, 0, 0, 0, 0, 0);
+    let mut dropped: std::collections::BTreeMap<&str, u64> = Default::default();
+    let mut by_domain: std::collections::BTreeMap<String, u64> = Default::default();
     for file in &report.files {
         let name = file.path.display();
         if file.already_ingested {
@@ -170,15 +172,18 @@ pub fn print_adapter_report(report: &AdapterReport, max_listed: usize) {
         attended += file.attendance_added;
         let lost: u64 = file.unmapped.values().sum();
         unmapped += lost;
-        let mut parts =
-            vec![format!("{} rows read", thousands(file.rows_read)), format!("{} kept", thousands(file.kept))];
         for (reason, n) in &file.dropped {
-            parts.push(format!("{} dropped: {reason}", thousands(*n)));
+            *dropped.entry(*reason).or_insert(0) += n;
         }
         for (domain, n) in &file.unmapped {
-            parts.push(format!("{} not mapped to a student (domain {domain})", thousands(*n)));
+            *by_domain.entry(domain.clone()).or_insert(0) += n;
         }
-        println!("{name}: {}", parts.join("; "));
+        if report.files.len() <= 5 {
+            println!("{name}: {}", counts_line(file.rows_read, file.kept, &file.dropped, &file.unmapped));
+        }
+    }
+    if report.files.len() > 5 {
+        println!("{} files: {}", thousands(report.files.len() as u64), counts_line(read, kept, &dropped, &by_domain));
     }
     let secs = report.elapsed.as_secs_f64();
     let rate = if secs > 0.0 { (read as f64 / secs) as u64 } else { read };
@@ -199,4 +204,20 @@ pub fn print_adapter_report(report: &AdapterReport, max_listed: usize) {
         let parts: Vec<String> = att.by_outcome.iter().map(|(o, n)| format!("{} {o}", thousands(*n as u64))).collect();
         println!("swipes reconciled: {}", if parts.is_empty() { "none held".into() } else { parts.join(", ") });
     }
+}
+
+fn counts_line(
+    read: u64,
+    kept: u64,
+    dropped: &std::collections::BTreeMap<&str, u64>,
+    unmapped: &std::collections::BTreeMap<String, u64>,
+) -> String {
+    let mut parts = vec![format!("{} rows read", thousands(read)), format!("{} kept", thousands(kept))];
+    for (reason, n) in dropped {
+        parts.push(format!("{} dropped: {reason}", thousands(*n)));
+    }
+    for (domain, n) in unmapped {
+        parts.push(format!("{} not mapped to a student (domain {domain})", thousands(*n)));
+    }
+    parts.join("; ")
 }

@@ -8,6 +8,7 @@
 
 mod calendar;
 mod people;
+pub mod real;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -386,3 +386,47 @@ fn lecture_capture_export_with_us_times_provider_logins_and_quoted_commas() {
     env.run(&["rate", "--as-of", "2025-10-06"]).ok();
     assert_ne!(ratings(&env, "B", "2025-10-06", "2025-10-06"), ["2025-10-06 Very Low"]);
 }
+
+/// `rollcall demo --formats real` writes the demo's activity as Moodle log, lecture-capture
+/// export, xAPI statements and Teams reports, reads them through the adapters, and ends
+/// with the same activity and the same ratings as the interchange route.
+#[test]
+fn demo_real_formats_give_the_same_ratings_as_interchange() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tables = Vec::new();
+    for formats in ["interchange", "real"] {
+        let demo = dir.path().join(formats);
+        let out = crate::common::rollcall_command()
+            .args(["demo", "--students", "40", "--seed", "11", "--formats", formats, "--dir"])
+            .arg(&demo)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{formats}: {}", String::from_utf8_lossy(&out.stderr));
+        if formats == "real" {
+            for name in
+                ["ingested moodle-log", "ingested lecture-capture", "ingested xapi", "ingested teams-attendance"]
+            {
+                assert!(stdout.contains(name), "{name} missing:\n{stdout}");
+            }
+            assert!(demo.join("input/real/moodle-log-001.csv").exists());
+        }
+        let query = |q: &str| {
+            let out = crate::common::rollcall_command()
+                .arg("--warehouse")
+                .arg(demo.join("warehouse"))
+                .args(["--format", "csv", "sql", q])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        tables.push((
+            query("SELECT student_id, occurred_at, source, count, duration_s FROM activity ORDER BY 1, 2, 3"),
+            query("SELECT student_id, day, rating, round(score, 9) AS score FROM ratings ORDER BY 1, 2"),
+        ));
+    }
+    assert!(tables[0].1.lines().count() > 1000, "ratings were made");
+    assert_eq!(tables[0].0, tables[1].0, "activity differs");
+    assert_eq!(tables[0].1, tables[1].1, "ratings differ");
+}
