@@ -13,7 +13,7 @@ use crate::ingest::{self, FileOutcome, IngestOptions, IngestReport, kinds};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// What the files hold: an interchange kind, or an export format (moodle-log,
-    /// moodle-report, teams-attendance, xapi, lecture-capture).
+    /// moodle-report, teams-attendance, xapi, lecture-capture, jisc-udd with folders).
     #[arg(value_parser = clap::builder::PossibleValuesParser::new(
         kinds::ALL.iter().map(|k| k.name).chain(adapters::FORMATS.iter().map(|f| f.name))
     ))]
@@ -33,6 +33,25 @@ impl Args {
     /// Runs the command.
     pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
         let warehouse = global.open()?;
+        if self.kind == "jisc-udd" {
+            let options =
+                IngestOptions { quarantine: self.quarantine, rejects_dir: self.rejects_dir.clone(), progress: false };
+            let reports = adapters::udd::ingest(&warehouse, &self.files, &options).await?;
+            let mut refused = 0;
+            for report in &reports {
+                print_report(report, warehouse.config().ingest.max_listed_problems);
+                refused += report.refused();
+            }
+            crate::audit::note("kind", "jisc-udd");
+            crate::audit::note("folders", self.files.len());
+            crate::audit::note("rows_read", reports.iter().map(IngestReport::rows_read).sum::<u64>());
+            return match refused {
+                0 => Ok(ExitCode::SUCCESS),
+                _ => Err(Error::Rejected {
+                    summary: "a UDD file was refused; the kinds before it were committed, nothing after it".into(),
+                }),
+            };
+        }
         if let Some(format) = adapters::by_name(&self.kind) {
             let options =
                 IngestOptions { quarantine: self.quarantine, rejects_dir: self.rejects_dir.clone(), progress: false };

@@ -430,3 +430,108 @@ fn demo_real_formats_give_the_same_ratings_as_interchange() {
     assert_eq!(tables[0].0, tables[1].0, "activity differs");
     assert_eq!(tables[0].1, tables[1].1, "ratings differ");
 }
+
+/// A Jisc UDD folder (tab-separated, CRLF, a trailing empty column) becomes terms,
+/// students, identity maps, sessions and class lists; a Moodle log then maps through the
+/// students' VLE_ID, and the student is rated.
+#[test]
+fn jisc_udd_folder_becomes_terms_students_sessions_class_lists_and_identities() {
+    let env = Env::new();
+    configure(&env, "activity_points_per_day = 10.0", "activity_points_per_day = 0.125");
+    let udd = env.dir.path().join("udd");
+    std::fs::create_dir_all(&udd).unwrap();
+    let write = |name: &str, rows: &[&str]| std::fs::write(udd.join(name), rows.join("\r\n") + "\r\n").unwrap();
+    write(
+        "period.tsv",
+        &[
+            "PERIOD_ID\tACADEMIC_YEAR\tPERIOD_TYPE\tPERIOD_NAME\tPERIOD_START_DATE\tPERIOD_END_DATE",
+            "AY25\t2025\tACADEMIC_YEAR\tAY 2025/26\t2025-09-01\t2026-08-31",
+            "T1\t2025\tTERM\tautumn\t2025-09-29\t2025-12-12",
+            "T2\t2025\tTERM\tspring\t2026-01-12\t2026-03-27",
+        ],
+    );
+    write(
+        "STUDENT.tsv",
+        &[
+            "STUDENT_ID\tFIRST_NAME\tLAST_NAME\tPRIMARY_EMAIL_ADDRESS\tDOB\tVLE_ID\t",
+            "U1\t\"Ann, Jr\"\tStudent\tu1@uni.ac.uk\t2006-05-01\t501\t",
+            "U2\tBee\tStudent\tu2@uni.ac.uk\t2005-01-01\t502\t",
+        ],
+    );
+    write(
+        "student_on_course_instance.tsv",
+        &[
+            "STUDENT_ON_COURSE_INSTANCE_ID\tCOURSE_INSTANCE_ID\tSTUDENT_ID\tMODE\tYEAR_PRG\tPROGRESSION\tLOCATION_OF_STUDY\tACADEMIC_YEAR",
+            "1\tCI-OLD\tU1\t1\t1\t10\t1\t2024",
+            "2\tCI-BSC\tU1\t1\t2\t10\t1\t2025",
+            "3\tCI-MSC\tU2\t31\t1\t60\t6\t2025",
+        ],
+    );
+    write(
+        "course_instance.tsv",
+        &[
+            "COURSE_INSTANCE_ID\tCOURSE_ID\tSTART_DATE\tEND_DATE\tACADEMIC_YEAR",
+            "CI-OLD\tBSC-CS\t2024-09-23\t2025-06-13\t2024",
+            "CI-BSC\tBSC-CS\t2025-09-22\t2026-06-12\t2025",
+            "CI-MSC\tMSC-DS\t2025-09-22\t2026-09-30\t2025",
+        ],
+    );
+    write(
+        "course.tsv",
+        &[
+            "COURSE_ID\tTITLE\tCOURSE_AIM\tINST_TIER_1\tINST_TIER_2",
+            "BSC-CS\tComputer Science\tH00\tFaculty of Science\tComputer Science",
+            "MSC-DS\tData Science\tM00\tFaculty of Science\t",
+        ],
+    );
+    write("module_instance.tsv", &["MOD_INSTANCE_ID\tMOD_ID\tMOD_ONLINE\tMOD_ACADEMIC_YEAR", "MI1\tCS2001\t2\t2025"]);
+    write(
+        "event.tsv",
+        &[
+            "EVENT_ID\tEVENT_NAME\tEVENT_START\tEVENT_END\tROOM_ID\tEVENT_TYPE\tEVENT_TYPE_RAW\tMOD_INSTANCE_ID",
+            "E1\tLecture 1\t2025-10-06T09:00:00Z\t2025-10-06T10:00:00Z\tR1\t13\tLecture\tMI1",
+        ],
+    );
+    write("student_event.tsv", &["STUDENT_EVENT_ID\tEVENT_ID\tSTUDENT_ID", "SE1\tE1\tU1", "SE2\tE1\tU2"]);
+    write(
+        "student_id_map.tsv",
+        &["STUDENT_ID_MAP_ID\tSTUDENT_ID\tDOMAIN\tDOMAIN_MAPPED_ID", "M1\tU1\tTEAMS\tu1@uni.onmicrosoft.com"],
+    );
+    let run = env.ingest("jisc-udd", &[&udd.to_string_lossy()]);
+    assert!(run.stdout.contains("ingested terms: 1 file(s), 2 rows read, 2 added"), "{}", run.stdout);
+    assert!(run.stdout.contains("ingested class-lists: 1 file(s), 2 rows read, 2 added"), "{}", run.stdout);
+    assert_eq!(
+        env.sql("SELECT student_id, programme_code, department, level, stage, mode, CAST(start_date AS VARCHAR) AS s, status, given_name FROM students ORDER BY 1")[1..],
+        [
+            "U1,BSC-CS,Computer Science,6,2,full-time,2025-09-22,active,\"Ann, Jr\"".to_string(),
+            "U2,MSC-DS,Faculty of Science,7,1,distance,2025-09-22,intermitted,Bee".to_string()
+        ]
+    );
+    assert_eq!(
+        env.sql("SELECT student_id, domain, identifier FROM student_id_map ORDER BY 1, 2")[1..],
+        ["U1,teams,u1@uni.onmicrosoft.com".to_string(), "U1,vle,501".to_string(), "U2,vle,502".to_string()]
+    );
+    assert_eq!(env.scalar("SELECT module_code || ' ' || room || ' ' || kind FROM sessions"), "CS2001 R1 Lecture");
+    // The staging files are gone.
+    assert!(!env.warehouse.join("tmp").read_dir().is_ok_and(|mut d| d.next().is_some()));
+    // From file to rating: a Moodle event of user 501 is U1's.
+    let log = env.file(
+        "log.csv",
+        &format!("{LOG_HEADER}\n{}\n", log_row(1, "\\core\\event\\course_viewed", 2, "501", "0", 1759741200, "")),
+    );
+    env.ingest("moodle-log", &[&log]);
+    env.run(&["rate", "--as-of", "2025-10-06"]).ok();
+    assert_ne!(ratings(&env, "U1", "2025-10-06", "2025-10-06"), ["2025-10-06 Very Low"]);
+
+    // A bad date in a course instance is refused against the UDD file, line and property.
+    write(
+        "course_instance.tsv",
+        &[
+            "COURSE_INSTANCE_ID\tCOURSE_ID\tSTART_DATE\tEND_DATE\tACADEMIC_YEAR",
+            "CI-BSC\tBSC-CS\t22/09/2025\t2026-06-12\t2025",
+            "CI-MSC\tMSC-DS\t2025-09-22\t2026-09-30\t2025",
+        ],
+    );
+    let run = env.run(&["ingest", "jisc-udd", &udd.to_string_lossy()]).code(1);
+    assert!(run.stderr.contains("STUDENT.tsv:2: column 'START_DATE (course_instance)'"), "{}", run.stderr);
+}

@@ -18,6 +18,7 @@ pub mod capture;
 pub mod moodle;
 pub mod teams;
 pub mod text;
+pub mod udd;
 pub mod xapi;
 
 use std::collections::{BTreeMap, HashMap};
@@ -75,6 +76,7 @@ pub const FORMATS: &[Format] = &[
     Format { name: "teams-attendance", about: "Microsoft Teams meeting attendance report (UTF-16, tab-separated)" },
     Format { name: "xapi", about: "xAPI statements, one JSON object per line (Jisc learning-analytics profile)" },
     Format { name: "lecture-capture", about: "lecture-capture viewing export (Panopto-style CSV)" },
+    Format { name: "jisc-udd", about: "a folder of Jisc UDD v1.6 student-records files (TSV)" },
 ];
 
 /// Looks a format up by its command-line name.
