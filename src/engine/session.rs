@@ -96,6 +96,16 @@ pub async fn register(ctx: &SessionContext, warehouse: &Warehouse, def: &TableDe
     Ok(())
 }
 
+/// Registers a table already open (and brought up to date by the caller), without reading
+/// its log again.
+pub async fn register_loaded(ctx: &SessionContext, def: &TableDef, table: &deltalake::DeltaTable) -> Result<()> {
+    table.update_datafusion_session(&ctx.state()).map_err(|e| Error::table(def.name, e))?;
+    let provider = table.table_provider().await.map_err(|e| Error::query(def.name, e))?;
+    ctx.deregister_table(def.name).map_err(|e| Error::query(def.name, e))?;
+    ctx.register_table(def.name, provider).map_err(|e| Error::query(def.name, e))?;
+    Ok(())
+}
+
 /// Registers in-memory batches under `name` (staged rows awaiting their commit).
 pub fn register_batches(
     ctx: &SessionContext,

@@ -448,13 +448,12 @@ impl<'a> Sink<'a> {
 
     /// Writes what is left, then commits the file's activity in one commit and its
     /// attendance through the swipes path.
-    async fn finish(&mut self, operation: &str) -> Result<()> {
+    async fn finish(&mut self, table: &mut deltalake::DeltaTable, operation: &str) -> Result<()> {
         tokio::task::block_in_place(|| {
             self.write_chunk(true)?;
             self.write_late()
         })?;
         if !self.adds.is_empty() {
-            let mut table = self.warehouse.table(&tables::ACTIVITY).await?;
             let metadata: HashMap<String, serde_json::Value> =
                 HashMap::from([("rollcall.operation".to_string(), operation.into())]);
             let actions: Vec<Action> = self.adds.drain(..).map(Action::Add).collect();
@@ -466,7 +465,7 @@ impl<'a> Sink<'a> {
                 .await
                 .map_err(|e| Error::table(tables::ACTIVITY.name, e))?;
             table.update_state().await.map_err(|e| Error::table(tables::ACTIVITY.name, e))?;
-            session::register(self.ctx, self.warehouse, &tables::ACTIVITY).await?;
+            session::register_loaded(self.ctx, &tables::ACTIVITY, table).await?;
         }
         if !self.attendance.is_empty() {
             let batch = self.swipes_batch()?;
@@ -529,13 +528,19 @@ pub async fn ingest(
     let identities = Identities::load(&ctx).await?;
     let sessions = load_sessions(&ctx).await?;
     let mut reports = Vec::new();
+    // The activity table stays open across the run (brought up to date after each commit),
+    // and the run's ingest-log rows are written once at the end: a file's activity is
+    // committed before its log row, so a run stopped in between leaves files whose rows
+    // are all held, which the next run finds and adds nothing for.
+    let mut table = warehouse.table(&tables::ACTIVITY).await?;
+    let mut logs = Vec::new();
+    let mut this_run = std::collections::HashSet::new();
     for path in files {
         let sha256 = super::file_sha256(path)?;
-        if super::seen(&ctx, format.name, &sha256).await? {
+        if !this_run.insert(sha256.clone()) || super::seen(&ctx, format.name, &sha256).await? {
             reports.push(AdapterFileReport { path: path.clone(), already_ingested: true, ..Default::default() });
             continue;
         }
-        let table = warehouse.table(&tables::ACTIVITY).await?;
         let writer = RecordBatchWriter::for_table(&table).map_err(|e| Error::table(tables::ACTIVITY.name, e))?;
         let mut sink = Sink {
             warehouse,
@@ -577,7 +582,7 @@ pub async fn ingest(
             }
             sink.report.rejects_file = Some(write_rejects(path, &sink.header, &sink.report.problems, options)?);
         }
-        if let Err(e) = sink.finish(&format!("ingest {}", format.name)).await {
+        if let Err(e) = sink.finish(&mut table, &format!("ingest {}", format.name)).await {
             sink.discard();
             return Err(e);
         }
@@ -593,9 +598,11 @@ pub async fn ingest(
             rejected,
             chrono::Utc::now().timestamp_micros(),
         )?;
-        warehouse.append(&tables::INGEST_LOG, vec![log], "ingest log").await?;
-        session::register(&ctx, warehouse, &tables::INGEST_LOG).await?;
+        logs.push(log);
         reports.push(report);
+    }
+    if !logs.is_empty() {
+        warehouse.append(&tables::INGEST_LOG, logs, "ingest log").await?;
     }
     let attendance = if reports.iter().any(|r| r.attendance_added > 0) || attendance::is_stale(warehouse).await? {
         Some(attendance::refresh(warehouse, &ctx).await?)
