@@ -2,11 +2,17 @@
 //! rated for a full academic year, rated again for one new day, reviewed, returned to UKVI,
 //! reported to Senate, asked for one student's data, and purged of its due graduates.
 //!
-//! Run with `cargo bench --bench scale`. `STUDENTS=N` sets the size (default 30,000),
-//! `VLE_PER_DAY=X` the VLE volume (default 6; about 14 gives 60 million activity rows);
-//! `BENCH_DATA_DIR=DIR` keeps the generated files between runs (default
-//! `target/bench-data/scale-N`). Each job runs in its own process so that its peak memory
-//! is its own. Prints a table and writes `results.json` beside the data.
+//! Two datasets, both from the demo generator with fixed seeds:
+//! - **year**: `STUDENTS` (default 30,000) students, one academic year, `VLE_PER_DAY`
+//!   (default 14: about 60 million activity rows);
+//! - **history**: `HISTORY_STUDENTS` (default 10,000) students over `HISTORY_YEARS`
+//!   (default 6) academic years up to 2025-26, plus graduates due for erasure; the
+//!   subject-access export and the retention purge run on this one.
+//!
+//! Run with `cargo bench --bench scale`. `BENCH_DATA_DIR=DIR` keeps the generated files
+//! between runs (default `target/bench-data/scale-N`, history beside it); `SKIP_HISTORY=1`
+//! runs the year only. Each job runs in its own process so that its peak memory is its
+//! own. Prints a table and writes `results.json` beside the data.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,7 +51,7 @@ fn run_phase(phase: &str, dir: &Path) {
         match phase {
             "generate" => {
                 // VLE_PER_DAY raises the activity volume (6 gives about 930 rows a student).
-                let vle_per_day = std::env::var("VLE_PER_DAY").ok().and_then(|v| v.parse().ok()).unwrap_or(6.0);
+                let vle_per_day = std::env::var("VLE_PER_DAY").ok().and_then(|v| v.parse().ok()).unwrap_or(14.0);
                 let spec = DemoSpec { students, vle_per_day, ..DemoSpec::default() };
                 let files = demo::generate(&spec, &input).expect("generate");
                 let c = files.counts;
@@ -138,10 +144,50 @@ fn run_phase(phase: &str, dir: &Path) {
                 );
                 report.rows.values().sum()
             }
+            "history-generate" => {
+                let vle_per_day = std::env::var("VLE_PER_DAY").ok().and_then(|v| v.parse().ok()).unwrap_or(14.0);
+                let mut rows = 0;
+                for year in history_years() {
+                    // The same students each year (their records carry the latest year), so
+                    // a student's data spans the whole history.
+                    let spec = DemoSpec { students, vle_per_day, year, seed: 42 + year as u64 };
+                    let c = demo::generate(&spec, &input.join(year.to_string())).expect("generate").counts;
+                    rows += c.students + c.sessions + c.class_list_rows + c.swipes + c.activity + c.absences;
+                }
+                rows
+            }
+            "history-ingest" => {
+                let _ = std::fs::remove_dir_all(&root);
+                let (warehouse, _) = ingest::init_warehouse(&root, "staged-review").await.expect("init");
+                let mut read = 0;
+                for year in history_years() {
+                    let dir = input.join(year.to_string());
+                    let files = demo::DemoFiles {
+                        dir: dir.clone(),
+                        activity_files: count_parts(&dir),
+                        counts: Default::default(),
+                    };
+                    for kind in kinds::ALL.iter().filter(|k| k.name != "bank-holidays") {
+                        let report =
+                            ingest::ingest(&warehouse, kind, &files.files(kind.name), &IngestOptions::default())
+                                .await
+                                .expect("ingest");
+                        assert_eq!(report.refused(), 0);
+                        read += report.rows_read();
+                    }
+                }
+                read
+            }
             other => panic!("unknown phase {other}"),
         }
     });
     println!("RESULT {phase} {:.3} {rows} {:.0}", started.elapsed().as_secs_f64(), peak_rss_mib());
+}
+
+/// The academic years of the history dataset, oldest first (the last is 2025-26).
+fn history_years() -> std::ops::RangeInclusive<i32> {
+    let years: i32 = std::env::var("HISTORY_YEARS").ok().and_then(|v| v.parse().ok()).unwrap_or(6);
+    (2026 - years)..=2025
 }
 
 fn count_parts(input: &Path) -> u32 {
@@ -162,36 +208,59 @@ fn main() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("bench-data").join(format!("scale-{students}"))
     });
     std::fs::create_dir_all(&dir).expect("bench dir");
-    let mut phases = vec!["ingest", "rate-year", "rate-day", "review", "return-ukvi", "report-senate", "sar", "purge"];
+    let history_students: u32 = std::env::var("HISTORY_STUDENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let history = dir.with_file_name(format!("history-{history_students}"));
+    std::fs::create_dir_all(&history).expect("history dir");
+    let vle = std::env::var("VLE_PER_DAY").unwrap_or_else(|_| "14".into());
+    // (label, phase, data directory, students)
+    let mut phases: Vec<(String, &str, PathBuf, u32)> = Vec::new();
     if !dir.join("input").join("truth.csv").exists() {
-        phases.insert(0, "generate");
+        phases.push(("generate".into(), "generate", dir.clone(), students));
+    }
+    for phase in ["ingest", "rate-year", "rate-day", "review", "return-ukvi", "report-senate", "sar", "purge"] {
+        phases.push((phase.into(), phase, dir.clone(), students));
+    }
+    if std::env::var("SKIP_HISTORY").is_err() {
+        let last = *history_years().end();
+        if !history.join("input").join(last.to_string()).join("truth.csv").exists() {
+            phases.push(("history-generate".into(), "history-generate", history.clone(), history_students));
+        }
+        phases.push(("history-ingest".into(), "history-ingest", history.clone(), history_students));
+        phases.push(("history-sar".into(), "sar", history.clone(), history_students));
+        phases.push(("history-purge".into(), "purge", history.clone(), history_students));
     }
     let key = demo::write_key(&dir.join("keys")).expect("key");
     let exe = std::env::current_exe().expect("own path");
     let mut results = Vec::new();
-    println!("scale benchmark: {students} students, data in {}", dir.display());
-    for phase in phases {
+    println!(
+        "scale benchmark: year {students} students (VLE_PER_DAY {vle}), data in {}; history {history_students} students x {} years in {}",
+        dir.display(),
+        history_years().count(),
+        history.display()
+    );
+    for (label, phase, data, n) in phases {
         let out = Command::new(&exe)
             .env(PHASE_ENV, phase)
-            .env(DIR_ENV, &dir)
-            .env("STUDENTS", students.to_string())
-            .env("VLE_PER_DAY", std::env::var("VLE_PER_DAY").unwrap_or_else(|_| "6".into()))
+            .env(DIR_ENV, &data)
+            .env("STUDENTS", n.to_string())
+            .env("VLE_PER_DAY", &vle)
             .env("ROLLCALL_PSEUDONYM_KEY_FILE", &key)
             .output()
             .expect("run phase");
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "phase {phase} failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "phase {label} failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
         for line in text.lines() {
             if let Some(rest) = line.strip_prefix("RESULT ") {
                 let f: Vec<&str> = rest.split_whitespace().collect();
+                let name = if f[0] == phase { label.clone() } else { f[0].to_string() };
                 results.push((
-                    f[0].to_string(),
+                    name,
                     f[1].parse::<f64>().unwrap(),
                     f[2].parse::<u64>().unwrap(),
                     f[3].parse::<f64>().unwrap(),
                 ));
             } else if line.starts_with("note:") {
-                println!("  {line}");
+                println!("  {label}: {line}");
             }
         }
     }
@@ -203,7 +272,14 @@ fn main() {
         json.push(format!("{{\"job\":\"{phase}\",\"seconds\":{secs},\"rows\":{rows},\"rows_per_second\":{rate:.0},\"peak_mib\":{peak}}}"));
     }
     let file = dir.join("results.json");
-    std::fs::write(&file, format!("{{\"students\":{students},\"results\":[{}]}}\n", json.join(",")))
+    std::fs::write(
+        &file,
+        format!(
+            "{{\"students\":{students},\"vle_per_day\":{vle},\"history_students\":{history_students},\"history_years\":{},\"results\":[{}]}}\n",
+            history_years().count(),
+            json.join(",")
+        ),
+    )
         .expect("write results");
     println!("results written to {}", file.display());
 }
