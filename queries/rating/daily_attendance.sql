@@ -5,6 +5,12 @@
 -- A session is expected of a student on its class list whose status is active and who is
 -- not a distance learner (distance learners have no attendance expectation). A session
 -- covered by an excusing absence is not expected, unless the student attended it anyway.
+--
+-- Expected, attended and excused student-sessions are brought together by grouping (which
+-- spills to disk within the engine's memory limit) rather than by joining the expected
+-- sessions to the rest, whose build side would hold every expected session in memory.
+-- A counted swipe falls on the session's day or the day before or after (the window can
+-- cross midnight), so attendance is read for the days around the range only.
 WITH expected AS (
     SELECT cl.student_id, s.session_id, s.day
     FROM sessions s
@@ -14,22 +20,31 @@ WITH expected AS (
       AND st.status = 'active'
       AND st.mode <> 'distance'
 ),
-attended AS (
-    SELECT DISTINCT student_id, session_id FROM attendance
-),
-excused AS (
-    SELECT DISTINCT e.student_id, e.session_id
-    FROM expected e
-    JOIN absences a
+marks AS (
+    SELECT student_id, session_id, day, 1 AS is_expected, 0 AS is_attended, 0 AS is_excused
+    FROM expected
+    UNION ALL
+    SELECT student_id, session_id, CAST(NULL AS DATE) AS day, 0, 1, 0
+    FROM attendance
+    WHERE day BETWEEN $lo - INTERVAL '1 day' AND $hi + INTERVAL '1 day'
+    UNION ALL
+    SELECT e.student_id, e.session_id, CAST(NULL AS DATE) AS day, 0, 0, 1
+    FROM absences a
+    JOIN expected e
       ON a.student_id = e.student_id AND e.day BETWEEN a.starts_on AND a.ends_on
     WHERE array_has(string_to_array($excusing, ','), a.kind)
+),
+per_session AS (
+    SELECT student_id, max(day) AS day,
+           max(is_expected) AS is_expected, max(is_attended) AS is_attended, max(is_excused) AS is_excused
+    FROM marks
+    GROUP BY student_id, session_id
 )
-SELECT e.student_id, e.day,
-       sum(CASE WHEN x.session_id IS NULL OR a.session_id IS NOT NULL THEN 1 ELSE 0 END) AS expected,
-       sum(CASE WHEN a.session_id IS NOT NULL THEN 1 ELSE 0 END) AS attended,
-       sum(CASE WHEN x.session_id IS NOT NULL AND a.session_id IS NULL THEN 1 ELSE 0 END) AS excused
-FROM expected e
-LEFT JOIN attended a ON a.student_id = e.student_id AND a.session_id = e.session_id
-LEFT JOIN excused x ON x.student_id = e.student_id AND x.session_id = e.session_id
-GROUP BY e.student_id, e.day
-ORDER BY e.day, e.student_id
+SELECT student_id, day,
+       sum(CASE WHEN is_excused = 0 OR is_attended = 1 THEN 1 ELSE 0 END) AS expected,
+       sum(is_attended) AS attended,
+       sum(CASE WHEN is_excused = 1 AND is_attended = 0 THEN 1 ELSE 0 END) AS excused
+FROM per_session
+WHERE is_expected = 1
+GROUP BY student_id, day
+ORDER BY day, student_id

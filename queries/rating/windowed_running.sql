@@ -1,11 +1,12 @@
--- description: each student's signals summed over the trailing window of each day in rating_grid, by running totals (for long ranges)
--- params: $from Date32 (= first rated day - window + 1), $hi Date32, $window Int64
+-- description: each student's signals summed over the trailing window of each day in rating_grid, by a range window over daily totals (for long ranges)
+-- params: $from Date32 (= first rated day - window + 1), $hi Date32; {window_preceding} (window days - 1) is written into the statement
 -- output: view windowed(student_id, programme_code, stage, department, mode, day, academic_year, term, term_week, vle, lecture_capture, library, pc_login, online_meeting, submission, records_login, expected, attended)
 --
--- Every signal, plus zero rows at each rated day and at the day before its window, so
--- that window sums are differences of running totals found by equality joins: linear in
--- the days rated, where a range join would be quadratic. For a few days the range join
--- (windowed_join) is faster.
+-- Every signal, plus a zero row at each rated day, totalled per student and day; a range
+-- window (the day and the window's earlier days) then sums each day's window in one
+-- sorted pass per student, linear in the days rated and spillable, with a single join to
+-- the grid. For a few days the range join (windowed_join) is faster. DataFusion takes no
+-- parameter as a frame bound, so the window length is written into the statement.
 WITH signals AS (
     SELECT student_id, CAST(CAST(day AS INT) AS BIGINT) AS n,
            sum(CASE WHEN source = 'vle' THEN events ELSE 0 END) AS vle,
@@ -26,8 +27,6 @@ WITH signals AS (
     WHERE day BETWEEN $from AND $hi
     UNION ALL
     SELECT student_id, n, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM rating_grid
-    UNION ALL
-    SELECT student_id, n - $window, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM rating_grid
 ),
 per_day AS (
     SELECT student_id, n,
@@ -38,7 +37,7 @@ per_day AS (
     FROM signals
     GROUP BY student_id, n
 ),
-running AS (
+windowed_sums AS (
     SELECT student_id, n,
            sum(vle) OVER w AS vle, sum(lecture_capture) OVER w AS lecture_capture,
            sum(library) OVER w AS library, sum(pc_login) OVER w AS pc_login,
@@ -46,19 +45,11 @@ running AS (
            sum(records_login) OVER w AS records_login,
            sum(expected) OVER w AS expected, sum(attended) OVER w AS attended
     FROM per_day
-    WINDOW w AS (PARTITION BY student_id ORDER BY n ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+    WINDOW w AS (PARTITION BY student_id ORDER BY n RANGE BETWEEN {window_preceding} PRECEDING AND CURRENT ROW)
 )
 SELECT g.student_id, g.programme_code, g.stage, g.department, g.mode,
        g.day, g.academic_year, g.term, g.term_week,
-       e.vle - s.vle AS vle,
-       e.lecture_capture - s.lecture_capture AS lecture_capture,
-       e.library - s.library AS library,
-       e.pc_login - s.pc_login AS pc_login,
-       e.online_meeting - s.online_meeting AS online_meeting,
-       e.submission - s.submission AS submission,
-       e.records_login - s.records_login AS records_login,
-       e.expected - s.expected AS expected,
-       e.attended - s.attended AS attended
+       e.vle, e.lecture_capture, e.library, e.pc_login, e.online_meeting, e.submission,
+       e.records_login, e.expected, e.attended
 FROM rating_grid g
-JOIN running e ON e.student_id = g.student_id AND e.n = g.n
-JOIN running s ON s.student_id = g.student_id AND s.n = g.n - $window
+JOIN windowed_sums e ON e.student_id = g.student_id AND e.n = g.n

@@ -33,6 +33,9 @@ pub struct Config {
     /// Ingest settings.
     #[serde(default)]
     pub ingest: IngestConfig,
+    /// Query engine settings.
+    #[serde(default)]
+    pub engine: EngineConfig,
     /// Privacy settings.
     #[serde(default)]
     pub privacy: PrivacyConfig,
@@ -74,6 +77,25 @@ pub struct IngestConfig {
     pub max_listed_problems: usize,
 }
 
+/// `[engine]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Memory for sorts, aggregations and joins (MiB); 0 for no limit.
+    #[serde(default = "default_memory_limit")]
+    pub memory_limit_mib: u64,
+}
+
+fn default_memory_limit() -> u64 {
+    0
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { memory_limit_mib: default_memory_limit() }
+    }
+}
+
 /// `[privacy]`
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -109,6 +131,7 @@ impl Default for Config {
             preset: default_preset(),
             timezone: default_timezone(),
             ingest: IngestConfig::default(),
+            engine: EngineConfig::default(),
             privacy: PrivacyConfig::default(),
             rating: RatingConfig::default(),
             review: ReviewConfig::default(),
@@ -208,6 +231,12 @@ preset = "{preset}"
 timezone = "Europe/London"
 
 # Term dates are data, not settings: load them with `rollcall ingest terms FILE`.
+
+[engine]
+# Memory the query engine may hold for sorts, aggregations and joins, in MiB; beyond it,
+# sorts and aggregations spill to temporary files, and a job that needs more for a join
+# stops with an error naming the limit. 0 means no limit.
+memory_limit_mib = 0
 
 [ingest]
 # A card swipe counts for a session from this many minutes before it starts until it ends.

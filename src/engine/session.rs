@@ -37,10 +37,20 @@ pub async fn build(warehouse: &Warehouse, access: Access) -> Result<SessionConte
         .set_bool("datafusion.execution.parquet.schema_force_view_types", true)
         .set_usize("datafusion.optimizer.hash_join_inlist_pushdown_max_size", 0)
         .set_usize("datafusion.optimizer.hash_join_inlist_pushdown_max_distinct_values", 0);
+    // Sorts and aggregations spill to temporary files beyond the configured memory, so a
+    // year of a large university is rated within a fixed budget.
+    let mut runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new();
+    let limit = warehouse.config().engine.memory_limit_mib;
+    if limit > 0 {
+        let pool = datafusion::execution::memory_pool::FairSpillPool::new((limit as usize) << 20);
+        runtime = runtime.with_memory_pool(Arc::new(pool));
+    }
+    let runtime = runtime.build_arc().map_err(|e| Error::query("engine", e))?;
     // Delta's planner lets query results stream straight into Delta commits.
     let state = SessionStateBuilder::new()
         .with_default_features()
         .with_config(config)
+        .with_runtime_env(runtime)
         .with_query_planner(DeltaPlanner::new())
         .build();
     let ctx = SessionContext::new_with_state(state);

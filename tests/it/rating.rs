@@ -256,3 +256,28 @@ fn both_window_strategies_agree() {
     env.run(&["rate", "--as-of", "2025-10-24", "--full"]).ok();
     assert_eq!(snapshot(), a_few_at_a_time);
 }
+
+#[test]
+fn a_memory_limit_gives_the_same_ratings_and_too_small_a_limit_stops_with_a_clear_error() {
+    let make = || {
+        let env = university(&[
+            student("A", "P1", 1, "full-time", "active", ""),
+            student("B", "P1", 1, "full-time", "active", ""),
+        ]);
+        activity(&env, "a.csv", &[("A", d("2025-10-08"), "vle", 3), ("B", d("2025-10-09"), "library", 1)]);
+        env
+    };
+    let free = make();
+    free.run(&["rate", "--as-of", "2025-10-31"]).ok();
+    let limited = make();
+    configure(&limited, "memory_limit_mib = 0", "memory_limit_mib = 64");
+    limited.run(&["rate", "--as-of", "2025-10-31"]).ok();
+    let all = |env: &crate::common::Env| env.sql("SELECT student_id, day, rating, score FROM ratings ORDER BY 1, 2");
+    assert_eq!(all(&free), all(&limited));
+    assert!(all(&free).len() > 30);
+
+    let starved = make();
+    configure(&starved, "memory_limit_mib = 0", "memory_limit_mib = 1");
+    let run = starved.run(&["rate", "--as-of", "2025-10-31"]).code(1);
+    assert!(run.stderr.contains("Resources exhausted"), "{}", run.stderr);
+}
