@@ -2,10 +2,10 @@
 -- params: $from Date32 (= first rated day - window + 1), $hi Date32; {window_preceding} (window days - 1) is written into the statement
 -- output: view windowed(student_id, programme_code, stage, department, mode, day, academic_year, term, term_week, vle, lecture_capture, library, pc_login, online_meeting, submission, records_login, expected, attended)
 --
--- Every signal, plus a zero row at each rated day, totalled per student and day; a range
--- window (the day and the window's earlier days) then sums each day's window in one
--- sorted pass per student, linear in the days rated and spillable, with a single join to
--- the grid. For a few days the range join (windowed_join) is faster. DataFusion takes no
+-- Every signal, plus a zero row for each student on every calendar day from the first
+-- window's start, totalled per student and day: with one row per day, a rows window (the
+-- day and the window's earlier days) sums each day's window in one sorted pass per
+-- student, linear in the days rated and spillable, with a single join to the grid. For a few days the range join (windowed_join) is faster. DataFusion takes no
 -- parameter as a frame bound, so the window length is written into the statement.
 WITH signals AS (
     SELECT student_id, CAST(CAST(day AS INT) AS BIGINT) AS n,
@@ -26,7 +26,11 @@ WITH signals AS (
     FROM daily_attendance
     WHERE day BETWEEN $from AND $hi
     UNION ALL
-    SELECT student_id, n, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM rating_grid
+    SELECT g.student_id, d.n, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    FROM (SELECT DISTINCT student_id FROM rating_grid) g
+    CROSS JOIN (
+        SELECT unnest(range(CAST(CAST($from AS INT) AS BIGINT), CAST(CAST($hi AS INT) AS BIGINT) + 1)) AS n
+    ) d
 ),
 per_day AS (
     SELECT student_id, n,
@@ -45,7 +49,7 @@ windowed_sums AS (
            sum(records_login) OVER w AS records_login,
            sum(expected) OVER w AS expected, sum(attended) OVER w AS attended
     FROM per_day
-    WINDOW w AS (PARTITION BY student_id ORDER BY n RANGE BETWEEN {window_preceding} PRECEDING AND CURRENT ROW)
+    WINDOW w AS (PARTITION BY student_id ORDER BY n ROWS BETWEEN {window_preceding} PRECEDING AND CURRENT ROW)
 )
 SELECT g.student_id, g.programme_code, g.stage, g.department, g.mode,
        g.day, g.academic_year, g.term, g.term_week,
