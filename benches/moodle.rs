@@ -13,17 +13,8 @@ use std::time::Instant;
 use rollcall::ingest::{self, IngestOptions, adapters, kinds};
 use rollcall::warehouse::Warehouse;
 
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0))
-        })
-        .unwrap_or(0.0)
-        / 1024.0
-}
+mod common;
+use common::peak_rss_mib;
 
 const HEADER: &str = "id,eventname,component,action,target,objecttable,objectid,crud,edulevel,contextid,\
 contextlevel,contextinstanceid,userid,courseid,relateduserid,anonymous,other,timecreated,origin,ip,realuserid";

@@ -23,18 +23,11 @@ use rollcall::demo::{self, DemoSpec};
 use rollcall::ingest::{self, IngestOptions, kinds};
 use rollcall::warehouse::Warehouse;
 
+mod common;
+use common::peak_rss_mib;
+
 const PHASE_ENV: &str = "ROLLCALL_BENCH_PHASE";
 const DIR_ENV: &str = "ROLLCALL_BENCH_DIR";
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
-        / 1024.0
-}
 
 fn day(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("valid date")

@@ -24,6 +24,7 @@ macro_rules! catalog {
 
 catalog!(
     "ingest/file_seen",
+    "ingest/files_seen",
     "ingest/new_swipes",
     "ingest/new_activity",
     "ingest/new_activity_late",
@@ -48,6 +49,7 @@ catalog!(
     "rating/changes",
     "rating/data_span",
     "rating/grid",
+    "rating/signals",
     "rating/windowed_running",
     "rating/windowed_join",
     "rating/ratings",

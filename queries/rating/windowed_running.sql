@@ -1,30 +1,15 @@
--- description: each student's signals summed over the trailing window of each day in rating_grid, by a range window over daily totals (for long ranges)
+-- description: each student's signals summed over the trailing window of each day in rating_grid, by a rows window over daily totals (for long ranges)
 -- params: $from Date32 (= first rated day - window + 1), $hi Date32; {window_preceding} (window days - 1) is written into the statement
 -- output: view windowed(student_id, programme_code, stage, department, mode, day, academic_year, term, term_week, vle, lecture_capture, library, pc_login, online_meeting, submission, records_login, expected, attended)
 --
--- Every signal, plus a zero row for each student on every calendar day from the first
--- window's start, totalled per student and day: with one row per day, a rows window (the
--- day and the window's earlier days) sums each day's window in one sorted pass per
--- student, linear in the days rated and spillable, with a single join to the grid. For a few days the range join (windowed_join) is faster. DataFusion takes no
+-- The daily signals, plus a zero row for each student on every calendar day from the
+-- first window's start, totalled per student and day: with one row per day, a rows
+-- window (the day and the window's earlier days) sums each day's window in one sorted
+-- pass per student, linear in the days rated and spillable, with a single join to the
+-- grid. For a few days the range join (windowed_join) is faster. DataFusion takes no
 -- parameter as a frame bound, so the window length is written into the statement.
 WITH signals AS (
-    SELECT student_id, CAST(CAST(day AS INT) AS BIGINT) AS n,
-           sum(CASE WHEN source = 'vle' THEN events ELSE 0 END) AS vle,
-           sum(CASE WHEN source = 'lecture-capture' THEN events ELSE 0 END) AS lecture_capture,
-           sum(CASE WHEN source = 'library' THEN events ELSE 0 END) AS library,
-           sum(CASE WHEN source = 'pc-login' THEN events ELSE 0 END) AS pc_login,
-           sum(CASE WHEN source = 'online-meeting' THEN events ELSE 0 END) AS online_meeting,
-           sum(CASE WHEN source = 'submission' THEN events ELSE 0 END) AS submission,
-           sum(CASE WHEN source = 'records-login' THEN events ELSE 0 END) AS records_login,
-           CAST(0 AS BIGINT) AS expected,
-           CAST(0 AS BIGINT) AS attended
-    FROM daily_activity
-    WHERE day BETWEEN $from AND $hi
-    GROUP BY student_id, day
-    UNION ALL
-    SELECT student_id, CAST(CAST(day AS INT) AS BIGINT), 0, 0, 0, 0, 0, 0, 0, expected, attended
-    FROM daily_attendance
-    WHERE day BETWEEN $from AND $hi
+    SELECT * FROM daily_signals
     UNION ALL
     SELECT g.student_id, d.n, 0, 0, 0, 0, 0, 0, 0, 0, 0
     FROM (SELECT DISTINCT student_id FROM rating_grid) g

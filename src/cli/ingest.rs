@@ -33,65 +33,70 @@ impl Args {
     /// Runs the command.
     pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
         let warehouse = global.open()?;
-        if self.kind == "jisc-udd" {
-            let options =
-                IngestOptions { quarantine: self.quarantine, rejects_dir: self.rejects_dir.clone(), progress: false };
-            let reports = adapters::udd::ingest(&warehouse, &self.files, &options).await?;
-            let mut refused = 0;
-            for report in &reports {
-                print_report(report, warehouse.config().ingest.max_listed_problems);
-                refused += report.refused();
-            }
-            crate::audit::note("kind", "jisc-udd");
-            crate::audit::note("folders", self.files.len());
-            crate::audit::note("rows_read", reports.iter().map(IngestReport::rows_read).sum::<u64>());
-            return match refused {
-                0 => Ok(ExitCode::SUCCESS),
-                _ => Err(Error::Rejected {
-                    summary: "a UDD file was refused; the kinds before it were committed, nothing after it".into(),
-                }),
-            };
-        }
-        if let Some(format) = adapters::by_name(&self.kind) {
-            let options =
-                IngestOptions { quarantine: self.quarantine, rejects_dir: self.rejects_dir.clone(), progress: false };
-            let report = adapters::ingest(&warehouse, &format, &self.files, &options).await?;
-            print_adapter_report(&report, warehouse.config().ingest.max_listed_problems);
-            crate::audit::note("kind", format.name);
-            crate::audit::note("files", report.files.len());
-            crate::audit::note("rows_read", report.rows_read());
-            crate::audit::note("files_refused", report.refused());
-            return match report.refused() {
-                0 => Ok(ExitCode::SUCCESS),
-                n => Err(Error::Rejected {
-                    summary: format!(
-                        "{n} of {} file(s) refused; nothing from a refused file was committed",
-                        report.files.len()
-                    ),
-                }),
-            };
-        }
-        let kind = kinds::by_name(&self.kind).ok_or_else(|| Error::Usage(format!("unknown kind '{}'", self.kind)))?;
+        let max_listed = warehouse.config().ingest.max_listed_problems;
         let options = IngestOptions {
             quarantine: self.quarantine,
             rejects_dir: self.rejects_dir.clone(),
             progress: !global.quiet && std::io::stderr().is_terminal(),
         };
-        let report = ingest::ingest(&warehouse, &kind, &self.files, &options).await?;
-        print_report(&report, warehouse.config().ingest.max_listed_problems);
-        crate::audit::note("kind", kind.name);
-        crate::audit::note("files", report.files.len());
-        crate::audit::note("rows_read", report.rows_read());
-        crate::audit::note("files_refused", report.refused());
-        match report.refused() {
-            0 => Ok(ExitCode::SUCCESS),
-            n => Err(Error::Rejected {
-                summary: format!(
-                    "{n} of {} file(s) refused; nothing from a refused file was committed",
-                    report.files.len()
-                ),
-            }),
+        if self.kind == "jisc-udd" {
+            let reports = adapters::udd::ingest(&warehouse, &self.files, &options).await?;
+            for report in &reports {
+                print_report(report, max_listed);
+            }
+            let refused: usize = reports.iter().map(IngestReport::refused).sum();
+            note_run("jisc-udd", self.files.len(), reports.iter().map(IngestReport::rows_read).sum(), refused);
+            if refused > 0 {
+                return Err(Error::Rejected {
+                    summary: "a UDD file was refused; the kinds before it were committed, nothing after it".into(),
+                });
+            }
+            return Ok(ExitCode::SUCCESS);
         }
+        if let Some(format) = adapters::by_name(&self.kind) {
+            let report = adapters::ingest(&warehouse, &format, &self.files, &options).await?;
+            print_adapter_report(&report, max_listed);
+            note_run(format.name, report.files.len(), report.rows_read(), report.refused());
+            return outcome(report.refused(), report.files.len());
+        }
+        let kind = kinds::by_name(&self.kind).ok_or_else(|| Error::Usage(format!("unknown kind '{}'", self.kind)))?;
+        let report = ingest::ingest(&warehouse, &kind, &self.files, &options).await?;
+        print_report(&report, max_listed);
+        note_run(kind.name, report.files.len(), report.rows_read(), report.refused());
+        outcome(report.refused(), report.files.len())
+    }
+}
+
+/// Records what an ingest run did in the audit trail (counts only).
+fn note_run(kind: &str, files: usize, rows_read: u64, refused: usize) {
+    crate::audit::note("kind", kind);
+    crate::audit::note("files", files);
+    crate::audit::note("rows_read", rows_read);
+    crate::audit::note("files_refused", refused);
+}
+
+/// Success, or the failure that names how many files were refused.
+fn outcome(refused: usize, files: usize) -> Result<ExitCode> {
+    match refused {
+        0 => Ok(ExitCode::SUCCESS),
+        n => Err(Error::Rejected {
+            summary: format!("{n} of {files} file(s) refused; nothing from a refused file was committed"),
+        }),
+    }
+}
+
+/// Prints a file's problems (at most `max_listed`, then a count) to stderr, each named by
+/// line and by `what` the file calls a column.
+fn print_problems(name: &std::path::Display, problems: &[ingest::parse::Reject], max_listed: usize, what: &str) {
+    for p in problems.iter().take(max_listed) {
+        if p.column.is_empty() {
+            eprintln!("{name}:{}: {}", p.line, p.reason);
+        } else {
+            eprintln!("{name}:{}: {what} '{}': {}", p.line, p.column, p.reason);
+        }
+    }
+    if problems.len() > max_listed {
+        eprintln!("{name}: ... and {} more problem(s)", thousands((problems.len() - max_listed) as u64));
     }
 }
 
@@ -114,16 +119,7 @@ pub fn print_report(report: &IngestReport, max_listed: usize) {
                 }
             }
             FileOutcome::Refused { problems } => {
-                for p in problems.iter().take(max_listed) {
-                    if p.column.is_empty() {
-                        eprintln!("{name}:{}: {}", p.line, p.reason);
-                    } else {
-                        eprintln!("{name}:{}: column '{}': {}", p.line, p.column, p.reason);
-                    }
-                }
-                if problems.len() > max_listed {
-                    eprintln!("{name}: ... and {} more problem(s)", thousands((problems.len() - max_listed) as u64));
-                }
+                print_problems(&name, problems, max_listed, "column");
                 let rows = problems.iter().map(|p| p.line).collect::<std::collections::BTreeSet<_>>().len();
                 eprintln!(
                     "{name}: refused, nothing committed ({} problem(s) in {} row(s); fix them or use --quarantine)",
@@ -164,16 +160,7 @@ pub fn print_adapter_report(report: &AdapterReport, max_listed: usize) {
             eprintln!("{name}: already ingested (same content), nothing added");
             continue;
         }
-        for p in file.problems.iter().take(max_listed) {
-            if p.column.is_empty() {
-                eprintln!("{name}:{}: {}", p.line, p.reason);
-            } else {
-                eprintln!("{name}:{}: field '{}': {}", p.line, p.column, p.reason);
-            }
-        }
-        if file.problems.len() > max_listed {
-            eprintln!("{name}: ... and {} more problem(s)", thousands((file.problems.len() - max_listed) as u64));
-        }
+        print_problems(&name, &file.problems, max_listed, "field");
         if file.refused {
             eprintln!(
                 "{name}: refused, nothing committed ({} problem(s); fix them or use --quarantine)",
@@ -189,8 +176,7 @@ pub fn print_adapter_report(report: &AdapterReport, max_listed: usize) {
         added += file.activity_added;
         held += file.activity_held;
         attended += file.attendance_added;
-        let lost: u64 = file.unmapped.values().sum();
-        unmapped += lost;
+        unmapped += file.unmapped.values().sum::<u64>();
         for (reason, n) in &file.dropped {
             *dropped.entry(*reason).or_insert(0) += n;
         }

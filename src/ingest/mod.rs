@@ -197,7 +197,8 @@ async fn ingest_file(
             outcome: FileOutcome::Refused { problems: parsed.rejects },
         });
     }
-    let rejects_file = if rejected > 0 { Some(write_rejects(path, &parsed, options)?) } else { None };
+    let rejects_file =
+        if rejected > 0 { Some(write_rejects(path, &parsed.header, &parsed.rejects, options)?) } else { None };
 
     // Special-category values leave the row here, under a keyed pseudonym.
     if !parsed.special.is_empty() {
@@ -354,29 +355,34 @@ pub(crate) fn file_sha256(path: &Path) -> Result<String> {
 }
 
 /// Writes the refused rows of a quarantined file: `line`, `problems`, then the file's own
-/// columns, so the rows can be corrected and ingested again.
-fn write_rejects(path: &Path, parsed: &Parsed, options: &IngestOptions) -> Result<PathBuf> {
+/// columns, so the rows can be corrected and ingested again. `rejects` are in line order.
+pub(crate) fn write_rejects(
+    path: &Path,
+    file_header: &[String],
+    rejects: &[Reject],
+    options: &IngestOptions,
+) -> Result<PathBuf> {
     let name =
         format!("{}.rejects.csv", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
     let dir = options.rejects_dir.clone().unwrap_or_else(|| path.parent().map(Path::to_path_buf).unwrap_or_default());
     let target = dir.join(name);
     let mut out = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["line".to_string(), "problems".to_string()];
-    header.extend(parsed.header.iter().cloned());
+    header.extend(file_header.iter().cloned());
     out.write_record(&header).map_err(|e| Error::Internal(e.to_string()))?;
     let mut i = 0;
-    while i < parsed.rejects.len() {
-        let line = parsed.rejects[i].line;
+    while i < rejects.len() {
+        let line = rejects[i].line;
         let mut problems = Vec::new();
         let mut record = None;
-        while i < parsed.rejects.len() && parsed.rejects[i].line == line {
-            let r = &parsed.rejects[i];
+        while i < rejects.len() && rejects[i].line == line {
+            let r = &rejects[i];
             problems.push(if r.column.is_empty() { r.reason.clone() } else { format!("{}: {}", r.column, r.reason) });
             record = record.or_else(|| r.record.clone());
             i += 1;
         }
         let mut row = vec![line.to_string(), problems.join("; ")];
-        row.extend(record.unwrap_or_else(|| vec![String::new(); parsed.header.len()]));
+        row.extend(record.unwrap_or_else(|| vec![String::new(); file_header.len()]));
         out.write_record(&row).map_err(|e| Error::Internal(e.to_string()))?;
     }
     let bytes = out.into_inner().map_err(|e| Error::Internal(e.to_string()))?;

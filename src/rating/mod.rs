@@ -194,7 +194,10 @@ const RANGE_JOIN_MAX_DAYS: i32 = 10;
 /// by range join for a few days, by running totals beyond) over `rating_grid`.
 fn rating_statement(days: i32, window_days: u32) -> Result<String> {
     let windowed = if days <= RANGE_JOIN_MAX_DAYS { "rating/windowed_join" } else { "rating/windowed_running" };
-    let statement = queries::compose(&[("rating_grid", "rating/grid"), ("windowed", windowed)], "rating/ratings")?;
+    let statement = queries::compose(
+        &[("rating_grid", "rating/grid"), ("daily_signals", "rating/signals"), ("windowed", windowed)],
+        "rating/ratings",
+    )?;
     // A frame bound cannot be a parameter; the window length is a validated setting.
     Ok(statement.replace("{window_preceding}", &window_days.saturating_sub(1).to_string()))
 }

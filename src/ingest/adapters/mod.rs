@@ -222,8 +222,7 @@ pub struct Sink<'a> {
     pub tz: Tz,
     /// Format settings (`[formats]`).
     pub settings: &'a FormatsConfig,
-    /// The identity maps.
-    pub identities: &'a Identities,
+    identities: &'a Identities,
     sessions: &'a [Session],
     ingested_at: i64,
     writer: RecordBatchWriter,
@@ -263,8 +262,16 @@ impl<'a> Sink<'a> {
 
     /// Maps a user to a student, counting it as unmapped in `domain` when nobody matches.
     pub fn student(&mut self, domain: &str, identifier: &str) -> Option<u32> {
-        let found = self.identities.resolve(domain, identifier);
-        if found.is_none() {
+        self.student_any(&[(domain, identifier)])
+    }
+
+    /// Maps a user by the first (domain, identifier) that matches; when none does, counts
+    /// it as unmapped in the first domain.
+    pub fn student_any(&mut self, tries: &[(&str, &str)]) -> Option<u32> {
+        let found = tries.iter().find_map(|(domain, identifier)| self.identities.resolve(domain, identifier));
+        if found.is_none()
+            && let Some((domain, _)) = tries.first()
+        {
             *self.report.unmapped.entry(domain.to_string()).or_default() += 1;
         }
         found
@@ -428,20 +435,21 @@ impl<'a> Sink<'a> {
             durations.push(duration);
         }
         let n = at.len();
+        let ingested: ArrayRef =
+            Arc::new(TimestampMicrosecondArray::from(vec![self.ingested_at; n]).with_timezone("UTC"));
+        let by_name: HashMap<&str, ArrayRef> = HashMap::from([
+            ("student_id", Arc::new(ids.finish()) as ArrayRef),
+            ("occurred_at", Arc::new(TimestampMicrosecondArray::from(at).with_timezone("UTC"))),
+            ("day", Arc::new(Date32Array::from(days))),
+            ("source", Arc::new(sources.finish())),
+            ("count", Arc::new(Int64Array::from(counts))),
+            ("duration_s", Arc::new(Int64Array::from(durations))),
+        ]);
+        // In the table's column order; `ingested_at` is the only other column.
         let columns: Vec<ArrayRef> = schema
             .fields()
             .iter()
-            .map(|f| -> ArrayRef {
-                match f.name().as_str() {
-                    "student_id" => Arc::new(ids.finish_cloned()),
-                    "occurred_at" => Arc::new(TimestampMicrosecondArray::from(at.clone()).with_timezone("UTC")),
-                    "day" => Arc::new(Date32Array::from(days.clone())),
-                    "source" => Arc::new(sources.finish_cloned()),
-                    "count" => Arc::new(Int64Array::from(counts.clone())),
-                    "duration_s" => Arc::new(Int64Array::from(durations.clone())),
-                    _ => Arc::new(TimestampMicrosecondArray::from(vec![self.ingested_at; n]).with_timezone("UTC")),
-                }
-            })
+            .map(|f| by_name.get(f.name().as_str()).cloned().unwrap_or_else(|| ingested.clone()))
             .collect();
         Ok(RecordBatch::try_new(schema, columns)?)
     }
@@ -534,10 +542,15 @@ pub async fn ingest(
     // are all held, which the next run finds and adds nothing for.
     let mut table = warehouse.table(&tables::ACTIVITY).await?;
     let mut logs = Vec::new();
-    let mut this_run = std::collections::HashSet::new();
+    // Every file ingested before as this format, read once; this run's files join it.
+    let mut seen = std::collections::HashSet::new();
+    for batch in queries::collect(&ctx, "ingest/files_seen", &[("kind", ScalarValue::from(format.name))]).await? {
+        let hashes = text_column(&batch, 0)?;
+        seen.extend(hashes.iter().flatten().map(String::from));
+    }
     for path in files {
         let sha256 = super::file_sha256(path)?;
-        if !this_run.insert(sha256.clone()) || super::seen(&ctx, format.name, &sha256).await? {
+        if !seen.insert(sha256.clone()) {
             reports.push(AdapterFileReport { path: path.clone(), already_ingested: true, ..Default::default() });
             continue;
         }
@@ -580,7 +593,7 @@ pub async fn ingest(
                 reports.push(sink.report);
                 continue;
             }
-            sink.report.rejects_file = Some(write_rejects(path, &sink.header, &sink.report.problems, options)?);
+            sink.report.rejects_file = Some(super::write_rejects(path, &sink.header, &sink.report.problems, options)?);
         }
         if let Err(e) = sink.finish(&mut table, &format!("ingest {}", format.name)).await {
             sink.discard();
@@ -644,37 +657,70 @@ fn micros_column(batch: &RecordBatch, i: usize) -> Result<&TimestampMicrosecondA
         .ok_or_else(|| Error::Internal("session query returned a non-timestamp column".into()))
 }
 
-/// Writes a quarantined file's malformed rows: `line`, `problems`, then the raw fields.
-fn write_rejects(path: &Path, header: &[String], problems: &[Reject], options: &IngestOptions) -> Result<PathBuf> {
-    let name =
-        format!("{}.rejects.csv", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-    let dir = options.rejects_dir.clone().unwrap_or_else(|| path.parent().map(Path::to_path_buf).unwrap_or_default());
-    let target = dir.join(name);
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let mut head = vec!["line".to_string(), "problems".to_string()];
-    head.extend(header.iter().cloned());
-    out.write_record(&head).map_err(|e| Error::Internal(e.to_string()))?;
-    let mut by_line: BTreeMap<u64, (Vec<String>, Vec<String>)> = BTreeMap::new();
-    for p in problems {
-        let entry = by_line.entry(p.line).or_default();
-        entry.0.push(if p.column.is_empty() { p.reason.clone() } else { format!("{}: {}", p.column, p.reason) });
-        if entry.1.is_empty() {
-            entry.1 = p.record.clone().unwrap_or_default();
+/// A CSV reader over a decoded export.
+pub type CsvReader = csv::Reader<Box<dyn std::io::BufRead + Send>>;
+
+/// Opens an exported CSV file (any byte-order mark skipped) and reads its header, trimmed;
+/// the header is kept on the sink for the rejects file.
+pub fn open_csv(path: &Path, sink: &mut Sink) -> Result<(CsvReader, Vec<String>)> {
+    let (reader, _) = text::open(path)?;
+    let mut csv = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(reader);
+    let header: Vec<String> = csv
+        .headers()
+        .map_err(|e| Error::Rejected { summary: format!("{}:1: the header cannot be read: {e}", path.display()) })?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    sink.header = header.clone();
+    Ok((csv, header))
+}
+
+/// Reads records, handing each well-shaped one to `row`; a record with the wrong number of
+/// fields (a trailing empty field is allowed) or invalid text is rejected by line.
+pub fn each_record(
+    path: &Path,
+    csv: &mut CsvReader,
+    width: usize,
+    sink: &mut Sink,
+    mut row: impl FnMut(&csv::StringRecord, u64, &mut Sink) -> Result<()>,
+) -> Result<()> {
+    let mut record = csv::StringRecord::new();
+    let mut line = 1u64;
+    loop {
+        match csv.read_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                line = record.position().map(|p| p.line()).unwrap_or(line + 1);
+                sink.read_row();
+                let trailing_empty =
+                    record.len() == width + 1 && record.get(width).is_some_and(|f| f.trim().is_empty());
+                if record.len() != width && !trailing_empty {
+                    let reason = format!("has {} fields, the header has {width}", record.len());
+                    sink.reject(line, "", reason, record.iter().map(String::from).collect());
+                    continue;
+                }
+                row(&record, line, sink)?;
+            }
+            Err(e) => {
+                let at = e.position().map(|p| p.line()).unwrap_or(line + 1);
+                match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => {
+                        sink.read_row();
+                        sink.reject(at, "", "is not valid UTF-8 text", Vec::new());
+                        line = at;
+                    }
+                    csv::ErrorKind::Io(_) => {
+                        return Err(Error::io(path, std::io::Error::other(e.to_string())));
+                    }
+                    _ => {
+                        sink.read_row();
+                        sink.reject(at, "", format!("cannot be read as CSV: {e}"), Vec::new());
+                        line = at;
+                    }
+                }
+            }
         }
     }
-    for (line, (reasons, record)) in by_line {
-        let mut row = vec![line.to_string(), reasons.join("; ")];
-        row.extend(record);
-        out.write_record(&row).map_err(|e| Error::Internal(e.to_string()))?;
-    }
-    let bytes = out.into_inner().map_err(|e| Error::Internal(e.to_string()))?;
-    crate::warehouse::write_atomically(&target, &bytes)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600));
-    }
-    Ok(target)
 }
 
 /// The value of a field by header name, trimmed, with database NULL spellings as empty.

@@ -9,10 +9,8 @@
 
 use std::path::Path;
 
-use csv::StringRecord;
-
-use super::{Sink, field, locate, text};
-use crate::error::{Error, Result};
+use super::{Sink, each_record, field, locate, open_csv};
+use crate::error::Result;
 
 /// Moodle events that are a student handing work in.
 const SUBMISSION_EVENTS: &[&str] = &[
@@ -31,73 +29,10 @@ const SUBMISSION_NAMES: &[&str] =
 /// The identity domain of Moodle user ids.
 pub const DOMAIN: &str = "vle";
 
-/// A CSV reader over a decoded export.
-type CsvReader = csv::Reader<Box<dyn std::io::BufRead + Send>>;
-
-fn csv_reader(path: &Path) -> Result<(CsvReader, Vec<String>)> {
-    let (reader, _) = text::open(path)?;
-    let mut csv = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(reader);
-    let header: Vec<String> = csv
-        .headers()
-        .map_err(|e| Error::Rejected { summary: format!("{}:1: the header cannot be read: {e}", path.display()) })?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
-    Ok((csv, header))
-}
-
-/// Reads records, handing each well-shaped one to `row`; a record with the wrong number of
-/// fields (a trailing empty field is allowed) or invalid text is rejected by line.
-fn each_record(
-    path: &Path,
-    csv: &mut CsvReader,
-    width: usize,
-    sink: &mut Sink,
-    mut row: impl FnMut(&StringRecord, u64, &mut Sink) -> Result<()>,
-) -> Result<()> {
-    let mut record = StringRecord::new();
-    let mut line = 1u64;
-    loop {
-        match csv.read_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {
-                line = record.position().map(|p| p.line()).unwrap_or(line + 1);
-                sink.read_row();
-                let trailing_empty =
-                    record.len() == width + 1 && record.get(width).is_some_and(|f| f.trim().is_empty());
-                if record.len() != width && !trailing_empty {
-                    let reason = format!("has {} fields, the header has {width}", record.len());
-                    sink.reject(line, "", reason, record.iter().map(String::from).collect());
-                    continue;
-                }
-                row(&record, line, sink)?;
-            }
-            Err(e) => {
-                let at = e.position().map(|p| p.line()).unwrap_or(line + 1);
-                match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => {
-                        sink.read_row();
-                        sink.reject(at, "", "is not valid UTF-8 text", Vec::new());
-                        line = at;
-                    }
-                    csv::ErrorKind::Io(_) => {
-                        return Err(Error::io(path, std::io::Error::other(e.to_string())));
-                    }
-                    _ => {
-                        sink.read_row();
-                        sink.reject(at, "", format!("cannot be read as CSV: {e}"), Vec::new());
-                        line = at;
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// `moodle-log`: rows of `logstore_standard_log` (CSV with a header row; NULL may be
 /// written as empty, `NULL` or `\N`; `timecreated` is Unix seconds).
 pub fn read_log(path: &Path, sink: &mut Sink) -> Result<()> {
-    let (mut csv, header) = csv_reader(path)?;
+    let (mut csv, header) = open_csv(path, sink)?;
     let cols = locate(
         path,
         &header,
@@ -118,7 +53,6 @@ pub fn read_log(path: &Path, sink: &mut Sink) -> Result<()> {
         cols["realuserid"],
         cols["anonymous"],
     );
-    sink.header = header.clone();
     each_record(path, &mut csv, header.len(), sink, |record, line, sink| {
         let raw = || record.iter().map(String::from).collect::<Vec<_>>();
         let Ok(level) = field(record, edulevel).parse::<i64>() else {
@@ -172,11 +106,10 @@ fn user_in_description(description: &str) -> Option<&str> {
 /// context,Component,Event name,Description,Origin,IP address`); times are the site's
 /// local time, day-first unless `formats.moodle_report_month_first`.
 pub fn read_report(path: &Path, sink: &mut Sink) -> Result<()> {
-    let (mut csv, header) = csv_reader(path)?;
+    let (mut csv, header) = open_csv(path, sink)?;
     let cols = locate(path, &header, &[("Time", true), ("Event name", true), ("Description", true)])?;
     let (time, event, description) = (cols["Time"], cols["Event name"], cols["Description"]);
     let month_first = sink.settings.moodle_report_month_first;
-    sink.header = header.clone();
     each_record(path, &mut csv, header.len(), sink, |record, line, sink| {
         let raw = || record.iter().map(String::from).collect::<Vec<_>>();
         let at = match super::super::time::parse_locale_timestamp(field(record, time), sink.tz, month_first) {

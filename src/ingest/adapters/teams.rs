@@ -15,7 +15,7 @@
 //! present during the session has attended it; otherwise the meeting is online-meeting
 //! activity at the participant's first join.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 use std::path::Path;
 
@@ -61,7 +61,8 @@ pub fn read(path: &Path, sink: &mut Sink) -> Result<()> {
     let (reader, _) = text::open(path)?;
     let month_first = sink.settings.teams_month_first;
     let mut section = Section::Start;
-    let mut header: Option<Vec<String>> = None;
+    // The current table's header and its columns, located once per table.
+    let mut header: Option<(Vec<String>, Columns)> = None;
     let mut summary: BTreeMap<String, String> = BTreeMap::new();
     let mut people: Vec<Person> = Vec::new();
     let mut legacy: BTreeMap<String, Person> = BTreeMap::new();
@@ -102,11 +103,17 @@ pub fn read(path: &Path, sink: &mut Sink) -> Result<()> {
                 }
             }
             Section::Participants | Section::Legacy | Section::Activities => {
-                let Some(head) = &header else {
-                    header = Some(fields.clone());
+                let Some((head, cols)) = &header else {
+                    let wanted: &[(&'static str, bool)] = match section {
+                        Section::Participants => PARTICIPANT_COLUMNS,
+                        Section::Legacy => LEGACY_COLUMNS,
+                        _ => &[],
+                    };
+                    let cols = locate(path, &fields, wanted)?;
                     if sink.header.is_empty() {
-                        sink.header = fields;
+                        sink.header = fields.clone();
                     }
+                    header = Some((fields, cols));
                     continue;
                 };
                 sink.read_row();
@@ -126,11 +133,11 @@ pub fn read(path: &Path, sink: &mut Sink) -> Result<()> {
                 }
                 match section {
                     Section::Participants => {
-                        if let Some(person) = participant(path, head, &fields, line, sink, month_first)? {
+                        if let Some(person) = participant(head, cols, &fields, line, sink, month_first) {
                             people.push(person);
                         }
                     }
-                    Section::Legacy => legacy_row(path, head, &fields, line, sink, month_first, &mut legacy)?,
+                    Section::Legacy => legacy_row(head, cols, &fields, line, sink, month_first, &mut legacy),
                     _ => sink.drop_row("per-join detail (the participants section is used)"),
                 }
             }
@@ -178,90 +185,105 @@ pub fn read(path: &Path, sink: &mut Sink) -> Result<()> {
     Ok(())
 }
 
-fn participant(
-    path: &Path,
+/// Columns of a report table by wanted name (`a|b` for either).
+type Columns = HashMap<&'static str, Option<usize>>;
+
+const PARTICIPANT_COLUMNS: &[(&str, bool)] = &[
+    ("Name|Full Name", true),
+    ("First Join|Join Time", true),
+    ("Last Leave|Leave Time", false),
+    ("In-Meeting Duration|Duration|Attendance Duration", false),
+    ("Email", false),
+    ("Participant ID (UPN)|UPN|Participant ID", false),
+];
+
+const LEGACY_COLUMNS: &[(&str, bool)] = &[("Full Name|Name", true), ("User Action", true), ("Timestamp", true)];
+
+/// The parsed value of a cell, `None` when it is empty; a value that does not parse
+/// rejects the row, naming the column, and gives `Err`.
+fn cell<T>(
+    sink: &mut Sink,
+    line: u64,
     head: &[String],
+    fields: &[String],
+    col: Option<usize>,
+    parse: impl Fn(&str) -> std::result::Result<T, String>,
+) -> std::result::Result<Option<T>, ()> {
+    let Some(i) = col else { return Ok(None) };
+    let text = fields[i].trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    parse(text).map(Some).map_err(|reason| sink.reject(line, &head[i], reason, fields.to_vec()))
+}
+
+/// As [`cell`], for a column every row must fill: an empty cell rejects the row too.
+fn required<T>(
+    sink: &mut Sink,
+    line: u64,
+    head: &[String],
+    fields: &[String],
+    col: Option<usize>,
+    parse: impl Fn(&str) -> std::result::Result<T, String>,
+) -> Option<T> {
+    match cell(sink, line, head, fields, col, parse) {
+        Ok(Some(value)) => Some(value),
+        Ok(None) => {
+            sink.reject(line, &head[col.unwrap_or(0)], "missing", fields.to_vec());
+            None
+        }
+        Err(()) => None,
+    }
+}
+
+fn participant(
+    head: &[String],
+    cols: &Columns,
     fields: &[String],
     line: u64,
     sink: &mut Sink,
     month_first: bool,
-) -> Result<Option<Person>> {
-    let cols = locate(
-        path,
-        head,
-        &[
-            ("Name|Full Name", true),
-            ("First Join|Join Time", true),
-            ("Last Leave|Leave Time", false),
-            ("In-Meeting Duration|Duration|Attendance Duration", false),
-            ("Email", false),
-            ("Participant ID (UPN)|UPN|Participant ID", false),
-        ],
-    )?;
-    let get = |k: &str| cols[k].map(|i| fields[i].trim().to_string()).unwrap_or_default();
-    let mut person = Person {
-        name: get("Name|Full Name"),
-        email: get("Email"),
-        upn: get("Participant ID (UPN)|UPN|Participant ID"),
-        ..Default::default()
-    };
-    match parse_locale_timestamp(&get("First Join|Join Time"), sink.tz, month_first) {
-        Ok(at) => person.first_join = Some(at),
-        Err(reason) => {
-            sink.reject(line, &head[cols["First Join|Join Time"].unwrap_or(0)], reason, fields.to_vec());
-            return Ok(None);
-        }
-    }
-    let leave = get("Last Leave|Leave Time");
-    if !leave.is_empty() {
-        match parse_locale_timestamp(&leave, sink.tz, month_first) {
-            Ok(at) => person.last_leave = Some(at),
-            Err(reason) => {
-                sink.reject(line, &head[cols["Last Leave|Leave Time"].unwrap_or(0)], reason, fields.to_vec());
-                return Ok(None);
-            }
-        }
-    }
-    let duration = get("In-Meeting Duration|Duration|Attendance Duration");
-    if !duration.is_empty() {
-        match parse_duration(&duration) {
-            Ok(d) => person.duration_s = Some(d),
-            Err(reason) => {
-                let col = cols["In-Meeting Duration|Duration|Attendance Duration"].unwrap_or(0);
-                sink.reject(line, &head[col], reason, fields.to_vec());
-                return Ok(None);
-            }
-        }
-    }
-    Ok(Some(person))
+) -> Option<Person> {
+    let text = |k: &str| cols[k].map(|i| fields[i].trim().to_string()).unwrap_or_default();
+    let tz = sink.tz;
+    let when = |t: &str| parse_locale_timestamp(t, tz, month_first);
+    let first_join = Some(required(sink, line, head, fields, cols["First Join|Join Time"], when)?);
+    let last_leave = cell(sink, line, head, fields, cols["Last Leave|Leave Time"], when).ok()?;
+    let duration_s =
+        cell(sink, line, head, fields, cols["In-Meeting Duration|Duration|Attendance Duration"], parse_duration)
+            .ok()?;
+    Some(Person {
+        name: text("Name|Full Name"),
+        email: text("Email"),
+        upn: text("Participant ID (UPN)|UPN|Participant ID"),
+        first_join,
+        last_leave,
+        duration_s,
+    })
 }
 
 fn legacy_row(
-    path: &Path,
     head: &[String],
+    cols: &Columns,
     fields: &[String],
     line: u64,
     sink: &mut Sink,
     month_first: bool,
     people: &mut BTreeMap<String, Person>,
-) -> Result<()> {
-    let cols = locate(path, head, &[("Full Name|Name", true), ("User Action", true), ("Timestamp", true)])?;
+) {
+    let tz = sink.tz;
+    let when = |t: &str| parse_locale_timestamp(t, tz, month_first);
+    let Some(at) = required(sink, line, head, fields, cols["Timestamp"], when) else {
+        return;
+    };
     let name = fields[cols["Full Name|Name"].unwrap_or(0)].trim().to_string();
     let action = fields[cols["User Action"].unwrap_or(0)].trim().to_lowercase();
-    let at = match parse_locale_timestamp(&fields[cols["Timestamp"].unwrap_or(0)], sink.tz, month_first) {
-        Ok(at) => at,
-        Err(reason) => {
-            sink.reject(line, "Timestamp", reason, fields.to_vec());
-            return Ok(());
-        }
-    };
     let person = people.entry(name.clone()).or_insert_with(|| Person { name, ..Default::default() });
     match action.as_str() {
         "joined" | "joined before" => person.first_join = Some(person.first_join.map_or(at, |t| t.min(at))),
         "left" => person.last_leave = Some(person.last_leave.map_or(at, |t| t.max(at))),
         _ => sink.reject(line, "User Action", "not Joined or Left", fields.to_vec()),
     }
-    Ok(())
 }
 
 /// The timetabled online session a meeting is, if any: overlapping in time, named by a

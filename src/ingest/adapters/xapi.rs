@@ -132,10 +132,7 @@ pub fn read(path: &Path, sink: &mut Sink) -> Result<()> {
         };
         let actor = &statement["actor"];
         let student = if let Some(name) = actor["account"]["name"].as_str() {
-            ["xapi", "student", "vle"]
-                .iter()
-                .find_map(|d| sink.identities.resolve(d, name))
-                .or_else(|| sink.student("xapi", name))
+            sink.student_any(&[("xapi", name), ("student", name), ("vle", name)])
         } else if let Some(mbox) = actor["mbox"].as_str() {
             sink.student("email", mbox.trim_start_matches("mailto:"))
         } else {
