@@ -1,12 +1,17 @@
 -- description: staged activity the warehouse does not hold yet (key: student_id, occurred_at, source)
--- params: $min_day Date32, $max_day Date32 (the staged rows' day range, so only those files are read)
+-- params: $min_day Date32, $max_day Date32, $min_student Utf8, $max_student Utf8 (the staged rows'
+--   day and student ranges, so only the files that may hold them are read)
 -- output: activity rows to append, sorted for day and student pruning
+--
+-- The held rows are the join's build side (usually few or none: an export adds new days or
+-- new students); the staged rows stream past them.
 SELECT s.student_id, s.occurred_at, s.day, s.source, s.count, s.duration_s, s.ingested_at
-FROM staged s
-LEFT ANTI JOIN (
+FROM (
     SELECT student_id, occurred_at, source
     FROM activity
     WHERE day BETWEEN $min_day AND $max_day
+      AND student_id BETWEEN $min_student AND $max_student
 ) held
+RIGHT ANTI JOIN staged s
   ON held.student_id = s.student_id AND held.occurred_at = s.occurred_at AND held.source = s.source
 ORDER BY s.day, s.student_id, s.occurred_at

@@ -1,12 +1,17 @@
 -- description: staged swipes the warehouse does not hold yet (key: student_id, room, swiped_at)
--- params: $min_day Date32, $max_day Date32 (the staged rows' day range, so only those files are read)
+-- params: $min_day Date32, $max_day Date32, $min_student Utf8, $max_student Utf8 (the staged rows'
+--   day and student ranges, so only the files that may hold them are read)
 -- output: swipes rows to append, sorted for day and student pruning
+--
+-- The held rows are the join's build side (usually few or none: an export adds new days or
+-- new students); the staged rows stream past them.
 SELECT s.student_id, s.room, s.swiped_at, s.day, s.reader_id, s.ingested_at
-FROM staged s
-LEFT ANTI JOIN (
+FROM (
     SELECT student_id, room, swiped_at
     FROM swipes
     WHERE day BETWEEN $min_day AND $max_day
+      AND student_id BETWEEN $min_student AND $max_student
 ) held
+RIGHT ANTI JOIN staged s
   ON held.student_id = s.student_id AND held.room = s.room AND held.swiped_at = s.swiped_at
 ORDER BY s.day, s.student_id, s.swiped_at

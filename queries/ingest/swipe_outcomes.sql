@@ -10,6 +10,9 @@
 -- did not count: 'not on class list', 'outside window' (the room had sessions that day),
 -- or 'no session in room'.
 --
+-- Both choices are made with `lag` over each student's rows in a suitable order rather
+-- than `row_number` over tiny partitions (one per swipe), which costs a partition each.
+--
 -- A session without a room (online delivery) has the room 'online:<session_id>': online
 -- attendance from meeting reports and xAPI statements is recorded as a swipe there.
 WITH rooms AS (
@@ -39,15 +42,24 @@ candidates AS (
     LEFT JOIN class_lists cl
       ON cl.session_id = w.session_id AND cl.student_id = sw.student_id
 ),
-best AS (
+-- Each student's candidates, grouped by swipe and best first: the first row of a swipe
+-- (the row before it belongs to another swipe) is its pick.
+ranked AS (
     SELECT student_id, room, swiped_at, session_id, on_list,
-           row_number() OVER (
-               PARTITION BY student_id, room, swiped_at
-               ORDER BY on_list DESC,
-                        abs(CAST(swiped_at AS BIGINT) - CAST(starts_at AS BIGINT)),
-                        starts_at DESC
-           ) AS pick
+           lag(room) OVER (PARTITION BY student_id
+                           ORDER BY room, swiped_at, on_list DESC,
+                                    abs(CAST(swiped_at AS BIGINT) - CAST(starts_at AS BIGINT)), starts_at DESC)
+               AS prev_room,
+           lag(swiped_at) OVER (PARTITION BY student_id
+                                ORDER BY room, swiped_at, on_list DESC,
+                                         abs(CAST(swiped_at AS BIGINT) - CAST(starts_at AS BIGINT)), starts_at DESC)
+               AS prev_swiped_at
     FROM candidates
+),
+best AS (
+    SELECT student_id, room, swiped_at, session_id, on_list
+    FROM ranked
+    WHERE prev_swiped_at IS NULL OR prev_room <> room OR prev_swiped_at <> swiped_at
 ),
 room_days AS (
     SELECT DISTINCT room, day FROM rooms
@@ -62,16 +74,17 @@ classified AS (
            END AS outcome
     FROM swipes sw
     LEFT JOIN best b
-      ON b.pick = 1 AND b.student_id = sw.student_id AND b.room = sw.room AND b.swiped_at = sw.swiped_at
+      ON b.student_id = sw.student_id AND b.room = sw.room AND b.swiped_at = sw.swiped_at
     LEFT JOIN room_days rd
       ON rd.room = sw.room AND rd.day = sw.day
 ),
+-- A student's swipes by session, then time: an attended swipe after another of the same
+-- session is a repeat.
 numbered AS (
-    SELECT *,
-           row_number() OVER (PARTITION BY student_id, session_id ORDER BY swiped_at) AS nth
+    SELECT *, lag(session_id) OVER (PARTITION BY student_id ORDER BY session_id, swiped_at) AS prev_session_id
     FROM classified
 )
 SELECT student_id, room, swiped_at, day, reader_id, session_id,
-       CASE WHEN outcome = 'attended' AND nth > 1 THEN 'repeat' ELSE outcome END AS outcome
+       CASE WHEN outcome = 'attended' AND prev_session_id = session_id THEN 'repeat' ELSE outcome END AS outcome
 FROM numbered
 ORDER BY day, student_id, swiped_at

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::array::{Date32Array, RecordBatch, StringArray, TimestampMicrosecondArray};
-use arrow::compute::kernels::aggregate::{max, min};
+use arrow::compute::kernels::aggregate::{max, max_string, min, min_string};
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -258,13 +258,7 @@ pub(crate) async fn commit_rows(
     let added = match kind.merge {
         Merge::InsertNew => {
             let query = format!("ingest/new_{}", table.name);
-            let params = match day_range(&staged) {
-                Some((lo, hi)) => {
-                    vec![("min_day", ScalarValue::Date32(Some(lo))), ("max_day", ScalarValue::Date32(Some(hi)))]
-                }
-                None => vec![],
-            };
-            let rows = queries::collect(ctx, &query, &params).await?;
+            let rows = queries::collect(ctx, &query, &staged_bounds(&staged)).await?;
             let added: u64 = rows.iter().map(|b| b.num_rows() as u64).sum();
             if added > 0 {
                 warehouse.append(&table, rows, &operation).await?;
@@ -308,9 +302,21 @@ async fn count_rows(ctx: &SessionContext, table: &str) -> Result<u64> {
     Ok(df.count().await.map_err(|e| Error::query(table, e))? as u64)
 }
 
-fn day_range(batch: &RecordBatch) -> Option<(i32, i32)> {
-    let days = batch.column_by_name("day")?.as_any().downcast_ref::<Date32Array>()?;
-    Some((min(days)?, max(days)?))
+/// The staged rows' day and student ranges, as the `$min_day`, `$max_day`, `$min_student`
+/// and `$max_student` parameters of the `ingest/new_*` queries. Held rows outside both
+/// ranges cannot match, and the table's file statistics let the scan skip them: a daily
+/// export touches the files of its days, a per-student export those of its students.
+pub(crate) fn staged_bounds(batch: &RecordBatch) -> Vec<(&'static str, ScalarValue)> {
+    let mut params = vec![];
+    if let Some(days) = batch.column_by_name("day").and_then(|c| c.as_any().downcast_ref::<Date32Array>()) {
+        params.push(("min_day", ScalarValue::Date32(min(days))));
+        params.push(("max_day", ScalarValue::Date32(max(days))));
+    }
+    if let Some(ids) = batch.column_by_name("student_id").and_then(|c| c.as_any().downcast_ref::<StringArray>()) {
+        params.push(("min_student", ScalarValue::Utf8(min_string(ids).map(str::to_owned))));
+        params.push(("max_student", ScalarValue::Utf8(max_string(ids).map(str::to_owned))));
+    }
+    params
 }
 
 pub(crate) fn ingest_log_row(

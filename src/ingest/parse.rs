@@ -10,14 +10,16 @@ use std::io::BufReader;
 use std::path::Path;
 use std::sync::Arc;
 
+use arrow::array::make_comparator;
 use arrow::array::{
     ArrayRef, BooleanArray, Date32Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
     UInt64Array, UInt64Builder,
 };
+use arrow::compute::SortOptions;
 use arrow::compute::{concat_batches, filter_record_batch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use arrow::row::{RowConverter, SortField};
 use chrono_tz::Tz;
+use datafusion::common::hash_utils::{RandomState, create_hashes};
 use indicatif::ProgressBar;
 
 use super::kinds::{Check, Column, Kind};
@@ -144,12 +146,9 @@ pub struct ParseOptions<'a> {
 
 /// Reads and checks one file of `kind`.
 pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parsed> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(BufReader::with_capacity(1 << 20, file));
+    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    let parts = split_points(path, size)?;
+    let mut reader = csv_reader(open_range(path, 0, parts[0].1)?, true);
     let name = path.display().to_string();
     let header: Vec<String> = reader
         .headers()
@@ -206,29 +205,149 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
             }
         })
         .collect();
-    let specials: Vec<(usize, &'static str)> = kind
-        .columns
-        .iter()
-        .filter(|c| matches!(c.check, Check::Special))
-        .filter_map(|c| seen.get(c.name).map(|&i| (i, c.name)))
-        .collect();
-    let key_header = seen[kind.key[0]];
-    let span = kind.span.map(|(a, b)| {
-        let pos = |n: &str| table_cols.iter().position(|(c, _)| *c == n).expect("span columns are table columns");
-        (pos(a), pos(b), a, b)
-    });
+    let layout = Layout {
+        kind,
+        slots,
+        specials: kind
+            .columns
+            .iter()
+            .filter(|c| matches!(c.check, Check::Special))
+            .filter_map(|c| seen.get(c.name).map(|&i| (i, c.name)))
+            .collect(),
+        key_header: seen[kind.key[0]],
+        span: kind.span.map(|(a, b)| {
+            let pos = |n: &str| table_cols.iter().position(|(c, _)| *c == n).expect("span columns are table columns");
+            (pos(a), pos(b), a, b)
+        }),
+        width: header.len(),
+        schema: staged_schema(kind),
+        path,
+        opts,
+    };
 
-    let schema = staged_schema(kind);
-    let mut builders: Vec<Builder> = table_cols.iter().map(|(_, c)| Builder::new(*c)).collect();
-    let mut lines = UInt64Builder::new();
+    // The first part continues after the header; the others start on a line boundary
+    // (only files without quotes are split, so no field spans two parts).
+    let chunks: Vec<Result<Chunk>> = std::thread::scope(|scope| {
+        let layout = &layout;
+        let others: Vec<_> = parts[1..]
+            .iter()
+            .map(|&(start, end, lines_before)| {
+                scope.spawn(move || {
+                    let reader = csv_reader(open_range(path, start, end)?, false);
+                    read_rows(reader, lines_before, layout)
+                })
+            })
+            .collect();
+        let mut chunks = vec![read_rows(reader, 0, layout)];
+        chunks.extend(others.into_iter().map(|h| h.join().expect("a CSV reading thread panicked")));
+        chunks
+    });
     let mut batches = Vec::new();
-    let mut rejects = Vec::new();
     let mut special = Vec::new();
+    let mut rejects = Vec::new();
+    let mut rows_read = 0;
+    for chunk in chunks {
+        let chunk = chunk?;
+        batches.extend(chunk.batches);
+        special.extend(chunk.special);
+        rejects.extend(chunk.rejects);
+        rows_read += chunk.rows_read;
+    }
+    let batch = concat_batches(&layout.schema, &batches)?;
+    let mut parsed = Parsed { batch, special, rows_read, rejects, warnings, header };
+    drop_duplicate_keys(kind, &mut parsed)?;
+    parsed.rejects.sort_by_key(|r| r.line);
+    Ok(parsed)
+}
+
+/// Files at least this large (`ROLLCALL_SPLIT_BYTES`, default 16 MiB) are read by several
+/// threads, one part each.
+fn split_bytes() -> u64 {
+    std::env::var("ROLLCALL_SPLIT_BYTES").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(16 << 20)
+}
+
+/// The byte ranges to read in parallel, as (start, end, lines before start): one per core
+/// for large files without quotes, else the whole file.
+fn split_points(path: &Path, size: u64) -> Result<Vec<(u64, u64, u64)>> {
+    use std::io::Read;
+    let wanted_parts = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(2, 8) as u64;
+    if size < split_bytes() {
+        return Ok(vec![(0, size, 0)]);
+    }
+    // One streaming pass: any quote means no split; else each part starts after the
+    // first line end past its share of the bytes, and the line ends before it are counted.
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut block = vec![0u8; 1 << 20];
+    let mut offset = 0u64;
+    let mut lines = 0u64;
+    let mut parts = vec![(0u64, size, 0u64)];
+    loop {
+        let n = file.read(&mut block).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        let bytes = &block[..n];
+        if memchr::memchr(b'"', bytes).is_some() {
+            return Ok(vec![(0, size, 0)]);
+        }
+        for nl in memchr::memchr_iter(b'\n', bytes) {
+            lines += 1;
+            let start = offset + nl as u64 + 1;
+            let wanted = size * parts.len() as u64 / wanted_parts;
+            if (parts.len() as u64) < wanted_parts && start >= wanted && start < size {
+                parts.last_mut().expect("parts is not empty").1 = start;
+                parts.push((start, size, lines));
+            }
+        }
+        offset += n as u64;
+    }
+    Ok(parts)
+}
+
+fn open_range(path: &Path, start: u64, end: u64) -> Result<BufReader<std::io::Take<File>>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    file.seek(SeekFrom::Start(start)).map_err(|e| Error::io(path, e))?;
+    Ok(BufReader::with_capacity(1 << 20, file.take(end - start)))
+}
+
+fn csv_reader<R: std::io::Read>(input: R, has_headers: bool) -> csv::Reader<R> {
+    csv::ReaderBuilder::new().has_headers(has_headers).flexible(true).trim(csv::Trim::All).from_reader(input)
+}
+
+/// What every part of a file needs to read its rows.
+struct Layout<'a> {
+    kind: &'a Kind,
+    slots: Vec<Slot>,
+    specials: Vec<(usize, &'static str)>,
+    key_header: usize,
+    span: Option<(usize, usize, &'static str, &'static str)>,
+    width: usize,
+    schema: SchemaRef,
+    path: &'a Path,
+    opts: &'a ParseOptions<'a>,
+}
+
+/// The rows of one part of a file.
+struct Chunk {
+    batches: Vec<RecordBatch>,
+    special: Vec<SpecialValue>,
+    rejects: Vec<Reject>,
+    rows_read: u64,
+}
+
+/// Reads and checks the rows of one part; `lines_before` is the file line the part's
+/// first line follows.
+fn read_rows<R: std::io::Read>(mut reader: csv::Reader<R>, lines_before: u64, layout: &Layout) -> Result<Chunk> {
+    let Layout { slots, specials, key_header, span, width, schema, path, opts, .. } = layout;
+    let mut builders: Vec<Builder> = layout.kind.table.columns.iter().map(|(_, c)| Builder::new(*c)).collect();
+    let mut lines = UInt64Builder::new();
+    let mut chunk = Chunk { batches: Vec::new(), special: Vec::new(), rejects: Vec::new(), rows_read: 0 };
     let mut cells = vec![Cell::Null; slots.len()];
     let mut flags = vec![String::new(); slots.len()];
     let mut record = csv::StringRecord::new();
-    let mut rows_read = 0u64;
     let mut pending = 0usize;
+    let mut reported = reader.position().byte();
     let mut row_problems: Vec<(String, String)> = Vec::new();
 
     loop {
@@ -237,25 +356,24 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                rows_read += 1;
-                let line = e.position().map(|p| p.line()).unwrap_or(line_before);
-                rejects.push(Reject { line, column: String::new(), reason: csv_reason(&e), record: None });
+                chunk.rows_read += 1;
+                let line = lines_before + e.position().map(|p| p.line()).unwrap_or(line_before);
+                chunk.rejects.push(Reject { line, column: String::new(), reason: csv_reason(&e), record: None });
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     return Err(Error::io(path, std::io::Error::other(csv_reason(&e))));
                 }
                 continue;
             }
         }
-        rows_read += 1;
-        let line = record.position().map(|p| p.line()).unwrap_or(line_before);
+        chunk.rows_read += 1;
+        let line = lines_before + record.position().map(|p| p.line()).unwrap_or(line_before);
         if record.len() == 1 && record.get(0) == Some("") {
-            rows_read -= 1; // a blank line is not a row
+            chunk.rows_read -= 1; // a blank line is not a row
             continue;
         }
         row_problems.clear();
-        if record.len() != header.len() {
-            row_problems
-                .push((String::new(), format!("row has {} fields, the header has {}", record.len(), header.len())));
+        if record.len() != *width {
+            row_problems.push((String::new(), format!("row has {} fields, the header has {width}", record.len())));
         } else {
             for (i, slot) in slots.iter().enumerate() {
                 cells[i] = match slot {
@@ -272,7 +390,7 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
                     Slot::Day { .. } | Slot::IngestedAt => Cell::Null,
                 };
             }
-            if let Some((a, b, an, bn)) = span
+            if let Some((a, b, an, bn)) = *span
                 && cells[a] != Cell::Null
                 && cells[b] != Cell::Null
                 && cells[b] < cells[a]
@@ -283,7 +401,7 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
         if !row_problems.is_empty() {
             let raw: Vec<String> = record.iter().map(str::to_string).collect();
             for (column, reason) in row_problems.drain(..) {
-                rejects.push(Reject { line, column, reason, record: Some(raw.clone()) });
+                chunk.rejects.push(Reject { line, column, reason, record: Some(raw.clone()) });
             }
             continue;
         }
@@ -313,27 +431,25 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
                 },
             }
         }
-        for (h, column) in &specials {
+        for (h, column) in specials {
             let value = Some(&record[*h]).filter(|v| !v.is_empty()).map(str::to_string);
-            special.push(SpecialValue { line, student_id: record[key_header].to_string(), column, value });
+            chunk.special.push(SpecialValue { line, student_id: record[*key_header].to_string(), column, value });
         }
         lines.append_value(line);
         pending += 1;
         if pending == BATCH_ROWS {
-            batches.push(finish_batch(&schema, &mut builders, &mut lines)?);
+            chunk.batches.push(finish_batch(schema, &mut builders, &mut lines)?);
             pending = 0;
-            opts.progress.set_position(reader.position().byte());
+            let at = reader.position().byte();
+            opts.progress.inc(at - reported);
+            reported = at;
         }
     }
-    if pending > 0 || batches.is_empty() {
-        batches.push(finish_batch(&schema, &mut builders, &mut lines)?);
+    if pending > 0 || chunk.batches.is_empty() {
+        chunk.batches.push(finish_batch(schema, &mut builders, &mut lines)?);
     }
-    opts.progress.set_position(reader.position().byte());
-    let batch = concat_batches(&schema, &batches)?;
-    let mut parsed = Parsed { batch, special, rows_read, rejects, warnings, header };
-    drop_duplicate_keys(kind, &mut parsed)?;
-    parsed.rejects.sort_by_key(|r| r.line);
-    Ok(parsed)
+    opts.progress.inc(reader.position().byte() - reported);
+    Ok(chunk)
 }
 
 fn finish_batch(schema: &SchemaRef, builders: &mut [Builder], lines: &mut UInt64Builder) -> Result<RecordBatch> {
@@ -400,40 +516,49 @@ fn check_value(
 }
 
 /// Marks every repeat of a key within the file as a reject (the first occurrence stays).
+///
+/// Rows are in file order. They are ordered by a hash of their key (then by position), so
+/// repeats sit together; only rows with equal hashes are compared value by value.
 fn drop_duplicate_keys(kind: &Kind, parsed: &mut Parsed) -> Result<()> {
     let batch = &parsed.batch;
-    if batch.num_rows() < 2 {
+    let n = batch.num_rows();
+    if n < 2 {
         return Ok(());
     }
     let schema = batch.schema();
     let key_columns: Vec<ArrayRef> =
         kind.key.iter().map(|k| batch.column(schema.index_of(k).expect("key is a table column")).clone()).collect();
-    let converter = RowConverter::new(key_columns.iter().map(|c| SortField::new(c.data_type().clone())).collect())?;
-    let rows = converter.convert_columns(&key_columns)?;
-    let mut order: Vec<u32> = (0..batch.num_rows() as u32).collect();
-    // Stable sort keeps file order among equal keys, so the first occurrence comes first.
-    order.sort_by(|&a, &b| rows.row(a as usize).cmp(&rows.row(b as usize)));
+    let mut hashes = vec![0u64; n];
+    create_hashes(&key_columns, &RandomState::with_seed(0), &mut hashes)
+        .map_err(|e| Error::Internal(format!("hashing keys: {e}")))?;
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_unstable_by_key(|&i| (hashes[i as usize], i));
+    let comparators = key_columns
+        .iter()
+        .map(|c| make_comparator(c.as_ref(), c.as_ref(), SortOptions::default()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let same = |a: usize, b: usize| comparators.iter().all(|cmp| cmp(a, b).is_eq());
     let lines = batch
         .column(schema.index_of(LINE_COLUMN).expect("staged"))
         .as_any()
         .downcast_ref::<UInt64Array>()
         .expect("line column is UInt64");
-    let mut keep = vec![true; batch.num_rows()];
+    let mut keep = vec![true; n];
     let mut dropped = BTreeSet::new();
-    let mut first = order[0] as usize;
-    for pair in order.windows(2) {
-        let (prev, cur) = (pair[0] as usize, pair[1] as usize);
-        if rows.row(prev) == rows.row(cur) {
-            keep[cur] = false;
-            dropped.insert(lines.value(cur));
-            parsed.rejects.push(Reject {
-                line: lines.value(cur),
-                column: kind.key.join(", "),
-                reason: format!("duplicate key ({}) of line {}", kind.key.join(", "), lines.value(first)),
-                record: None,
-            });
-        } else {
-            first = cur;
+    for run in order.chunk_by(|&a, &b| hashes[a as usize] == hashes[b as usize]).filter(|run| run.len() > 1) {
+        for (j, &cur) in run.iter().enumerate().skip(1) {
+            let cur = cur as usize;
+            let first = run[..j].iter().map(|&p| p as usize).find(|&p| keep[p] && same(p, cur));
+            if let Some(first) = first {
+                keep[cur] = false;
+                dropped.insert(lines.value(cur));
+                parsed.rejects.push(Reject {
+                    line: lines.value(cur),
+                    column: kind.key.join(", "),
+                    reason: format!("duplicate key ({}) of line {}", kind.key.join(", "), lines.value(first)),
+                    record: None,
+                });
+            }
         }
     }
     if !dropped.is_empty() {

@@ -383,11 +383,7 @@ impl<'a> Sink<'a> {
         let batch = self.activity_batch(keys)?;
         let staged = batch.num_rows() as u64;
         session::register_batches(self.ctx, "staged", batch.schema(), vec![batch.clone()])?;
-        let days = batch.column_by_name("day").and_then(|c| c.as_any().downcast_ref::<Date32Array>().cloned());
-        let (lo, hi) = days
-            .and_then(|d| Some((arrow::compute::min(&d)?, arrow::compute::max(&d)?)))
-            .ok_or_else(|| Error::Internal("staged activity without days".into()))?;
-        let params = [("min_day", ScalarValue::Date32(Some(lo))), ("max_day", ScalarValue::Date32(Some(hi)))];
+        let params = super::staged_bounds(&batch);
         let rows = if late && !self.adds.is_empty() {
             let paths: Vec<String> = self
                 .adds
