@@ -144,8 +144,18 @@ pub async fn ingest(
     let tz = warehouse.config().tz().map_err(Error::Usage)?;
     let mut reports = Vec::new();
     let mut committed_any = false;
-    for path in files {
-        let report = ingest_file(warehouse, &ctx, kind, path, tz, options).await?;
+    // Each file is read while the one before it commits: reading is CSV work on every core,
+    // committing is mostly one core's Parquet encoding.
+    let mut ahead = None;
+    for (i, path) in files.iter().enumerate() {
+        let current = match ahead.take() {
+            Some(read) => read,
+            None => read_ahead(&ctx, kind, path, tz, options).await,
+        };
+        if let Some(next) = files.get(i + 1) {
+            ahead = Some(read_ahead(&ctx, kind, next, tz, options).await);
+        }
+        let report = ingest_file(warehouse, &ctx, kind, path, current, options).await?;
         // Upserts may change rows without adding any; inserts change nothing when all were held.
         committed_any |= match &report.outcome {
             FileOutcome::Committed { added, .. } => *added > 0 || kind.merge != Merge::InsertNew,
@@ -162,31 +172,67 @@ pub async fn ingest(
     Ok(IngestReport { kind: kind.name, files: reports, attendance, elapsed: started.elapsed() })
 }
 
-async fn ingest_file(
-    warehouse: &Warehouse,
+/// A file's content hash and, unless it was ingested before, its reading under way.
+/// Problems are kept for the file's turn, so the files before it still commit.
+struct ReadAhead {
+    sha256: Result<String>,
+    reading: Option<tokio::task::JoinHandle<Result<(Parsed, i64)>>>,
+}
+
+/// Hashes `path` and, when its content is new, starts reading it on the blocking pool.
+async fn read_ahead(
     ctx: &SessionContext,
     kind: &Kind,
     path: &Path,
     tz: chrono_tz::Tz,
     options: &IngestOptions,
-) -> Result<FileReport> {
-    let sha256 = file_sha256(path)?;
-    if seen(ctx, kind.name, &sha256).await? {
-        return Ok(FileReport {
-            path: path.to_path_buf(),
-            rows_read: 0,
-            warnings: vec![],
-            outcome: FileOutcome::AlreadyIngested,
-        });
-    }
+) -> ReadAhead {
+    let sha256 = tokio::task::block_in_place(|| file_sha256(path));
+    let new = match &sha256 {
+        Ok(sha256) => seen(ctx, kind.name, sha256).await.map(|seen| !seen),
+        Err(_) => Ok(false),
+    };
+    let new = match new {
+        Ok(new) => new,
+        Err(e) => return ReadAhead { sha256: Err(e), reading: None },
+    };
+    let reading = new.then(|| {
+        let (kind, path, progress) = (*kind, path.to_path_buf(), options.progress);
+        tokio::task::spawn_blocking(move || {
+            let ingested_at = chrono::Utc::now().timestamp_micros();
+            let size = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
+            let bar = progress_bar(progress, size, &path);
+            let parsed = parse::parse_file(&path, &kind, &ParseOptions { tz, ingested_at, progress: &bar });
+            bar.finish_and_clear();
+            Ok((parsed?, ingested_at))
+        })
+    });
+    ReadAhead { sha256, reading }
+}
 
-    let ingested_at = chrono::Utc::now().timestamp_micros();
-    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
-    let bar = progress_bar(options.progress, size, path);
-    let parsed = tokio::task::block_in_place(|| {
-        parse::parse_file(path, kind, &ParseOptions { tz, ingested_at, progress: &bar })
-    })?;
-    bar.finish_and_clear();
+async fn ingest_file(
+    warehouse: &Warehouse,
+    ctx: &SessionContext,
+    kind: &Kind,
+    path: &Path,
+    read: ReadAhead,
+    options: &IngestOptions,
+) -> Result<FileReport> {
+    let sha256 = read.sha256?;
+    // Checked again at the file's turn: an earlier file of this run may have had the same content.
+    let reading = match read.reading {
+        Some(reading) if !seen(ctx, kind.name, &sha256).await? => reading,
+        _ => {
+            return Ok(FileReport {
+                path: path.to_path_buf(),
+                rows_read: 0,
+                warnings: vec![],
+                outcome: FileOutcome::AlreadyIngested,
+            });
+        }
+    };
+    let (parsed, ingested_at) =
+        reading.await.map_err(|e| Error::Internal(format!("reading {} stopped: {e}", path.display())))??;
 
     let rejected = parsed.rejected_rows() as u64;
     if rejected > 0 && !options.quarantine {

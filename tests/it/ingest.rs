@@ -400,3 +400,23 @@ fn a_file_read_in_parts_names_the_same_lines_and_commits_the_same_rows() {
     assert_eq!(split_rows.len(), 199, "header and 198 rows");
     assert_eq!(split_rows, whole_rows);
 }
+
+#[test]
+fn files_read_ahead_keep_their_own_outcomes_in_command_line_order() {
+    let env = Env::new();
+    let rows = "student_id,occurred_at,source\nS1,2025-10-01T10:00:00,vle\nS2,2025-10-01T11:00:00,vle\n";
+    let first = env.file("first.csv", rows);
+    // The same content under another name is read while the first file commits, and is
+    // still recognised as already ingested at its turn.
+    let copy = env.file("copy.csv", rows);
+    let run = env.run(&["ingest", "activity", &first, &copy]).code(0);
+    assert!(run.stdout.contains("2 added"), "{}", run.stdout);
+    assert!(run.stderr.contains("already ingested"), "{}", run.stderr);
+    assert_eq!(env.scalar("SELECT count(*) FROM ingest_log WHERE kind = 'activity'"), "1");
+    // A file that cannot be read stops the run at its turn, after the files before it committed.
+    let second = env.file("second.csv", "student_id,occurred_at,source\nS3,2025-10-02T10:00:00,vle\n");
+    let missing = env.dir.path().join("missing.csv").display().to_string();
+    let run = env.run(&["ingest", "activity", &second, &missing]).code(1);
+    assert!(run.stderr.contains("missing.csv"), "{}", run.stderr);
+    assert_eq!(env.scalar("SELECT count(*) FROM activity"), "3");
+}
