@@ -20,9 +20,3 @@ pub mod sar;
 pub mod warehouse;
 
 pub use error::{Error, Result};
-
-// Every job allocates and frees large Arrow buffers. The system allocator hands them back to
-// the kernel and faults them in again (a tenth of an ingest's profile); mimalloc keeps them a
-// moment for reuse. BENCHMARKS.md has the measured effect.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -14,20 +14,9 @@
 -- (1 - attendance_weight) x activity score, else the activity score alone. No engagement
 -- of any kind gives Very Low. Otherwise the score (absolute) or the student's share of
 -- their cohort scoring no higher (cohort: same programme and stage, that day) picks the band.
-WITH rated_days AS (
-    SELECT day FROM teaching_days WHERE day BETWEEN $lo AND $hi
-),
-window_teaching AS (
-    SELECT d.day, count(*) AS teaching_days
-    FROM rated_days d
-    JOIN teaching_days t
-      ON CAST(CAST(t.day AS INT) AS BIGINT) BETWEEN CAST(CAST(d.day AS INT) AS BIGINT) - $window + 1
-                                                AND CAST(CAST(d.day AS INT) AS BIGINT)
-    GROUP BY d.day
-),
 -- Distance learners are judged on VLE activity and submissions only.
-counted AS (
-    SELECT w.*, wt.teaching_days,
+WITH counted AS (
+    SELECT w.*,
            CASE WHEN mode = 'distance'
                 THEN $w_vle * vle + $w_submission * submission
                 ELSE $w_vle * vle + $w_lecture_capture * lecture_capture + $w_library * library
@@ -40,7 +29,6 @@ counted AS (
            END AS engagement_events,
            CASE WHEN expected > 0 THEN CAST(attended AS DOUBLE) / CAST(expected AS DOUBLE) END AS attendance_rate
     FROM windowed w
-    JOIN window_teaching wt ON wt.day = w.day
 ),
 scored AS (
     SELECT *,
@@ -57,8 +45,8 @@ scored_total AS (
 ),
 ranked AS (
     SELECT *,
-           cume_dist() OVER (PARTITION BY programme_code, stage, day ORDER BY score) AS cohort_share,
-           count(*) OVER (PARTITION BY programme_code, stage, day) AS cohort_size
+           cume_dist() OVER (PARTITION BY day, programme_code, stage ORDER BY score) AS cohort_share,
+           count(*) OVER (PARTITION BY day, programme_code, stage) AS cohort_size
     FROM scored_total
 ),
 banded AS (

@@ -93,6 +93,7 @@ async fn register_functions(ctx: &SessionContext) -> Result<()> {
     for udf in crate::engine::udf::hesa::udfs() {
         ctx.register_udf(udf);
     }
+    ctx.register_udwf(crate::engine::udf::trailing_sum::udwf());
     Ok(())
 }
 

@@ -152,7 +152,7 @@ pub async fn rate_locked(
     let rated_through = plan.rate.map(|(_, hi)| hi).into_iter().chain(last_rated).max();
     if let Some((lo, hi)) = plan.rate {
         let params = rating_params(settings, lo, hi);
-        let statement = rating_statement(hi - lo + 1, settings.window_days)?;
+        let statement = rating_statement(hi - lo + 1)?;
         let frame = queries::plan_text(ctx, "rating/ratings", &statement, &params).await?;
         let replace = if plan.full { None } else { Some(day_between(lo, hi)) };
         let mut meta = metadata("rate");
@@ -187,19 +187,17 @@ struct Plan {
 }
 
 /// Up to this many days rated at once, window sums come from a range join (cheap for a
-/// few days); beyond, from running totals (linear in the days).
+/// few days); beyond, from trailing sums over daily totals (linear in the days).
 const RANGE_JOIN_MAX_DAYS: i32 = 10;
 
 /// The rating statement for `days` days: `rating/ratings` over `windowed` (window sums
-/// by range join for a few days, by running totals beyond) over `rating_grid`.
-fn rating_statement(days: i32, window_days: u32) -> Result<String> {
+/// by range join for a few days, by trailing sums beyond) over `rating_grid`.
+fn rating_statement(days: i32) -> Result<String> {
     let windowed = if days <= RANGE_JOIN_MAX_DAYS { "rating/windowed_join" } else { "rating/windowed_running" };
-    let statement = queries::compose(
+    queries::compose(
         &[("rating_grid", "rating/grid"), ("daily_signals", "rating/signals"), ("windowed", windowed)],
         "rating/ratings",
-    )?;
-    // A frame bound cannot be a parameter; the window length is a validated setting.
-    Ok(statement.replace("{window_preceding}", &window_days.saturating_sub(1).to_string()))
+    )
 }
 
 /// The named parameters of the rating queries (`rating/grid`, `rating/windowed_*`,

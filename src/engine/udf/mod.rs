@@ -1,4 +1,5 @@
 //! Rollcall's own SQL functions, registered on every session.
 
 pub mod hesa;
+pub mod trailing_sum;
 pub mod working_days;
