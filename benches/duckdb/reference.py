@@ -77,7 +77,31 @@ def register(con, warehouse, names):
         if files:
             con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({files!r}, union_by_name=true)")
         else:
-            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM read_parquet([]) WHERE false")
+            columns = ", ".join(f'"{n}" {t}' for n, t in delta_columns(os.path.join(warehouse, "tables", name)))
+            con.execute(f"CREATE OR REPLACE TABLE {name} ({columns})")
+
+
+DELTA_TYPES = {
+    "string": "VARCHAR", "long": "BIGINT", "integer": "INTEGER", "short": "SMALLINT", "byte": "TINYINT",
+    "double": "DOUBLE", "float": "FLOAT", "boolean": "BOOLEAN", "date": "DATE",
+    "timestamp": "TIMESTAMPTZ", "timestamp_ntz": "TIMESTAMP", "binary": "BLOB",
+}
+
+
+def delta_columns(table_dir):
+    """The (name, DuckDB type) columns of a Delta table with no data files, from the
+    schema in its log (the last metaData action)."""
+    log = os.path.join(table_dir, "_delta_log")
+    schema = None
+    for name in sorted(n for n in os.listdir(log) if n.endswith(".json")):
+        with open(os.path.join(log, name)) as f:
+            for line in f:
+                action = json.loads(line)
+                if "metaData" in action:
+                    schema = json.loads(action["metaData"]["schemaString"])
+    if schema is None:
+        sys.exit(f"{table_dir}: no schema in the Delta log")
+    return [(field["name"], DELTA_TYPES.get(field["type"], "VARCHAR")) for field in schema["fields"]]
 
 
 def rating_sql(settings, lo, hi):
