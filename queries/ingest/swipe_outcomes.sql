@@ -34,7 +34,8 @@ window_days AS (
 ),
 candidates AS (
     SELECT sw.student_id, sw.room, sw.swiped_at, w.session_id, w.starts_at,
-           cl.student_id IS NOT NULL AS on_list
+           cl.student_id IS NOT NULL AS on_list,
+           abs(CAST(sw.swiped_at AS BIGINT) - CAST(w.starts_at AS BIGINT)) AS from_start_us
     FROM swipes sw
     JOIN window_days w
       ON w.room = sw.room AND w.day = sw.day
@@ -47,13 +48,9 @@ candidates AS (
 ranked AS (
     SELECT student_id, room, swiped_at, session_id, on_list,
            lag(room) OVER (PARTITION BY student_id
-                           ORDER BY room, swiped_at, on_list DESC,
-                                    abs(CAST(swiped_at AS BIGINT) - CAST(starts_at AS BIGINT)), starts_at DESC)
-               AS prev_room,
+                           ORDER BY room, swiped_at, on_list DESC, from_start_us, starts_at DESC) AS prev_room,
            lag(swiped_at) OVER (PARTITION BY student_id
-                                ORDER BY room, swiped_at, on_list DESC,
-                                         abs(CAST(swiped_at AS BIGINT) - CAST(starts_at AS BIGINT)), starts_at DESC)
-               AS prev_swiped_at
+                                ORDER BY room, swiped_at, on_list DESC, from_start_us, starts_at DESC) AS prev_swiped_at
     FROM candidates
 ),
 best AS (

@@ -1,5 +1,5 @@
 -- description: daily engagement ratings over a trailing window, with their components
--- params: $lo Date32, $hi Date32 (days to rate), $window Int64, $basis Utf8, $min_cohort Int64, $attendance_weight Float64, $points_per_day Float64,
+-- params: $window Int64, $basis Utf8, $min_cohort Int64, $attendance_weight Float64, $points_per_day Float64,
 --   $w_vle $w_lecture_capture $w_library $w_pc_login $w_online_meeting $w_submission $w_records_login Float64,
 --   $b_low $b_partial $b_good $b_high Float64 (score bands), $c_low $c_partial $c_good $c_high Float64 (cohort bands),
 --   $computed_at Timestamp

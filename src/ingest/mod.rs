@@ -187,27 +187,25 @@ async fn read_ahead(
     tz: chrono_tz::Tz,
     options: &IngestOptions,
 ) -> ReadAhead {
-    let sha256 = tokio::task::block_in_place(|| file_sha256(path));
-    let new = match &sha256 {
-        Ok(sha256) => seen(ctx, kind.name, sha256).await.map(|seen| !seen),
-        Err(_) => Ok(false),
-    };
-    let new = match new {
-        Ok(new) => new,
+    let sha256 = match tokio::task::block_in_place(|| file_sha256(path)) {
+        Ok(sha256) => sha256,
         Err(e) => return ReadAhead { sha256: Err(e), reading: None },
     };
-    let reading = new.then(|| {
-        let (kind, path, progress) = (*kind, path.to_path_buf(), options.progress);
-        tokio::task::spawn_blocking(move || {
-            let ingested_at = chrono::Utc::now().timestamp_micros();
-            let size = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
-            let bar = progress_bar(progress, size, &path);
-            let parsed = parse::parse_file(&path, &kind, &ParseOptions { tz, ingested_at, progress: &bar });
-            bar.finish_and_clear();
-            Ok((parsed?, ingested_at))
-        })
+    match seen(ctx, kind.name, &sha256).await {
+        Ok(false) => {}
+        Ok(true) => return ReadAhead { sha256: Ok(sha256), reading: None },
+        Err(e) => return ReadAhead { sha256: Err(e), reading: None },
+    }
+    let (kind, path, progress) = (*kind, path.to_path_buf(), options.progress);
+    let reading = tokio::task::spawn_blocking(move || {
+        let ingested_at = chrono::Utc::now().timestamp_micros();
+        let size = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
+        let bar = progress_bar(progress, size, &path);
+        let parsed = parse::parse_file(&path, &kind, &ParseOptions { tz, ingested_at, progress: &bar });
+        bar.finish_and_clear();
+        Ok((parsed?, ingested_at))
     });
-    ReadAhead { sha256, reading }
+    ReadAhead { sha256: Ok(sha256), reading: Some(reading) }
 }
 
 async fn ingest_file(
