@@ -4,9 +4,11 @@
 //!
 //! Two datasets, both from the demo generator with fixed seeds:
 //! - **year**: `STUDENTS` (default 30,000) students, one academic year, `VLE_PER_DAY`
-//!   (default 14: about 60 million activity rows);
+//!   (default 14: about 60 million activity rows) and `MODULES` per cohort (default 5:
+//!   about 6 million swipes);
 //! - **history**: `HISTORY_STUDENTS` (default 10,000) students over `HISTORY_YEARS`
-//!   (default 6) academic years up to 2025-26, plus graduates due for erasure; the
+//!   (default 6) academic years up to 2025-26 on the demo's timetable (three modules),
+//!   plus graduates due for erasure; the
 //!   subject-access export and the retention purge run on this one.
 //!
 //! Run with `cargo bench --bench scale`. `BENCH_DATA_DIR=DIR` keeps the generated files
@@ -45,7 +47,9 @@ fn run_phase(phase: &str, dir: &Path) {
             "generate" => {
                 // VLE_PER_DAY raises the activity volume (6 gives about 930 rows a student).
                 let vle_per_day = std::env::var("VLE_PER_DAY").ok().and_then(|v| v.parse().ok()).unwrap_or(14.0);
-                let spec = DemoSpec { students, vle_per_day, ..DemoSpec::default() };
+                // MODULES sets the timetable (5 gives about 190 swipes a student).
+                let modules = std::env::var("MODULES").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+                let spec = DemoSpec { students, vle_per_day, modules, ..DemoSpec::default() };
                 let files = demo::generate(&spec, &input).expect("generate");
                 let c = files.counts;
                 c.students + c.sessions + c.class_list_rows + c.swipes + c.activity + c.absences
@@ -143,7 +147,7 @@ fn run_phase(phase: &str, dir: &Path) {
                 for year in history_years() {
                     // The same students each year (their records carry the latest year), so
                     // a student's data spans the whole history.
-                    let spec = DemoSpec { students, vle_per_day, year, seed: 42 + year as u64 };
+                    let spec = DemoSpec { students, vle_per_day, year, seed: 42 + year as u64, ..DemoSpec::default() };
                     let c = demo::generate(&spec, &input.join(year.to_string())).expect("generate").counts;
                     rows += c.students + c.sessions + c.class_list_rows + c.swipes + c.activity + c.absences;
                 }
@@ -205,6 +209,7 @@ fn main() {
     let history = dir.with_file_name(format!("history-{history_students}"));
     std::fs::create_dir_all(&history).expect("history dir");
     let vle = std::env::var("VLE_PER_DAY").unwrap_or_else(|_| "14".into());
+    let modules = std::env::var("MODULES").unwrap_or_else(|_| "5".into());
     // (label, phase, data directory, students)
     let mut phases: Vec<(String, &str, PathBuf, u32)> = Vec::new();
     if !dir.join("input").join("truth.csv").exists() {
@@ -226,7 +231,7 @@ fn main() {
     let exe = std::env::current_exe().expect("own path");
     let mut results = Vec::new();
     println!(
-        "scale benchmark: year {students} students (VLE_PER_DAY {vle}), data in {}; history {history_students} students x {} years in {}",
+        "scale benchmark: year {students} students (VLE_PER_DAY {vle}, MODULES {modules}), data in {}; history {history_students} students x {} years in {}",
         dir.display(),
         history_years().count(),
         history.display()
@@ -237,6 +242,7 @@ fn main() {
             .env(DIR_ENV, &data)
             .env("STUDENTS", n.to_string())
             .env("VLE_PER_DAY", &vle)
+            .env("MODULES", &modules)
             .env("ROLLCALL_PSEUDONYM_KEY_FILE", &key)
             .output()
             .expect("run phase");
@@ -268,7 +274,7 @@ fn main() {
     std::fs::write(
         &file,
         format!(
-            "{{\"students\":{students},\"vle_per_day\":{vle},\"history_students\":{history_students},\"history_years\":{},\"results\":[{}]}}\n",
+            "{{\"students\":{students},\"vle_per_day\":{vle},\"modules\":{modules},\"history_students\":{history_students},\"history_years\":{},\"results\":[{}]}}\n",
             history_years().count(),
             json.join(",")
         ),

@@ -32,11 +32,14 @@ pub struct DemoSpec {
     pub year: i32,
     /// Mean VLE events per student per teaching day.
     pub vle_per_day: f64,
+    /// Modules each cohort takes, each a weekly lecture and seminar (1 to 8): sets how
+    /// many sessions are timetabled, so how many card swipes there are.
+    pub modules: u32,
 }
 
 impl Default for DemoSpec {
     fn default() -> Self {
-        DemoSpec { students: 1000, seed: 42, year: 2025, vle_per_day: 6.0 }
+        DemoSpec { students: 1000, seed: 42, year: 2025, vle_per_day: 6.0, modules: 3 }
     }
 }
 
@@ -137,6 +140,8 @@ fn create(dir: &Path, name: &str, header: &str) -> Result<BufWriter<File>> {
 }
 
 const COHORT_SIZE: u32 = 60;
+/// Most modules a cohort's week can hold (three teaching hours each, in 45 hours).
+const MAX_MODULES: u32 = 8;
 const SOURCES_OTHER: &[(&str, f64)] = &[
     ("lecture-capture", 0.35),
     ("library", 0.25),
@@ -147,6 +152,9 @@ const SOURCES_OTHER: &[(&str, f64)] = &[
 
 /// Generates the university into `dir` (created if missing).
 pub fn generate(spec: &DemoSpec, dir: &Path) -> Result<DemoFiles> {
+    if !(1..=MAX_MODULES).contains(&spec.modules) {
+        return Err(Error::Usage(format!("modules per cohort must be 1 to {MAX_MODULES}, not {}", spec.modules)));
+    }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let cal = AcademicCalendar::for_year(spec.year);
     let io = |e: std::io::Error| Error::io(dir, e);
@@ -248,10 +256,10 @@ fn generate_cohort(
     let lecture_room = format!("{}-L{:03}", programme.building, cohort);
     let seminar_room = format!("{}-S{:03}", programme.building, cohort);
 
-    // The weekly timetable: three modules, each a lecture and a seminar at fixed slots.
+    // The weekly timetable: each module a lecture and a seminar at fixed slots.
     // A cohort is never timetabled in two places at once.
     let mut slots: Vec<(u32, &str, String, u32, u32, u32)> = Vec::new();
-    for module in 0..3u32 {
+    for module in 0..spec.modules {
         for (kind, room, hours) in [("lecture", &lecture_room, 1), ("seminar", &seminar_room, 2)] {
             loop {
                 let weekday = rng.random_range(0..5u32);
@@ -598,4 +606,55 @@ fn poisson(rng: &mut ChaCha8Rng, lambda: f64) -> u32 {
 
 fn iso(t: NaiveDateTime) -> String {
     t.format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sessions(dir: &Path) -> Vec<String> {
+        std::fs::read_to_string(dir.join("sessions.csv")).unwrap().lines().skip(1).map(str::to_string).collect()
+    }
+
+    #[test]
+    fn modules_set_the_timetable_and_keep_the_first_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = |modules| DemoSpec { students: 60, modules, vle_per_day: 1.0, ..DemoSpec::default() };
+        let three = generate(&spec(3), &dir.path().join("three")).unwrap();
+        let five = generate(&spec(5), &dir.path().join("five")).unwrap();
+        let module_codes = |rows: &[String]| {
+            rows.iter().map(|r| r.split(',').nth(1).unwrap().to_string()).collect::<std::collections::BTreeSet<_>>()
+        };
+        let (s3, s5) = (sessions(&three.dir), sessions(&five.dir));
+        assert_eq!(module_codes(&s3).len(), 3);
+        assert_eq!(module_codes(&s5).len(), 5);
+        // The extra modules come on top: the first three keep their slots.
+        let codes3 = module_codes(&s3);
+        let first_three: Vec<&String> = s5.iter().filter(|r| codes3.contains(r.split(',').nth(1).unwrap())).collect();
+        assert_eq!(first_three, s3.iter().collect::<Vec<_>>());
+        assert!(
+            five.counts.swipes as f64 > three.counts.swipes as f64 * 1.4,
+            "{} vs {}",
+            five.counts.swipes,
+            three.counts.swipes
+        );
+        assert_eq!(five.counts.class_list_rows, five.counts.sessions * 60 - distance_rows(&five));
+    }
+
+    /// Class-list rows missing because distance learners are not on class lists.
+    fn distance_rows(files: &DemoFiles) -> u64 {
+        let truth = std::fs::read_to_string(files.dir.join("truth.csv")).unwrap();
+        let distance = truth.lines().skip(1).filter(|l| l.split(',').nth(4) == Some("true")).count() as u64;
+        distance * files.counts.sessions
+    }
+
+    #[test]
+    fn modules_out_of_range_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for modules in [0, MAX_MODULES + 1] {
+            let spec = DemoSpec { students: 10, modules, ..DemoSpec::default() };
+            let err = generate(&spec, dir.path()).unwrap_err();
+            assert!(matches!(err, Error::Usage(ref m) if m.contains("modules")), "{err}");
+        }
+    }
 }
