@@ -32,21 +32,24 @@ window_days AS (
            unnest(make_array(day - INTERVAL '1 day', day, day + INTERVAL '1 day')) AS day
     FROM windows
 ),
+-- Every swipe with each session it could count for (or alone, with no session). Joins
+-- are written with the smaller side first: it is the side held in memory.
 candidates AS (
-    SELECT sw.student_id, sw.room, sw.swiped_at, w.session_id, w.starts_at,
+    SELECT sw.student_id, sw.room, sw.swiped_at, sw.day, sw.reader_id, w.session_id, w.starts_at,
            cl.student_id IS NOT NULL AS on_list,
            abs(CAST(sw.swiped_at AS BIGINT) - CAST(w.starts_at AS BIGINT)) AS from_start_us
-    FROM swipes sw
-    JOIN window_days w
-      ON w.room = sw.room AND w.day = sw.day
-     AND CAST(sw.swiped_at AS BIGINT) BETWEEN w.opens_us AND w.ends_us
-    LEFT JOIN class_lists cl
+    FROM class_lists cl
+    RIGHT JOIN (window_days w
+                RIGHT JOIN swipes sw
+                  ON w.room = sw.room AND w.day = sw.day
+                 AND CAST(sw.swiped_at AS BIGINT) BETWEEN w.opens_us AND w.ends_us)
       ON cl.session_id = w.session_id AND cl.student_id = sw.student_id
 ),
 -- Each student's candidates, grouped by swipe and best first: the first row of a swipe
--- (the row before it belongs to another swipe) is its pick.
+-- (the row before it belongs to another swipe) is its pick. Swipes are unique by
+-- student, room and time.
 ranked AS (
-    SELECT student_id, room, swiped_at, session_id, on_list,
+    SELECT student_id, room, swiped_at, day, reader_id, session_id, on_list,
            lag(room) OVER (PARTITION BY student_id
                            ORDER BY room, swiped_at, on_list DESC, from_start_us, starts_at DESC) AS prev_room,
            lag(swiped_at) OVER (PARTITION BY student_id
@@ -54,26 +57,26 @@ ranked AS (
     FROM candidates
 ),
 best AS (
-    SELECT student_id, room, swiped_at, session_id, on_list
+    SELECT student_id, room, swiped_at, day, reader_id, session_id, on_list
     FROM ranked
     WHERE prev_swiped_at IS NULL OR prev_room <> room OR prev_swiped_at <> swiped_at
 ),
 room_days AS (
     SELECT DISTINCT room, day FROM rooms
 ),
+-- The session id is cast to plain text: sorting the views a join hands back (pointing
+-- into the join's buffers) costs several times as much.
 classified AS (
-    SELECT sw.student_id, sw.room, sw.swiped_at, sw.day, sw.reader_id,
-           CASE WHEN b.on_list THEN b.session_id END AS session_id,
+    SELECT b.student_id, b.room, b.swiped_at, b.day, b.reader_id,
+           arrow_cast(CASE WHEN b.on_list THEN b.session_id END, 'Utf8') AS session_id,
            CASE WHEN b.on_list THEN 'attended'
                 WHEN b.session_id IS NOT NULL THEN 'not on class list'
                 WHEN rd.room IS NOT NULL THEN 'outside window'
                 ELSE 'no session in room'
            END AS outcome
-    FROM swipes sw
-    LEFT JOIN best b
-      ON b.student_id = sw.student_id AND b.room = sw.room AND b.swiped_at = sw.swiped_at
-    LEFT JOIN room_days rd
-      ON rd.room = sw.room AND rd.day = sw.day
+    FROM room_days rd
+    RIGHT JOIN best b
+      ON rd.room = b.room AND rd.day = b.day
 ),
 -- A student's swipes by session, then time: an attended swipe after another of the same
 -- session is a repeat.

@@ -12,8 +12,6 @@ use std::collections::HashMap;
 use arrow::array::{Array, Int64Array, StringArray};
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
-use deltalake::kernel::transaction::CommitProperties;
-use deltalake::protocol::SaveMode;
 use futures::StreamExt;
 
 use crate::engine::session;
@@ -72,22 +70,15 @@ pub async fn refresh(warehouse: &Warehouse, ctx: &SessionContext) -> Result<Outc
         session::register(ctx, warehouse, source).await?;
     }
     let window_us = i64::from(warehouse.config().ingest.swipe_window_before_minutes) * 60_000_000;
-    let rows =
-        queries::collect(ctx, "ingest/swipe_outcomes", &[("window_us", ScalarValue::Int64(Some(window_us)))]).await?;
-    let rows = if rows.is_empty() { vec![arrow::array::RecordBatch::new_empty(def.schema())] } else { rows };
+    // Streamed into the table: the outcomes are never all held in memory at once.
+    let outcomes =
+        queries::plan(ctx, "ingest/swipe_outcomes", &[("window_us", ScalarValue::Int64(Some(window_us)))]).await?;
     let metadata = HashMap::from([
         ("rollcall.operation".to_string(), serde_json::Value::from("reconcile swipes")),
         (SOURCES_KEY.to_string(), sources),
         ("rollcall.query_sha256".to_string(), queries::digest("ingest/swipe_outcomes")?.into()),
     ]);
-    warehouse
-        .table(&def)
-        .await?
-        .write(rows)
-        .with_save_mode(SaveMode::Overwrite)
-        .with_commit_properties(CommitProperties::default().with_metadata(metadata))
-        .await
-        .map_err(|e| Error::table(def.name, e))?;
+    warehouse.write_frame(&def, outcomes, Some(None), metadata).await?;
     session::register(ctx, warehouse, &def).await?;
     counts(ctx).await
 }
