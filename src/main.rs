@@ -7,11 +7,18 @@ use clap::Parser;
 use rollcall::cli::{self, Cli};
 use rollcall::error::Error;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    rollcall::allocator::limit_arenas();
     // clap exits with status 2 on a usage error, as the interchange contract requires.
     let cli = Cli::parse();
-    match cli::run(cli).await {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("rollcall: cannot start: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::run(cli)) {
         Ok(code) => code,
         Err(err) if err.is_broken_pipe() => ExitCode::SUCCESS,
         Err(err) => {
