@@ -189,10 +189,11 @@ impl Warehouse {
     ) -> Result<i64> {
         let table = self.table(def).await?;
         let (state, plan) = df.into_parts();
+        let input = ordered_input(&state, &plan).await.map_err(|e| Error::query(def.name, e))?;
         let mut builder = table
             .write(Vec::new())
             .with_target_file_size(target_file_size(def))
-            .with_input_plan(plan)
+            .with_input_plan(input)
             .with_session_state(std::sync::Arc::new(state))
             .with_commit_properties(CommitProperties::default().with_metadata(metadata));
         builder = match replace {
@@ -243,9 +244,71 @@ impl Warehouse {
 /// Derived tables are written in day order in files of about 4 MiB, so each file covers a
 /// few days: a day's recomputation (`replace_where` on its days) rewrites one or two small
 /// files instead of a year's worth, and reads prune to the files of the days asked for.
+/// A query's rows as one stream, in the query's own order, behind a scan.
+///
+/// Given the query itself, the writer plans it under its own root, where the query's
+/// final sort is no longer required and the optimiser drops it: files then held rows in
+/// hash order, each spanning every day, so a one-day replacement rewrote the whole table
+/// and no scan could skip a file by day. Planned and started here, the order is settled
+/// before the writer sees the rows; they still stream (never all in memory).
+async fn ordered_input(
+    state: &datafusion::execution::SessionState,
+    plan: &datafusion::logical_expr::LogicalPlan,
+) -> datafusion::error::Result<datafusion::logical_expr::LogicalPlan> {
+    use datafusion::physical_plan::{ExecutionPlanProperties, coalesce_partitions::CoalescePartitionsExec};
+    let mut physical = state.create_physical_plan(plan).await?;
+    if physical.output_partitioning().partition_count() > 1 {
+        // No order asked for (a sorted query ends in one partition): any interleaving will do.
+        physical = std::sync::Arc::new(CoalescePartitionsExec::new(physical));
+    }
+    let stream = datafusion::physical_plan::execute_stream(physical, state.task_ctx())?;
+    let rows = OnceStream { schema: stream.schema(), stream: std::sync::Mutex::new(Some(stream)) };
+    let table =
+        datafusion::catalog::streaming::StreamingTable::try_new(rows.schema.clone(), vec![std::sync::Arc::new(rows)])?;
+    datafusion::logical_expr::LogicalPlanBuilder::scan(
+        "rows",
+        datafusion::datasource::provider_as_source(std::sync::Arc::new(table)),
+        None,
+    )?
+    .build()
+}
+
+/// A stream of rows that can be read once.
+struct OnceStream {
+    schema: arrow::datatypes::SchemaRef,
+    stream: std::sync::Mutex<Option<datafusion::execution::SendableRecordBatchStream>>,
+}
+
+impl std::fmt::Debug for OnceStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnceStream").finish_non_exhaustive()
+    }
+}
+
+impl datafusion::physical_plan::streaming::PartitionStream for OnceStream {
+    fn schema(&self) -> &arrow::datatypes::SchemaRef {
+        &self.schema
+    }
+
+    fn execute(
+        &self,
+        _: std::sync::Arc<datafusion::execution::TaskContext>,
+    ) -> datafusion::execution::SendableRecordBatchStream {
+        let taken = self.stream.lock().ok().and_then(|mut s| s.take());
+        taken.unwrap_or_else(|| {
+            let failed = futures::stream::once(async {
+                Err(datafusion::error::DataFusionError::Internal("the rows to write were already read".into()))
+            });
+            Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(self.schema.clone(), failed))
+        })
+    }
+}
+
+/// Files of the day-ordered derived tables hold about a week and a half of a 30,000-student
+/// year (1 MiB): a one-day rate rewrites one or two of them.
 fn target_file_size(def: &TableDef) -> Option<std::num::NonZeroU64> {
     match def.name {
-        "ratings" | "daily_activity" | "daily_attendance" => std::num::NonZeroU64::new(4 << 20),
+        "ratings" | "daily_activity" | "daily_attendance" => std::num::NonZeroU64::new(1 << 20),
         _ => None,
     }
 }

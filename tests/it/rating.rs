@@ -281,3 +281,56 @@ fn a_memory_limit_gives_the_same_ratings_and_too_small_a_limit_stops_with_a_clea
     let run = starved.run(&["rate", "--as-of", "2025-10-31"]).code(1);
     assert!(run.stderr.contains("Resources exhausted"), "{}", run.stderr);
 }
+
+/// The (day, student) pairs of every Parquet file under `table`, file by file.
+fn stored_order(env: &crate::common::Env, table: &str) -> Vec<Vec<(i32, String)>> {
+    use arrow::array::{Array, AsArray};
+    let mut files = Vec::new();
+    for path in crate::common::files_below(&env.warehouse.join("tables").join(table)) {
+        if path.extension().is_none_or(|e| e != "parquet") {
+            continue;
+        }
+        let file = std::fs::File::open(&path).unwrap();
+        let reader =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+        let mut rows = Vec::new();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let day =
+                arrow::compute::cast(batch.column_by_name("day").unwrap(), &arrow::datatypes::DataType::Int32).unwrap();
+            let student =
+                arrow::compute::cast(batch.column_by_name("student_id").unwrap(), &arrow::datatypes::DataType::Utf8)
+                    .unwrap();
+            let (day, student) = (day.as_primitive::<arrow::datatypes::Int32Type>(), student.as_string::<i32>());
+            rows.extend((0..batch.num_rows()).map(|i| (day.value(i), student.value(i).to_string())));
+            assert_eq!(day.null_count(), 0);
+        }
+        files.push(rows);
+    }
+    files
+}
+
+/// Rollups and ratings are stored in day order, so a day's rows sit in few files: file
+/// statistics let a one-day rate replace only those and a scan skip the rest.
+#[test]
+fn rollups_and_ratings_are_stored_in_day_order() {
+    let ids = ["A", "B", "C", "D", "E", "F"];
+    let env = university(&ids.iter().map(|id| student(id, "P1", 1, "full-time", "active", "")).collect::<Vec<_>>());
+    let teaching = days("2025-09-29", "2025-10-24", weekday);
+    timetable(&env, &teaching, &ids);
+    for id in ids {
+        swipes(&env, &format!("s-{id}.csv"), id, &teaching);
+    }
+    let rows: Vec<(&str, chrono::NaiveDate, &str, u32)> =
+        teaching.iter().flat_map(|day| ids.map(|id| (id, *day, "vle", 2))).collect();
+    activity(&env, "a.csv", &rows);
+    env.run(&["rate", "--as-of", "2025-10-24", "--full"]).ok();
+    for table in ["daily_activity", "daily_attendance", "ratings"] {
+        let files = stored_order(&env, table);
+        let rows: usize = files.iter().map(Vec::len).sum();
+        assert!(rows >= ids.len() * teaching.len(), "{table}: {rows} rows");
+        for rows in files {
+            assert!(rows.is_sorted(), "{table} is not stored in day order: {rows:?}");
+        }
+    }
+}
