@@ -241,9 +241,6 @@ impl Warehouse {
     }
 }
 
-/// Derived tables are written in day order in files of about 4 MiB, so each file covers a
-/// few days: a day's recomputation (`replace_where` on its days) rewrites one or two small
-/// files instead of a year's worth, and reads prune to the files of the days asked for.
 /// A query's rows as one stream, in the query's own order, behind a scan.
 ///
 /// Given the query itself, the writer plans it under its own root, where the query's
@@ -255,12 +252,8 @@ async fn ordered_input(
     state: &datafusion::execution::SessionState,
     plan: &datafusion::logical_expr::LogicalPlan,
 ) -> datafusion::error::Result<datafusion::logical_expr::LogicalPlan> {
-    use datafusion::physical_plan::{ExecutionPlanProperties, coalesce_partitions::CoalescePartitionsExec};
-    let mut physical = state.create_physical_plan(plan).await?;
-    if physical.output_partitioning().partition_count() > 1 {
-        // No order asked for (a sorted query ends in one partition): any interleaving will do.
-        physical = std::sync::Arc::new(CoalescePartitionsExec::new(physical));
-    }
+    // A sorted query ends in one partition; an unsorted one's partitions are merged in any order.
+    let physical = state.create_physical_plan(plan).await?;
     let stream = datafusion::physical_plan::execute_stream(physical, state.task_ctx())?;
     let rows = OnceStream { schema: stream.schema(), stream: std::sync::Mutex::new(Some(stream)) };
     let table =
@@ -304,8 +297,10 @@ impl datafusion::physical_plan::streaming::PartitionStream for OnceStream {
     }
 }
 
-/// Files of the day-ordered derived tables hold about a week and a half of a 30,000-student
-/// year (1 MiB): a one-day rate rewrites one or two of them.
+/// Derived tables are written in day order (see `ordered_input`) in files of about 1 MiB,
+/// about ten days of a 30,000-student year: a day's recomputation (`replace_where` on its
+/// days) rewrites one or two small files instead of a year's worth, and reads prune to the
+/// files of the days asked for.
 fn target_file_size(def: &TableDef) -> Option<std::num::NonZeroU64> {
     match def.name {
         "ratings" | "daily_activity" | "daily_attendance" => std::num::NonZeroU64::new(1 << 20),
