@@ -311,8 +311,15 @@ fn open_range(path: &Path, start: u64, end: u64) -> Result<BufReader<std::io::Ta
     Ok(BufReader::with_capacity(1 << 20, file.take(end - start)))
 }
 
+/// Headers are trimmed by the reader; fields are trimmed where they are read (`field`):
+/// the reader's own field trimming copies every row into a new record.
 fn csv_reader<R: std::io::Read>(input: R, has_headers: bool) -> csv::Reader<R> {
-    csv::ReaderBuilder::new().has_headers(has_headers).flexible(true).trim(csv::Trim::All).from_reader(input)
+    csv::ReaderBuilder::new().has_headers(has_headers).flexible(true).trim(csv::Trim::Headers).from_reader(input)
+}
+
+/// A row's field without leading and trailing whitespace.
+fn field(record: &csv::StringRecord, index: usize) -> &str {
+    record[index].trim()
 }
 
 /// What every part of a file needs to read its rows.
@@ -346,6 +353,7 @@ fn read_rows<R: std::io::Read>(mut reader: csv::Reader<R>, lines_before: u64, la
     let mut cells = vec![Cell::Null; slots.len()];
     let mut flags = vec![String::new(); slots.len()];
     let mut record = csv::StringRecord::new();
+    let mut clock = time::LocalClock::new(opts.tz);
     let mut pending = 0usize;
     let mut reported = reader.position().byte();
     let mut row_problems: Vec<(String, String)> = Vec::new();
@@ -367,7 +375,7 @@ fn read_rows<R: std::io::Read>(mut reader: csv::Reader<R>, lines_before: u64, la
         }
         chunk.rows_read += 1;
         let line = lines_before + record.position().map(|p| p.line()).unwrap_or(line_before);
-        if record.len() == 1 && record.get(0) == Some("") {
+        if record.len() == 1 && field(&record, 0).is_empty() {
             chunk.rows_read -= 1; // a blank line is not a row
             continue;
         }
@@ -379,7 +387,7 @@ fn read_rows<R: std::io::Read>(mut reader: csv::Reader<R>, lines_before: u64, la
                 cells[i] = match slot {
                     Slot::Input { header: None, column } => column.default.map_or(Cell::Null, Cell::Int),
                     Slot::Input { header: Some(h), column } => {
-                        match check_value(&record[*h], *h, column, opts.tz, &mut flags[i]) {
+                        match check_value(field(&record, *h), *h, column, &mut clock, &mut flags[i]) {
                             Ok(cell) => cell,
                             Err(reason) => {
                                 row_problems.push((column.name.to_string(), reason));
@@ -399,7 +407,7 @@ fn read_rows<R: std::io::Read>(mut reader: csv::Reader<R>, lines_before: u64, la
             }
         }
         if !row_problems.is_empty() {
-            let raw: Vec<String> = record.iter().map(str::to_string).collect();
+            let raw: Vec<String> = record.iter().map(|f| f.trim().to_string()).collect();
             for (column, reason) in row_problems.drain(..) {
                 chunk.rejects.push(Reject { line, column, reason, record: Some(raw.clone()) });
             }
@@ -408,12 +416,12 @@ fn read_rows<R: std::io::Read>(mut reader: csv::Reader<R>, lines_before: u64, la
         for (i, slot) in slots.iter().enumerate() {
             match (&mut builders[i], slot) {
                 (Builder::Date(b), Slot::Day { source }) => match cells[*source] {
-                    Cell::Ts(t) => b.append_value(time::local_day(t, opts.tz)),
+                    Cell::Ts(t) => b.append_value(clock.local_day(t)),
                     _ => b.append_null(),
                 },
                 (Builder::Ts(b), Slot::IngestedAt) => b.append_value(opts.ingested_at),
                 (Builder::Text(b), _) => match cells[i] {
-                    Cell::Text(h) => b.append_value(&record[h]),
+                    Cell::Text(h) => b.append_value(field(&record, h)),
                     Cell::Flags => b.append_value(&flags[i]),
                     _ => b.append_null(),
                 },
@@ -432,8 +440,13 @@ fn read_rows<R: std::io::Read>(mut reader: csv::Reader<R>, lines_before: u64, la
             }
         }
         for (h, column) in specials {
-            let value = Some(&record[*h]).filter(|v| !v.is_empty()).map(str::to_string);
-            chunk.special.push(SpecialValue { line, student_id: record[*key_header].to_string(), column, value });
+            let value = Some(field(&record, *h)).filter(|v| !v.is_empty()).map(str::to_string);
+            chunk.special.push(SpecialValue {
+                line,
+                student_id: field(&record, *key_header).to_string(),
+                column,
+                value,
+            });
         }
         lines.append_value(line);
         pending += 1;
@@ -462,7 +475,7 @@ fn check_value(
     text: &str,
     index: usize,
     column: &Column,
-    tz: Tz,
+    clock: &mut time::LocalClock,
     flags: &mut String,
 ) -> std::result::Result<Cell, String> {
     if text.is_empty() {
@@ -475,7 +488,7 @@ fn check_value(
     match column.check {
         Check::Text | Check::Special => Ok(Cell::Text(index)),
         Check::Date => time::parse_date(text).map(Cell::Date),
-        Check::Timestamp => time::parse_timestamp(text, tz).map(Cell::Ts),
+        Check::Timestamp => time::parse_timestamp_on(text, clock).map(Cell::Ts),
         Check::Int { min, max } => match text.parse::<i64>() {
             Ok(v) if v >= min && v <= max => Ok(Cell::Int(v)),
             Ok(_) => Err(format!("outside {min} to {max}")),

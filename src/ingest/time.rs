@@ -13,6 +13,10 @@ const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 /// Parses `YYYY-MM-DD` into days since the Unix epoch.
 pub fn parse_date(text: &str) -> Result<i32, String> {
+    parse_ymd(text).map(date_to_days)
+}
+
+fn parse_ymd(text: &str) -> Result<NaiveDate, String> {
     let b = text.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return Err("not a date (expected YYYY-MM-DD)".into());
@@ -20,7 +24,7 @@ pub fn parse_date(text: &str) -> Result<i32, String> {
     let (y, m, d) = (digits(&b[0..4]), digits(&b[5..7]), digits(&b[8..10]));
     match (y, m, d) {
         (Some(y), Some(m), Some(d)) => {
-            NaiveDate::from_ymd_opt(y as i32, m, d).map(date_to_days).ok_or_else(|| "not a calendar date".to_string())
+            NaiveDate::from_ymd_opt(y as i32, m, d).ok_or_else(|| "not a calendar date".to_string())
         }
         _ => Err("not a date (expected YYYY-MM-DD)".into()),
     }
@@ -41,12 +45,17 @@ pub fn days_to_date(days: i32) -> NaiveDate {
 /// Accepts `YYYY-MM-DDTHH:MM[:SS[.ffffff]]` (a space may stand for `T`) followed by
 /// nothing (local time in `tz`), `Z`, or an offset `+HH:MM`, `+HHMM` or `+HH`.
 pub fn parse_timestamp(text: &str, tz: Tz) -> Result<i64, String> {
+    parse_timestamp_on(text, &mut LocalClock::new(tz))
+}
+
+/// [`parse_timestamp`] with the zone's offsets remembered in `clock`, for many timestamps.
+pub fn parse_timestamp_on(text: &str, clock: &mut LocalClock) -> Result<i64, String> {
     const SHAPE: &str = "not an ISO 8601 timestamp (expected YYYY-MM-DDTHH:MM:SS)";
     let b = text.as_bytes();
     if b.len() < 16 || (b[10] != b'T' && b[10] != b' ' && b[10] != b't') {
         return Err(SHAPE.into());
     }
-    let date = parse_date(&text[..10]).map_err(|_| SHAPE.to_string())?;
+    let date = parse_ymd(&text[..10]).map_err(|_| SHAPE.to_string())?;
     if b[13] != b':' {
         return Err(SHAPE.into());
     }
@@ -77,7 +86,7 @@ pub fn parse_timestamp(text: &str, tz: Tz) -> Result<i64, String> {
     }
     let time = NaiveTime::from_hms_micro_opt(hour, minute, second, micros)
         .ok_or_else(|| "not a valid time of day".to_string())?;
-    let local = NaiveDateTime::new(days_to_date(date), time);
+    let local = NaiveDateTime::new(date, time);
     let rest = &b[pos..];
     let offset_seconds: Option<i64> = match rest {
         [] => None,
@@ -101,7 +110,7 @@ pub fn parse_timestamp(text: &str, tz: Tz) -> Result<i64, String> {
     };
     match offset_seconds {
         Some(offset) => Ok(local.and_utc().timestamp_micros() - offset * 1_000_000),
-        None => local_to_utc(local, tz),
+        None => clock.to_utc(local),
     }
 }
 
@@ -206,6 +215,78 @@ pub fn local_day(utc_micros: i64, tz: Tz) -> i32 {
     date_to_days(utc.with_timezone(&tz).date_naive())
 }
 
+const DAY_US: i64 = 86_400_000_000;
+
+/// A zone's UTC offset remembered for one local day at a time. A file's timestamps mostly
+/// fall on a few days, so the zone's rules are looked up once per day rather than per row;
+/// a day on which the clocks change is always worked out in full.
+#[derive(Debug, Clone)]
+pub struct LocalClock {
+    tz: Tz,
+    /// The last day looked at, and its offset when the same all day.
+    day: Option<(NaiveDate, Option<UniformDay>)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct UniformDay {
+    days: i32,
+    /// Local midnight, as microseconds since the epoch (UTC).
+    utc_start: i64,
+    offset_us: i64,
+}
+
+impl LocalClock {
+    /// A clock for `tz`, remembering nothing yet.
+    pub fn new(tz: Tz) -> LocalClock {
+        LocalClock { tz, day: None }
+    }
+
+    /// A local wall-clock time as microseconds since the epoch (UTC); as [`local_to_utc`].
+    pub fn to_utc(&mut self, local: NaiveDateTime) -> Result<i64, String> {
+        match self.uniform(local.date()) {
+            Some(day) => Ok(local.and_utc().timestamp_micros() - day.offset_us),
+            None => local_to_utc(local, self.tz),
+        }
+    }
+
+    /// The local calendar day of a UTC instant; as [`local_day`].
+    pub fn local_day(&mut self, utc_micros: i64) -> i32 {
+        if let Some((_, Some(day))) = self.day
+            && (day.utc_start..day.utc_start + DAY_US).contains(&utc_micros)
+        {
+            return day.days;
+        }
+        let days = local_day(utc_micros, self.tz);
+        self.uniform(days_to_date(days));
+        days
+    }
+
+    fn uniform(&mut self, date: NaiveDate) -> Option<UniformDay> {
+        match self.day {
+            Some((known, day)) if known == date => day,
+            _ => {
+                let day = uniform_day(self.tz, date);
+                self.day = Some((date, day));
+                day
+            }
+        }
+    }
+}
+
+/// The day's offset, when local midnight exists and the offset at its start and end agree
+/// (zones change their clocks at most once a day).
+fn uniform_day(tz: Tz, date: NaiveDate) -> Option<UniformDay> {
+    use chrono::Offset;
+    let start = tz.from_local_datetime(&date.and_time(NaiveTime::MIN)).single()?;
+    let end = tz.from_local_datetime(&date.and_hms_micro_opt(23, 59, 59, 999_999)?).single()?;
+    let offset = start.offset().fix().local_minus_utc();
+    (end.offset().fix().local_minus_utc() == offset).then(|| UniformDay {
+        days: date_to_days(date),
+        utc_start: start.timestamp_micros(),
+        offset_us: i64::from(offset) * 1_000_000,
+    })
+}
+
 /// Formats a UTC instant as local ISO 8601 with its offset, e.g. `2025-10-26T01:30:00+01:00`.
 pub fn format_local(utc_micros: i64, tz: Tz) -> String {
     let utc: DateTime<Utc> = DateTime::from_timestamp_micros(utc_micros).expect("timestamp in range");
@@ -275,6 +356,28 @@ mod tests {
         assert!(parse_date("2025-13-01").is_err());
         assert!(parse_date("1/1/2025").is_err());
         assert_eq!(parse_date("1970-01-02").unwrap(), 1);
+    }
+
+    /// Every quarter hour from September 2025 to April 2026 (both clock changes), visited
+    /// in an order that jumps between days, reads the same through a clock as without one.
+    #[test]
+    fn a_clock_agrees_with_the_zone_rules_across_clock_changes() {
+        let mut clock = LocalClock::new(London);
+        let start = NaiveDate::from_ymd_opt(2025, 9, 1).unwrap().and_time(NaiveTime::MIN);
+        let quarters = 4 * 24 * 240;
+        let mut checked = 0;
+        for i in 0..quarters {
+            // Mostly forward, with a step back a day every seventh reading.
+            let step = if i % 7 == 6 { i - 4 * 24 } else { i };
+            let local = start + chrono::Duration::minutes(15 * step);
+            assert_eq!(clock.to_utc(local), local_to_utc(local, London), "{local}");
+            let utc = local.and_utc().timestamp_micros();
+            assert_eq!(clock.local_day(utc), local_day(utc, London), "{local} UTC");
+            checked += 1;
+        }
+        assert_eq!(checked, quarters);
+        let gap = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap().and_hms_opt(1, 30, 0).unwrap();
+        assert!(clock.to_utc(gap).is_err());
     }
 
     #[test]

@@ -420,3 +420,20 @@ fn files_read_ahead_keep_their_own_outcomes_in_command_line_order() {
     assert!(run.stderr.contains("missing.csv"), "{}", run.stderr);
     assert_eq!(env.scalar("SELECT count(*) FROM activity"), "3");
 }
+
+/// Spreadsheet exports pad cells: whitespace around headers and values (a non-breaking
+/// space included) is not part of the value, and a line of spaces is not a row.
+#[test]
+fn whitespace_around_headers_and_values_is_not_part_of_them() {
+    let env = Env::new();
+    let file = env.file(
+        "a.csv",
+        " student_id , occurred_at ,source,count\n  S1 ,2025-10-01T10:00:00 , vle,\u{a0}3\u{a0}\n   \nS2,\t2025-10-01T11:00:00,library , \n",
+    );
+    let run = env.run(&["ingest", "activity", &file]).ok();
+    assert!(run.stdout.contains("2 rows read, 2 added"), "{}", run.stdout);
+    assert_eq!(
+        env.sql("SELECT student_id, source, count, CAST(occurred_at AS BIGINT) FROM activity ORDER BY 1"),
+        ["student_id,source,count,activity.occurred_at", "S1,vle,3,1759309200000000", "S2,library,1,1759312800000000"]
+    );
+}

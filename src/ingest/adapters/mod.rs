@@ -40,7 +40,7 @@ use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 
 use super::kinds::{self, SOURCES};
 use super::parse::Reject;
-use super::time::local_day;
+use super::time::LocalClock;
 use super::{IngestOptions, attendance};
 use crate::config::FormatsConfig;
 use crate::engine::session::{self, Access};
@@ -422,10 +422,11 @@ impl<'a> Sink<'a> {
         let mut sources = StringBuilder::new();
         let mut counts = Vec::with_capacity(keys.len());
         let mut durations = Vec::with_capacity(keys.len());
+        let mut clock = LocalClock::new(self.tz);
         for ((t, student, source), (count, duration)) in keys {
             ids.append_value(self.identities.student_id(student));
             at.push(t);
-            days.push(local_day(t, self.tz));
+            days.push(clock.local_day(t));
             sources.append_value(SOURCES[source as usize]);
             counts.push(count);
             durations.push(duration);
@@ -497,7 +498,10 @@ impl<'a> Sink<'a> {
                     "swiped_at" => Arc::new(
                         TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| r.2)).with_timezone("UTC"),
                     ),
-                    "day" => Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| local_day(r.2, self.tz)))),
+                    "day" => {
+                        let mut clock = LocalClock::new(self.tz);
+                        Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| clock.local_day(r.2))))
+                    }
                     "reader_id" => Arc::new(StringArray::from(vec![Some("online"); n])),
                     _ => Arc::new(TimestampMicrosecondArray::from(vec![self.ingested_at; n]).with_timezone("UTC")),
                 }
