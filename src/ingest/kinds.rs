@@ -59,6 +59,10 @@ pub struct Kind {
     pub day_of: Option<&'static str>,
     /// How rows combine with what the warehouse holds.
     pub merge: Merge,
+    /// The table's row order (leading columns): a file's rows are put in this order, then
+    /// by the rest of the key, then by line. Only key columns, and a `day` taken from a
+    /// key column, may appear, so that rows with the same key end up side by side.
+    pub order: &'static [&'static str],
 }
 
 /// How ingested rows combine with the rows already held.
@@ -121,6 +125,7 @@ pub const STUDENTS: Kind = Kind {
     span: Some(("start_date", "expected_end_date")),
     day_of: None,
     merge: Merge::Upsert,
+    order: &["student_id"],
 };
 
 /// `sessions`
@@ -140,6 +145,7 @@ pub const SESSIONS: Kind = Kind {
     span: Some(("starts_at", "ends_at")),
     day_of: Some("starts_at"),
     merge: Merge::Upsert,
+    order: &[],
 };
 
 /// `class-lists`
@@ -151,6 +157,7 @@ pub const CLASS_LISTS: Kind = Kind {
     span: None,
     day_of: None,
     merge: Merge::ReplaceBySession,
+    order: &["session_id", "student_id"],
 };
 
 /// `swipes`
@@ -167,6 +174,7 @@ pub const SWIPES: Kind = Kind {
     span: None,
     day_of: Some("swiped_at"),
     merge: Merge::InsertNew,
+    order: &["day", "student_id", "swiped_at"],
 };
 
 /// `activity`
@@ -184,6 +192,7 @@ pub const ACTIVITY: Kind = Kind {
     span: None,
     day_of: Some("occurred_at"),
     merge: Merge::InsertNew,
+    order: &["day", "student_id", "occurred_at"],
 };
 
 /// `absences`
@@ -201,6 +210,7 @@ pub const ABSENCES: Kind = Kind {
     span: Some(("starts_on", "ends_on")),
     day_of: None,
     merge: Merge::InsertNew,
+    order: &["student_id", "starts_on"],
 };
 
 /// `terms`
@@ -217,6 +227,7 @@ pub const TERMS: Kind = Kind {
     span: Some(("starts_on", "ends_on")),
     day_of: None,
     merge: Merge::Upsert,
+    order: &[],
 };
 
 /// `student-id-map`: a student's identifier in another system (as in Jisc UDD
@@ -229,6 +240,7 @@ pub const STUDENT_ID_MAP: Kind = Kind {
     span: None,
     day_of: None,
     merge: Merge::Upsert,
+    order: &[],
 };
 
 /// `bank-holidays`
@@ -240,6 +252,7 @@ pub const BANK_HOLIDAYS: Kind = Kind {
     span: None,
     day_of: None,
     merge: Merge::Upsert,
+    order: &[],
 };
 
 /// Every kind, in the order a full load should run.
@@ -279,6 +292,14 @@ mod tests {
             }
             for key in kind.key {
                 assert!(kind.column(key).is_some_and(|c| c.required), "{}: key {key} must be required", kind.name);
+            }
+            for column in kind.order {
+                let day_of_key = *column == "day" && kind.day_of.is_some_and(|d| kind.key.contains(&d));
+                assert!(
+                    kind.key.contains(column) || day_of_key,
+                    "{}: order column {column} is not from the key",
+                    kind.name
+                );
             }
         }
     }

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::array::{Date32Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow::array::{BooleanArray, Date32Array, RecordBatch, StringArray, TimestampMicrosecondArray, UInt64Array};
 use arrow::compute::kernels::aggregate::{max, max_string, min, min_string};
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
@@ -285,7 +285,8 @@ pub(crate) async fn seen(ctx: &SessionContext, kind: &str, sha256: &str) -> Resu
     Ok(crate::rating::int_at(&seen, 0).unwrap_or(0) > 0)
 }
 
-/// Commits staged rows to the kind's table; returns how many rows are new.
+/// Commits staged rows (the staged layout, in the table's order: see `parse::staged_from`)
+/// to the kind's table; returns how many rows are new.
 pub(crate) async fn commit_rows(
     warehouse: &Warehouse,
     ctx: &SessionContext,
@@ -301,11 +302,12 @@ pub(crate) async fn commit_rows(
     let operation = format!("ingest {}", kind.name);
     let added = match kind.merge {
         Merge::InsertNew => {
-            let query = format!("ingest/new_{}", table.name);
-            let rows = queries::collect(ctx, &query, &staged_bounds(&staged)).await?;
-            let added: u64 = rows.iter().map(|b| b.num_rows() as u64).sum();
+            let query = format!("ingest/held_{}", table.name);
+            let held = queries::collect(ctx, &query, &staged_bounds(&staged)).await?;
+            let rows = without_lines(&staged, &held)?;
+            let added = rows.num_rows() as u64;
             if added > 0 {
-                warehouse.append(&table, rows, &operation).await?;
+                warehouse.append(&table, vec![rows], &operation).await?;
             }
             added
         }
@@ -320,6 +322,29 @@ pub(crate) async fn commit_rows(
     };
     session::register(ctx, warehouse, &table).await?;
     Ok(added)
+}
+
+/// The staged rows in the table's layout, without the lines in `held` (batches of one
+/// `_line` column). The staged order is kept: it is the table's.
+fn without_lines(staged: &RecordBatch, held: &[RecordBatch]) -> Result<RecordBatch> {
+    let table_columns: Vec<usize> = (0..staged.num_columns() - 1).collect();
+    let rows = staged.project(&table_columns)?;
+    let held: std::collections::HashSet<u64> = held
+        .iter()
+        .flat_map(|b| {
+            let lines = b.column(0).as_any().downcast_ref::<UInt64Array>().expect("held lines are UInt64");
+            lines.values().iter().copied().collect::<Vec<_>>()
+        })
+        .collect();
+    if held.is_empty() {
+        return Ok(rows);
+    }
+    let lines = staged
+        .column_by_name(parse::LINE_COLUMN)
+        .and_then(|c| c.as_any().downcast_ref::<UInt64Array>())
+        .expect("staged rows carry their line");
+    let keep: BooleanArray = lines.values().iter().map(|line| Some(!held.contains(line))).collect();
+    Ok(arrow::compute::filter_record_batch(&rows, &keep)?)
 }
 
 async fn commit_equality(

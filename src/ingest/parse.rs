@@ -10,16 +10,14 @@ use std::io::BufReader;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::make_comparator;
 use arrow::array::{
-    ArrayRef, BooleanArray, Date32Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
-    UInt64Array, UInt64Builder,
+    ArrayRef, Date32Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder, UInt64Array,
+    UInt64Builder,
 };
-use arrow::compute::SortOptions;
-use arrow::compute::{concat_batches, filter_record_batch};
+use arrow::compute::interleave_record_batch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::row::{RowConverter, SortField};
 use chrono_tz::Tz;
-use datafusion::common::hash_utils::{RandomState, create_hashes};
 use indicatif::ProgressBar;
 
 use super::kinds::{Check, Column, Kind};
@@ -253,11 +251,12 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
         rejects.extend(chunk.rejects);
         rows_read += chunk.rows_read;
     }
-    let batch = concat_batches(&layout.schema, &batches)?;
-    let mut parsed = Parsed { batch, special, rows_read, rejects, warnings, header };
-    drop_duplicate_keys(kind, &mut parsed)?;
-    parsed.rejects.sort_by_key(|r| r.line);
-    Ok(parsed)
+    let (batch, dropped) = order_rows(kind, &layout.schema, batches, &mut rejects)?;
+    if !dropped.is_empty() {
+        special.retain(|s| !dropped.contains(&s.line));
+    }
+    rejects.sort_by_key(|r| r.line);
+    Ok(Parsed { batch, special, rows_read, rejects, warnings, header })
 }
 
 /// Files at least this large (`ROLLCALL_SPLIT_BYTES`, default 16 MiB) are read by several
@@ -528,57 +527,81 @@ fn check_value(
     }
 }
 
-/// Marks every repeat of a key within the file as a reject (the first occurrence stays).
-///
-/// Rows are in file order. They are ordered by a hash of their key (then by position), so
-/// repeats sit together; only rows with equal hashes are compared value by value.
-fn drop_duplicate_keys(kind: &Kind, parsed: &mut Parsed) -> Result<()> {
-    let batch = &parsed.batch;
-    let n = batch.num_rows();
-    if n < 2 {
-        return Ok(());
+/// Rows built by an adapter (in the table's layout, keys unique) as staged rows: numbered
+/// as lines in their given order, then put in the table's order.
+pub fn staged_from(kind: &Kind, rows: RecordBatch) -> Result<RecordBatch> {
+    let schema = staged_schema(kind);
+    let mut columns = rows.columns().to_vec();
+    columns.push(Arc::new(UInt64Array::from_iter_values(1..=rows.num_rows() as u64)));
+    let rows = RecordBatch::try_new(schema.clone(), columns)?;
+    let mut rejects = Vec::new();
+    let (staged, _) = order_rows(kind, &schema, vec![rows], &mut rejects)?;
+    if !rejects.is_empty() {
+        return Err(Error::Internal(format!("{} rows built for {} repeat a key", rejects.len(), kind.name)));
     }
-    let schema = batch.schema();
-    let key_columns: Vec<ArrayRef> =
-        kind.key.iter().map(|k| batch.column(schema.index_of(k).expect("key is a table column")).clone()).collect();
-    let mut hashes = vec![0u64; n];
-    create_hashes(&key_columns, &RandomState::with_seed(0), &mut hashes)
-        .map_err(|e| Error::Internal(format!("hashing keys: {e}")))?;
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    order.sort_unstable_by_key(|&i| (hashes[i as usize], i));
-    let comparators = key_columns
-        .iter()
-        .map(|c| make_comparator(c.as_ref(), c.as_ref(), SortOptions::default()))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    let same = |a: usize, b: usize| comparators.iter().all(|cmp| cmp(a, b).is_eq());
-    let lines = batch
-        .column(schema.index_of(LINE_COLUMN).expect("staged"))
-        .as_any()
-        .downcast_ref::<UInt64Array>()
-        .expect("line column is UInt64");
-    let mut keep = vec![true; n];
+    Ok(staged)
+}
+
+/// Puts a file's rows in the table's order ([`Kind::order`], then the rest of the key,
+/// then line) as one batch, and refuses every repeat of a key after its first line. With
+/// the key leading the order, repeats sit together: one comparison with the row before
+/// finds each. Returns the lines refused.
+fn order_rows(
+    kind: &Kind,
+    schema: &SchemaRef,
+    batches: Vec<RecordBatch>,
+    rejects: &mut Vec<Reject>,
+) -> Result<(RecordBatch, BTreeSet<u64>)> {
+    let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let mut dropped = BTreeSet::new();
-    for run in order.chunk_by(|&a, &b| hashes[a as usize] == hashes[b as usize]).filter(|run| run.len() > 1) {
-        for (j, &cur) in run.iter().enumerate().skip(1) {
-            let cur = cur as usize;
-            let first = run[..j].iter().map(|&p| p as usize).find(|&p| keep[p] && same(p, cur));
-            if let Some(first) = first {
-                keep[cur] = false;
-                dropped.insert(lines.value(cur));
-                parsed.rejects.push(Reject {
-                    line: lines.value(cur),
+    if total == 0 {
+        return Ok((RecordBatch::new_empty(schema.clone()), dropped));
+    }
+    let columns: Vec<usize> = kind
+        .order
+        .iter()
+        .chain(kind.key.iter().filter(|k| !kind.order.contains(k)))
+        .map(|name| schema.index_of(name).expect("order and key columns are table columns"))
+        .collect();
+    let converter =
+        RowConverter::new(columns.iter().map(|&i| SortField::new(schema.field(i).data_type().clone())).collect())?;
+    let mut keys = converter.empty_rows(total, total * 32);
+    let mut at = Vec::with_capacity(total);
+    let mut lines = Vec::with_capacity(total);
+    let line_column = schema.index_of(LINE_COLUMN).expect("staged");
+    for (b, batch) in batches.iter().enumerate() {
+        converter.append(&mut keys, &columns.iter().map(|&i| batch.column(i).clone()).collect::<Vec<_>>())?;
+        let line = batch.column(line_column).as_any().downcast_ref::<UInt64Array>().expect("line column is UInt64");
+        at.extend((0..batch.num_rows()).map(|r| (b, r)));
+        lines.extend(line.values().iter().copied());
+    }
+    let mut order: Vec<u32> = (0..total as u32).collect();
+    order.sort_unstable_by(|&a, &b| {
+        let (a, b) = (a as usize, b as usize);
+        keys.row(a).cmp(&keys.row(b)).then(lines[a].cmp(&lines[b]))
+    });
+    let mut kept = Vec::with_capacity(total);
+    let mut first: Option<usize> = None;
+    for i in order.into_iter().map(|i| i as usize) {
+        match first {
+            Some(f) if keys.row(f) == keys.row(i) => {
+                dropped.insert(lines[i]);
+                rejects.push(Reject {
+                    line: lines[i],
                     column: kind.key.join(", "),
-                    reason: format!("duplicate key ({}) of line {}", kind.key.join(", "), lines.value(first)),
+                    reason: format!("duplicate key ({}) of line {}", kind.key.join(", "), lines[f]),
                     record: None,
                 });
             }
+            _ => {
+                first = Some(i);
+                kept.push(at[i]);
+            }
         }
     }
-    if !dropped.is_empty() {
-        parsed.batch = filter_record_batch(batch, &BooleanArray::from(keep))?;
-        parsed.special.retain(|s| !dropped.contains(&s.line));
-    }
-    Ok(())
+    drop(keys);
+    let batch = interleave_record_batch(&batches.iter().collect::<Vec<_>>(), &kept)?;
+    Ok((batch, dropped))
 }
 
 fn file_error(name: &str, line: u64, message: &str) -> Error {

@@ -161,3 +161,31 @@ pub const STUDENTS_HEADER: &str =
 pub fn student(id: &str, status: &str) -> String {
     format!("{id},CS4,Computer Science,4,1,full-time,2025-09-22,{status},Zebedee,Quixworth")
 }
+
+/// The (day, student_id) of every stored row of a table, file by file, in stored order.
+pub fn stored_order(env: &Env, table: &str) -> Vec<Vec<(i32, String)>> {
+    use arrow::array::{Array, AsArray};
+    let mut files = Vec::new();
+    for path in files_below(&env.warehouse.join("tables").join(table)) {
+        if path.extension().is_none_or(|e| e != "parquet") {
+            continue;
+        }
+        let file = std::fs::File::open(&path).unwrap();
+        let reader =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+        let mut rows = Vec::new();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let day =
+                arrow::compute::cast(batch.column_by_name("day").unwrap(), &arrow::datatypes::DataType::Int32).unwrap();
+            let student =
+                arrow::compute::cast(batch.column_by_name("student_id").unwrap(), &arrow::datatypes::DataType::Utf8)
+                    .unwrap();
+            let (day, student) = (day.as_primitive::<arrow::datatypes::Int32Type>(), student.as_string::<i32>());
+            rows.extend((0..batch.num_rows()).map(|i| (day.value(i), student.value(i).to_string())));
+            assert_eq!(day.null_count(), 0);
+        }
+        files.push(rows);
+    }
+    files
+}

@@ -437,3 +437,30 @@ fn whitespace_around_headers_and_values_is_not_part_of_them() {
         ["student_id,source,count,activity.occurred_at", "S1,vle,3,1759309200000000", "S2,library,1,1759312800000000"]
     );
 }
+
+/// Event files are stored in day and student order whatever order their rows came in, so
+/// scans by day or student read few files; a file repeating held rows adds only the rest.
+#[test]
+fn events_are_stored_in_day_and_student_order_and_held_rows_are_skipped() {
+    let env = Env::new();
+    // Newest first, students interleaved; (i % 3, i % 9, i % 10) never repeats below 90.
+    let row = |i: u32, tail: &str| format!("S{},2025-10-{:02}T{:02}:00:00,{tail}", i % 3, 1 + i % 9, 8 + i % 10);
+    for (kind, header, tail) in
+        [("activity", "student_id,occurred_at,source", "vle"), ("swipes", "student_id,swiped_at,room", "R1")]
+    {
+        let first: Vec<String> = (0..40).rev().map(|i| row(i, tail)).collect();
+        let file = env.file(&format!("{kind}-1.csv"), &format!("{header}\n{}\n", first.join("\n")));
+        assert!(env.ingest(kind, &[&file]).stdout.contains("40 added, 0 already held"));
+        // Twenty held rows and twenty new ones, shuffled.
+        let second: Vec<String> = (20..60).map(|i| row((i * 7) % 40 + if i >= 40 { 40 } else { 0 }, tail)).collect();
+        let file = env.file(&format!("{kind}-2.csv"), &format!("{header}\n{}\n", second.join("\n")));
+        let run = env.ingest(kind, &[&file]);
+        assert!(run.stdout.contains("40 rows read, 20 added, 20 already held"), "{kind}: {}", run.stdout);
+        assert_eq!(env.scalar(&format!("SELECT count(*) FROM {kind}")), "60");
+        let files = crate::common::stored_order(&env, kind);
+        assert_eq!(files.len(), 2, "{kind}: one file per ingest");
+        for rows in files {
+            assert!(rows.is_sorted(), "{kind} is not stored in day and student order: {rows:?}");
+        }
+    }
+}

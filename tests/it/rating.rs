@@ -283,33 +283,6 @@ fn a_memory_limit_gives_the_same_ratings_and_too_small_a_limit_stops_with_a_clea
 }
 
 /// The (day, student) pairs of every Parquet file under `table`, file by file.
-fn stored_order(env: &crate::common::Env, table: &str) -> Vec<Vec<(i32, String)>> {
-    use arrow::array::{Array, AsArray};
-    let mut files = Vec::new();
-    for path in crate::common::files_below(&env.warehouse.join("tables").join(table)) {
-        if path.extension().is_none_or(|e| e != "parquet") {
-            continue;
-        }
-        let file = std::fs::File::open(&path).unwrap();
-        let reader =
-            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
-        let mut rows = Vec::new();
-        for batch in reader {
-            let batch = batch.unwrap();
-            let day =
-                arrow::compute::cast(batch.column_by_name("day").unwrap(), &arrow::datatypes::DataType::Int32).unwrap();
-            let student =
-                arrow::compute::cast(batch.column_by_name("student_id").unwrap(), &arrow::datatypes::DataType::Utf8)
-                    .unwrap();
-            let (day, student) = (day.as_primitive::<arrow::datatypes::Int32Type>(), student.as_string::<i32>());
-            rows.extend((0..batch.num_rows()).map(|i| (day.value(i), student.value(i).to_string())));
-            assert_eq!(day.null_count(), 0);
-        }
-        files.push(rows);
-    }
-    files
-}
-
 /// Rollups and ratings are stored in day order, so a day's rows sit in few files: file
 /// statistics let a one-day rate replace only those and a scan skip the rest.
 #[test]
@@ -326,7 +299,7 @@ fn rollups_and_ratings_are_stored_in_day_order() {
     activity(&env, "a.csv", &rows);
     env.run(&["rate", "--as-of", "2025-10-24", "--full"]).ok();
     for table in ["daily_activity", "daily_attendance", "ratings"] {
-        let files = stored_order(&env, table);
+        let files = crate::common::stored_order(&env, table);
         let rows: usize = files.iter().map(Vec::len).sum();
         assert!(rows >= ids.len() * teaching.len(), "{table}: {rows} rows");
         for rows in files {

@@ -473,7 +473,7 @@ impl<'a> Sink<'a> {
             session::register_loaded(self.ctx, &tables::ACTIVITY, table).await?;
         }
         if !self.attendance.is_empty() {
-            let batch = self.swipes_batch()?;
+            let batch = super::parse::staged_from(&kinds::SWIPES, self.swipes_batch()?)?;
             self.report.attendance_added += super::commit_rows(self.warehouse, self.ctx, &kinds::SWIPES, batch).await?;
         }
         Ok(())
