@@ -16,7 +16,7 @@ use arrow::array::{
 };
 use arrow::compute::interleave_record_batch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use arrow::row::{RowConverter, SortField};
+use arrow::row::{RowConverter, Rows, SortField};
 use chrono_tz::Tz;
 use indicatif::ProgressBar;
 
@@ -224,34 +224,45 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
     };
 
     // The first part continues after the header; the others start on a line boundary
-    // (only files without quotes are split, so no field spans two parts).
-    let chunks: Vec<Result<Chunk>> = std::thread::scope(|scope| {
-        let layout = &layout;
+    // (only files without quotes are split, so no field spans two parts). Each part is
+    // put in the table's order by its own thread; the parts are then merged.
+    let order = RowOrder::new(kind, &layout.schema)?;
+    let chunks: Vec<Result<(Chunk, SortedPart)>> = std::thread::scope(|scope| {
+        let (layout, order) = (&layout, &order);
         let others: Vec<_> = parts[1..]
             .iter()
             .map(|&(start, end, lines_before)| {
                 scope.spawn(move || {
                     let reader = csv_reader(open_range(path, start, end)?, false);
-                    read_rows(reader, lines_before, layout)
+                    let chunk = read_rows(reader, lines_before, layout)?;
+                    let sorted = order.sort(&chunk.batches)?;
+                    Ok((chunk, sorted))
                 })
             })
             .collect();
-        let mut chunks = vec![read_rows(reader, 0, layout)];
+        let first = read_rows(reader, 0, layout).and_then(|chunk| {
+            let sorted = order.sort(&chunk.batches)?;
+            Ok((chunk, sorted))
+        });
+        let mut chunks = vec![first];
         chunks.extend(others.into_iter().map(|h| h.join().expect("a CSV reading thread panicked")));
         chunks
     });
     let mut batches = Vec::new();
+    let mut sorted = Vec::new();
     let mut special = Vec::new();
     let mut rejects = Vec::new();
     let mut rows_read = 0;
     for chunk in chunks {
-        let chunk = chunk?;
+        let (chunk, part) = chunk?;
+        sorted.push((batches.len(), part));
         batches.extend(chunk.batches);
         special.extend(chunk.special);
         rejects.extend(chunk.rejects);
         rows_read += chunk.rows_read;
     }
-    let (batch, dropped) = order_rows(kind, &layout.schema, batches, &mut rejects)?;
+    let (batch, dropped) = merge_parts(kind, &layout.schema, &batches, &sorted, &mut rejects)?;
+    drop(batches);
     if !dropped.is_empty() {
         special.retain(|s| !dropped.contains(&s.line));
     }
@@ -527,79 +538,126 @@ fn check_value(
     }
 }
 
+/// The order a kind's rows are stored in: [`Kind::order`], then the rest of the key (then
+/// line, to break ties). With the key leading, rows repeating a key sit side by side.
+struct RowOrder {
+    columns: Vec<usize>,
+    line: usize,
+    converter: RowConverter,
+}
+
+/// One part's rows in order: `order` lists row numbers (counted across the part's batches).
+struct SortedPart {
+    keys: Rows,
+    lines: Vec<u64>,
+    at: Vec<(u32, u32)>,
+    order: Vec<u32>,
+}
+
+impl SortedPart {
+    fn cmp(&self, a: usize, other: &SortedPart, b: usize) -> std::cmp::Ordering {
+        self.keys.row(a).cmp(&other.keys.row(b)).then(self.lines[a].cmp(&other.lines[b]))
+    }
+}
+
+impl RowOrder {
+    fn new(kind: &Kind, schema: &SchemaRef) -> Result<RowOrder> {
+        let columns: Vec<usize> = kind
+            .order
+            .iter()
+            .chain(kind.key.iter().filter(|k| !kind.order.contains(k)))
+            .map(|name| schema.index_of(name).expect("order and key columns are table columns"))
+            .collect();
+        let fields = columns.iter().map(|&i| SortField::new(schema.field(i).data_type().clone())).collect();
+        let line = schema.index_of(LINE_COLUMN).expect("staged");
+        Ok(RowOrder { columns, line, converter: RowConverter::new(fields)? })
+    }
+
+    fn sort(&self, batches: &[RecordBatch]) -> Result<SortedPart> {
+        let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let mut keys = self.converter.empty_rows(total, total * 32);
+        let mut at = Vec::with_capacity(total);
+        let mut lines = Vec::with_capacity(total);
+        for (b, batch) in batches.iter().enumerate() {
+            let columns: Vec<ArrayRef> = self.columns.iter().map(|&i| batch.column(i).clone()).collect();
+            self.converter.append(&mut keys, &columns)?;
+            let line = batch.column(self.line).as_any().downcast_ref::<UInt64Array>().expect("line column is UInt64");
+            at.extend((0..batch.num_rows() as u32).map(|r| (b as u32, r)));
+            lines.extend(line.values().iter().copied());
+        }
+        let mut part = SortedPart { keys, lines, at, order: (0..total as u32).collect() };
+        let mut order = std::mem::take(&mut part.order);
+        order.sort_unstable_by(|&a, &b| part.cmp(a as usize, &part, b as usize));
+        part.order = order;
+        Ok(part)
+    }
+}
+
 /// Rows built by an adapter (in the table's layout, keys unique) as staged rows: numbered
 /// as lines in their given order, then put in the table's order.
 pub fn staged_from(kind: &Kind, rows: RecordBatch) -> Result<RecordBatch> {
     let schema = staged_schema(kind);
     let mut columns = rows.columns().to_vec();
     columns.push(Arc::new(UInt64Array::from_iter_values(1..=rows.num_rows() as u64)));
-    let rows = RecordBatch::try_new(schema.clone(), columns)?;
+    let batches = vec![RecordBatch::try_new(schema.clone(), columns)?];
+    let part = RowOrder::new(kind, &schema)?.sort(&batches)?;
     let mut rejects = Vec::new();
-    let (staged, _) = order_rows(kind, &schema, vec![rows], &mut rejects)?;
+    let (staged, _) = merge_parts(kind, &schema, &batches, &[(0, part)], &mut rejects)?;
     if !rejects.is_empty() {
         return Err(Error::Internal(format!("{} rows built for {} repeat a key", rejects.len(), kind.name)));
     }
     Ok(staged)
 }
 
-/// Puts a file's rows in the table's order ([`Kind::order`], then the rest of the key,
-/// then line) as one batch, and refuses every repeat of a key after its first line. With
-/// the key leading the order, repeats sit together: one comparison with the row before
-/// finds each. Returns the lines refused.
-fn order_rows(
+/// Merges sorted parts (each with the index of its first batch in `batches`) into one
+/// batch in the table's order, refusing every repeat of a key after its first line.
+/// Returns the lines refused.
+fn merge_parts(
     kind: &Kind,
     schema: &SchemaRef,
-    batches: Vec<RecordBatch>,
+    batches: &[RecordBatch],
+    parts: &[(usize, SortedPart)],
     rejects: &mut Vec<Reject>,
 ) -> Result<(RecordBatch, BTreeSet<u64>)> {
-    let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let total: usize = parts.iter().map(|(_, p)| p.order.len()).sum();
     let mut dropped = BTreeSet::new();
     if total == 0 {
         return Ok((RecordBatch::new_empty(schema.clone()), dropped));
     }
-    let columns: Vec<usize> = kind
-        .order
-        .iter()
-        .chain(kind.key.iter().filter(|k| !kind.order.contains(k)))
-        .map(|name| schema.index_of(name).expect("order and key columns are table columns"))
-        .collect();
-    let converter =
-        RowConverter::new(columns.iter().map(|&i| SortField::new(schema.field(i).data_type().clone())).collect())?;
-    let mut keys = converter.empty_rows(total, total * 32);
-    let mut at = Vec::with_capacity(total);
-    let mut lines = Vec::with_capacity(total);
-    let line_column = schema.index_of(LINE_COLUMN).expect("staged");
-    for (b, batch) in batches.iter().enumerate() {
-        converter.append(&mut keys, &columns.iter().map(|&i| batch.column(i).clone()).collect::<Vec<_>>())?;
-        let line = batch.column(line_column).as_any().downcast_ref::<UInt64Array>().expect("line column is UInt64");
-        at.extend((0..batch.num_rows()).map(|r| (b, r)));
-        lines.extend(line.values().iter().copied());
-    }
-    let mut order: Vec<u32> = (0..total as u32).collect();
-    order.sort_unstable_by(|&a, &b| {
-        let (a, b) = (a as usize, b as usize);
-        keys.row(a).cmp(&keys.row(b)).then(lines[a].cmp(&lines[b]))
-    });
+    let mut next = vec![0usize; parts.len()];
     let mut kept = Vec::with_capacity(total);
-    let mut first: Option<usize> = None;
-    for i in order.into_iter().map(|i| i as usize) {
+    let mut first: Option<(usize, usize)> = None;
+    loop {
+        // The part whose next row comes first (parts are few: one per reading thread).
+        let mut pick: Option<(usize, usize)> = None;
+        for (p, (_, part)) in parts.iter().enumerate() {
+            let Some(&i) = part.order.get(next[p]) else { continue };
+            let i = i as usize;
+            if pick.is_none_or(|(q, j)| part.cmp(i, &parts[q].1, j).is_lt()) {
+                pick = Some((p, i));
+            }
+        }
+        let Some((p, i)) = pick else { break };
+        next[p] += 1;
+        let part = &parts[p].1;
         match first {
-            Some(f) if keys.row(f) == keys.row(i) => {
-                dropped.insert(lines[i]);
+            Some((q, f)) if parts[q].1.keys.row(f) == part.keys.row(i) => {
+                let first_line = parts[q].1.lines[f];
+                dropped.insert(part.lines[i]);
                 rejects.push(Reject {
-                    line: lines[i],
+                    line: part.lines[i],
                     column: kind.key.join(", "),
-                    reason: format!("duplicate key ({}) of line {}", kind.key.join(", "), lines[f]),
+                    reason: format!("duplicate key ({}) of line {first_line}", kind.key.join(", ")),
                     record: None,
                 });
             }
             _ => {
-                first = Some(i);
-                kept.push(at[i]);
+                first = Some((p, i));
+                let (b, r) = part.at[i];
+                kept.push((parts[p].0 + b as usize, r as usize));
             }
         }
     }
-    drop(keys);
     let batch = interleave_record_batch(&batches.iter().collect::<Vec<_>>(), &kept)?;
     Ok((batch, dropped))
 }
