@@ -6,6 +6,7 @@
 
 use datafusion::common::ParamValues;
 use datafusion::dataframe::DataFrame;
+use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use sha2::{Digest, Sha256};
@@ -135,7 +136,27 @@ pub async fn plan_text(
     }
     let map =
         params.iter().map(|(k, v)| ((*k).to_string(), v.clone().into())).collect::<std::collections::HashMap<_, _>>();
-    df.with_param_values(ParamValues::Map(map)).map_err(|e| Error::query(name, e))
+    df.with_param_values(ParamValues::Map(map)).map_err(|e| query_error(name, params, e))
+}
+
+/// A query's error with the text values of its parameters taken out of the message: bound
+/// values (a range of student ids, say) would otherwise be echoed by an error that prints
+/// part of the plan.
+pub fn query_error(name: &str, params: &[(&str, ScalarValue)], e: DataFusionError) -> Error {
+    let message = e.to_string();
+    let mut redacted = message.clone();
+    for (key, value) in params {
+        if let ScalarValue::Utf8(Some(v)) | ScalarValue::LargeUtf8(Some(v)) | ScalarValue::Utf8View(Some(v)) = value
+            && !v.is_empty()
+        {
+            redacted = redacted.replace(v.as_str(), &format!("${key}"));
+        }
+    }
+    if redacted == message {
+        Error::query(name, e)
+    } else {
+        Error::query(name, DataFusionError::External(redacted.into()))
+    }
 }
 
 /// Runs a catalog query and collects its result.
@@ -144,7 +165,7 @@ pub async fn collect(
     name: &str,
     params: &[(&str, ScalarValue)],
 ) -> Result<Vec<arrow::array::RecordBatch>> {
-    plan(ctx, name, params).await?.collect().await.map_err(|e| Error::query(name, e))
+    plan(ctx, name, params).await?.collect().await.map_err(|e| query_error(name, params, e))
 }
 
 #[cfg(test)]
@@ -170,6 +191,17 @@ mod tests {
         let mut embedded: Vec<String> = CATALOG.iter().map(|(n, _)| n.to_string()).collect();
         embedded.sort();
         assert_eq!(embedded, on_disk);
+    }
+
+    #[test]
+    fn text_parameters_are_kept_out_of_query_errors() {
+        let params = [("min_student", ScalarValue::from("S1000123")), ("min_day", ScalarValue::Date32(Some(20_000)))];
+        let failed = DataFusionError::Plan("Filter: student_id >= Utf8(\"S1000123\") AND day >= 20000".into());
+        let message = query_error("ingest/held_swipes", &params, failed).to_string();
+        assert!(!message.contains("S1000123"), "{message}");
+        assert!(message.contains("ingest/held_swipes") && message.contains("$min_student"), "{message}");
+        let unrelated = query_error("q", &params, DataFusionError::Plan("no such column".into())).to_string();
+        assert!(unrelated.contains("no such column"), "{unrelated}");
     }
 
     #[test]
