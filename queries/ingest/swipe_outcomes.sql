@@ -1,6 +1,8 @@
 -- description: classify every card swipe against the timetable and class lists
--- params: $window_us Int64 (a session's window opens this many microseconds before it starts)
--- output: the whole swipe_outcomes table
+-- params: $window_us Int64 (a session's window opens this many microseconds before it starts),
+--   $from_day Date32, $to_day Date32 (the days whose outcomes are wanted), $read_from Date32,
+--   $read_to Date32 (the days of swipes read: those days and the ones a session can span)
+-- output: swipe_outcomes rows of swipes on $from_day to $to_day (every day: the whole table)
 --
 -- A swipe counts for a session when it falls between the window opening and the session's
 -- end (both inclusive) in the session's room, and the student is on the class list. When
@@ -40,7 +42,7 @@ candidates AS (
            abs(CAST(sw.swiped_at AS BIGINT) - CAST(w.starts_at AS BIGINT)) AS from_start_us
     FROM class_lists cl
     RIGHT JOIN (window_days w
-                RIGHT JOIN swipes sw
+                RIGHT JOIN (SELECT * FROM swipes WHERE day BETWEEN $read_from AND $read_to) sw
                   ON w.room = sw.room AND w.day = sw.day
                  AND CAST(sw.swiped_at AS BIGINT) BETWEEN w.opens_us AND w.ends_us)
       ON cl.session_id = w.session_id AND cl.student_id = sw.student_id
@@ -87,4 +89,5 @@ numbered AS (
 SELECT student_id, room, swiped_at, day, reader_id, session_id,
        CASE WHEN outcome = 'attended' AND prev_session_id = session_id THEN 'repeat' ELSE outcome END AS outcome
 FROM numbered
+WHERE day BETWEEN $from_day AND $to_day
 ORDER BY day, student_id, swiped_at

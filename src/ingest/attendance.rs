@@ -6,6 +6,10 @@
 //! records the versions of the three tables it read; if a job was killed between
 //! committing new swipes and reconciling them, the next ingest sees the mismatch and
 //! reconciles.
+//!
+//! When an ingest only added swipes to what the last reconciliation read, only the days a
+//! new swipe can affect are recomputed and replaced: its own days and the two on either
+//! side (a session's swipes are at most two days apart). Anything else reconciles all.
 
 use std::collections::HashMap;
 
@@ -45,15 +49,21 @@ async fn source_versions(warehouse: &Warehouse) -> Result<serde_json::Value> {
     Ok(map.into())
 }
 
-/// Whether `swipe_outcomes` was computed from older versions of its sources.
-pub async fn is_stale(warehouse: &Warehouse) -> Result<bool> {
+/// The source versions the last reconciliation recorded (none if the table's last commit
+/// was not a reconciliation).
+async fn recorded_sources(warehouse: &Warehouse) -> Result<Option<serde_json::Value>> {
     let table = warehouse.table(&tables::SWIPE_OUTCOMES).await?;
     let mut history = table.history(Some(1));
-    let recorded = match history.next().await {
-        Some(Ok(commit)) => commit.info.get(SOURCES_KEY).cloned(),
-        Some(Err(e)) => return Err(Error::table(tables::SWIPE_OUTCOMES.name, e)),
-        None => None,
-    };
+    match history.next().await {
+        Some(Ok(commit)) => Ok(commit.info.get(SOURCES_KEY).cloned()),
+        Some(Err(e)) => Err(Error::table(tables::SWIPE_OUTCOMES.name, e)),
+        None => Ok(None),
+    }
+}
+
+/// Whether `swipe_outcomes` was computed from older versions of its sources.
+pub async fn is_stale(warehouse: &Warehouse) -> Result<bool> {
+    let recorded = recorded_sources(warehouse).await?;
     let current = source_versions(warehouse).await?;
     Ok(match recorded {
         Some(recorded) => recorded != current,
@@ -62,23 +72,66 @@ pub async fn is_stale(warehouse: &Warehouse) -> Result<bool> {
     })
 }
 
-/// Recomputes `swipe_outcomes` from its sources in one commit.
-pub async fn refresh(warehouse: &Warehouse, ctx: &SessionContext) -> Result<OutcomeCounts> {
+/// Swipes one ingest added: the days they fall on, and the swipes table's version before it.
+#[derive(Debug, Clone, Copy)]
+pub struct AddedSwipes {
+    /// The `swipes` version before the ingest's first commit.
+    pub before: i64,
+    /// The first and last day of the swipes added (days since the epoch).
+    pub days: (i32, i32),
+}
+
+/// How many days apart two swipes counted for one session can be: a session is offered
+/// to swipes from the day before it starts to the day after.
+const REACH_DAYS: i32 = 2;
+
+/// Every day an input file can name (years 0000 to 9999), for reconciling all swipes.
+const ALL_DAYS: (i32, i32) = (-719_528, 2_932_896);
+
+/// Recomputes `swipe_outcomes` in one commit: the days `added` can affect when only those
+/// swipes changed since the last reconciliation, else every swipe.
+pub async fn refresh(warehouse: &Warehouse, ctx: &SessionContext, added: Option<AddedSwipes>) -> Result<OutcomeCounts> {
     let def = tables::SWIPE_OUTCOMES;
     let sources = source_versions(warehouse).await?;
+    let only_added = match added {
+        Some(added) => {
+            let recorded = recorded_sources(warehouse).await?;
+            let same = |name: &str| recorded.as_ref().and_then(|r| r.get(name)) == sources.get(name);
+            let swipes_before = recorded.as_ref().and_then(|r| r.get(tables::SWIPES.name)).and_then(|v| v.as_i64());
+            (same(tables::SESSIONS.name) && same(tables::CLASS_LISTS.name) && swipes_before == Some(added.before))
+                .then_some(added.days)
+        }
+        None => None,
+    };
     for source in &SOURCES {
         session::register(ctx, warehouse, source).await?;
     }
+    let (from, to) = only_added.map_or(ALL_DAYS, |(first, last)| (first - REACH_DAYS, last + REACH_DAYS));
+    let day = |d: i32| ScalarValue::Date32(Some(d));
     let window_us = i64::from(warehouse.config().ingest.swipe_window_before_minutes) * 60_000_000;
+    let params = [
+        ("window_us", ScalarValue::Int64(Some(window_us))),
+        ("from_day", day(from)),
+        ("to_day", day(to)),
+        ("read_from", day(from - REACH_DAYS)),
+        ("read_to", day(to + REACH_DAYS)),
+    ];
     // Streamed into the table: the outcomes are never all held in memory at once.
-    let outcomes =
-        queries::plan(ctx, "ingest/swipe_outcomes", &[("window_us", ScalarValue::Int64(Some(window_us)))]).await?;
+    let outcomes = queries::plan(ctx, "ingest/swipe_outcomes", &params).await?;
+    let operation = if only_added.is_some() { "reconcile new swipes' days" } else { "reconcile swipes" };
     let metadata = HashMap::from([
-        ("rollcall.operation".to_string(), serde_json::Value::from("reconcile swipes")),
+        ("rollcall.operation".to_string(), serde_json::Value::from(operation)),
         (SOURCES_KEY.to_string(), sources),
         ("rollcall.query_sha256".to_string(), queries::digest("ingest/swipe_outcomes")?.into()),
     ]);
-    warehouse.write_frame(&def, outcomes, Some(None), metadata).await?;
+    let replace = match only_added {
+        Some(_) => Some(Some(
+            datafusion::prelude::col("day")
+                .between(datafusion::prelude::lit(day(from)), datafusion::prelude::lit(day(to))),
+        )),
+        None => Some(None),
+    };
+    warehouse.write_frame(&def, outcomes, replace, metadata).await?;
     session::register(ctx, warehouse, &def).await?;
     counts(ctx).await
 }

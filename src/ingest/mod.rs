@@ -77,6 +77,8 @@ pub struct FileReport {
     pub warnings: Vec<String>,
     /// The outcome.
     pub outcome: FileOutcome,
+    /// The first and last day of the rows committed (kinds with a day; days since the epoch).
+    pub days: Option<(i32, i32)>,
 }
 
 /// The report for one `rollcall ingest` run.
@@ -144,6 +146,7 @@ pub async fn ingest(
     let tz = warehouse.config().tz().map_err(Error::Usage)?;
     let mut reports = Vec::new();
     let mut committed_any = false;
+    let swipes_before = warehouse.version(&tables::SWIPES).await?;
     // Each file is read while the one before it commits: reading is CSV work on every core,
     // committing is mostly one core's Parquet encoding.
     let mut ahead = None;
@@ -165,7 +168,13 @@ pub async fn ingest(
     }
     let touches_attendance = matches!(kind.table.name, "swipes" | "sessions" | "class_lists");
     let attendance = if (touches_attendance && committed_any) || attendance::is_stale(warehouse).await? {
-        Some(attendance::refresh(warehouse, &ctx).await?)
+        // New swipes alone reconcile only the days they can affect.
+        let added = match kind.table.name {
+            "swipes" => reports.iter().filter_map(|r: &FileReport| r.days).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1))),
+            _ => None,
+        };
+        let added = added.map(|days| attendance::AddedSwipes { before: swipes_before, days });
+        Some(attendance::refresh(warehouse, &ctx, added).await?)
     } else {
         None
     };
@@ -226,6 +235,7 @@ async fn ingest_file(
                 rows_read: 0,
                 warnings: vec![],
                 outcome: FileOutcome::AlreadyIngested,
+                days: None,
             });
         }
     };
@@ -239,6 +249,7 @@ async fn ingest_file(
             rows_read: parsed.rows_read,
             warnings: parsed.warnings,
             outcome: FileOutcome::Refused { problems: parsed.rejects },
+            days: None,
         });
     }
     let rejects_file =
@@ -257,6 +268,11 @@ async fn ingest_file(
     }
 
     let staged_rows = parsed.batch.num_rows() as u64;
+    let days = parsed
+        .batch
+        .column_by_name("day")
+        .and_then(|c| c.as_any().downcast_ref::<Date32Array>())
+        .and_then(|days| Some((min(days)?, max(days)?)));
     let added = commit_rows(warehouse, ctx, kind, parsed.batch).await?;
     let log = ingest_log_row(kind.name, path, &sha256, parsed.rows_read, added, rejected, ingested_at)?;
     warehouse.append(&tables::INGEST_LOG, vec![log], "ingest log").await?;
@@ -271,6 +287,7 @@ async fn ingest_file(
             rejected,
             rejects_file,
         },
+        days: days.filter(|_| added > 0),
     })
 }
 

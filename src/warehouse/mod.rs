@@ -298,12 +298,13 @@ impl datafusion::physical_plan::streaming::PartitionStream for OnceStream {
 }
 
 /// Derived tables are written in day order (see `ordered_input`) in files of about 1 MiB,
-/// about ten days of a 30,000-student year: a day's recomputation (`replace_where` on its
-/// days) rewrites one or two small files instead of a year's worth, and reads prune to the
-/// files of the days asked for.
+/// about ten days of a 30,000-student year (swipe outcomes: 4 MiB, about a week): a day's
+/// recomputation (`replace_where` on its days) rewrites one or two small files instead of
+/// a year's worth, and reads prune to the files of the days asked for.
 fn target_file_size(def: &TableDef) -> Option<std::num::NonZeroU64> {
     match def.name {
         "ratings" | "daily_activity" | "daily_attendance" => std::num::NonZeroU64::new(1 << 20),
+        "swipe_outcomes" => std::num::NonZeroU64::new(4 << 20),
         _ => None,
     }
 }

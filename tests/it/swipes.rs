@@ -119,3 +119,45 @@ fn swipe_in_the_hour_skipped_in_march_is_refused() {
     let run = env.run(&["ingest", "swipes", &file]).code(1);
     assert!(run.stderr.contains(":2: column 'swiped_at': local time does not exist"), "{}", run.stderr);
 }
+
+/// A later swipe file reconciles only the days its swipes can affect, with the outcomes a
+/// reconciliation of everything gives: an earlier swipe for a held session turns the held
+/// one into a repeat, also across midnight (a session just after midnight counts a swipe
+/// of the evening before), and the other days' outcomes stay.
+#[test]
+fn new_swipes_reconcile_their_days_as_reconciling_everything_would() {
+    let sessions = "session_id,module_code,starts_at,ends_at,room\n\
+        X1,CS101,2025-11-05T10:00:00,2025-11-05T11:00:00,R1\n\
+        M1,CS102,2025-11-10T00:10:00,2025-11-10T01:00:00,R2\n\
+        Y1,CS101,2025-11-20T10:00:00,2025-11-20T11:00:00,R1\n";
+    let lists = "session_id,student_id\nX1,S1\nX1,S2\nM1,S1\nY1,S1\n";
+    let first = "student_id,room,swiped_at\nS1,R1,2025-11-05T10:20:00\nS2,R1,2025-11-05T10:05:00\n\
+        S1,R2,2025-11-10T00:30:00\nS1,R1,2025-11-20T10:00:00\n";
+    let second = "student_id,room,swiped_at\nS1,R1,2025-11-05T10:10:00\nS1,R2,2025-11-09T23:50:00\n";
+    let expected = [
+        "S1,R1,X1,attended",
+        "S1,R1,X1,repeat",
+        "S1,R2,M1,attended",
+        "S1,R2,M1,repeat",
+        "S1,R1,Y1,attended",
+        "S2,R1,X1,attended",
+    ];
+
+    let daily = Env::new();
+    daily.ingest("sessions", &[&daily.file("t.csv", sessions)]);
+    daily.ingest("class-lists", &[&daily.file("c.csv", lists)]);
+    daily.ingest("swipes", &[&daily.file("s1.csv", first)]);
+    let run = daily.ingest("swipes", &[&daily.file("s2.csv", second)]);
+    assert!(run.stdout.contains("swipes reconciled: 4 attended"), "{}", run.stdout);
+    assert_eq!(outcomes(&daily), expected);
+    let log = crate::common::files_below(&daily.warehouse.join("tables/swipe_outcomes/_delta_log"));
+    let last = log.iter().filter(|p| p.extension().is_some_and(|e| e == "json")).max().unwrap();
+    assert!(std::fs::read_to_string(last).unwrap().contains("reconcile new swipes' days"), "{}", last.display());
+
+    // Class lists last: their ingest reconciles every swipe.
+    let whole = Env::new();
+    whole.ingest("swipes", &[&whole.file("s1.csv", first), &whole.file("s2.csv", second)]);
+    whole.ingest("sessions", &[&whole.file("t.csv", sessions)]);
+    whole.ingest("class-lists", &[&whole.file("c.csv", lists)]);
+    assert_eq!(outcomes(&whole), expected);
+}

@@ -618,7 +618,7 @@ pub async fn ingest(
         warehouse.append(&tables::INGEST_LOG, logs, "ingest log").await?;
     }
     let attendance = if reports.iter().any(|r| r.attendance_added > 0) || attendance::is_stale(warehouse).await? {
-        Some(attendance::refresh(warehouse, &ctx).await?)
+        Some(attendance::refresh(warehouse, &ctx, None).await?)
     } else {
         None
     };

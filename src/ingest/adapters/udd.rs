@@ -499,6 +499,7 @@ fn refusal(problems: Vec<(PathBuf, Reject)>) -> IngestReport {
             rows_read: 0,
             warnings: vec![],
             outcome: FileOutcome::Refused { problems: vec![reject] },
+            days: None,
         })
         .collect();
     IngestReport { kind: "jisc-udd", files, attendance: None, elapsed: std::time::Duration::ZERO }
