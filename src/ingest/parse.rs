@@ -555,7 +555,8 @@ struct SortedPart {
 }
 
 impl SortedPart {
-    fn cmp(&self, a: usize, other: &SortedPart, b: usize) -> std::cmp::Ordering {
+    /// Orders row `a` of this part against row `b` of `other`: key, then line.
+    fn compare(&self, a: usize, other: &SortedPart, b: usize) -> std::cmp::Ordering {
         self.keys.row(a).cmp(&other.keys.row(b)).then(self.lines[a].cmp(&other.lines[b]))
     }
 }
@@ -573,6 +574,7 @@ impl RowOrder {
         Ok(RowOrder { columns, line, converter: RowConverter::new(fields)? })
     }
 
+    /// Encodes one part's order columns and sorts its rows (run by the thread that read them).
     fn sort(&self, batches: &[RecordBatch]) -> Result<SortedPart> {
         let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
         let mut keys = self.converter.empty_rows(total, total * 32);
@@ -587,7 +589,7 @@ impl RowOrder {
         }
         let mut part = SortedPart { keys, lines, at, order: (0..total as u32).collect() };
         let mut order = std::mem::take(&mut part.order);
-        order.sort_unstable_by(|&a, &b| part.cmp(a as usize, &part, b as usize));
+        order.sort_unstable_by(|&a, &b| part.compare(a as usize, &part, b as usize));
         part.order = order;
         Ok(part)
     }
@@ -633,7 +635,7 @@ fn merge_parts(
         for (p, (_, part)) in parts.iter().enumerate() {
             let Some(&i) = part.order.get(next[p]) else { continue };
             let i = i as usize;
-            if pick.is_none_or(|(q, j)| part.cmp(i, &parts[q].1, j).is_lt()) {
+            if pick.is_none_or(|(q, j)| part.compare(i, &parts[q].1, j).is_lt()) {
                 pick = Some((p, i));
             }
         }
