@@ -146,7 +146,10 @@ pub async fn ingest(
     let tz = warehouse.config().tz().map_err(Error::Usage)?;
     let mut reports = Vec::new();
     let mut committed_any = false;
-    let swipes_before = warehouse.version(&tables::SWIPES).await?;
+    let swipes_before = match kind.table.name {
+        "swipes" => Some(warehouse.version(&tables::SWIPES).await?),
+        _ => None,
+    };
     // Each file is read while the one before it commits: reading is CSV work on every core,
     // committing is mostly one core's Parquet encoding.
     let mut ahead = None;
@@ -169,11 +172,8 @@ pub async fn ingest(
     let touches_attendance = matches!(kind.table.name, "swipes" | "sessions" | "class_lists");
     let attendance = if (touches_attendance && committed_any) || attendance::is_stale(warehouse).await? {
         // New swipes alone reconcile only the days they can affect.
-        let added = match kind.table.name {
-            "swipes" => reports.iter().filter_map(|r: &FileReport| r.days).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1))),
-            _ => None,
-        };
-        let added = added.map(|days| attendance::AddedSwipes { before: swipes_before, days });
+        let days = reports.iter().filter_map(|r| r.days).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
+        let added = swipes_before.zip(days).map(|(before, days)| attendance::AddedSwipes { before, days });
         Some(attendance::refresh(warehouse, &ctx, added).await?)
     } else {
         None
@@ -268,11 +268,7 @@ async fn ingest_file(
     }
 
     let staged_rows = parsed.batch.num_rows() as u64;
-    let days = parsed
-        .batch
-        .column_by_name("day")
-        .and_then(|c| c.as_any().downcast_ref::<Date32Array>())
-        .and_then(|days| Some((min(days)?, max(days)?)));
+    let days = day_range(&parsed.batch).flatten();
     let added = commit_rows(warehouse, ctx, kind, parsed.batch).await?;
     let log = ingest_log_row(kind.name, path, &sha256, parsed.rows_read, added, rejected, ingested_at)?;
     warehouse.append(&tables::INGEST_LOG, vec![log], "ingest log").await?;
@@ -349,8 +345,7 @@ fn without_lines(staged: &RecordBatch, held: &[RecordBatch]) -> Result<RecordBat
     let held: std::collections::HashSet<u64> = held
         .iter()
         .flat_map(|b| {
-            let lines = b.column(0).as_any().downcast_ref::<UInt64Array>().expect("held lines are UInt64");
-            lines.values().iter().copied().collect::<Vec<_>>()
+            b.column(0).as_any().downcast_ref::<UInt64Array>().expect("held lines are UInt64").values().to_vec()
         })
         .collect();
     if held.is_empty() {
@@ -394,15 +389,22 @@ async fn count_rows(ctx: &SessionContext, table: &str) -> Result<u64> {
 /// export touches the files of its days, a per-student export those of its students.
 pub(crate) fn staged_bounds(batch: &RecordBatch) -> Vec<(&'static str, ScalarValue)> {
     let mut params = vec![];
-    if let Some(days) = batch.column_by_name("day").and_then(|c| c.as_any().downcast_ref::<Date32Array>()) {
-        params.push(("min_day", ScalarValue::Date32(min(days))));
-        params.push(("max_day", ScalarValue::Date32(max(days))));
+    if let Some(days) = day_range(batch) {
+        params.push(("min_day", ScalarValue::Date32(days.map(|d| d.0))));
+        params.push(("max_day", ScalarValue::Date32(days.map(|d| d.1))));
     }
     if let Some(ids) = batch.column_by_name("student_id").and_then(|c| c.as_any().downcast_ref::<StringArray>()) {
         params.push(("min_student", ScalarValue::Utf8(min_string(ids).map(str::to_owned))));
         params.push(("max_student", ScalarValue::Utf8(max_string(ids).map(str::to_owned))));
     }
     params
+}
+
+/// The first and last day of a batch with a `day` column (`None` when it has none; an inner
+/// `None` when it has no rows).
+fn day_range(batch: &RecordBatch) -> Option<Option<(i32, i32)>> {
+    let days = batch.column_by_name("day")?.as_any().downcast_ref::<Date32Array>()?;
+    Some(min(days).zip(max(days)))
 }
 
 pub(crate) fn ingest_log_row(

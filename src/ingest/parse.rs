@@ -227,24 +227,19 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
     // (only files without quotes are split, so no field spans two parts). Each part is
     // put in the table's order by its own thread; the parts are then merged.
     let order = RowOrder::new(kind, &layout.schema)?;
+    let read_part = |reader, lines_before| -> Result<(Chunk, SortedPart)> {
+        let chunk = read_rows(reader, lines_before, &layout)?;
+        let sorted = order.sort(&chunk.batches)?;
+        Ok((chunk, sorted))
+    };
     let chunks: Vec<Result<(Chunk, SortedPart)>> = std::thread::scope(|scope| {
-        let (layout, order) = (&layout, &order);
         let others: Vec<_> = parts[1..]
             .iter()
             .map(|&(start, end, lines_before)| {
-                scope.spawn(move || {
-                    let reader = csv_reader(open_range(path, start, end)?, false);
-                    let chunk = read_rows(reader, lines_before, layout)?;
-                    let sorted = order.sort(&chunk.batches)?;
-                    Ok((chunk, sorted))
-                })
+                scope.spawn(move || read_part(csv_reader(open_range(path, start, end)?, false), lines_before))
             })
             .collect();
-        let first = read_rows(reader, 0, layout).and_then(|chunk| {
-            let sorted = order.sort(&chunk.batches)?;
-            Ok((chunk, sorted))
-        });
-        let mut chunks = vec![first];
+        let mut chunks = vec![read_part(reader, 0)];
         chunks.extend(others.into_iter().map(|h| h.join().expect("a CSV reading thread panicked")));
         chunks
     });
