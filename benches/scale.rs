@@ -126,13 +126,15 @@ fn run_phase(phase: &str, dir: &Path) {
             }
             "sar" => {
                 let warehouse = Warehouse::open(&root, None).expect("open");
-                let report = rollcall::sar::export(&warehouse, "S1000000", &dir.join("sar")).await.expect("sar");
+                let report =
+                    rollcall::compliance::sar::export(&warehouse, "S1000000", &dir.join("sar")).await.expect("sar");
                 report.tables.iter().map(|(_, n)| *n as u64).sum()
             }
             "purge" => {
                 // The graduates of seven and eight years ago are due at the end of the year.
                 let warehouse = Warehouse::open(&root, None).expect("open");
-                let report = rollcall::retention::purge(&warehouse, day("2026-07-31"), false).await.expect("purge");
+                let report =
+                    rollcall::compliance::retention::purge(&warehouse, day("2026-07-31"), false).await.expect("purge");
                 println!(
                     "note: purge erased {} students, {} rows, {} files removed",
                     report.students.len(),

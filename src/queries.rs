@@ -40,13 +40,13 @@ catalog!(
     "ingest/merge_terms",
     "ingest/merge_student_id_map",
     "ingest/merge_bank_holidays",
-    "ingest/swipe_outcomes",
-    "ingest/swipe_outcome_counts",
+    "derive/swipe_outcomes",
+    "derive/swipe_outcome_counts",
     "views/attendance",
     "views/rejected_swipes",
     "views/teaching_days",
-    "rating/daily_activity",
-    "rating/daily_attendance",
+    "derive/daily_activity",
+    "derive/daily_attendance",
     "rating/last_run",
     "rating/changes",
     "rating/data_span",
@@ -81,6 +81,10 @@ catalog!(
     "equality/rekey",
     "equality/rekey_check",
     "retention/due",
+    "demo/distribution",
+    "demo/actions",
+    "demo/week_four",
+    "demo/false_alarms",
 );
 
 /// The SQL text of a catalog query.

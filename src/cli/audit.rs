@@ -18,7 +18,7 @@ impl Command {
         let warehouse = global.open()?;
         match self {
             Command::Verify => {
-                let verified = crate::audit::verify(warehouse.root())?;
+                let verified = crate::compliance::audit::verify(warehouse.root())?;
                 if verified.problems.is_empty() {
                     println!("audit trail intact: {} entries, every hash and link checked", verified.entries);
                 } else {

@@ -149,29 +149,28 @@ impl Args {
             .map_err(|e| Error::query("demo truth", e))?;
         let show = |title: &str| println!("\n{title}");
         show("ratings on 1 December (students per band):");
-        let q = |sql: &'static str| async { ctx.sql(sql).await.map_err(|e| Error::query("demo", e)) };
-        output::write_frame(q(DISTRIBUTION).await?, "demo", output::Format::Table, None).await?;
+        let december = NaiveDate::from_ymd_opt(self.year, 12, 1).expect("valid date");
+        let on_december = [("date", crate::engine::cells::date(crate::domain::time::date_to_days(december)))];
+        let distribution = crate::queries::plan(&ctx, "demo/distribution", &on_december).await?;
+        output::write_frame(distribution, "demo/distribution", output::Format::Table, None).await?;
         show("actions raised over the year:");
-        output::write_frame(q(ACTIONS).await?, "demo", output::Format::Table, None).await?;
+        let actions = crate::queries::plan(&ctx, "demo/actions", &[]).await?;
+        output::write_frame(actions, "demo/actions", output::Format::Table, None).await?;
         show(
             "students generated to stop engaging in teaching week 4 (from the Monday in truth.csv), and when they were first listed:",
         );
-        output::write_frame(q(WEEK_FOUR).await?, "demo", output::Format::Table, None).await?;
+        let week_four = crate::queries::plan(&ctx, "demo/week_four", &[]).await?;
+        output::write_frame(week_four, "demo/week_four", output::Format::Table, None).await?;
         show("students never generated to disengage who were listed (active, monitored):");
-        output::write_frame(q(FALSE_ALARMS).await?, "demo", output::Format::Table, None).await?;
+        let false_alarms = crate::queries::plan(&ctx, "demo/false_alarms", &[]).await?;
+        output::write_frame(false_alarms, "demo/false_alarms", output::Format::Table, None).await?;
 
-        let december = NaiveDate::from_ymd_opt(self.year, 12, 1).expect("valid date");
         let review_file = out.join(format!("review-{december}.csv"));
         let list = review::review(&warehouse, december, true).await?;
         output::write_frame(list.list, "review/open_cases", output::Format::Csv, Some(&review_file)).await?;
         let ratings_file = out.join(format!("ratings-{december}.csv"));
         let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;
-        let frame = crate::queries::plan(
-            &ctx,
-            "rating/ratings_on",
-            &[("date", crate::rating::date(crate::ingest::time::date_to_days(december)))],
-        )
-        .await?;
+        let frame = crate::queries::plan(&ctx, "rating/ratings_on", &on_december).await?;
         output::write_frame(frame, "rating/ratings_on", output::Format::Csv, Some(&ratings_file)).await?;
 
         // The statutory returns on 2 March, and the Senate report for the year.
@@ -219,9 +218,9 @@ impl Args {
         // purge at the end of the year (the graduates of seven and eight years ago are due).
         let subject = first_student(&warehouse).await?;
         let sar_dir = out.join(format!("sar-{subject}"));
-        let sar = crate::sar::export(&warehouse, &subject, &sar_dir).await?;
+        let sar = crate::compliance::sar::export(&warehouse, &subject, &sar_dir).await?;
         let year_end = NaiveDate::from_ymd_opt(self.year + 1, 7, 31).expect("valid date");
-        let purge = crate::retention::purge(&warehouse, year_end, false).await?;
+        let purge = crate::compliance::retention::purge(&warehouse, year_end, false).await?;
         show(&format!(
             "retention purge as of {year_end}: {} former students erased ({}), {} rows in all",
             purge.students.len(),
@@ -230,8 +229,8 @@ impl Args {
         ));
 
         // The demo's jobs read and wrote personal data (synthetic, but treated alike).
-        crate::audit::note("students", self.students);
-        crate::audit::append(warehouse.root(), "demo", "ok", crate::audit::outputs_at(&out))?;
+        crate::compliance::audit::note("students", self.students);
+        crate::compliance::audit::append(warehouse.root(), "demo", "ok", crate::compliance::audit::outputs_at(&out))?;
 
         println!("\nresults:");
         println!("  warehouse        {}", root.display());
@@ -279,28 +278,14 @@ async fn first_student(warehouse: &crate::warehouse::Warehouse) -> Result<String
         .collect()
         .await
         .map_err(|e| Error::query("students", e))?;
-    crate::rating::string_at(&batches, 0).ok_or_else(|| Error::Internal("the demo has no active students".into()))
+    crate::engine::cells::string_at(&batches, 0)
+        .ok_or_else(|| Error::Internal("the demo has no active students".into()))
 }
 
 fn first_monday_of_march(year: i32) -> NaiveDate {
     let first = NaiveDate::from_ymd_opt(year, 3, 1).expect("valid date");
     first + chrono::Duration::days(i64::from((7 - first.weekday().num_days_from_monday()) % 7))
 }
-
-const DISTRIBUTION: &str = "SELECT rating, count(*) AS students FROM ratings WHERE day = (SELECT max(day) FROM ratings WHERE day <= DATE '2025-12-01') \
-     GROUP BY rating ORDER BY min(score)";
-const ACTIONS: &str = "SELECT action, count(*) AS cases, count(DISTINCT student_id) AS students, min(raised_on) AS first, max(raised_on) AS last \
-     FROM cases GROUP BY action ORDER BY min(rung), action";
-const WEEK_FOUR: &str = "SELECT count(*) AS generated, count(c.first_listed) AS listed, \
-            min(c.first_listed - CAST(t.disengage_monday AS DATE)) AS earliest_after, \
-            max(c.first_listed - CAST(t.disengage_monday AS DATE)) AS latest_after \
-     FROM truth t \
-     LEFT JOIN (SELECT student_id, min(raised_on) AS first_listed FROM cases GROUP BY student_id) c \
-       ON c.student_id = t.student_id AND c.first_listed >= CAST(t.disengage_monday AS DATE) \
-     WHERE t.disengage_week = 4";
-const FALSE_ALARMS: &str = "SELECT count(DISTINCT t.student_id) AS monitored, count(DISTINCT c.student_id) AS listed \
-     FROM truth t LEFT JOIN cases c ON c.student_id = t.student_id \
-     WHERE t.disengage_week IS NULL AND NOT t.not_monitored AND NOT t.distance";
 
 /// Makes `dir` ready for a fresh demo, replacing an earlier demo but nothing else.
 fn prepare_dir(dir: &Path) -> Result<()> {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 
 use super::{GlobalArgs, parse_date};
-use crate::disclosure::{self, Consent, Disclosure};
+use crate::compliance::disclosure::{self, Consent, Disclosure};
 use crate::error::{Error, Result};
 
 /// Record an ad-hoc disclosure.

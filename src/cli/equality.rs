@@ -62,8 +62,9 @@ impl Args {
         let warehouse = global.open()?;
         match self.command {
             Some(Command::Budget(args)) => {
-                let year =
-                    args.year.unwrap_or_else(|| crate::review::academic_year(chrono::Local::now().date_naive()).0);
+                let year = args
+                    .year
+                    .unwrap_or_else(|| crate::domain::year::academic_year(chrono::Local::now().date_naive()).0);
                 let cap = warehouse.config().equality.yearly_epsilon;
                 let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;
                 let entries = equality::ledger::entries(&ctx, &year).await?;
@@ -91,13 +92,13 @@ impl Args {
                     None => {
                         let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;
                         let batches = queries::collect(&ctx, "equality/latest_year", &[]).await?;
-                        crate::rating::string_at(&batches, 0)
+                        crate::engine::cells::string_at(&batches, 0)
                             .ok_or_else(|| Error::Usage("nothing is rated yet; give --year YEAR".into()))?
                     }
                 };
                 let report = extract::extract(&warehouse, &year, file).await?;
-                crate::audit::note("extract_id", report.extract_id.clone());
-                crate::audit::note("rows", report.rows);
+                crate::compliance::audit::note("extract_id", report.extract_id.clone());
+                crate::compliance::audit::note("rows", report.rows);
                 println!(
                     "wrote equality extract {} for {year}: {} rows, {} generalised, {} suppressed (k = {})",
                     report.extract_id,
@@ -126,8 +127,8 @@ impl Args {
                     .as_deref()
                     .ok_or_else(|| Error::Usage("give the release's directory with --out DIR".into()))?;
                 let outcome = equality::release(&warehouse, &year, epsilon, self.new_release, dir).await?;
-                crate::audit::note("release_id", outcome.release_id.clone());
-                crate::audit::note("epsilon_charged", outcome.charged);
+                crate::compliance::audit::note("release_id", outcome.release_id.clone());
+                crate::compliance::audit::note("epsilon_charged", outcome.charged);
                 if outcome.reserved {
                     println!(
                         "re-served stored release {} (this question was answered before; nothing spent)",

@@ -69,10 +69,10 @@ impl Args {
 
 /// Records what an ingest run did in the audit trail (counts only).
 fn note_run(kind: &str, files: usize, rows_read: u64, refused: usize) {
-    crate::audit::note("kind", kind);
-    crate::audit::note("files", files);
-    crate::audit::note("rows_read", rows_read);
-    crate::audit::note("files_refused", refused);
+    crate::compliance::audit::note("kind", kind);
+    crate::compliance::audit::note("files", files);
+    crate::compliance::audit::note("rows_read", rows_read);
+    crate::compliance::audit::note("files_refused", refused);
 }
 
 /// Success, or the failure that names how many files were refused.

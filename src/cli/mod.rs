@@ -42,10 +42,10 @@ pub struct Cli {
 #[derive(Debug, clap::Args)]
 pub struct GlobalArgs {
     /// The warehouse directory.
-    #[arg(long, global = true, env = "ROLLCALL_WAREHOUSE", default_value = "warehouse")]
+    #[arg(long, global = true, env = crate::config::env::WAREHOUSE, default_value = "warehouse")]
     pub warehouse: PathBuf,
     /// Configuration file (default: WAREHOUSE/rollcall.toml).
-    #[arg(long, global = true, env = "ROLLCALL_CONFIG")]
+    #[arg(long, global = true, env = crate::config::env::CONFIG)]
     pub config: Option<PathBuf>,
     /// Output format of list commands (default: table on a terminal, csv otherwise).
     #[arg(long, global = true, value_enum)]
@@ -148,7 +148,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     let root = cli.global.warehouse.clone();
     let out = cli.global.out.clone();
     if let Command::Sql(args) = &cli.command {
-        crate::audit::note("query_sha256", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(args.query.as_bytes())));
+        crate::compliance::audit::note(
+            "query_sha256",
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(args.query.as_bytes())),
+        );
     }
     let result = dispatch(cli).await;
     // Only a warehouse that exists gets an entry (a mistyped --warehouse does not create one).
@@ -159,8 +162,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(_) => "ok".to_string(),
             Err(e) => format!("error:{}", e.code()),
         };
-        let outputs = out.as_deref().map(crate::audit::outputs_at).unwrap_or_default();
-        let appended = crate::audit::append(&root, name, &outcome, outputs);
+        let outputs = out.as_deref().map(crate::compliance::audit::outputs_at).unwrap_or_default();
+        let appended = crate::compliance::audit::append(&root, name, &outcome, outputs);
         if let (Ok(_), Err(e)) = (&result, appended) {
             return Err(e);
         }
@@ -192,7 +195,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
 
 /// Parses a `YYYY-MM-DD` date argument.
 pub fn parse_date(text: &str) -> std::result::Result<chrono::NaiveDate, String> {
-    crate::ingest::time::parse_date(text).map(crate::ingest::time::days_to_date)
+    crate::domain::time::parse_date(text).map(crate::domain::time::days_to_date)
 }
 
 /// Formats a count with thousands separators.

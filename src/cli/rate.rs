@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 
 use super::{GlobalArgs, output, parse_date, thousands};
+use crate::domain::time::date_to_days;
 use crate::engine::session::{self, Access};
 use crate::error::Result;
-use crate::ingest::time::date_to_days;
 use crate::queries;
 use crate::rating::{self, RateReport};
 
@@ -27,7 +27,7 @@ impl Args {
     pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
         let warehouse = global.open()?;
         let report = rating::rate(&warehouse, self.as_of, self.full).await?;
-        crate::audit::note("ratings", report.ratings);
+        crate::compliance::audit::note("ratings", report.ratings);
         println!("{}", summary(&report));
         Ok(ExitCode::SUCCESS)
     }
@@ -56,7 +56,8 @@ impl RatingsArgs {
         let warehouse = global.open()?;
         let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;
         let frame =
-            queries::plan(&ctx, "rating/ratings_on", &[("date", rating::date(date_to_days(self.date)))]).await?;
+            queries::plan(&ctx, "rating/ratings_on", &[("date", crate::engine::cells::date(date_to_days(self.date)))])
+                .await?;
         output::write_frame(frame, "rating/ratings_on", global.format(), global.out.as_deref()).await?;
         Ok(ExitCode::SUCCESS)
     }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 
 use super::{GlobalArgs, parse_date};
+use crate::compliance::retention;
 use crate::error::Result;
-use crate::retention;
 
 /// Retention: the scheduled purge and legal holds.
 #[derive(Debug, clap::Subcommand)]

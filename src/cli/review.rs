@@ -26,8 +26,8 @@ impl Args {
         let outcome = review::review(&warehouse, self.as_of, self.dry_run).await?;
         // Standard output carries only the list, so it can be piped or saved as it is.
         eprintln!("{}", super::rate::summary(&outcome.rate));
-        crate::audit::note("ratings", outcome.rate.ratings);
-        crate::audit::note("cases_raised", outcome.raised);
+        crate::compliance::audit::note("ratings", outcome.rate.ratings);
+        crate::compliance::audit::note("cases_raised", outcome.raised);
         eprintln!(
             "review {}: {} new action(s){}; preset {}. These are recommendations for staff to review: \
              no decision rests on them alone and no student's status has been changed.",

@@ -18,7 +18,7 @@ impl Args {
         let warehouse = global.open()?;
         let dir =
             global.out.as_deref().ok_or_else(|| Error::Usage("give the export's directory with --out DIR".into()))?;
-        let report = crate::sar::export(&warehouse, &self.student_id, dir).await?;
+        let report = crate::compliance::sar::export(&warehouse, &self.student_id, dir).await?;
         if report.held() {
             println!("wrote subject-access export {}: {} tables", report.request_id, report.tables.len());
             for (table, rows) in &report.tables {

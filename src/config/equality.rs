@@ -37,70 +37,37 @@ impl Neighbours {
 
 /// `[equality]`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct EqualityConfig {
     /// Census dates of each academic year: `MM-DD` or `end:TERM`.
-    #[serde(default = "default_census")]
     pub census: Vec<String>,
     /// Epsilon all releases about one academic year may spend together.
-    #[serde(default = "default_yearly_epsilon")]
     pub yearly_epsilon: f64,
     /// Noise mechanism.
-    #[serde(default = "default_mechanism")]
     pub mechanism: Mechanism,
     /// Delta at which a Gaussian release is charged.
-    #[serde(default = "default_delta")]
     pub delta: f64,
     /// Neighbouring datasets.
-    #[serde(default = "default_neighbours")]
     pub neighbours: Neighbours,
     /// Confidence of published accuracy intervals.
-    #[serde(default = "default_confidence")]
     pub confidence: f64,
     /// Ethnicity code/label to group mapping (relative paths are under the warehouse).
-    #[serde(default = "default_groups_file")]
     pub groups_file: PathBuf,
     /// Smallest quasi-identifier class published in an extract.
-    #[serde(default = "default_k")]
     pub k: usize,
-}
-
-fn default_census() -> Vec<String> {
-    vec!["12-01".into(), "end:spring".into()]
-}
-fn default_yearly_epsilon() -> f64 {
-    2.0
-}
-fn default_mechanism() -> Mechanism {
-    Mechanism::Laplace
-}
-fn default_delta() -> f64 {
-    1e-7
-}
-fn default_neighbours() -> Neighbours {
-    Neighbours::AddRemove
-}
-fn default_confidence() -> f64 {
-    0.95
-}
-fn default_groups_file() -> PathBuf {
-    PathBuf::from(crate::equality::groups::GROUPS_FILE)
-}
-fn default_k() -> usize {
-    10
 }
 
 impl Default for EqualityConfig {
     fn default() -> Self {
         EqualityConfig {
-            census: default_census(),
-            yearly_epsilon: default_yearly_epsilon(),
-            mechanism: default_mechanism(),
-            delta: default_delta(),
-            neighbours: default_neighbours(),
-            confidence: default_confidence(),
-            groups_file: default_groups_file(),
-            k: default_k(),
+            census: vec!["12-01".into(), "end:spring".into()],
+            yearly_epsilon: 2.0,
+            mechanism: Mechanism::Laplace,
+            delta: 1e-7,
+            neighbours: Neighbours::AddRemove,
+            confidence: 0.95,
+            groups_file: PathBuf::from(crate::domain::reference::GROUPS_FILE),
+            k: 10,
         }
     }
 }
@@ -126,7 +93,7 @@ impl EqualityConfig {
                     }
                     return Ok(Census::EndOf(term.to_string()));
                 }
-                let (m, d) = crate::config::parse_month_day(text)
+                let (m, d) = crate::domain::year::parse_month_day(text)
                     .ok_or_else(|| format!("equality.census: '{text}' is neither MM-DD nor end:TERM"))?;
                 Ok(Census::Day(m, d))
             })

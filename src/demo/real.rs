@@ -14,8 +14,8 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 
 use super::DemoFiles;
+use crate::domain::time::parse_timestamp;
 use crate::error::{Error, Result};
-use crate::ingest::time::parse_timestamp;
 
 /// The files written, by export format.
 #[derive(Debug, Default)]

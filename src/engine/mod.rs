@@ -1,4 +1,6 @@
 //! The query engine: DataFusion sessions over the warehouse tables.
 
+pub mod cells;
+pub mod job;
 pub mod session;
 pub mod udf;

@@ -178,7 +178,7 @@ pub async fn extract(warehouse: &Warehouse, year: &str, file: &Path) -> Result<R
          k-anonymity with k = {k} on (ethnicity_group, department, level, stage, mode): combinations shared by \
          fewer than {k} students were generalised, in this order:\n",
         os_user(),
-        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        warehouse.clock().now().format("%Y-%m-%d %H:%M UTC"),
     );
     for (step, n) in &steps {
         about.push_str(&format!("  - {step}: {n} rows\n"));
@@ -204,7 +204,7 @@ pub async fn extract(warehouse: &Warehouse, year: &str, file: &Path) -> Result<R
             Arc::new(Int64Array::from(vec![generalised as i64])),
             Arc::new(Int64Array::from(vec![suppressed as i64])),
             Arc::new(StringArray::from(vec![hex::encode(Sha256::digest(&bytes))])),
-            Arc::new(TimestampMicrosecondArray::from(vec![chrono::Utc::now().timestamp_micros()]).with_timezone("UTC")),
+            Arc::new(TimestampMicrosecondArray::from(vec![warehouse.clock().now_micros()]).with_timezone("UTC")),
             Arc::new(StringArray::from(vec![os_user()])),
         ],
     )?;

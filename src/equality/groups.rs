@@ -11,12 +11,6 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::warehouse::Warehouse;
 
-/// Where `init` puts the shipped mapping in the warehouse.
-pub const GROUPS_FILE: &str = "reference/ethnicity-groups.csv";
-
-/// The mapping shipped with Rollcall.
-pub const SHIPPED: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/reference/ethnicity-groups.csv"));
-
 /// The group of values the file does not name.
 pub const UNMAPPED: &str = "Unknown";
 
@@ -101,7 +95,7 @@ mod tests {
 
     #[test]
     fn the_shipped_mapping_groups_codes_and_labels() {
-        let g = Groups::parse(SHIPPED, Path::new("shipped.csv")).unwrap();
+        let g = Groups::parse(crate::domain::reference::GROUPS_CSV, Path::new("shipped.csv")).unwrap();
         assert_eq!(g.names, ["White", "Black", "Asian", "Mixed", "Other", "Unknown"]);
         assert_eq!(g.group_of(Some("22")), "Black");
         assert_eq!(g.group_of(Some("103")), "Asian");

@@ -109,7 +109,7 @@ pub async fn charge(
     digest: &str,
     calibration: Calibration,
 ) -> Result<Entry> {
-    let now = chrono::Utc::now();
+    let now = warehouse.clock().now();
     let release_id = format!(
         "eq-{}",
         &hex::encode(Sha256::digest(format!(

@@ -20,9 +20,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::{Mechanism, RATINGS};
+use crate::domain::time::{date_to_days, days_to_date};
 use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
-use crate::ingest::time::{date_to_days, days_to_date};
 use crate::privacy::pseudonym::PseudonymKey;
 use crate::queries;
 use crate::warehouse::Warehouse;
@@ -219,7 +219,7 @@ pub async fn census_dates(warehouse: &Warehouse, year: &str) -> Result<Vec<Censu
     for (text, census) in config.equality.census.iter().zip(parsed) {
         let day = match census {
             crate::config::equality::Census::Day(..) => {
-                crate::review::day_in_year(text, year_start).ok_or_else(|| Error::Config {
+                crate::domain::year::day_in_year(text, year_start).ok_or_else(|| Error::Config {
                     path: config.source.clone().unwrap_or_default(),
                     message: format!("equality.census: '{text}' is not a day in {year}"),
                 })?
@@ -227,7 +227,7 @@ pub async fn census_dates(warehouse: &Warehouse, year: &str) -> Result<Vec<Censu
             crate::config::equality::Census::EndOf(term) => {
                 let params = [("year", ScalarValue::from(year)), ("term", ScalarValue::from(term.as_str()))];
                 let batches = queries::collect(&ctx, "equality/term_end", &params).await?;
-                crate::rating::date_at(&batches, 0).ok_or_else(|| {
+                crate::engine::cells::date_at(&batches, 0).ok_or_else(|| {
                     Error::Usage(format!(
                         "census date '{text}': no term '{term}' is held for {year}; ingest its term dates or change \
                          equality.census"

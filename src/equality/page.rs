@@ -13,10 +13,10 @@ use super::dp::{self, Plan};
 use super::ledger::{Cell, Entry};
 use super::{Question, TABLES};
 use crate::config::Config;
+use crate::domain::html::{STYLE, escape};
 use crate::engine::udf::hesa;
 use crate::error::{Error, Result};
 use crate::report::chart::{self, ChartKind};
-use crate::report::senate::{STYLE, escape};
 use crate::warehouse::write_atomically;
 
 /// One published line.

@@ -91,8 +91,7 @@ pub const STATUSES: &[&str] = &["active", "intermitted", "placement", "study-abr
 pub const PRIORITY_FLAGS: &[&str] =
     &["repeating", "returning", "clearing", "changed-course", "support-needs", "known-concern"];
 /// Activity `source` values.
-pub const SOURCES: &[&str] =
-    &["vle", "lecture-capture", "library", "pc-login", "online-meeting", "submission", "records-login"];
+pub const SOURCES: &[&str] = &crate::domain::signal::NAMES;
 
 /// `students`
 pub const STUDENTS: Kind = Kind {

@@ -7,10 +7,10 @@
 //! attendance after every ingest that touches them, whatever order the files came in.
 
 pub mod adapters;
-pub mod attendance;
 pub mod kinds;
+mod order;
 pub mod parse;
-pub mod time;
+mod split;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -24,6 +24,9 @@ use datafusion::scalar::ScalarValue;
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
+use crate::derive::swipes;
+use crate::domain::reference::{BANK_HOLIDAYS_CSV, BANK_HOLIDAYS_FILE, GROUPS_CSV, GROUPS_FILE};
+use crate::engine::job::Job;
 use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
 use crate::privacy::pseudonym::{EQUALITY_PURPOSE, PseudonymKey};
@@ -89,7 +92,7 @@ pub struct IngestReport {
     /// One entry per file, in command-line order.
     pub files: Vec<FileReport>,
     /// Swipe outcomes after reconciliation, when it ran.
-    pub attendance: Option<attendance::OutcomeCounts>,
+    pub attendance: Option<swipes::OutcomeCounts>,
     /// Wall time.
     pub elapsed: std::time::Duration,
 }
@@ -106,20 +109,13 @@ impl IngestReport {
     }
 }
 
-/// The England and Wales bank-holiday calendar shipped with Rollcall.
-pub const BANK_HOLIDAYS_CSV: &str =
-    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/calendar/bank-holidays-england-and-wales.csv"));
-
-/// Where `init` puts the shipped calendar in the warehouse, for users to update and re-ingest.
-pub const BANK_HOLIDAYS_FILE: &str = "reference/bank-holidays-england-and-wales.csv";
-
 /// `rollcall init`: creates the warehouse and loads the shipped bank-holiday calendar into
 /// it (once; a copy stays at `WAREHOUSE/reference/` to edit and re-ingest).
 pub async fn init_warehouse(root: &Path, preset: &str) -> Result<(Warehouse, InitReport)> {
     let (warehouse, report) = Warehouse::init(root, preset).await?;
-    let groups = warehouse.root().join(crate::equality::groups::GROUPS_FILE);
+    let groups = warehouse.root().join(GROUPS_FILE);
     if !groups.exists() {
-        crate::warehouse::write_atomically(&groups, crate::equality::groups::SHIPPED.as_bytes())?;
+        crate::warehouse::write_atomically(&groups, GROUPS_CSV.as_bytes())?;
     }
     let file = warehouse.root().join(BANK_HOLIDAYS_FILE);
     if !file.exists() {
@@ -140,9 +136,8 @@ pub async fn ingest(
     options: &IngestOptions,
 ) -> Result<IngestReport> {
     let started = Instant::now();
-    let _lock = warehouse.lock()?;
-    warehouse.create_missing_tables().await?;
-    let ctx = session::build(warehouse, Access::Internal { with_equality: true }).await?;
+    let job = Job::start(warehouse, Access::Internal { with_equality: true }).await?;
+    let ctx = &job.ctx;
     let tz = warehouse.config().tz().map_err(Error::Usage)?;
     let mut reports = Vec::new();
     let mut committed_any = false;
@@ -156,12 +151,12 @@ pub async fn ingest(
     for (i, path) in files.iter().enumerate() {
         let current = match ahead.take() {
             Some(read) => read,
-            None => read_ahead(&ctx, kind, path, tz, options).await,
+            None => read_ahead(ctx, kind, path, tz, options).await,
         };
         if let Some(next) = files.get(i + 1) {
-            ahead = Some(read_ahead(&ctx, kind, next, tz, options).await);
+            ahead = Some(read_ahead(ctx, kind, next, tz, options).await);
         }
-        let report = ingest_file(warehouse, &ctx, kind, path, current, options).await?;
+        let report = ingest_file(warehouse, ctx, kind, path, current, options).await?;
         // Upserts may change rows without adding any; inserts change nothing when all were held.
         committed_any |= match &report.outcome {
             FileOutcome::Committed { added, .. } => *added > 0 || kind.merge != Merge::InsertNew,
@@ -170,11 +165,11 @@ pub async fn ingest(
         reports.push(report);
     }
     let touches_attendance = matches!(kind.table.name, "swipes" | "sessions" | "class_lists");
-    let attendance = if (touches_attendance && committed_any) || attendance::is_stale(warehouse).await? {
+    let attendance = if (touches_attendance && committed_any) || swipes::is_stale(warehouse).await? {
         // New swipes alone reconcile only the days they can affect.
         let days = reports.iter().filter_map(|r| r.days).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
-        let added = swipes_before.zip(days).map(|(before, days)| attendance::AddedSwipes { before, days });
-        Some(attendance::refresh(warehouse, &ctx, added).await?)
+        let added = swipes_before.zip(days).map(|(before, days)| swipes::AddedSwipes { before, days });
+        Some(swipes::refresh(warehouse, ctx, added).await?)
     } else {
         None
     };
@@ -295,10 +290,10 @@ pub(crate) async fn seen(ctx: &SessionContext, kind: &str, sha256: &str) -> Resu
         &[("kind", ScalarValue::from(kind)), ("sha256", ScalarValue::from(sha256))],
     )
     .await?;
-    Ok(crate::rating::int_at(&seen, 0).unwrap_or(0) > 0)
+    Ok(crate::engine::cells::int_at(&seen, 0).unwrap_or(0) > 0)
 }
 
-/// Commits staged rows (the staged layout, in the table's order: see `parse::staged_from`)
+/// Commits staged rows (the staged layout, in the table's order: see `order::staged_from`)
 /// to the kind's table; returns how many rows are new.
 pub(crate) async fn commit_rows(
     warehouse: &Warehouse,

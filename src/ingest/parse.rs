@@ -5,23 +5,20 @@
 //! the batches and returned as rejects, so the caller can refuse the file or quarantine them.
 
 use std::collections::{BTreeSet, HashMap};
-use std::fs::File;
-use std::io::BufReader;
 use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Date32Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder, UInt64Array,
-    UInt64Builder,
+    ArrayRef, Date32Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder, UInt64Builder,
 };
-use arrow::compute::interleave_record_batch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use arrow::row::{RowConverter, Rows, SortField};
 use chrono_tz::Tz;
 use indicatif::ProgressBar;
 
 use super::kinds::{Check, Column, Kind};
-use super::time;
+use super::order::{RowOrder, SortedPart, merge_parts};
+use super::split::{open_range, split_points};
+use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::warehouse::tables::Col;
 
@@ -265,57 +262,6 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
     Ok(Parsed { batch, special, rows_read, rejects, warnings, header })
 }
 
-/// Files at least this large (`ROLLCALL_SPLIT_BYTES`, default 16 MiB) are read by several
-/// threads, one part each.
-fn split_bytes() -> u64 {
-    std::env::var("ROLLCALL_SPLIT_BYTES").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(16 << 20)
-}
-
-/// The byte ranges to read in parallel, as (start, end, lines before start): one per core
-/// for large files without quotes, else the whole file.
-fn split_points(path: &Path, size: u64) -> Result<Vec<(u64, u64, u64)>> {
-    use std::io::Read;
-    let wanted_parts = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(2, 8) as u64;
-    if size < split_bytes() {
-        return Ok(vec![(0, size, 0)]);
-    }
-    // One streaming pass: any quote means no split; else each part starts after the
-    // first line end past its share of the bytes, and the line ends before it are counted.
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut block = vec![0u8; 1 << 20];
-    let mut offset = 0u64;
-    let mut lines = 0u64;
-    let mut parts = vec![(0u64, size, 0u64)];
-    loop {
-        let n = file.read(&mut block).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        let bytes = &block[..n];
-        if memchr::memchr(b'"', bytes).is_some() {
-            return Ok(vec![(0, size, 0)]);
-        }
-        for nl in memchr::memchr_iter(b'\n', bytes) {
-            lines += 1;
-            let start = offset + nl as u64 + 1;
-            let wanted = size * parts.len() as u64 / wanted_parts;
-            if (parts.len() as u64) < wanted_parts && start >= wanted && start < size {
-                parts.last_mut().expect("parts is not empty").1 = start;
-                parts.push((start, size, lines));
-            }
-        }
-        offset += n as u64;
-    }
-    Ok(parts)
-}
-
-fn open_range(path: &Path, start: u64, end: u64) -> Result<BufReader<std::io::Take<File>>> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    file.seek(SeekFrom::Start(start)).map_err(|e| Error::io(path, e))?;
-    Ok(BufReader::with_capacity(1 << 20, file.take(end - start)))
-}
-
 /// Headers are trimmed by the reader; fields are trimmed where they are read (`field`):
 /// the reader's own field trimming copies every row into a new record.
 fn csv_reader<R: std::io::Read>(input: R, has_headers: bool) -> csv::Reader<R> {
@@ -531,132 +477,6 @@ fn check_value(
             if ok { Ok(Cell::Text(index)) } else { Err("not an academic year (expected e.g. 2025-26)".into()) }
         }
     }
-}
-
-/// The order a kind's rows are stored in: [`Kind::order`], then the rest of the key (then
-/// line, to break ties). With the key leading, rows repeating a key sit side by side.
-struct RowOrder {
-    columns: Vec<usize>,
-    line: usize,
-    converter: RowConverter,
-}
-
-/// One part's rows in order: `order` lists row numbers (counted across the part's batches).
-struct SortedPart {
-    keys: Rows,
-    lines: Vec<u64>,
-    at: Vec<(u32, u32)>,
-    order: Vec<u32>,
-}
-
-impl SortedPart {
-    /// Orders row `a` of this part against row `b` of `other`: key, then line.
-    fn compare(&self, a: usize, other: &SortedPart, b: usize) -> std::cmp::Ordering {
-        self.keys.row(a).cmp(&other.keys.row(b)).then(self.lines[a].cmp(&other.lines[b]))
-    }
-}
-
-impl RowOrder {
-    fn new(kind: &Kind, schema: &SchemaRef) -> Result<RowOrder> {
-        let columns: Vec<usize> = kind
-            .order
-            .iter()
-            .chain(kind.key.iter().filter(|k| !kind.order.contains(k)))
-            .map(|name| schema.index_of(name).expect("order and key columns are table columns"))
-            .collect();
-        let fields = columns.iter().map(|&i| SortField::new(schema.field(i).data_type().clone())).collect();
-        let line = schema.index_of(LINE_COLUMN).expect("staged");
-        Ok(RowOrder { columns, line, converter: RowConverter::new(fields)? })
-    }
-
-    /// Encodes one part's order columns and sorts its rows (run by the thread that read them).
-    fn sort(&self, batches: &[RecordBatch]) -> Result<SortedPart> {
-        let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
-        let mut keys = self.converter.empty_rows(total, total * 32);
-        let mut at = Vec::with_capacity(total);
-        let mut lines = Vec::with_capacity(total);
-        for (b, batch) in batches.iter().enumerate() {
-            let columns: Vec<ArrayRef> = self.columns.iter().map(|&i| batch.column(i).clone()).collect();
-            self.converter.append(&mut keys, &columns)?;
-            let line = batch.column(self.line).as_any().downcast_ref::<UInt64Array>().expect("line column is UInt64");
-            at.extend((0..batch.num_rows() as u32).map(|r| (b as u32, r)));
-            lines.extend(line.values().iter().copied());
-        }
-        let mut part = SortedPart { keys, lines, at, order: (0..total as u32).collect() };
-        let mut order = std::mem::take(&mut part.order);
-        order.sort_unstable_by(|&a, &b| part.compare(a as usize, &part, b as usize));
-        part.order = order;
-        Ok(part)
-    }
-}
-
-/// Rows built by an adapter (in the table's layout, keys unique) as staged rows: numbered
-/// as lines in their given order, then put in the table's order.
-pub fn staged_from(kind: &Kind, rows: RecordBatch) -> Result<RecordBatch> {
-    let schema = staged_schema(kind);
-    let mut columns = rows.columns().to_vec();
-    columns.push(Arc::new(UInt64Array::from_iter_values(1..=rows.num_rows() as u64)));
-    let batches = vec![RecordBatch::try_new(schema.clone(), columns)?];
-    let part = RowOrder::new(kind, &schema)?.sort(&batches)?;
-    let mut rejects = Vec::new();
-    let (staged, _) = merge_parts(kind, &schema, &batches, &[(0, part)], &mut rejects)?;
-    if !rejects.is_empty() {
-        return Err(Error::Internal(format!("{} rows built for {} repeat a key", rejects.len(), kind.name)));
-    }
-    Ok(staged)
-}
-
-/// Merges sorted parts (each with the index of its first batch in `batches`) into one
-/// batch in the table's order, refusing every repeat of a key after its first line.
-/// Returns the lines refused.
-fn merge_parts(
-    kind: &Kind,
-    schema: &SchemaRef,
-    batches: &[RecordBatch],
-    parts: &[(usize, SortedPart)],
-    rejects: &mut Vec<Reject>,
-) -> Result<(RecordBatch, BTreeSet<u64>)> {
-    let total: usize = parts.iter().map(|(_, p)| p.order.len()).sum();
-    let mut dropped = BTreeSet::new();
-    if total == 0 {
-        return Ok((RecordBatch::new_empty(schema.clone()), dropped));
-    }
-    let mut next = vec![0usize; parts.len()];
-    let mut kept = Vec::with_capacity(total);
-    let mut first: Option<(usize, usize)> = None;
-    loop {
-        // The part whose next row comes first (parts are few: one per reading thread).
-        let mut pick: Option<(usize, usize)> = None;
-        for (p, (_, part)) in parts.iter().enumerate() {
-            let Some(&i) = part.order.get(next[p]) else { continue };
-            let i = i as usize;
-            if pick.is_none_or(|(q, j)| part.compare(i, &parts[q].1, j).is_lt()) {
-                pick = Some((p, i));
-            }
-        }
-        let Some((p, i)) = pick else { break };
-        next[p] += 1;
-        let part = &parts[p].1;
-        match first {
-            Some((q, f)) if parts[q].1.keys.row(f) == part.keys.row(i) => {
-                let first_line = parts[q].1.lines[f];
-                dropped.insert(part.lines[i]);
-                rejects.push(Reject {
-                    line: part.lines[i],
-                    column: kind.key.join(", "),
-                    reason: format!("duplicate key ({}) of line {first_line}", kind.key.join(", ")),
-                    record: None,
-                });
-            }
-            _ => {
-                first = Some((p, i));
-                let (b, r) = part.at[i];
-                kept.push((parts[p].0 + b as usize, r as usize));
-            }
-        }
-    }
-    let batch = interleave_record_batch(&batches.iter().collect::<Vec<_>>(), &kept)?;
-    Ok((batch, dropped))
 }
 
 fn file_error(name: &str, line: u64, message: &str) -> Error {

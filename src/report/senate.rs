@@ -13,6 +13,7 @@ use datafusion::scalar::ScalarValue;
 use serde::Deserialize;
 
 use super::chart::{self, ChartKind};
+use crate::domain::html::{STYLE, escape};
 use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
 use crate::queries;
@@ -97,10 +98,6 @@ fn to_table(batches: &[RecordBatch], hide: &[String]) -> Result<Table> {
         }
     }
     Ok(Table { columns, rows })
-}
-
-pub(crate) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// Writes `DIR/index.html` and `DIR/<section>.csv` for an academic year; returns the files.
@@ -203,13 +200,6 @@ fn table_html(table: &Table) -> String {
     html.push_str("</tbody></table>");
     html
 }
-
-pub(crate) const STYLE: &str = "body{font-family:Georgia,'Times New Roman',serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.45}\
-h1{font-size:1.7rem;border-bottom:2px solid #1d3557;padding-bottom:.4rem}h2{font-size:1.25rem;color:#1d3557;margin-top:2rem}\
-table{border-collapse:collapse;margin:.8rem 0 1.2rem;font-size:.92rem}th,td{border:1px solid #c8c8c8;padding:.25rem .6rem;text-align:left}\
-th{background:#eef2f7}td.num{text-align:right;font-variant-numeric:tabular-nums}svg{max-width:100%;height:auto}\
-.note{font-size:.85rem;color:#444;border-top:1px solid #ccc;margin-top:2rem;padding-top:.6rem}\
-@media print{body{margin:0;max-width:none}section{break-inside:avoid}h2{break-after:avoid}}";
 
 fn page(spec: &Spec, year: &str, body: &str, provenance: &[(String, String)]) -> String {
     let mut queries = String::new();

@@ -7,8 +7,8 @@ use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::{DataType, TimeUnit};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
 
+use crate::domain::time::days_to_date;
 use crate::error::{Error, Result};
-use crate::ingest::time::days_to_date;
 
 fn excel(path: &Path, e: XlsxError) -> Error {
     Error::io(path, std::io::Error::other(e.to_string()))

@@ -10,11 +10,13 @@ use datafusion::dataframe::DataFrame;
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 
+use crate::domain::time::date_to_days;
+use crate::engine::cells::date;
+use crate::engine::job::Job;
 use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
-use crate::ingest::time::date_to_days;
 use crate::queries;
-use crate::rating::{self, date};
+use crate::rating;
 use crate::warehouse::{Warehouse, WriteLock, os_user, tables};
 
 /// A return ready to write. It reads the table versions registered when it was made, so
@@ -27,9 +29,7 @@ pub struct Return {
 }
 
 async fn prepared(warehouse: &Warehouse, as_of: NaiveDate) -> Result<(WriteLock, SessionContext)> {
-    let lock = warehouse.lock()?;
-    warehouse.create_missing_tables().await?;
-    let ctx = session::build(warehouse, Access::Internal { with_equality: false }).await?;
+    let (lock, ctx) = Job::start(warehouse, Access::Internal { with_equality: false }).await?.into_parts();
     // Returns read the daily rollups: bring them (and the ratings) up to the day.
     rating::rate_locked(warehouse, &ctx, as_of, false).await?;
     Ok((lock, ctx))
@@ -57,7 +57,7 @@ pub async fn ukvi(warehouse: &Warehouse, as_of: NaiveDate, record: bool) -> Resu
             warehouse.append(&tables::UKVI_REPORTS, reported, "ukvi return recorded").await?;
         }
         // Every line sent is a disclosure to the Home Office.
-        crate::disclosure::log_return(
+        crate::compliance::disclosure::log_return(
             warehouse,
             &rows,
             "Home Office (UKVI)",
@@ -80,7 +80,7 @@ pub async fn ukvi(warehouse: &Warehouse, as_of: NaiveDate, record: bool) -> Resu
 pub async fn funder(warehouse: &Warehouse, body: &str, as_of: NaiveDate, record: bool) -> Result<Return> {
     let (lock, ctx) = prepared(warehouse, as_of).await?;
     let config = &warehouse.config().funder;
-    let (_, year_start) = crate::review::academic_year(as_of);
+    let (_, year_start) = crate::domain::year::academic_year(as_of);
     let periods = periods_batch(&config.periods, year_start, date_to_days(as_of))?;
     session::register_batches(&ctx, "periods", periods.schema(), vec![periods])?;
     let params = [
@@ -92,7 +92,15 @@ pub async fn funder(warehouse: &Warehouse, body: &str, as_of: NaiveDate, record:
     let mut frame = queries::plan(&ctx, query, &params).await?;
     if record {
         let rows = frame.clone().collect().await.map_err(|e| Error::query(query, e))?;
-        crate::disclosure::log_return(warehouse, &rows, body, "funding-body return", "return funder", as_of).await?;
+        crate::compliance::disclosure::log_return(
+            warehouse,
+            &rows,
+            body,
+            "funding-body return",
+            "return funder",
+            as_of,
+        )
+        .await?;
         let schema = rows.first().map(|b| b.schema()).unwrap_or_else(|| Arc::new(frame.schema().as_arrow().clone()));
         session::register_batches(&ctx, "recorded_return", schema, rows)?;
         frame = ctx.table("recorded_return").await.map_err(|e| Error::query(query, e))?;
@@ -106,7 +114,7 @@ pub async fn funder(warehouse: &Warehouse, body: &str, as_of: NaiveDate, record:
 fn periods_batch(periods: &[crate::config::LiabilityPeriod], year_start: NaiveDate, as_of: i32) -> Result<RecordBatch> {
     use arrow::datatypes::{DataType, Field, Schema};
     let day = |md: &str| -> Result<i32> {
-        crate::review::day_in_year(md, year_start)
+        crate::domain::year::day_in_year(md, year_start)
             .ok_or_else(|| Error::Usage(format!("funder period day '{md}' is not a MM-DD date")))
     };
     let names: StringArray = periods.iter().map(|p| Some(p.name.as_str())).collect();

@@ -10,16 +10,19 @@ use std::sync::Arc;
 
 use arrow::array::{Date32Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use datafusion::dataframe::DataFrame;
 use datafusion::scalar::ScalarValue;
 
 use crate::config::{RATINGS, Rung};
+use crate::domain::time::date_to_days;
+use crate::domain::year::{academic_year, day_in_year};
+use crate::engine::cells::{self, date, utc};
+use crate::engine::job::Job;
 use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
-use crate::ingest::time::date_to_days;
 use crate::queries;
-use crate::rating::{self, RateReport, date, utc};
+use crate::rating::{self, RateReport};
 use crate::warehouse::Warehouse;
 use crate::warehouse::tables;
 
@@ -31,23 +34,6 @@ pub struct ReviewOutcome {
     pub raised: u64,
     /// The review list (open cases), ready to print.
     pub list: DataFrame,
-}
-
-/// The academic year (`2025-26`) a day falls in; years start on 1 August.
-pub fn academic_year(day: NaiveDate) -> (String, NaiveDate) {
-    let start_year = if day.month() >= 8 { day.year() } else { day.year() - 1 };
-    (
-        format!("{start_year}-{:02}", (start_year + 1) % 100),
-        NaiveDate::from_ymd_opt(start_year, 8, 1).expect("valid date"),
-    )
-}
-
-/// The date of `MM-DD` within the academic year starting on `year_start`.
-pub fn day_in_year(month_day: &str, year_start: NaiveDate) -> Option<i32> {
-    let month: u32 = month_day.get(..2)?.parse().ok()?;
-    let day: u32 = month_day.get(3..)?.parse().ok()?;
-    let year = if month >= 8 { year_start.year() } else { year_start.year() + 1 };
-    NaiveDate::from_ymd_opt(year, month, day).map(date_to_days)
 }
 
 fn rungs_batch(rungs: &[Rung], year_start: NaiveDate) -> Result<RecordBatch> {
@@ -99,38 +85,37 @@ fn rungs_batch(rungs: &[Rung], year_start: NaiveDate) -> Result<RecordBatch> {
 /// Rates up to `as_of`, raises the actions the ladder calls for (once each), and returns
 /// the list of open cases. With `dry_run`, nothing is recorded.
 pub async fn review(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> Result<ReviewOutcome> {
-    let _lock = warehouse.lock()?;
-    warehouse.create_missing_tables().await?;
-    let ctx = session::build(warehouse, Access::Internal { with_equality: false }).await?;
-    let rate = rating::rate_locked(warehouse, &ctx, as_of, false).await?;
+    let job = Job::start(warehouse, Access::Internal { with_equality: false }).await?;
+    let ctx = &job.ctx;
+    let rate = rating::rate_locked(warehouse, ctx, as_of, false).await?;
     let (year, year_start) = academic_year(as_of);
     let rungs = rungs_batch(&warehouse.config().review.rungs, year_start)?;
-    session::register_batches(&ctx, "rungs", rungs.schema(), vec![rungs])?;
+    session::register_batches(ctx, "rungs", rungs.schema(), vec![rungs])?;
 
     let day = date(date_to_days(as_of));
     let base = [("as_of", day.clone()), ("year", ScalarValue::from(year.as_str()))];
     let mut candidates = Vec::new();
     for query in ["review/rating_rungs", "review/weeks_rungs"] {
-        candidates.extend(queries::collect(&ctx, query, &base).await?);
+        candidates.extend(queries::collect(ctx, query, &base).await?);
     }
     let low = [base[0].clone(), base[1].clone(), ("year_start", date(date_to_days(year_start)))];
-    candidates.extend(queries::collect(&ctx, "review/low_days_rungs", &low).await?);
+    candidates.extend(queries::collect(ctx, "review/low_days_rungs", &low).await?);
     let candidates = normalise(candidates)?;
-    session::register_batches(&ctx, "candidates", candidates_schema(), candidates)?;
+    session::register_batches(ctx, "candidates", candidates_schema(), candidates)?;
 
-    let next = queries::collect(&ctx, "review/case_numbers", &[]).await?;
-    let next = rating::int_at(&next, 0).unwrap_or(1);
+    let next = queries::collect(ctx, "review/case_numbers", &[]).await?;
+    let next = cells::int_at(&next, 0).unwrap_or(1);
     let params = [
         base[0].clone(),
         base[1].clone(),
         ("first_number", ScalarValue::Int64(Some(next))),
-        ("created_at", utc(chrono::Utc::now().timestamp_micros())),
+        ("created_at", utc(warehouse.clock().now_micros())),
     ];
-    let fresh = queries::collect(&ctx, "review/new_cases", &params).await?;
+    let fresh = queries::collect(ctx, "review/new_cases", &params).await?;
     let raised: u64 = fresh.iter().map(|b| b.num_rows() as u64).sum();
     if raised > 0 && !dry_run {
         warehouse.append(&tables::CASES, fresh.clone(), "review").await?;
-        session::register(&ctx, warehouse, &tables::CASES).await?;
+        session::register(ctx, warehouse, &tables::CASES).await?;
     } else if raised > 0 {
         // A dry run shows what would be raised as if it had been.
         let schema = tables::CASES.schema();
@@ -143,9 +128,9 @@ pub async fn review(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> R
             .map_err(|e| Error::query("cases", e))?;
         let mut all = held;
         all.extend(fresh);
-        session::register_batches(&ctx, "cases", schema, cast_all(all, &tables::CASES.schema())?)?;
+        session::register_batches(ctx, "cases", schema, cast_all(all, &tables::CASES.schema())?)?;
     }
-    let list = queries::plan(&ctx, "review/open_cases", &[("as_of", day)]).await?;
+    let list = queries::plan(ctx, "review/open_cases", &[("as_of", day)]).await?;
     Ok(ReviewOutcome { rate, raised, list })
 }
 
@@ -188,13 +173,12 @@ pub async fn record_outcome(
     on: NaiveDate,
     note: Option<&str>,
 ) -> Result<()> {
-    let _lock = warehouse.lock()?;
-    warehouse.create_missing_tables().await?;
-    let ctx = session::build(warehouse, Access::Internal { with_equality: false }).await?;
-    let found = queries::collect(&ctx, "review/case_lookup", &[("case_id", ScalarValue::from(case_id))]).await?;
-    let student = rating::string_at(&found, 0)
+    let job = Job::start(warehouse, Access::Internal { with_equality: false }).await?;
+    let ctx = &job.ctx;
+    let found = queries::collect(ctx, "review/case_lookup", &[("case_id", ScalarValue::from(case_id))]).await?;
+    let student = cells::string_at(&found, 0)
         .ok_or_else(|| Error::Usage(format!("no case {case_id}; `rollcall case list` shows them")))?;
-    let year = rating::string_at(&found, 1).unwrap_or_default();
+    let year = cells::string_at(&found, 1).unwrap_or_default();
     let user = crate::warehouse::os_user();
     let batch = RecordBatch::try_new(
         tables::CASE_EVENTS.schema(),
@@ -207,28 +191,11 @@ pub async fn record_outcome(
             Arc::new(StringArray::from(vec![note])),
             Arc::new(StringArray::from(vec![user])),
             Arc::new(
-                arrow::array::TimestampMicrosecondArray::from(vec![chrono::Utc::now().timestamp_micros()])
+                arrow::array::TimestampMicrosecondArray::from(vec![warehouse.clock().now_micros()])
                     .with_timezone("UTC"),
             ),
         ],
     )?;
     warehouse.append(&tables::CASE_EVENTS, vec![batch], "case outcome").await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn academic_years_start_in_august() {
-        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
-        assert_eq!(academic_year(d(2025, 12, 1)).0, "2025-26");
-        assert_eq!(academic_year(d(2026, 3, 15)).0, "2025-26");
-        assert_eq!(academic_year(d(2026, 8, 1)).0, "2026-27");
-        assert_eq!(academic_year(d(2026, 7, 31)).0, "2025-26");
-        let start = d(2025, 8, 1);
-        assert_eq!(day_in_year("12-01", start), Some(date_to_days(d(2025, 12, 1))));
-        assert_eq!(day_in_year("03-01", start), Some(date_to_days(d(2026, 3, 1))));
-    }
 }

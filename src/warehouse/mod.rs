@@ -9,6 +9,7 @@ pub mod tables;
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use deltalake::DeltaTable;
@@ -17,6 +18,7 @@ use deltalake::protocol::SaveMode;
 use url::Url;
 
 use crate::config::{CONFIG_FILE, Config};
+use crate::domain::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use tables::TableDef;
 
@@ -28,6 +30,7 @@ const TABLES_DIR: &str = "tables";
 pub struct Warehouse {
     root: PathBuf,
     config: Config,
+    clock: Arc<dyn Clock>,
 }
 
 /// Holds the warehouse write lock until dropped.
@@ -80,7 +83,7 @@ impl Warehouse {
         }
         let config = Config::load(config.unwrap_or(&default_config))?;
         let root = std::path::absolute(root).map_err(|e| Error::io(root, e))?;
-        Ok(Warehouse { root, config })
+        Ok(Warehouse { root, config, clock: Arc::new(SystemClock) })
     }
 
     /// The warehouse directory (absolute).
@@ -91,6 +94,17 @@ impl Warehouse {
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The warehouse with its jobs' time taken from `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Warehouse {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock jobs on this warehouse stamp their records with.
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
     }
 
     /// The directory of one table.

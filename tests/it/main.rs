@@ -6,6 +6,7 @@ mod equality;
 mod fixtures;
 mod formats;
 mod ingest;
+mod layers;
 mod privacy;
 mod rating;
 mod report;

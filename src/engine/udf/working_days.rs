@@ -11,7 +11,7 @@ use chrono::{Datelike, Duration};
 use datafusion::common::{DataFusionError, cast::as_date32_array, cast::as_int64_array};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
 
-use crate::ingest::time::{date_to_days, days_to_date};
+use crate::domain::time::{date_to_days, days_to_date};
 
 /// The n-th working day after `day` (n >= 0; n = 0 gives `day` itself).
 pub fn add_working_days(day: i32, n: i64, holidays: &BTreeSet<i32>) -> i32 {
@@ -72,7 +72,7 @@ mod tests {
     use chrono::NaiveDate;
 
     fn holidays() -> BTreeSet<i32> {
-        crate::ingest::BANK_HOLIDAYS_CSV
+        crate::domain::reference::BANK_HOLIDAYS_CSV
             .lines()
             .skip(1)
             .map(|l| date_to_days(NaiveDate::parse_from_str(&l[..10], "%Y-%m-%d").unwrap()))

@@ -7,8 +7,8 @@
 use std::path::Path;
 
 use super::{Sink, each_record, field, locate, open_csv};
+use crate::domain::time::parse_locale_timestamp;
 use crate::error::Result;
-use crate::ingest::time::parse_locale_timestamp;
 
 /// The identity domain of lecture-capture users.
 pub const DOMAIN: &str = "lecture-capture";

@@ -112,7 +112,7 @@ pub fn read_report(path: &Path, sink: &mut Sink) -> Result<()> {
     let month_first = sink.settings.moodle_report_month_first;
     each_record(path, &mut csv, header.len(), sink, |record, line, sink| {
         let raw = || record.iter().map(String::from).collect::<Vec<_>>();
-        let at = match super::super::time::parse_locale_timestamp(field(record, time), sink.tz, month_first) {
+        let at = match crate::domain::time::parse_locale_timestamp(field(record, time), sink.tz, month_first) {
             Ok(at) => at,
             Err(reason) => {
                 sink.reject(line, "Time", reason, raw());

@@ -20,8 +20,8 @@ use std::io::BufRead;
 use std::path::Path;
 
 use super::{Sink, locate, text};
+use crate::domain::time::{parse_duration, parse_locale_timestamp};
 use crate::error::{Error, Result};
-use crate::ingest::time::{parse_duration, parse_locale_timestamp};
 
 /// The identity domain of Teams accounts (UPN).
 pub const DOMAIN: &str = "teams";

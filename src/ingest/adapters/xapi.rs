@@ -15,8 +15,8 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::{Sink, text};
+use crate::domain::time::parse_timestamp;
 use crate::error::{Error, Result};
-use crate::ingest::time::parse_timestamp;
 
 /// What a statement's verb becomes.
 #[derive(Debug, PartialEq)]

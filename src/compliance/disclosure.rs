@@ -14,9 +14,9 @@ use chrono::NaiveDate;
 use datafusion::prelude::{col, lit};
 use rand::RngCore;
 
+use crate::domain::time::date_to_days;
 use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
-use crate::ingest::time::date_to_days;
 use crate::warehouse::{Warehouse, os_user, tables};
 
 /// A fresh random id (hex).
@@ -74,13 +74,11 @@ pub async fn log(warehouse: &Warehouse, items: &[Disclosure]) -> Result<Vec<Stri
             text(&|d| Some(d.source.clone())),
             text(&|d| d.consent_id.clone()),
             Arc::new(StringArray::from(vec![os_user(); n])),
-            Arc::new(
-                TimestampMicrosecondArray::from(vec![chrono::Utc::now().timestamp_micros(); n]).with_timezone("UTC"),
-            ),
+            Arc::new(TimestampMicrosecondArray::from(vec![warehouse.clock().now_micros(); n]).with_timezone("UTC")),
         ],
     )?;
     warehouse.append(&def, vec![batch], "disclosures logged").await?;
-    crate::audit::note("disclosures_logged", n);
+    crate::compliance::audit::note("disclosures_logged", n);
     Ok(ids)
 }
 
@@ -140,7 +138,7 @@ pub async fn disclose(warehouse: &Warehouse, mut item: Disclosure) -> Result<Str
         )));
     }
     let ids = log(warehouse, std::slice::from_ref(&item)).await?;
-    crate::audit::note("disclosure_id", ids[0].clone());
+    crate::compliance::audit::note("disclosure_id", ids[0].clone());
     Ok(ids[0].clone())
 }
 
@@ -241,7 +239,7 @@ pub async fn consent(warehouse: &Warehouse, c: &Consent) -> Result<String> {
         ],
     )?;
     warehouse.append(&def, vec![batch], "consent recorded").await?;
-    crate::audit::note("consent_id", id.clone());
+    crate::compliance::audit::note("consent_id", id.clone());
     Ok(id)
 }
 
@@ -260,6 +258,6 @@ pub async fn withdraw(warehouse: &Warehouse, consent_id: &str, on: NaiveDate) ->
     if metrics.num_updated_rows == 0 {
         return Err(Error::Usage(format!("no consent {consent_id} is in force")));
     }
-    crate::audit::note("consent_id", consent_id.to_string());
+    crate::compliance::audit::note("consent_id", consent_id.to_string());
     Ok(())
 }

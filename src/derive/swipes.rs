@@ -117,12 +117,12 @@ pub async fn refresh(warehouse: &Warehouse, ctx: &SessionContext, added: Option<
         ("read_to", day(to + REACH_DAYS)),
     ];
     // Streamed into the table: the outcomes are never all held in memory at once.
-    let outcomes = queries::plan(ctx, "ingest/swipe_outcomes", &params).await?;
+    let outcomes = queries::plan(ctx, "derive/swipe_outcomes", &params).await?;
     let operation = if only_added.is_some() { "reconcile new swipes' days" } else { "reconcile swipes" };
     let metadata = HashMap::from([
         ("rollcall.operation".to_string(), serde_json::Value::from(operation)),
         (SOURCES_KEY.to_string(), sources),
-        ("rollcall.query_sha256".to_string(), queries::digest("ingest/swipe_outcomes")?.into()),
+        ("rollcall.query_sha256".to_string(), queries::digest("derive/swipe_outcomes")?.into()),
     ]);
     let replace = match only_added {
         Some(_) => Some(Some(
@@ -138,7 +138,7 @@ pub async fn refresh(warehouse: &Warehouse, ctx: &SessionContext, added: Option<
 
 /// Counts swipes per outcome.
 pub async fn counts(ctx: &SessionContext) -> Result<OutcomeCounts> {
-    let batches = queries::collect(ctx, "ingest/swipe_outcome_counts", &[]).await?;
+    let batches = queries::collect(ctx, "derive/swipe_outcome_counts", &[]).await?;
     let mut by_outcome = Vec::new();
     for batch in batches {
         let outcome = arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)?;

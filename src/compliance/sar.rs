@@ -13,10 +13,10 @@ use arrow::array::{Array, Int64Array, RecordBatch, StringArray, TimestampMicrose
 use arrow::datatypes::DataType;
 use datafusion::prelude::{DataFrame, SessionContext, col, lit};
 
+use crate::domain::html::{STYLE, escape};
 use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
 use crate::privacy::pseudonym::{EQUALITY_PURPOSE, PseudonymKey};
-use crate::report::senate::{STYLE, escape};
 use crate::warehouse::{Warehouse, os_user, tables, write_atomically};
 
 /// What was found and written.
@@ -132,8 +132,8 @@ pub async fn export(warehouse: &Warehouse, student_id: &str, dir: &Path) -> Resu
         }
     }
 
-    let request_id = format!("SAR-{}", &crate::disclosure::new_id()[..12]);
-    crate::audit::note("request_id", request_id.clone());
+    let request_id = format!("SAR-{}", &crate::compliance::disclosure::new_id()[..12]);
+    crate::compliance::audit::note("request_id", request_id.clone());
     // Audit entries that concern them: those naming their requests, disclosures, consents, holds.
     let mut refs: Vec<String> = vec![request_id.clone()];
     for (table, column) in [
@@ -186,7 +186,7 @@ pub async fn export(warehouse: &Warehouse, student_id: &str, dir: &Path) -> Resu
     let held = !found.is_empty();
     let document = serde_json::json!({
         "request_id": request_id,
-        "generated_at": chrono::Utc::now().to_rfc3339(),
+        "generated_at": warehouse.clock().now().to_rfc3339(),
         "data_held": held,
         "tables": everything,
     });
@@ -205,22 +205,20 @@ pub async fn export(warehouse: &Warehouse, student_id: &str, dir: &Path) -> Resu
             vec![
                 Arc::new(StringArray::from(vec![request_id])),
                 Arc::new(StringArray::from(vec![student_id.to_string()])),
-                Arc::new(
-                    TimestampMicrosecondArray::from(vec![chrono::Utc::now().timestamp_micros()]).with_timezone("UTC"),
-                ),
+                Arc::new(TimestampMicrosecondArray::from(vec![warehouse.clock().now_micros()]).with_timezone("UTC")),
                 Arc::new(StringArray::from(vec![os_user()])),
                 Arc::new(Int64Array::from(vec![report.files.len() as i64])),
             ],
         )?;
         warehouse.append(&def, vec![batch], "subject-access export").await?;
     }
-    crate::audit::note("tables", report.tables.len());
-    crate::audit::note("rows", report.tables.iter().map(|(_, n)| *n as u64).sum::<u64>());
+    crate::compliance::audit::note("tables", report.tables.len());
+    crate::compliance::audit::note("rows", report.tables.iter().map(|(_, n)| *n as u64).sum::<u64>());
     Ok(report)
 }
 
 fn audit_entries(root: &Path, refs: &[String]) -> Result<Vec<serde_json::Value>> {
-    let log = root.join(crate::audit::LOG_FILE);
+    let log = root.join(crate::compliance::audit::LOG_FILE);
     let Ok(text) = std::fs::read_to_string(&log) else { return Ok(vec![]) };
     let mut out = Vec::new();
     for line in text.lines() {
@@ -258,7 +256,7 @@ fn page(
              and found no record. Either no data was ever held, or it was erased under the retention schedule.</p>",
         );
     } else {
-        let schedule = crate::retention::Schedule::shipped().ok();
+        let schedule = crate::compliance::retention::Schedule::shipped().ok();
         let years = schedule.as_ref().map(|s| s.default_years).unwrap_or(6);
         let recipients: Vec<String> = found
             .iter()

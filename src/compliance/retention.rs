@@ -18,9 +18,9 @@ use datafusion::prelude::{Expr, SessionContext, col, lit};
 use datafusion::scalar::ScalarValue;
 use serde::Deserialize;
 
+use crate::domain::time::{date_to_days, days_to_date};
 use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
-use crate::ingest::time::{date_to_days, days_to_date};
 use crate::privacy::pseudonym::{EQUALITY_PURPOSE, PseudonymKey};
 use crate::queries;
 use crate::warehouse::{Warehouse, os_user, tables};
@@ -146,7 +146,7 @@ pub struct Report {
 /// Students whose studies ended on or before `cutoff`, with their legal-hold status.
 async fn candidates(ctx: &SessionContext, cutoff: NaiveDate) -> Result<Vec<Due>> {
     let batches =
-        queries::collect(ctx, "retention/due", &[("cutoff", crate::rating::date(date_to_days(cutoff)))]).await?;
+        queries::collect(ctx, "retention/due", &[("cutoff", crate::engine::cells::date(date_to_days(cutoff)))]).await?;
     let mut out = Vec::new();
     for batch in &batches {
         let ids = arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
@@ -248,7 +248,7 @@ pub async fn purge(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> Re
     let batch = RecordBatch::try_new(
         def.schema(),
         vec![
-            Arc::new(TimestampMicrosecondArray::from(vec![chrono::Utc::now().timestamp_micros()]).with_timezone("UTC")),
+            Arc::new(TimestampMicrosecondArray::from(vec![warehouse.clock().now_micros()]).with_timezone("UTC")),
             Arc::new(Date32Array::from(vec![date_to_days(as_of)])),
             Arc::new(StringArray::from(vec![report.rule.clone()])),
             Arc::new(Int64Array::from(vec![report.students.len() as i64])),
@@ -258,10 +258,10 @@ pub async fn purge(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> Re
         ],
     )?;
     warehouse.append(&def, vec![batch], "retention purge").await?;
-    crate::audit::note("students_erased", report.students.len());
-    crate::audit::note("students_held", held);
-    crate::audit::note("rows", serde_json::to_value(&report.rows).expect("counts serialise"));
-    crate::audit::note("rule", report.rule.clone());
+    crate::compliance::audit::note("students_erased", report.students.len());
+    crate::compliance::audit::note("students_held", held);
+    crate::compliance::audit::note("rows", serde_json::to_value(&report.rows).expect("counts serialise"));
+    crate::compliance::audit::note("rule", report.rule.clone());
     Ok(report)
 }
 
@@ -286,7 +286,7 @@ async fn equality_key(warehouse: &Warehouse, ctx: &SessionContext) -> Result<Opt
 /// Places or releases a legal hold.
 pub async fn hold(warehouse: &Warehouse, student_id: &str, reason: Option<&str>, release: bool) -> Result<String> {
     let _lock = warehouse.lock()?;
-    let today = chrono::Local::now().date_naive();
+    let today = warehouse.clock().today();
     let def = tables::LEGAL_HOLDS;
     if release {
         let delta = warehouse.table(&def).await?;
@@ -300,10 +300,10 @@ pub async fn hold(warehouse: &Warehouse, student_id: &str, reason: Option<&str>,
         if metrics.num_updated_rows == 0 {
             return Err(Error::Usage("no legal hold is in force for that student".into()));
         }
-        crate::audit::note("holds_released", metrics.num_updated_rows);
+        crate::compliance::audit::note("holds_released", metrics.num_updated_rows);
         return Ok(String::new());
     }
-    let hold_id = format!("H-{}", &crate::disclosure::new_id()[..10]);
+    let hold_id = format!("H-{}", &crate::compliance::disclosure::new_id()[..10]);
     let batch = RecordBatch::try_new(
         def.schema(),
         vec![
@@ -313,11 +313,11 @@ pub async fn hold(warehouse: &Warehouse, student_id: &str, reason: Option<&str>,
             Arc::new(Date32Array::from(vec![date_to_days(today)])),
             Arc::new(Date32Array::from(vec![None::<i32>])),
             Arc::new(StringArray::from(vec![os_user()])),
-            Arc::new(TimestampMicrosecondArray::from(vec![chrono::Utc::now().timestamp_micros()]).with_timezone("UTC")),
+            Arc::new(TimestampMicrosecondArray::from(vec![warehouse.clock().now_micros()]).with_timezone("UTC")),
         ],
     )?;
     warehouse.append(&def, vec![batch], "legal hold placed").await?;
-    crate::audit::note("hold_id", hold_id.clone());
+    crate::compliance::audit::note("hold_id", hold_id.clone());
     Ok(hold_id)
 }
 

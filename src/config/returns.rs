@@ -1,0 +1,95 @@
+//! `[ukvi]` and `[funder]`: the statutory returns' rules.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::year::parse_month_day;
+
+/// `[ukvi]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UkviConfig {
+    /// Working days allowed between an event and its report.
+    pub report_within_working_days: u32,
+    /// Days after the course start by which a sponsored student must have engaged.
+    pub no_engagement_days_after_start: u32,
+    /// `missed-contact-points` or `days-without-engagement`.
+    pub engagement_rule: String,
+    /// Sessions or days, by the rule.
+    pub engagement_threshold: u32,
+}
+
+impl Default for UkviConfig {
+    fn default() -> Self {
+        UkviConfig {
+            report_within_working_days: 10,
+            no_engagement_days_after_start: 14,
+            engagement_rule: "missed-contact-points".into(),
+            engagement_threshold: 10,
+        }
+    }
+}
+
+impl UkviConfig {
+    pub(super) fn validate(&self) -> std::result::Result<(), String> {
+        if !["missed-contact-points", "days-without-engagement"].contains(&self.engagement_rule.as_str()) {
+            return Err(format!(
+                "ukvi.engagement_rule: '{}' is neither missed-contact-points nor days-without-engagement",
+                self.engagement_rule
+            ));
+        }
+        if self.engagement_threshold == 0 || self.report_within_working_days == 0 {
+            return Err("ukvi: engagement_threshold and report_within_working_days must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// `[funder]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FunderConfig {
+    /// Days without engagement before a period's end that make a student not attending.
+    pub not_attending_after_days: u32,
+    /// Liability periods.
+    pub periods: Vec<LiabilityPeriod>,
+}
+
+/// One liability period.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiabilityPeriod {
+    /// Its name in the return.
+    pub name: String,
+    /// First day, `MM-DD`.
+    pub starts: String,
+    /// Last day, `MM-DD`.
+    pub ends: String,
+}
+
+impl Default for FunderConfig {
+    fn default() -> Self {
+        FunderConfig {
+            not_attending_after_days: 28,
+            periods: [("term 1", "08-01", "12-31"), ("term 2", "01-01", "04-15"), ("term 3", "04-16", "07-31")]
+                .into_iter()
+                .map(|(n, s, e)| LiabilityPeriod { name: n.into(), starts: s.into(), ends: e.into() })
+                .collect(),
+        }
+    }
+}
+
+impl FunderConfig {
+    pub(super) fn validate(&self) -> std::result::Result<(), String> {
+        if self.periods.is_empty() {
+            return Err("funder.periods: at least one liability period is needed".into());
+        }
+        for p in &self.periods {
+            for md in [&p.starts, &p.ends] {
+                if parse_month_day(md).is_none() {
+                    return Err(format!("funder.periods ({}): '{md}' is not a MM-DD day of the year", p.name));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,133 @@
+//! `[review]`: the escalation ladder, and the presets `rollcall init` offers.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::year::parse_month_day;
+
+use super::rating::RATINGS;
+
+/// The escalation presets `rollcall init --preset` accepts.
+pub const PRESETS: &[&str] = &["staged-review", "consecutive-weeks", "wellbeing-window"];
+
+/// The commented `[[review.rungs]]` of a preset, as `rollcall init` writes them.
+pub fn ladder_template(preset: &str) -> &'static str {
+    match preset {
+        "consecutive-weeks" => {
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/settings/presets/consecutive-weeks.toml"))
+        }
+        "wellbeing-window" => {
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/settings/presets/wellbeing-window.toml"))
+        }
+        _ => include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/settings/presets/staged-review.toml")),
+    }
+}
+
+/// Case outcomes staff can record.
+pub const OUTCOMES: &[&str] =
+    &["contacted", "met", "no-show", "agreement", "intermitted", "withdrawn", "no-further-action"];
+
+/// `[review]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewConfig {
+    /// The ladder's rungs, in order.
+    #[serde(default)]
+    pub rungs: Vec<Rung>,
+}
+
+/// One rung of the escalation ladder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rung {
+    /// Action raised, e.g. `weekly-review`.
+    pub action: String,
+    /// `rating`, `weeks-without-attendance` or `low-engagement-days`.
+    pub trigger: String,
+    /// Ratings that meet a rating or low-engagement trigger.
+    #[serde(default)]
+    pub ratings: Vec<String>,
+    /// Only in this term.
+    #[serde(default)]
+    pub term: Option<String>,
+    /// Only in these teaching weeks of the term, [from, to].
+    #[serde(default)]
+    pub term_weeks: Option<[u32; 2]>,
+    /// Only on or after this day of the academic year (`MM-DD`).
+    #[serde(default)]
+    pub on_or_after: Option<String>,
+    /// Only on or before this day of the academic year (`MM-DD`).
+    #[serde(default)]
+    pub on_or_before: Option<String>,
+    /// Only for students with this action already raised this academic year.
+    #[serde(default)]
+    pub requires: Option<String>,
+    /// Cadence of rating rungs in weeks (0 = once an academic year).
+    #[serde(default)]
+    pub every_weeks: u32,
+    /// Consecutive weeks without attendance.
+    #[serde(default)]
+    pub weeks: u32,
+    /// Days of low engagement.
+    #[serde(default)]
+    pub days: u32,
+    /// Outcome counted against `limit_per_year`.
+    #[serde(default)]
+    pub limit_outcome: Option<String>,
+    /// How many `limit_outcome` outcomes a year before `beyond_limit_action` is raised instead.
+    #[serde(default)]
+    pub limit_per_year: u32,
+    /// Raised instead once the limit is reached.
+    #[serde(default)]
+    pub beyond_limit_action: Option<String>,
+}
+
+impl ReviewConfig {
+    pub(super) fn validate(&self) -> std::result::Result<(), String> {
+        for (i, rung) in self.rungs.iter().enumerate() {
+            let key = format!("review.rungs[{}] ({})", i + 1, rung.action);
+            let fail = |m: &str| Err(format!("{key}: {m}"));
+            if rung.action.trim().is_empty() {
+                return fail("action must not be empty");
+            }
+            for r in &rung.ratings {
+                if !RATINGS.contains(&r.as_str()) {
+                    return fail(&format!("unknown rating '{r}', expected one of {}", RATINGS.join(", ")));
+                }
+            }
+            match rung.trigger.as_str() {
+                "rating" | "low-engagement-days" if rung.ratings.is_empty() => {
+                    return fail("ratings must name at least one rating");
+                }
+                "rating" => {}
+                "weeks-without-attendance" if rung.weeks == 0 => return fail("weeks must be at least 1"),
+                "weeks-without-attendance" => {}
+                "low-engagement-days" if rung.days < 7 => return fail("days must be at least 7"),
+                "low-engagement-days" => {}
+                other => {
+                    return fail(&format!(
+                        "unknown trigger '{other}', expected rating, weeks-without-attendance or low-engagement-days"
+                    ));
+                }
+            }
+            if let Some([from, to]) = rung.term_weeks
+                && (from == 0 || to < from)
+            {
+                return fail("term_weeks must be [from, to] with 1 <= from <= to");
+            }
+            for md in [&rung.on_or_after, &rung.on_or_before].into_iter().flatten() {
+                if parse_month_day(md).is_none() {
+                    return fail(&format!("'{md}' is not a MM-DD day of the year"));
+                }
+            }
+            if let Some(outcome) = &rung.limit_outcome {
+                if !OUTCOMES.contains(&outcome.as_str()) {
+                    return fail(&format!("unknown outcome '{outcome}'"));
+                }
+                if rung.limit_per_year == 0 || rung.beyond_limit_action.is_none() {
+                    return fail("limit_outcome needs limit_per_year (1 or more) and beyond_limit_action");
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,61 @@
+//! Cases raised by the review, their outcomes, and UKVI reports made.
+
+use super::Col::{Date, Int, Text, Timestamp};
+use super::TableDef;
+
+/// Actions raised by `rollcall review`.
+pub const CASES: TableDef = TableDef {
+    name: "cases",
+    about: "actions raised for staff, once per student, action and episode",
+    analyst_visible: true,
+    columns: &[
+        ("case_id", Text),
+        ("student_id", Text),
+        ("academic_year", Text),
+        ("action", Text),
+        ("rung", Int),
+        ("episode", Text),
+        ("raised_on", Date),
+        ("reason", Text),
+        ("rating", Text),
+        ("department", Text),
+        ("programme_code", Text),
+        ("stage", Int),
+        ("personal_tutor", Text),
+        ("priority_flags", Text),
+        ("priority", Int),
+        ("created_at", Timestamp),
+    ],
+};
+
+/// Outcomes staff recorded on cases.
+pub const CASE_EVENTS: TableDef = TableDef {
+    name: "case_events",
+    about: "outcomes recorded by staff on cases",
+    analyst_visible: true,
+    columns: &[
+        ("case_id", Text),
+        ("student_id", Text),
+        ("academic_year", Text),
+        ("recorded_on", Date),
+        ("outcome", Text),
+        ("note", Text),
+        ("recorded_by", Text),
+        ("recorded_at", Timestamp),
+    ],
+};
+
+/// UKVI events recorded as reported.
+pub const UKVI_REPORTS: TableDef = TableDef {
+    name: "ukvi_reports",
+    about: "Home Office events recorded as reported, so they are not listed again",
+    analyst_visible: true,
+    columns: &[
+        ("student_id", Text),
+        ("event", Text),
+        ("trigger_date", Date),
+        ("reported_on", Date),
+        ("recorded_by", Text),
+        ("recorded_at", Timestamp),
+    ],
+};
