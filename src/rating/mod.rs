@@ -2,8 +2,9 @@
 //!
 //! Rust decides which days to compute; SQL computes them (`queries/rating/`). Each run
 //! records the latest ingest time it has seen (the watermark) and a digest of the rating
-//! settings. The next run recomputes:
-//! - everything, when there was no run yet, the settings changed, or sessions, class
+//! model: its settings and the text of every query that computes ratings. The next run
+//! recomputes:
+//! - everything, when there was no run yet, the settings or queries changed, or sessions, class
 //!   lists, terms or bank holidays changed (they can move any session or teaching day);
 //! - otherwise the daily rollups of the days that new activity, swipes or absences
 //!   touched, and the ratings from the first of those days (or the day after the last
@@ -67,7 +68,7 @@ pub async fn rate_locked(
 ) -> Result<RateReport> {
     let started = Instant::now();
     let settings = &warehouse.config().rating;
-    let digest = settings.digest();
+    let digest = model_digest(settings)?;
     let as_of_day = date_to_days(as_of);
 
     let span = queries::collect(ctx, "rating/data_span", &[]).await?;
@@ -133,6 +134,33 @@ pub async fn rate_locked(
         ratings,
         elapsed: started.elapsed(),
     })
+}
+
+/// The queries that turn ingested data into ratings: a change to any of them (a new
+/// version of Rollcall) changes the ratings, so the next run recomputes in full.
+pub const MODEL_QUERIES: &[&str] = &[
+    "views/attendance",
+    "views/teaching_days",
+    "derive/daily_activity",
+    "derive/daily_attendance",
+    "rating/grid",
+    "rating/signals",
+    "rating/windowed_join",
+    "rating/windowed_running",
+    "rating/ratings",
+];
+
+/// The rating model a run used, recorded with it: `SETTINGS-QUERIES`, a digest of the
+/// rating settings and one of the text of [`MODEL_QUERIES`].
+pub fn model_digest(settings: &RatingConfig) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for name in MODEL_QUERIES {
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(queries::sql(name)?.as_bytes());
+    }
+    Ok(format!("{}-{}", settings.digest(), hex::encode(&hasher.finalize()[..12])))
 }
 
 /// Up to this many days rated at once, window sums come from a range join (cheap for a
@@ -219,4 +247,30 @@ async fn count(ctx: &SessionContext, def: &TableDef, days: Option<(i32, i32)>) -
         df = df.filter(day_between(lo, hi)).map_err(|e| Error::query(def.name, e))?;
     }
     Ok(df.count().await.map_err(|e| Error::query(def.name, e))? as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every query that computes ratings or the rollups they read is in the model digest
+    /// (the rest of `rating/` is the runs' bookkeeping and `rollcall ratings`).
+    #[test]
+    fn the_model_digest_covers_every_rating_query() {
+        const BOOKKEEPING: &[&str] = &["rating/last_run", "rating/changes", "rating/data_span", "rating/ratings_on"];
+        for (name, _) in queries::CATALOG {
+            let computes = name.starts_with("rating/") || name.starts_with("derive/daily_");
+            if computes && !BOOKKEEPING.contains(name) {
+                assert!(MODEL_QUERIES.contains(name), "{name} is not in MODEL_QUERIES");
+            }
+        }
+        let settings = RatingConfig::default();
+        let digest = model_digest(&settings).unwrap();
+        let (held, queries) = digest.split_once('-').unwrap();
+        assert_eq!(held, settings.digest());
+        assert_eq!(queries.len(), 24);
+        let other = RatingConfig { window_days: 7, ..RatingConfig::default() };
+        assert_ne!(model_digest(&other).unwrap().split_once('-').unwrap().0, held);
+        assert_eq!(model_digest(&other).unwrap().split_once('-').unwrap().1, queries);
+    }
 }

@@ -21,7 +21,7 @@ pub struct Span {
 pub struct LastRun {
     /// The latest ingest it had seen (the watermark).
     pub since: Option<i64>,
-    /// The digest of its rating settings.
+    /// The digest of its rating model: settings and queries (`rating::model_digest`).
     pub digest: Option<String>,
     /// The last day rated so far.
     pub rated_through: Option<i32>,
@@ -71,7 +71,13 @@ pub fn plan(
         }
         (Some(LastRun { digest: Some(held), .. }), _) if held != digest => {
             plan.full = true;
-            plan.why = "rating settings changed since the last run".into();
+            // `SETTINGS-QUERIES`; runs before queries were digested recorded settings alone.
+            let settings = |d: &str| d.split('-').next().unwrap_or_default().to_string();
+            plan.why = if settings(held) != settings(digest) {
+                "rating settings changed since the last run".into()
+            } else {
+                "the rating queries changed since the last run (a new version of Rollcall)".into()
+            };
         }
         (Some(_), Some(changes)) if changes.reference_changed => {
             plan.full = true;
@@ -137,8 +143,12 @@ mod tests {
 
     #[test]
     fn changed_settings_or_reference_data_recompute_everything_rated_so_far() {
-        let p = plan(false, "new", 120, SPAN, Some(&last("old", 130)), None);
+        let p = plan(false, "new-q", 120, SPAN, Some(&last("old-q", 130)), None);
         assert!(p.full && p.why.contains("settings changed"), "{p:?}");
+        let p = plan(false, "s-new", 120, SPAN, Some(&last("s-old", 130)), None);
+        assert!(p.full && p.why.contains("rating queries changed"), "{p:?}");
+        let p = plan(false, "s-new", 120, SPAN, Some(&last("s", 130)), None);
+        assert!(p.full && p.why.contains("rating queries changed"), "a run from before queries were digested: {p:?}");
         assert_eq!(p.rate, Some((100, 130)), "days already rated are rated again, not dropped");
         let p = plan(false, "d", 140, SPAN, Some(&last("d", 130)), changes(Some((120, 121)), true));
         assert!(p.full && p.why.contains("class lists"), "{p:?}");
