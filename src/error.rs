@@ -55,6 +55,12 @@ pub enum Error {
         /// What is wrong and how to fix it.
         message: String,
     },
+    /// No warehouse at the directory given.
+    #[error("warehouse {path}: no warehouse here")]
+    NoWarehouse {
+        /// The directory.
+        path: PathBuf,
+    },
     /// A privacy rule refused the request (budget exhausted, unsafe release); nothing was spent.
     #[error("refused: {0}")]
     Refused(String),
@@ -105,7 +111,7 @@ impl Error {
             Error::Usage(_) => "usage",
             Error::Query { .. } => "query",
             Error::Table { .. } => "table",
-            Error::Warehouse { .. } => "warehouse",
+            Error::Warehouse { .. } | Error::NoWarehouse { .. } => "warehouse",
             Error::Refused(_) => "refused",
             Error::Key(_) => "key",
             Error::Io { .. } => "io",

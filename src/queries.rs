@@ -24,6 +24,7 @@ macro_rules! catalog {
 }
 
 catalog!(
+    "engine/bank_holidays",
     "ingest/file_seen",
     "ingest/files_seen",
     "ingest/held_swipes",
@@ -85,6 +86,7 @@ catalog!(
     "demo/actions",
     "demo/week_four",
     "demo/false_alarms",
+    "demo/first_student",
 );
 
 /// The SQL text of a catalog query.

@@ -96,9 +96,11 @@ impl Args {
             if real && kind.name == kinds::ACTIVITY.name {
                 continue;
             }
-            let report = ingest::ingest(&warehouse, kind, &files.files(kind.name), &options).await?;
-            super::ingest::print_report(&report, warehouse.config().ingest.max_listed_problems);
-            if report.refused() > 0 {
+            let loaded =
+                ingest::load(&warehouse, &ingest::Source::Interchange(*kind), &files.files(kind.name), &options)
+                    .await?;
+            super::ingest::print_loaded(&loaded, warehouse.config().ingest.max_listed_problems);
+            if loaded.refused() > 0 {
                 return Err(Error::Internal(format!("the demo's own {} file was refused", kind.name)));
             }
         }
@@ -108,10 +110,10 @@ impl Args {
             let exports = tokio::task::block_in_place(|| demo::real::convert(&files, tz))?;
             println!("activity written as exports into {}", input.join("real").display());
             for (name, paths) in exports.by_format() {
-                let format = ingest::adapters::by_name(name).expect("a known format");
-                let report = ingest::adapters::ingest(&warehouse, &format, paths, &options).await?;
-                super::ingest::print_adapter_report(&report, warehouse.config().ingest.max_listed_problems);
-                if report.refused() > 0 {
+                let source = ingest::Source::by_name(name).expect("a known format");
+                let loaded = ingest::load(&warehouse, &source, paths, &options).await?;
+                super::ingest::print_loaded(&loaded, warehouse.config().ingest.max_listed_problems);
+                if loaded.refused() > 0 {
                     return Err(Error::Internal(format!("the demo's own {name} export was refused")));
                 }
             }
@@ -267,18 +269,8 @@ impl Args {
 /// The first current student (by id), for the demo's subject-access export.
 async fn first_student(warehouse: &crate::warehouse::Warehouse) -> Result<String> {
     let ctx = session::build(warehouse, Access::Internal { with_equality: false }).await?;
-    let batches = ctx
-        .table("students")
-        .await
-        .map_err(|e| Error::query("students", e))?
-        .filter(datafusion::prelude::col("status").eq(datafusion::prelude::lit("active")))
-        .map_err(|e| Error::query("students", e))?
-        .aggregate(vec![], vec![datafusion::functions_aggregate::min_max::min(datafusion::prelude::col("student_id"))])
-        .map_err(|e| Error::query("students", e))?
-        .collect()
-        .await
-        .map_err(|e| Error::query("students", e))?;
-    crate::engine::cells::string_at(&batches, 0)
+    let batches = crate::queries::collect(&ctx, "demo/first_student", &[]).await?;
+    crate::engine::cells::string_at(&batches, "student_id")?
         .ok_or_else(|| Error::Internal("the demo has no active students".into()))
 }
 

@@ -92,7 +92,7 @@ impl Args {
                     None => {
                         let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;
                         let batches = queries::collect(&ctx, "equality/latest_year", &[]).await?;
-                        crate::engine::cells::string_at(&batches, 0)
+                        crate::engine::cells::string_at(&batches, "academic_year")?
                             .ok_or_else(|| Error::Usage("nothing is rated yet; give --year YEAR".into()))?
                     }
                 };

@@ -6,17 +6,15 @@ use std::process::ExitCode;
 
 use super::{GlobalArgs, thousands};
 use crate::error::{Error, Result};
-use crate::ingest::adapters::{self, AdapterReport};
-use crate::ingest::{self, FileOutcome, IngestOptions, IngestReport, kinds};
+use crate::ingest::adapters::AdapterReport;
+use crate::ingest::{self, FileOutcome, IngestOptions, IngestReport, Loaded, Source};
 
 /// Validate and load interchange files, or read the files universities' systems export.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// What the files hold: an interchange kind, or an export format (moodle-log,
     /// moodle-report, teams-attendance, xapi, lecture-capture, jisc-udd with folders).
-    #[arg(value_parser = clap::builder::PossibleValuesParser::new(
-        kinds::ALL.iter().map(|k| k.name).chain(adapters::FORMATS.iter().map(|f| f.name))
-    ))]
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(Source::names()))]
     pub kind: String,
     /// The files, loaded in this order; each is committed or refused whole.
     #[arg(required = true)]
@@ -39,31 +37,27 @@ impl Args {
             rejects_dir: self.rejects_dir.clone(),
             progress: !global.quiet && std::io::stderr().is_terminal(),
         };
-        if self.kind == "jisc-udd" {
-            let reports = adapters::udd::ingest(&warehouse, &self.files, &options).await?;
-            for report in &reports {
-                print_report(report, max_listed);
-            }
-            let refused: usize = reports.iter().map(IngestReport::refused).sum();
-            note_run("jisc-udd", self.files.len(), reports.iter().map(IngestReport::rows_read).sum(), refused);
-            if refused > 0 {
-                return Err(Error::Rejected {
-                    summary: "a UDD file was refused; the kinds before it were committed, nothing after it".into(),
-                });
-            }
-            return Ok(ExitCode::SUCCESS);
+        let source =
+            Source::by_name(&self.kind).ok_or_else(|| Error::Usage(format!("unknown kind '{}'", self.kind)))?;
+        let loaded = ingest::load(&warehouse, &source, &self.files, &options).await?;
+        print_loaded(&loaded, max_listed);
+        note_run(source.name(), loaded.files(), loaded.rows_read(), loaded.refused());
+        match loaded {
+            Loaded::UddFolders(_) if loaded.refused() > 0 => Err(Error::Rejected {
+                summary: "a UDD file was refused; the kinds before it were committed, nothing after it".into(),
+            }),
+            Loaded::UddFolders(_) => Ok(ExitCode::SUCCESS),
+            _ => outcome(loaded.refused(), loaded.files()),
         }
-        if let Some(format) = adapters::by_name(&self.kind) {
-            let report = adapters::ingest(&warehouse, &format, &self.files, &options).await?;
-            print_adapter_report(&report, max_listed);
-            note_run(format.name, report.files.len(), report.rows_read(), report.refused());
-            return outcome(report.refused(), report.files.len());
-        }
-        let kind = kinds::by_name(&self.kind).ok_or_else(|| Error::Usage(format!("unknown kind '{}'", self.kind)))?;
-        let report = ingest::ingest(&warehouse, &kind, &self.files, &options).await?;
-        print_report(&report, max_listed);
-        note_run(kind.name, report.files.len(), report.rows_read(), report.refused());
-        outcome(report.refused(), report.files.len())
+    }
+}
+
+/// Prints what loading did: problems to stderr, counts to stdout.
+pub fn print_loaded(loaded: &Loaded, max_listed: usize) {
+    match loaded {
+        Loaded::Interchange(report) => print_report(report, max_listed),
+        Loaded::Export(report) => print_adapter_report(report, max_listed),
+        Loaded::UddFolders(reports) => reports.iter().for_each(|r| print_report(r, max_listed)),
     }
 }
 
@@ -101,7 +95,7 @@ fn print_problems(name: &std::path::Display, problems: &[ingest::parse::Reject],
 }
 
 /// Prints problems and warnings to stderr and the one-line summary to stdout.
-pub fn print_report(report: &IngestReport, max_listed: usize) {
+fn print_report(report: &IngestReport, max_listed: usize) {
     let (mut added, mut held, mut rejected) = (0, 0, 0);
     for file in &report.files {
         let name = file.path.display();
@@ -150,7 +144,7 @@ pub fn print_report(report: &IngestReport, max_listed: usize) {
 }
 
 /// Prints what each exported file gave: problems to stderr, counts to stdout.
-pub fn print_adapter_report(report: &AdapterReport, max_listed: usize) {
+fn print_adapter_report(report: &AdapterReport, max_listed: usize) {
     let (mut read, mut kept, mut added, mut held, mut attended, mut unmapped) = (0, 0, 0, 0, 0, 0);
     let mut dropped: std::collections::BTreeMap<&str, u64> = Default::default();
     let mut by_domain: std::collections::BTreeMap<String, u64> = Default::default();

@@ -22,7 +22,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::warehouse::Warehouse;
 use output::Format;
 
@@ -61,7 +61,16 @@ pub struct GlobalArgs {
 impl GlobalArgs {
     /// Opens the warehouse these options point at.
     pub fn open(&self) -> Result<Warehouse> {
-        Warehouse::open(&self.warehouse, self.config.as_deref())
+        Warehouse::open(&self.warehouse, self.config.as_deref()).map_err(|e| match e {
+            Error::NoWarehouse { path } => Error::Warehouse {
+                path,
+                message: format!(
+                    "no warehouse here; create one with `rollcall init` or point --warehouse / {} at an existing one",
+                    crate::config::env::WAREHOUSE
+                ),
+            },
+            other => other,
+        })
     }
 
     /// The output format in force.

@@ -212,10 +212,10 @@ pub struct Consent {
 /// Records a consent; returns its id.
 pub async fn consent(warehouse: &Warehouse, c: &Consent) -> Result<String> {
     if c.valid_to < c.valid_from {
-        return Err(Error::Usage("--to is before --from".into()));
+        return Err(Error::Usage("a consent cannot end before it starts".into()));
     }
     if c.fields.split(',').all(|f| f.trim().is_empty()) {
-        return Err(Error::Usage("--fields must name at least one field".into()));
+        return Err(Error::Usage("a consent must name at least one field".into()));
     }
     let _lock = warehouse.lock()?;
     if !student_exists(warehouse, &c.student_id).await? {

@@ -1,9 +1,11 @@
 //! Reading single values out of query results, and making query parameters from days and
 //! instants: the small conversions between Arrow cells and Rollcall's day numbers.
 
-use arrow::array::{Array, RecordBatch};
-use arrow::datatypes::DataType;
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Date32Type, Int64Type};
 use datafusion::scalar::ScalarValue;
+
+use crate::error::{Error, Result};
 
 /// A `Date32` parameter.
 pub fn date(day: i32) -> ScalarValue {
@@ -16,41 +18,72 @@ pub fn utc(micros: i64) -> ScalarValue {
 }
 
 /// How many rows the batches hold.
-pub fn first_rows(batches: &[RecordBatch]) -> usize {
+pub fn row_count(batches: &[RecordBatch]) -> usize {
     batches.iter().map(RecordBatch::num_rows).sum()
 }
 
-fn cell(batches: &[RecordBatch], column: usize, to: &DataType) -> Option<arrow::array::ArrayRef> {
-    let batch = batches.iter().find(|b| b.num_rows() > 0)?;
-    let array = arrow::compute::cast(batch.column(column), to).ok()?;
-    array.is_valid(0).then_some(array)
+/// The first row's cell of the named column, cast to `to`; `None` when there is no row or
+/// the cell is null. A query without the column is a bug, reported as such.
+fn cell(batches: &[RecordBatch], column: &str, to: &DataType) -> Result<Option<ArrayRef>> {
+    let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else { return Ok(None) };
+    let array = batch
+        .column_by_name(column)
+        .ok_or_else(|| Error::Internal(format!("a query result has no column '{column}'")))?;
+    let array = arrow::compute::cast(array, to)?;
+    Ok(array.is_valid(0).then_some(array))
 }
 
 /// The first row's value of a date column.
-pub fn date_at(batches: &[RecordBatch], column: usize) -> Option<i32> {
-    cell(batches, column, &DataType::Date32)
-        .map(|a| a.as_any().downcast_ref::<arrow::array::Date32Array>().expect("date").value(0))
+pub fn date_at(batches: &[RecordBatch], column: &str) -> Result<Option<i32>> {
+    Ok(cell(batches, column, &DataType::Date32)?.map(|a| a.as_primitive::<Date32Type>().value(0)))
 }
 
 /// The first row's value of a timestamp column, in UTC microseconds.
-pub fn timestamp_at(batches: &[RecordBatch], column: usize) -> Option<i64> {
-    cell(batches, column, &DataType::Int64)
-        .map(|a| a.as_any().downcast_ref::<arrow::array::Int64Array>().expect("int").value(0))
+pub fn timestamp_at(batches: &[RecordBatch], column: &str) -> Result<Option<i64>> {
+    Ok(cell(batches, column, &DataType::Int64)?.map(|a| a.as_primitive::<Int64Type>().value(0)))
 }
 
 /// The first row's value of an integer column.
-pub fn int_at(batches: &[RecordBatch], column: usize) -> Option<i64> {
+pub fn int_at(batches: &[RecordBatch], column: &str) -> Result<Option<i64>> {
     timestamp_at(batches, column)
 }
 
 /// The first row's value of a text column.
-pub fn string_at(batches: &[RecordBatch], column: usize) -> Option<String> {
-    cell(batches, column, &DataType::Utf8)
-        .map(|a| a.as_any().downcast_ref::<arrow::array::StringArray>().expect("text").value(0).to_string())
+pub fn string_at(batches: &[RecordBatch], column: &str) -> Result<Option<String>> {
+    Ok(cell(batches, column, &DataType::Utf8)?.map(|a| a.as_string::<i32>().value(0).to_string()))
 }
 
 /// The first row's value of a boolean column.
-pub fn bool_at(batches: &[RecordBatch], column: usize) -> Option<bool> {
-    cell(batches, column, &DataType::Boolean)
-        .map(|a| a.as_any().downcast_ref::<arrow::array::BooleanArray>().expect("bool").value(0))
+pub fn bool_at(batches: &[RecordBatch], column: &str) -> Result<Option<bool>> {
+    Ok(cell(batches, column, &DataType::Boolean)?.map(|a| a.as_boolean().value(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Date32Array, StringArray};
+    use arrow::datatypes::{Field, Schema};
+
+    use super::*;
+
+    #[test]
+    fn cells_are_read_by_column_name() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("day", DataType::Date32, true),
+            Field::new("name", DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(Date32Array::from(vec![Some(20_000)])), Arc::new(StringArray::from(vec![None::<&str>]))],
+        )
+        .unwrap();
+        let batches = [RecordBatch::new_empty(batch.schema()), batch];
+        assert_eq!(date_at(&batches, "day").unwrap(), Some(20_000));
+        assert_eq!(string_at(&batches, "name").unwrap(), None);
+        assert_eq!(row_count(&batches), 1);
+        let missing = date_at(&batches, "days").unwrap_err().to_string();
+        assert!(missing.contains("no column 'days'"), "{missing}");
+        assert_eq!(date_at(&[], "day").unwrap(), None);
+    }
 }

@@ -76,13 +76,7 @@ pub async fn build(warehouse: &Warehouse, access: Access) -> Result<SessionConte
 async fn register_functions(ctx: &SessionContext) -> Result<()> {
     let mut holidays = std::collections::BTreeSet::new();
     if ctx.table_exist("bank_holidays").map_err(|e| Error::query("bank_holidays", e))? {
-        let batches = ctx
-            .sql("SELECT date FROM bank_holidays WHERE date IS NOT NULL")
-            .await
-            .map_err(|e| Error::query("bank_holidays", e))?
-            .collect()
-            .await
-            .map_err(|e| Error::query("bank_holidays", e))?;
+        let batches = queries::collect(ctx, "engine/bank_holidays", &[]).await?;
         for batch in batches {
             let dates = arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Date32)?;
             let dates = dates.as_any().downcast_ref::<arrow::array::Date32Array>().expect("cast to Date32");

@@ -122,7 +122,7 @@ impl Plan {
     /// on OpenDP's own privacy map, so its rounding is respected).
     pub fn calibrate(&self, epsilon: f64) -> Result<Calibration> {
         if !(epsilon.is_finite() && epsilon > 0.0) {
-            return Err(Error::Usage("--epsilon must be a positive number".into()));
+            return Err(Error::Usage("epsilon must be a positive number".into()));
         }
         if self.tables.is_empty() {
             return Err(Error::Internal("a release needs at least one table".into()));

@@ -227,7 +227,7 @@ pub async fn census_dates(warehouse: &Warehouse, year: &str) -> Result<Vec<Censu
             crate::config::equality::Census::EndOf(term) => {
                 let params = [("year", ScalarValue::from(year)), ("term", ScalarValue::from(term.as_str()))];
                 let batches = queries::collect(&ctx, "equality/term_end", &params).await?;
-                crate::engine::cells::date_at(&batches, 0).ok_or_else(|| {
+                crate::engine::cells::date_at(&batches, "ends_on")?.ok_or_else(|| {
                     Error::Usage(format!(
                         "census date '{text}': no term '{term}' is held for {year}; ingest its term dates or change \
                          equality.census"
@@ -326,7 +326,7 @@ pub async fn release(
     dir: &Path,
 ) -> Result<Outcome> {
     if !(epsilon.is_finite() && epsilon > 0.0) {
-        return Err(Error::Usage("--epsilon must be a positive number".into()));
+        return Err(Error::Usage("epsilon must be a positive number".into()));
     }
     let key = Arc::new(PseudonymKey::load(warehouse)?);
     let (question, groups) = question(warehouse, year, epsilon).await?;

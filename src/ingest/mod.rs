@@ -10,7 +10,10 @@ pub mod adapters;
 pub mod kinds;
 mod order;
 pub mod parse;
+mod source;
 mod split;
+
+pub use source::{Loaded, Source, load};
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -290,7 +293,7 @@ pub(crate) async fn seen(ctx: &SessionContext, kind: &str, sha256: &str) -> Resu
         &[("kind", ScalarValue::from(kind)), ("sha256", ScalarValue::from(sha256))],
     )
     .await?;
-    Ok(crate::engine::cells::int_at(&seen, 0).unwrap_or(0) > 0)
+    Ok(crate::engine::cells::int_at(&seen, "times")?.unwrap_or(0) > 0)
 }
 
 /// Commits staged rows (the staged layout, in the table's order: see `order::staged_from`)

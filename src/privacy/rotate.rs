@@ -65,9 +65,9 @@ pub async fn rotate(warehouse: &Warehouse, new_key_file: &Path) -> Result<Rotati
     let ctx = rotation_session(warehouse, &old, &new).await?;
     let check = queries::collect(&ctx, "equality/rekey_check", &[]).await?;
     let (rows, under_old, under_new) = (
-        crate::engine::cells::int_at(&check, 0).unwrap_or(0),
-        crate::engine::cells::int_at(&check, 1).unwrap_or(0),
-        crate::engine::cells::int_at(&check, 2).unwrap_or(0),
+        crate::engine::cells::int_at(&check, "rows")?.unwrap_or(0),
+        crate::engine::cells::int_at(&check, "under_old")?.unwrap_or(0),
+        crate::engine::cells::int_at(&check, "under_new")?.unwrap_or(0),
     );
     let already_rotated = rows > 0 && under_old == 0 && under_new > 0;
     if !already_rotated {

@@ -17,7 +17,6 @@ mod plan;
 
 use std::time::Instant;
 
-use arrow::array::RecordBatch;
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
@@ -26,12 +25,13 @@ use crate::config::RatingConfig;
 use crate::derive::rollups::{self, day_between};
 use crate::domain::signal::Signal;
 use crate::domain::time::{date_to_days, days_to_date};
-use crate::engine::cells::{bool_at, date, date_at, first_rows, string_at, timestamp_at, utc};
+use crate::engine::cells::{bool_at, date, date_at, row_count, string_at, timestamp_at, utc};
 use crate::engine::job::Job;
 use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
 use crate::queries;
 use crate::warehouse::Warehouse;
+use crate::warehouse::row::{self, Cell, Row};
 use crate::warehouse::tables::{self, TableDef};
 use plan::{Changes, LastRun, Span};
 
@@ -72,27 +72,31 @@ pub async fn rate_locked(
     let as_of_day = date_to_days(as_of);
 
     let span = queries::collect(ctx, "rating/data_span", &[]).await?;
-    let first_teaching = date_at(&span, 0).ok_or_else(|| {
+    let first_teaching = date_at(&span, "first_teaching_day")?.ok_or_else(|| {
         Error::Usage("no teaching days: ingest the term dates first (`rollcall ingest terms FILE`)".into())
     })?;
-    let last_data = date_at(&span, 1);
-    let watermark_now = timestamp_at(&span, 2);
+    let last_data = date_at(&span, "last_data_day")?;
+    let watermark_now = timestamp_at(&span, "watermark")?;
 
     let last = queries::collect(ctx, "rating/last_run", &[]).await?;
-    let last_run = (first_rows(&last) > 0).then(|| LastRun {
-        since: timestamp_at(&last, 0),
-        digest: string_at(&last, 1),
-        rated_through: date_at(&last, 2),
-    });
+    let last_run = if row_count(&last) > 0 {
+        Some(LastRun {
+            since: timestamp_at(&last, "watermark")?,
+            digest: string_at(&last, "settings")?,
+            rated_through: date_at(&last, "rated_through")?,
+        })
+    } else {
+        None
+    };
     // What was ingested since the last run matters only when that run's settings still hold.
     let changes = match &last_run {
         Some(last) if !force_full && last.digest.as_ref().is_none_or(|held| *held == digest) => {
             let since = last.since.unwrap_or(i64::MIN);
             let changes = queries::collect(ctx, "rating/changes", &[("since", utc(since))]).await?;
             Some(Changes {
-                first_day: date_at(&changes, 0),
-                last_day: date_at(&changes, 1),
-                reference_changed: bool_at(&changes, 2).unwrap_or(false),
+                first_day: date_at(&changes, "lo")?,
+                last_day: date_at(&changes, "hi")?,
+                reference_changed: bool_at(&changes, "reference_changed")?.unwrap_or(false),
             })
         }
         _ => None,
@@ -125,7 +129,18 @@ pub async fn rate_locked(
     } else {
         "up to date"
     };
-    record_run(warehouse, ctx, as_of_day, plan.rate, rated_through, ratings, mode, watermark_now, &digest).await?;
+    let run = RatingRun {
+        run_at: warehouse.clock().now_micros(),
+        as_of: as_of_day,
+        rated: plan.rate,
+        rated_through,
+        ratings,
+        mode,
+        watermark: watermark_now,
+        digest: &digest,
+    };
+    warehouse.append_rows(&[run], "rating run").await?;
+    session::register(ctx, warehouse, &tables::RATING_RUNS).await?;
     Ok(RateReport {
         mode,
         why: plan.why,
@@ -206,39 +221,35 @@ pub fn rating_params(settings: &RatingConfig, lo: i32, hi: i32, computed_at: i64
     params
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn record_run(
-    warehouse: &Warehouse,
-    ctx: &SessionContext,
+/// One `rating_runs` row.
+struct RatingRun<'a> {
+    run_at: i64,
     as_of: i32,
     rated: Option<(i32, i32)>,
     rated_through: Option<i32>,
     ratings: u64,
-    mode: &str,
+    mode: &'a str,
     watermark: Option<i64>,
-    digest: &str,
-) -> Result<()> {
-    use arrow::array::{Date32Array, Int64Array, StringArray, TimestampMicrosecondArray};
-    use std::sync::Arc;
-    let def = tables::RATING_RUNS;
-    let user = crate::warehouse::os_user();
-    let batch = RecordBatch::try_new(
-        def.schema(),
+    digest: &'a str,
+}
+
+impl Row for RatingRun<'_> {
+    const TABLE: TableDef = tables::RATING_RUNS;
+
+    fn cells(&self) -> Vec<Cell> {
         vec![
-            Arc::new(TimestampMicrosecondArray::from(vec![warehouse.clock().now_micros()]).with_timezone("UTC")),
-            Arc::new(Date32Array::from(vec![as_of])),
-            Arc::new(Date32Array::from(vec![rated.map(|r| r.0)])),
-            Arc::new(Date32Array::from(vec![rated.map(|r| r.1)])),
-            Arc::new(Date32Array::from(vec![rated_through])),
-            Arc::new(Int64Array::from(vec![ratings as i64])),
-            Arc::new(StringArray::from(vec![mode])),
-            Arc::new(TimestampMicrosecondArray::from(vec![watermark]).with_timezone("UTC")),
-            Arc::new(StringArray::from(vec![digest])),
-            Arc::new(StringArray::from(vec![user])),
-        ],
-    )?;
-    warehouse.append(&def, vec![batch], "rating run").await?;
-    session::register(ctx, warehouse, &def).await
+            ("run_at", row::instant(Some(self.run_at))),
+            ("as_of", row::day(Some(self.as_of))),
+            ("from_day", row::day(self.rated.map(|r| r.0))),
+            ("to_day", row::day(self.rated.map(|r| r.1))),
+            ("rated_through", row::day(self.rated_through)),
+            ("ratings", row::int(self.ratings as i64)),
+            ("mode", row::text(self.mode)),
+            ("watermark", row::instant(self.watermark)),
+            ("settings", row::text(self.digest)),
+            ("os_user", row::text(crate::warehouse::os_user())),
+        ]
+    }
 }
 
 async fn count(ctx: &SessionContext, def: &TableDef, days: Option<(i32, i32)>) -> Result<u64> {

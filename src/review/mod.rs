@@ -24,7 +24,8 @@ use crate::error::{Error, Result};
 use crate::queries;
 use crate::rating::{self, RateReport};
 use crate::warehouse::Warehouse;
-use crate::warehouse::tables;
+use crate::warehouse::row::{self, Cell, Row};
+use crate::warehouse::tables::{self, TableDef};
 
 /// What a review run did.
 pub struct ReviewOutcome {
@@ -104,7 +105,7 @@ pub async fn review(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> R
     session::register_batches(ctx, "candidates", candidates_schema(), candidates)?;
 
     let next = queries::collect(ctx, "review/case_numbers", &[]).await?;
-    let next = cells::int_at(&next, 0).unwrap_or(1);
+    let next = cells::int_at(&next, "next")?.unwrap_or(1);
     let params = [
         base[0].clone(),
         base[1].clone(),
@@ -176,26 +177,47 @@ pub async fn record_outcome(
     let job = Job::start(warehouse, Access::Internal { with_equality: false }).await?;
     let ctx = &job.ctx;
     let found = queries::collect(ctx, "review/case_lookup", &[("case_id", ScalarValue::from(case_id))]).await?;
-    let student = cells::string_at(&found, 0)
+    let student = cells::string_at(&found, "student_id")?
         .ok_or_else(|| Error::Usage(format!("no case {case_id}; `rollcall case list` shows them")))?;
-    let year = cells::string_at(&found, 1).unwrap_or_default();
-    let user = crate::warehouse::os_user();
-    let batch = RecordBatch::try_new(
-        tables::CASE_EVENTS.schema(),
-        vec![
-            Arc::new(StringArray::from(vec![case_id])),
-            Arc::new(StringArray::from(vec![student])),
-            Arc::new(StringArray::from(vec![year])),
-            Arc::new(Date32Array::from(vec![date_to_days(on)])),
-            Arc::new(StringArray::from(vec![outcome])),
-            Arc::new(StringArray::from(vec![note])),
-            Arc::new(StringArray::from(vec![user])),
-            Arc::new(
-                arrow::array::TimestampMicrosecondArray::from(vec![warehouse.clock().now_micros()])
-                    .with_timezone("UTC"),
-            ),
-        ],
-    )?;
-    warehouse.append(&tables::CASE_EVENTS, vec![batch], "case outcome").await?;
+    let year = cells::string_at(&found, "academic_year")?.unwrap_or_default();
+    let event = CaseEvent {
+        case_id,
+        student_id: &student,
+        academic_year: &year,
+        recorded_on: date_to_days(on),
+        outcome,
+        note,
+        recorded_at: warehouse.clock().now_micros(),
+    };
+    warehouse.append_rows(&[event], "case outcome").await?;
     Ok(())
+}
+
+/// One `case_events` row: an outcome staff recorded on a case.
+struct CaseEvent<'a> {
+    case_id: &'a str,
+    student_id: &'a str,
+    academic_year: &'a str,
+    recorded_on: i32,
+    outcome: &'a str,
+    note: Option<&'a str>,
+    recorded_at: i64,
+}
+
+impl Row for CaseEvent<'_> {
+    const TABLE: TableDef = tables::CASE_EVENTS;
+
+    fn cells(&self) -> Vec<Cell> {
+        let mut cells = vec![
+            ("case_id", row::text(self.case_id)),
+            ("student_id", row::text(self.student_id)),
+            ("academic_year", row::text(self.academic_year)),
+            ("recorded_on", row::day(Some(self.recorded_on))),
+            ("outcome", row::text(self.outcome)),
+            ("recorded_by", row::text(crate::warehouse::os_user())),
+            ("recorded_at", row::instant(Some(self.recorded_at))),
+        ];
+        cells.extend(self.note.map(|n| ("note", row::text(n))));
+        cells
+    }
 }

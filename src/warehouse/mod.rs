@@ -4,7 +4,11 @@
 //! at its previous or its next version, never in between. Jobs that write take the
 //! warehouse lock, so two of them never interleave their read-modify-write cycles.
 
+pub mod row;
+mod staged;
 pub mod tables;
+
+pub use staged::StagedFiles;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -12,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use deltalake::DeltaTable;
+pub use deltalake::DeltaTable;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
 use url::Url;
@@ -74,12 +78,7 @@ impl Warehouse {
     pub fn open(root: &Path, config: Option<&Path>) -> Result<Warehouse> {
         let default_config = root.join(CONFIG_FILE);
         if !root.join(TABLES_DIR).is_dir() {
-            return Err(Error::Warehouse {
-                path: root.to_path_buf(),
-                message: "no warehouse here; create one with `rollcall init` or point \
-                          --warehouse / ROLLCALL_WAREHOUSE at an existing one"
-                    .into(),
-            });
+            return Err(Error::NoWarehouse { path: root.to_path_buf() });
         }
         let config = Config::load(config.unwrap_or(&default_config))?;
         let root = std::path::absolute(root).map_err(|e| Error::io(root, e))?;
@@ -165,6 +164,11 @@ impl Warehouse {
             });
         }
         deltalake::open_table(self.table_url(def.name)?).await.map_err(|e| Error::table(def.name, e))
+    }
+
+    /// Appends typed rows to their table in one commit; returns the new version.
+    pub async fn append_rows<R: row::Row>(&self, rows: &[R], operation: &str) -> Result<i64> {
+        self.append(&R::TABLE, vec![row::batch(rows)?], operation).await
     }
 
     /// Appends batches to a table in one commit; returns the new version.

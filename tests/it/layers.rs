@@ -201,3 +201,27 @@ fn imports_are_read_from_use_lines_paths_and_super() {
     assert_eq!(targets("use super::super::time;", &path("ingest/adapters/mod.rs")), ["time"]);
     assert_eq!(targets("use super::rating;", &path("sar.rs")), ["rating"]);
 }
+
+/// Only the storage layer (and the engine's session, and the error type) names Delta Lake:
+/// every stage writes through the warehouse's write API.
+#[test]
+fn only_storage_and_the_engine_use_delta_lake_directly() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        let relative = file.strip_prefix(&src).unwrap();
+        let top = module_path(relative).first().cloned().unwrap_or_default();
+        if ["warehouse", "engine", "error"].contains(&top.as_str()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.split("//").next().unwrap_or("").contains("deltalake::") {
+                found.push(format!("src/{}:{}", relative.display(), n + 1));
+            }
+        }
+    }
+    assert!(found.is_empty(), "Delta Lake used outside the storage layer:\n{}", found.join("\n"));
+}

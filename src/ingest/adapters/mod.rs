@@ -34,7 +34,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use datafusion::scalar::ScalarValue;
-use deltalake::writer::RecordBatchWriter;
 
 use super::IngestOptions;
 use super::parse::Reject;
@@ -158,8 +157,8 @@ pub async fn ingest(
             reports.push(AdapterFileReport { path: path.clone(), already_ingested: true, ..Default::default() });
             continue;
         }
-        let writer = RecordBatchWriter::for_table(&table).map_err(|e| Error::table(tables::ACTIVITY.name, e))?;
-        let mut sink = Sink::new(warehouse, ctx, tz, &identities, &sessions, writer, path);
+        let files = warehouse.stage_files(&tables::ACTIVITY, &table)?;
+        let mut sink = Sink::new(warehouse, ctx, tz, &identities, &sessions, files, path);
         let read = tokio::task::block_in_place(|| match format.name {
             "moodle-log" => moodle::read_log(path, &mut sink),
             "moodle-report" => moodle::read_report(path, &mut sink),

@@ -10,10 +10,6 @@ use arrow::array::{
 use arrow::datatypes::SchemaRef;
 use chrono_tz::Tz;
 use datafusion::prelude::SessionContext;
-use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
-use deltalake::kernel::{Action, Add};
-use deltalake::protocol::{DeltaOperation, SaveMode};
-use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 
 use crate::config::FormatsConfig;
 use crate::domain::time::LocalClock;
@@ -22,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::ingest::kinds::{self, SOURCES};
 use crate::ingest::parse::Reject;
 use crate::queries;
-use crate::warehouse::{Warehouse, tables};
+use crate::warehouse::{DeltaTable, StagedFiles, Warehouse, tables};
 
 use super::{AdapterFileReport, Identities, Session};
 
@@ -49,8 +45,7 @@ pub struct Sink<'a> {
     identities: &'a Identities,
     sessions: &'a [Session],
     ingested_at: i64,
-    writer: RecordBatchWriter,
-    adds: Vec<Add>,
+    files: StagedFiles,
     pending: HashMap<Key, Tally>,
     late: HashMap<Key, Tally>,
     flushed: Option<(i64, i64)>,
@@ -71,7 +66,7 @@ impl<'a> Sink<'a> {
         tz: Tz,
         identities: &'a Identities,
         sessions: &'a [Session],
-        writer: RecordBatchWriter,
+        files: StagedFiles,
         path: &Path,
     ) -> Sink<'a> {
         Sink {
@@ -82,8 +77,7 @@ impl<'a> Sink<'a> {
             identities,
             sessions,
             ingested_at: warehouse.clock().now_micros(),
-            writer,
-            adds: Vec::new(),
+            files,
             pending: HashMap::new(),
             late: HashMap::new(),
             flushed: None,
@@ -239,12 +233,8 @@ impl<'a> Sink<'a> {
         let staged = batch.num_rows() as u64;
         session::register_batches(self.ctx, "staged", batch.schema(), vec![batch.clone()])?;
         let params = crate::ingest::staged_bounds(&batch);
-        let rows = if late && !self.adds.is_empty() {
-            let paths: Vec<String> = self
-                .adds
-                .iter()
-                .map(|a| self.warehouse.table_dir(tables::ACTIVITY.name).join(&a.path).to_string_lossy().into_owned())
-                .collect();
+        let rows = if late && !self.files.is_empty() {
+            let paths = self.files.paths();
             let written = self
                 .ctx
                 .read_parquet(paths, Default::default())
@@ -259,14 +249,7 @@ impl<'a> Sink<'a> {
         let added: u64 = rows.iter().map(|b| b.num_rows() as u64).sum();
         self.report.activity_added += added;
         self.report.activity_held += staged - added;
-        for batch in rows {
-            if batch.num_rows() > 0 {
-                self.writer.write(batch).await.map_err(|e| Error::table(tables::ACTIVITY.name, e))?;
-            }
-        }
-        let adds = self.writer.flush().await.map_err(|e| Error::table(tables::ACTIVITY.name, e))?;
-        self.adds.extend(adds);
-        Ok(())
+        self.files.write(rows).await
     }
 
     fn activity_batch(&self, keys: Vec<(Key, Tally)>) -> Result<RecordBatch> {
@@ -308,23 +291,12 @@ impl<'a> Sink<'a> {
 
     /// Writes what is left, then commits the file's activity in one commit and its
     /// attendance through the swipes path.
-    pub(super) async fn finish(&mut self, table: &mut deltalake::DeltaTable, operation: &str) -> Result<()> {
+    pub(super) async fn finish(&mut self, table: &mut DeltaTable, operation: &str) -> Result<()> {
         tokio::task::block_in_place(|| {
             self.write_chunk(true)?;
             self.write_late()
         })?;
-        if !self.adds.is_empty() {
-            let metadata: HashMap<String, serde_json::Value> =
-                HashMap::from([("rollcall.operation".to_string(), operation.into())]);
-            let actions: Vec<Action> = self.adds.drain(..).map(Action::Add).collect();
-            let snapshot = table.snapshot().map_err(|e| Error::table(tables::ACTIVITY.name, e))?;
-            let op = DeltaOperation::Write { mode: SaveMode::Append, partition_by: None, predicate: None };
-            CommitBuilder::from(CommitProperties::default().with_metadata(metadata))
-                .with_actions(actions)
-                .build(Some(snapshot), table.log_store(), op)
-                .await
-                .map_err(|e| Error::table(tables::ACTIVITY.name, e))?;
-            table.update_state().await.map_err(|e| Error::table(tables::ACTIVITY.name, e))?;
+        if self.files.commit(table, operation).await? {
             session::register_loaded(self.ctx, &tables::ACTIVITY, table).await?;
         }
         if !self.attendance.is_empty() {
@@ -368,9 +340,7 @@ impl<'a> Sink<'a> {
 
     /// Removes the files written for a refused file (they were never committed).
     pub(super) fn discard(&mut self) {
-        for add in self.adds.drain(..) {
-            let _ = std::fs::remove_file(self.warehouse.table_dir(tables::ACTIVITY.name).join(&add.path));
-        }
+        self.files.discard();
         self.pending.clear();
         self.late.clear();
         self.attendance.clear();

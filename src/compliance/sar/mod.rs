@@ -1,0 +1,250 @@
+//! Subject access: `rollcall sar STUDENT_ID --out DIR` gathers everything held about one
+//! student (or former student) from every table, their ethnicity through the keyed
+//! pseudonym, the sessions they were timetabled for, and the audit entries that concern
+//! them, as JSON and CSV per table and one human-readable page with the supplementary
+//! information the ICO requires. Nothing about any other student is included: rows are
+//! selected by the student's own id, and sessions carry no one else's data.
+
+mod page;
+
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, RecordBatch, StringArray};
+use arrow::datatypes::DataType;
+use datafusion::prelude::{DataFrame, SessionContext, col, lit};
+
+use crate::engine::session::{self, Access};
+use crate::error::{Error, Result};
+use crate::privacy::pseudonym::{EQUALITY_PURPOSE, PseudonymKey};
+use crate::warehouse::row::{self, Cell, Row};
+use crate::warehouse::tables::TableDef;
+use crate::warehouse::{Warehouse, os_user, tables, write_atomically};
+
+/// What was found and written.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// The request's id.
+    pub request_id: String,
+    /// Rows per table, in table order (tables with none left out).
+    pub tables: Vec<(String, usize)>,
+    /// Files written, index.html first.
+    pub files: Vec<PathBuf>,
+}
+
+impl Report {
+    /// Whether anything is held.
+    pub fn held(&self) -> bool {
+        !self.tables.is_empty()
+    }
+}
+
+async fn rows_of(frame: DataFrame, name: &str) -> Result<Vec<RecordBatch>> {
+    let batches = frame.collect().await.map_err(|e| Error::query(name, e))?;
+    Ok(batches.into_iter().filter(|b| b.num_rows() > 0).collect())
+}
+
+async fn own_rows(ctx: &SessionContext, table: &str, column: &str, value: &str) -> Result<Vec<RecordBatch>> {
+    let frame = ctx.table(table).await.map_err(|e| Error::query(table, e))?;
+    let frame = frame.filter(col(column).eq(lit(value))).map_err(|e| Error::query(table, e))?;
+    rows_of(frame, table).await
+}
+
+/// The text values of a column across batches.
+pub(super) fn strings(batches: &[RecordBatch], column: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for batch in batches {
+        if let Some(c) = batch.column_by_name(column) {
+            let cast = arrow::compute::cast(c, &DataType::Utf8)?;
+            let cast = cast.as_any().downcast_ref::<StringArray>().expect("cast to Utf8");
+            out.extend(cast.iter().flatten().map(str::to_string));
+        }
+    }
+    Ok(out)
+}
+
+/// Rows held about one student, by table (tables with none left out).
+type Found = Vec<(String, Vec<RecordBatch>)>;
+
+/// Writes the subject-access export of `student_id` to `dir`.
+pub async fn export(warehouse: &Warehouse, student_id: &str, dir: &Path) -> Result<Report> {
+    let found = gather(warehouse, student_id).await?;
+    let request_id = format!("SAR-{}", &crate::compliance::disclosure::new_id()[..12]);
+    crate::compliance::audit::note("request_id", request_id.clone());
+    let audit = audit_entries(warehouse.root(), &audit_refs(&request_id, &found)?)?;
+    let report = write_export(warehouse, student_id, dir, &request_id, &found, &audit)?;
+    if !found.is_empty() {
+        record_request(warehouse, student_id, &request_id, report.files.len()).await?;
+    }
+    crate::compliance::audit::note("tables", report.tables.len());
+    crate::compliance::audit::note("rows", report.tables.iter().map(|(_, n)| *n as u64).sum::<u64>());
+    Ok(report)
+}
+
+/// Every row held about the student: their rows in every table with a `student_id`, their
+/// ethnicity through the pseudonym, and the sessions they were timetabled for.
+async fn gather(warehouse: &Warehouse, student_id: &str) -> Result<Found> {
+    let ctx = session::build(warehouse, Access::Internal { with_equality: true }).await?;
+    let mut found: Found = Vec::new();
+    for def in tables::ALL {
+        if def.column_names().any(|c| c == "student_id") {
+            let batches = own_rows(&ctx, def.name, "student_id", student_id).await?;
+            if !batches.is_empty() {
+                found.push((def.name.to_string(), batches));
+            }
+        }
+    }
+    // Ethnicity, through the keyed pseudonym.
+    let equality_rows = ctx
+        .table("equality")
+        .await
+        .map_err(|e| Error::query("equality", e))?
+        .count()
+        .await
+        .map_err(|e| Error::query("equality", e))?;
+    if equality_rows > 0 && !found.is_empty() {
+        let key = PseudonymKey::load(warehouse).map_err(|e| match e {
+            Error::Key(m) => {
+                Error::Key(format!("a subject-access export includes ethnicity, which needs the key: {m}"))
+            }
+            other => other,
+        })?;
+        let batches = own_rows(&ctx, "equality", "pseudonym", &key.pseudonym(EQUALITY_PURPOSE, student_id)).await?;
+        if !batches.is_empty() {
+            found.push(("equality".into(), batches));
+        }
+    }
+    // The sessions they were timetabled for (sessions hold no one else's data).
+    if let Some((_, lists)) = found.iter().find(|(n, _)| n == "class_lists") {
+        let sessions = strings(lists, "session_id")?;
+        let frame = ctx.table("sessions").await.map_err(|e| Error::query("sessions", e))?;
+        let frame = frame
+            .filter(col("session_id").in_list(sessions.iter().map(|s| lit(s.as_str())).collect(), false))
+            .map_err(|e| Error::query("sessions", e))?;
+        let batches = rows_of(frame, "sessions").await?;
+        if !batches.is_empty() {
+            found.push(("timetable".into(), batches));
+        }
+    }
+    Ok(found)
+}
+
+/// The ids audit entries about the student carry: this request's, and those of their
+/// earlier requests, disclosures, consents and holds.
+fn audit_refs(request_id: &str, found: &Found) -> Result<Vec<String>> {
+    let mut refs: Vec<String> = vec![request_id.to_string()];
+    for (table, column) in [
+        ("disclosures", "disclosure_id"),
+        ("consents", "consent_id"),
+        ("legal_holds", "hold_id"),
+        ("sar_requests", "request_id"),
+    ] {
+        if let Some((_, batches)) = found.iter().find(|(n, _)| n == table) {
+            refs.extend(strings(batches, column)?);
+        }
+    }
+    Ok(refs)
+}
+
+/// Writes `subject-access.json`, `index.html` and a CSV and JSON file per table.
+fn write_export(
+    warehouse: &Warehouse,
+    student_id: &str,
+    dir: &Path,
+    request_id: &str,
+    found: &Found,
+    audit: &[serde_json::Value],
+) -> Result<Report> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).map_err(|e| Error::io(&data, e))?;
+    let mut report = Report { request_id: request_id.to_string(), ..Report::default() };
+    let mut everything = serde_json::Map::new();
+    for (name, batches) in found {
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        report.tables.push((name.clone(), rows));
+        let csv_path = data.join(format!("{name}.csv"));
+        let mut csv = arrow::csv::WriterBuilder::new().with_header(true).build(Vec::new());
+        for b in batches {
+            csv.write(b)?;
+        }
+        write_atomically(&csv_path, &csv.into_inner())?;
+        let mut json = arrow::json::ArrayWriter::new(Vec::new());
+        for b in batches {
+            json.write(b)?;
+        }
+        json.finish()?;
+        let bytes = json.into_inner();
+        let bytes = if bytes.is_empty() { b"[]".to_vec() } else { bytes };
+        everything.insert(name.clone(), serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null));
+        let json_path = data.join(format!("{name}.json"));
+        write_atomically(&json_path, &bytes)?;
+        report.files.push(csv_path);
+        report.files.push(json_path);
+    }
+    if !audit.is_empty() {
+        report.tables.push(("audit".into(), audit.len()));
+        let path = data.join("audit.json");
+        let value = serde_json::Value::Array(audit.to_vec());
+        write_atomically(&path, serde_json::to_string_pretty(&value).expect("json").as_bytes())?;
+        everything.insert("audit".into(), value);
+        report.files.push(path);
+    }
+    let held = !found.is_empty();
+    let document = serde_json::json!({
+        "request_id": request_id,
+        "generated_at": warehouse.clock().now().to_rfc3339(),
+        "data_held": held,
+        "tables": everything,
+    });
+    let all = dir.join("subject-access.json");
+    write_atomically(&all, serde_json::to_string_pretty(&document).expect("json").as_bytes())?;
+    report.files.insert(0, all);
+    let index = dir.join("index.html");
+    write_atomically(&index, page::page(student_id, request_id, found, audit).as_bytes())?;
+    report.files.insert(0, index);
+    Ok(report)
+}
+
+/// One `sar_requests` row.
+struct Request<'a> {
+    request_id: &'a str,
+    student_id: &'a str,
+    made_at: i64,
+    files: usize,
+}
+
+impl Row for Request<'_> {
+    const TABLE: TableDef = tables::SAR_REQUESTS;
+
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            ("request_id", row::text(self.request_id)),
+            ("student_id", row::text(self.student_id)),
+            ("made_at", row::instant(Some(self.made_at))),
+            ("made_by", row::text(os_user())),
+            ("files", row::int(self.files as i64)),
+        ]
+    }
+}
+
+/// Records the request in `sar_requests`.
+async fn record_request(warehouse: &Warehouse, student_id: &str, request_id: &str, files: usize) -> Result<()> {
+    let _lock = warehouse.lock()?;
+    let made_at = warehouse.clock().now_micros();
+    warehouse.append_rows(&[Request { request_id, student_id, made_at, files }], "subject-access export").await?;
+    Ok(())
+}
+
+fn audit_entries(root: &Path, refs: &[String]) -> Result<Vec<serde_json::Value>> {
+    let log = root.join(crate::compliance::audit::LOG_FILE);
+    let Ok(text) = std::fs::read_to_string(&log) else { return Ok(vec![]) };
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let details = entry.get("details").map(|d| d.to_string()).unwrap_or_default();
+        if refs.iter().any(|r| details.contains(r.as_str())) {
+            out.push(entry);
+        }
+    }
+    Ok(out)
+}
