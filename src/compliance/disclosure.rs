@@ -17,6 +17,7 @@ use rand::RngCore;
 use crate::domain::time::date_to_days;
 use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
+use crate::warehouse::row;
 use crate::warehouse::{Warehouse, os_user, tables};
 
 /// A fresh random id (hex).
@@ -24,10 +25,6 @@ pub fn new_id() -> String {
     let mut bytes = [0u8; 12];
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
-}
-
-fn now() -> Arc<TimestampMicrosecondArray> {
-    Arc::new(TimestampMicrosecondArray::from(vec![chrono::Utc::now().timestamp_micros()]).with_timezone("UTC"))
 }
 
 /// One disclosure to log.
@@ -223,22 +220,18 @@ pub async fn consent(warehouse: &Warehouse, c: &Consent) -> Result<String> {
     }
     let id = format!("C-{}", &new_id()[..12]);
     let def = tables::CONSENTS;
-    let batch = RecordBatch::try_new(
-        def.schema(),
-        vec![
-            Arc::new(StringArray::from(vec![id.clone()])),
-            Arc::new(StringArray::from(vec![c.student_id.clone()])),
-            Arc::new(StringArray::from(vec![c.recipient.clone()])),
-            Arc::new(StringArray::from(vec![c.fields.clone()])),
-            Arc::new(Date32Array::from(vec![date_to_days(c.valid_from)])),
-            Arc::new(Date32Array::from(vec![date_to_days(c.valid_to)])),
-            Arc::new(StringArray::from(vec![c.reference.clone()])),
-            Arc::new(Date32Array::from(vec![None::<i32>])),
-            Arc::new(StringArray::from(vec![os_user()])),
-            now(),
-        ],
-    )?;
-    warehouse.append(&def, vec![batch], "consent recorded").await?;
+    let mut consent = vec![
+        ("consent_id", row::text(id.clone())),
+        ("student_id", row::text(c.student_id.clone())),
+        ("recipient", row::text(c.recipient.clone())),
+        ("fields", row::text(c.fields.clone())),
+        ("valid_from", row::day(Some(date_to_days(c.valid_from)))),
+        ("valid_to", row::day(Some(date_to_days(c.valid_to)))),
+        ("recorded_by", row::text(os_user())),
+        ("recorded_at", row::instant(Some(warehouse.clock().now_micros()))),
+    ];
+    consent.extend(c.reference.clone().map(|r| ("reference", row::text(r))));
+    warehouse.append_named(&def, &[consent], "consent recorded").await?;
     crate::compliance::audit::note("consent_id", id.clone());
     Ok(id)
 }
@@ -247,15 +240,9 @@ pub async fn consent(warehouse: &Warehouse, c: &Consent) -> Result<String> {
 pub async fn withdraw(warehouse: &Warehouse, consent_id: &str, on: NaiveDate) -> Result<()> {
     let _lock = warehouse.lock()?;
     let def = tables::CONSENTS;
-    let (_, metrics) = warehouse
-        .table(&def)
-        .await?
-        .update()
-        .with_predicate(col("consent_id").eq(lit(consent_id)).and(col("withdrawn_on").is_null()))
-        .with_update("withdrawn_on", lit(datafusion::scalar::ScalarValue::Date32(Some(date_to_days(on)))))
-        .await
-        .map_err(|e| Error::table(def.name, e))?;
-    if metrics.num_updated_rows == 0 {
+    let predicate = col("consent_id").eq(lit(consent_id)).and(col("withdrawn_on").is_null());
+    let withdrawn = lit(datafusion::scalar::ScalarValue::Date32(Some(date_to_days(on))));
+    if warehouse.update_where(&def, predicate, "withdrawn_on", withdrawn).await? == 0 {
         return Err(Error::Usage(format!("no consent {consent_id} is in force")));
     }
     crate::compliance::audit::note("consent_id", consent_id.to_string());

@@ -9,9 +9,8 @@
 //! vacuums and cleans every table, completing whatever an interrupted run left.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use arrow::array::{Array, Date32Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow::array::{Array, Date32Array, Int64Array, StringArray};
 use arrow::datatypes::DataType;
 use chrono::{Datelike, NaiveDate};
 use datafusion::prelude::{Expr, SessionContext, col, lit};
@@ -23,6 +22,7 @@ use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
 use crate::privacy::pseudonym::{EQUALITY_PURPOSE, PseudonymKey};
 use crate::queries;
+use crate::warehouse::row;
 use crate::warehouse::{Warehouse, os_user, tables};
 
 /// Present while a purge is under way (relative to the warehouse).
@@ -219,10 +219,7 @@ pub async fn purge(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> Re
                 .await
                 .map_err(|e| Error::query(table, e))? as u64
         } else {
-            let delta = warehouse.table(def).await?;
-            let (_, metrics) =
-                delta.delete().with_predicate(matching(by, &values)).await.map_err(|e| Error::table(table, e))?;
-            metrics.num_deleted_rows.unwrap_or(0) as u64
+            warehouse.delete_where(def, matching(by, &values)).await?
         };
         report.rows.insert(table.to_string(), rows);
     }
@@ -245,19 +242,16 @@ pub async fn purge(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> Re
     }
     let rows_json = serde_json::to_string(&report.rows).expect("counts serialise");
     let def = tables::RETENTION_RUNS;
-    let batch = RecordBatch::try_new(
-        def.schema(),
-        vec![
-            Arc::new(TimestampMicrosecondArray::from(vec![warehouse.clock().now_micros()]).with_timezone("UTC")),
-            Arc::new(Date32Array::from(vec![date_to_days(as_of)])),
-            Arc::new(StringArray::from(vec![report.rule.clone()])),
-            Arc::new(Int64Array::from(vec![report.students.len() as i64])),
-            Arc::new(Int64Array::from(vec![held as i64])),
-            Arc::new(StringArray::from(vec![rows_json])),
-            Arc::new(StringArray::from(vec![os_user()])),
-        ],
-    )?;
-    warehouse.append(&def, vec![batch], "retention purge").await?;
+    let run = vec![
+        ("run_at", row::instant(Some(warehouse.clock().now_micros()))),
+        ("as_of", row::day(Some(date_to_days(as_of)))),
+        ("rule", row::text(report.rule.clone())),
+        ("students", row::int(report.students.len() as i64)),
+        ("held", row::int(held as i64)),
+        ("rows", row::text(rows_json)),
+        ("os_user", row::text(os_user())),
+    ];
+    warehouse.append_named(&def, &[run], "retention purge").await?;
     crate::compliance::audit::note("students_erased", report.students.len());
     crate::compliance::audit::note("students_held", held);
     crate::compliance::audit::note("rows", serde_json::to_value(&report.rows).expect("counts serialise"));
@@ -289,34 +283,25 @@ pub async fn hold(warehouse: &Warehouse, student_id: &str, reason: Option<&str>,
     let today = warehouse.clock().today();
     let def = tables::LEGAL_HOLDS;
     if release {
-        let delta = warehouse.table(&def).await?;
         let predicate = col("student_id").eq(lit(student_id)).and(col("released_on").is_null());
-        let (_, metrics) = delta
-            .update()
-            .with_predicate(predicate)
-            .with_update("released_on", lit(ScalarValue::Date32(Some(date_to_days(today)))))
-            .await
-            .map_err(|e| Error::table(def.name, e))?;
-        if metrics.num_updated_rows == 0 {
+        let released = lit(ScalarValue::Date32(Some(date_to_days(today))));
+        let updated = warehouse.update_where(&def, predicate, "released_on", released).await?;
+        if updated == 0 {
             return Err(Error::Usage("no legal hold is in force for that student".into()));
         }
-        crate::compliance::audit::note("holds_released", metrics.num_updated_rows);
+        crate::compliance::audit::note("holds_released", updated);
         return Ok(String::new());
     }
     let hold_id = format!("H-{}", &crate::compliance::disclosure::new_id()[..10]);
-    let batch = RecordBatch::try_new(
-        def.schema(),
-        vec![
-            Arc::new(StringArray::from(vec![hold_id.clone()])),
-            Arc::new(StringArray::from(vec![student_id.to_string()])),
-            Arc::new(StringArray::from(vec![reason.map(str::to_string)])),
-            Arc::new(Date32Array::from(vec![date_to_days(today)])),
-            Arc::new(Date32Array::from(vec![None::<i32>])),
-            Arc::new(StringArray::from(vec![os_user()])),
-            Arc::new(TimestampMicrosecondArray::from(vec![warehouse.clock().now_micros()]).with_timezone("UTC")),
-        ],
-    )?;
-    warehouse.append(&def, vec![batch], "legal hold placed").await?;
+    let mut hold = vec![
+        ("hold_id", row::text(hold_id.clone())),
+        ("student_id", row::text(student_id)),
+        ("placed_on", row::day(Some(date_to_days(today)))),
+        ("recorded_by", row::text(os_user())),
+        ("recorded_at", row::instant(Some(warehouse.clock().now_micros()))),
+    ];
+    hold.extend(reason.map(|r| ("reason", row::text(r))));
+    warehouse.append_named(&def, &[hold], "legal hold placed").await?;
     crate::compliance::audit::note("hold_id", hold_id.clone());
     Ok(hold_id)
 }

@@ -9,13 +9,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::{Groups, census_dates, census_rows, session};
 use crate::error::{Error, Result};
 use crate::privacy::pseudonym::PseudonymKey;
+use crate::warehouse::row;
 use crate::warehouse::{Warehouse, os_user, tables, write_atomically};
 
 /// The generalisation steps, in the order they are tried.
@@ -194,23 +194,20 @@ pub async fn extract(warehouse: &Warehouse, year: &str, file: &Path) -> Result<R
     write_atomically(&about_path, about.as_bytes())?;
 
     let def = tables::EQUALITY_EXTRACTS;
-    let batch = RecordBatch::try_new(
-        def.schema(),
-        vec![
-            Arc::new(StringArray::from(vec![extract_id.clone()])),
-            Arc::new(StringArray::from(vec![year.to_string()])),
-            Arc::new(Int64Array::from(vec![k as i64])),
-            Arc::new(Int64Array::from(vec![kept.len() as i64])),
-            Arc::new(Int64Array::from(vec![generalised as i64])),
-            Arc::new(Int64Array::from(vec![suppressed as i64])),
-            Arc::new(StringArray::from(vec![hex::encode(Sha256::digest(&bytes))])),
-            Arc::new(TimestampMicrosecondArray::from(vec![warehouse.clock().now_micros()]).with_timezone("UTC")),
-            Arc::new(StringArray::from(vec![os_user()])),
-        ],
-    )?;
+    let made = vec![
+        ("extract_id", row::text(extract_id.clone())),
+        ("academic_year", row::text(year)),
+        ("k", row::int(k as i64)),
+        ("rows", row::int(kept.len() as i64)),
+        ("generalised", row::int(generalised as i64)),
+        ("suppressed", row::int(suppressed as i64)),
+        ("sha256", row::text(hex::encode(Sha256::digest(&bytes)))),
+        ("made_at", row::instant(Some(warehouse.clock().now_micros()))),
+        ("made_by", row::text(os_user())),
+    ];
     {
         let _lock = warehouse.lock()?;
-        warehouse.append(&def, vec![batch], "equality extract made").await?;
+        warehouse.append_named(&def, &[made], "equality extract made").await?;
     }
     Ok(Report {
         extract_id,

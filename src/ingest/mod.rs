@@ -414,22 +414,19 @@ pub(crate) fn ingest_log_row(
     rejected: u64,
     at: i64,
 ) -> Result<RecordBatch> {
-    use arrow::array::Int64Array;
+    use crate::warehouse::row;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let user = crate::warehouse::os_user();
-    Ok(RecordBatch::try_new(
-        tables::INGEST_LOG.schema(),
-        vec![
-            Arc::new(TimestampMicrosecondArray::from(vec![at]).with_timezone("UTC")),
-            Arc::new(StringArray::from(vec![kind])),
-            Arc::new(StringArray::from(vec![name])),
-            Arc::new(StringArray::from(vec![sha256])),
-            Arc::new(Int64Array::from(vec![read as i64])),
-            Arc::new(Int64Array::from(vec![added as i64])),
-            Arc::new(Int64Array::from(vec![rejected as i64])),
-            Arc::new(StringArray::from(vec![user])),
-        ],
-    )?)
+    let log = vec![
+        ("ingested_at", row::instant(Some(at))),
+        ("kind", row::text(kind)),
+        ("file_name", row::text(name)),
+        ("sha256", row::text(sha256)),
+        ("rows_read", row::int(read as i64)),
+        ("rows_added", row::int(added as i64)),
+        ("rows_rejected", row::int(rejected as i64)),
+        ("os_user", row::text(crate::warehouse::os_user())),
+    ];
+    row::named(&tables::INGEST_LOG, &[log])
 }
 
 pub(crate) fn file_sha256(path: &Path) -> Result<String> {

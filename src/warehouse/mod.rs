@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
+use datafusion::prelude::Expr;
 pub use deltalake::DeltaTable;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
@@ -171,6 +172,11 @@ impl Warehouse {
         self.append(&R::TABLE, vec![row::batch(rows)?], operation).await
     }
 
+    /// Appends rows given as cells by column name, in one commit; returns the new version.
+    pub async fn append_named(&self, def: &TableDef, rows: &[Vec<row::Cell>], operation: &str) -> Result<i64> {
+        self.append(def, vec![row::named(def, rows)?], operation).await
+    }
+
     /// Appends batches to a table in one commit; returns the new version.
     pub async fn append(&self, def: &TableDef, batches: Vec<RecordBatch>, operation: &str) -> Result<i64> {
         self.write(def, batches, SaveMode::Append, operation).await
@@ -221,6 +227,26 @@ impl Warehouse {
         };
         let table = builder.await.map_err(|e| Error::table(def.name, e))?;
         Ok(table.version().unwrap_or_default() as i64)
+    }
+
+    /// Deletes the rows matching `predicate` in one commit; returns how many.
+    pub async fn delete_where(&self, def: &TableDef, predicate: Expr) -> Result<u64> {
+        let (_, metrics) =
+            self.table(def).await?.delete().with_predicate(predicate).await.map_err(|e| Error::table(def.name, e))?;
+        Ok(metrics.num_deleted_rows.unwrap_or(0) as u64)
+    }
+
+    /// Sets `column` to `value` in the rows matching `predicate`, in one commit; returns how many.
+    pub async fn update_where(&self, def: &TableDef, predicate: Expr, column: &str, value: Expr) -> Result<u64> {
+        let (_, metrics) = self
+            .table(def)
+            .await?
+            .update()
+            .with_predicate(predicate)
+            .with_update(column, value)
+            .await
+            .map_err(|e| Error::table(def.name, e))?;
+        Ok(metrics.num_updated_rows as u64)
     }
 
     /// Physically removes every file of a table that its latest version does not use

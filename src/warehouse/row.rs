@@ -30,6 +30,11 @@ pub fn instant(micros: Option<i64>) -> ScalarValue {
     ScalarValue::TimestampMicrosecond(micros, Some("UTC".into()))
 }
 
+/// A float cell.
+pub fn float(value: f64) -> ScalarValue {
+    ScalarValue::Float64(Some(value))
+}
+
 /// A day cell (days since the Unix epoch).
 pub fn day(days: Option<i32>) -> ScalarValue {
     ScalarValue::Date32(days)
@@ -42,9 +47,12 @@ pub fn int(value: i64) -> ScalarValue {
 
 /// Rows as one batch in the table's layout.
 pub fn batch<R: Row>(rows: &[R]) -> Result<RecordBatch> {
-    let def = R::TABLE;
-    let cells: Vec<Vec<Cell>> = rows.iter().map(Row::cells).collect();
-    for row in &cells {
+    named(&R::TABLE, &rows.iter().map(Row::cells).collect::<Vec<_>>())
+}
+
+/// Rows given as cells by column name, as one batch in the table's layout.
+pub fn named(def: &TableDef, cells: &[Vec<Cell>]) -> Result<RecordBatch> {
+    for row in cells {
         for (name, _) in row {
             if !def.column_names().any(|c| c == *name) {
                 return Err(Error::Internal(format!("table '{}' has no column '{name}'", def.name)));

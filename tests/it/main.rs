@@ -1,5 +1,6 @@
 //! Integration tests: one binary, driving the real `rollcall` executable on generated files.
 
+mod clock;
 mod common;
 mod demo;
 mod equality;

@@ -23,148 +23,19 @@
 //! warehouse and ingested as those kinds (validated, merged and committed the same way);
 //! problems are reported against the UDD file, line and property.
 
+mod codes;
+mod files;
+
 use std::collections::HashMap;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use super::text;
 use crate::error::{Error, Result};
 use crate::ingest::kinds;
 use crate::ingest::parse::Reject;
 use crate::ingest::{FileOutcome, IngestOptions, IngestReport};
 use crate::warehouse::Warehouse;
-
-/// One UDD file read whole: header (upper-case) and rows with their line numbers.
-struct Table {
-    path: PathBuf,
-    header: Vec<String>,
-    rows: Vec<(u64, Vec<String>)>,
-}
-
-impl Table {
-    fn get<'r>(&self, row: &'r [String], name: &str) -> &'r str {
-        self.header.iter().position(|h| h == name).and_then(|i| row.get(i)).map(String::as_str).unwrap_or("")
-    }
-}
-
-/// Finds `name.tsv` (or `.txt`, `.csv`) in the folder, whatever its case.
-fn find(dir: &Path, name: &str) -> Result<Option<PathBuf>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    for entry in entries {
-        let path = entry.map_err(|e| Error::io(dir, e))?.path();
-        let stem = path.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
-        let ext = path.extension().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
-        if stem == name && matches!(ext.as_str(), "tsv" | "txt" | "csv") {
-            return Ok(Some(path));
-        }
-    }
-    Ok(None)
-}
-
-fn read(dir: &Path, name: &str, problems: &mut Vec<(PathBuf, Reject)>) -> Result<Option<Table>> {
-    let Some(path) = find(dir, name)? else {
-        return Ok(None);
-    };
-    let (reader, _) = text::open(&path)?;
-    let mut lines = reader.lines();
-    let header: Vec<String> = match lines.next() {
-        Some(line) => {
-            text::split_tabs(&line.map_err(|e| Error::io(&path, e))?).iter().map(|h| h.to_uppercase()).collect()
-        }
-        None => Vec::new(),
-    };
-    let mut rows = Vec::new();
-    for (i, line) in lines.enumerate() {
-        let line = line.map_err(|e| Error::io(&path, e))?;
-        let number = i as u64 + 2;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let mut fields = text::split_tabs(&line);
-        if fields.len() == header.len() + 1 && fields.last().is_some_and(String::is_empty) {
-            fields.pop();
-        }
-        if fields.len() != header.len() {
-            let reason = if fields.len() == 1 && line.contains(' ') {
-                "fields are separated by spaces, not tabs".to_string()
-            } else {
-                format!("has {} fields, the header has {}", fields.len(), header.len())
-            };
-            problems.push((path.clone(), Reject { line: number, column: String::new(), reason, record: None }));
-            continue;
-        }
-        rows.push((number, fields));
-    }
-    Ok(Some(Table { path, header, rows }))
-}
-
-/// An interchange file being written, remembering which UDD line each row came from.
-struct Out {
-    kind: &'static str,
-    path: PathBuf,
-    writer: csv::Writer<std::fs::File>,
-    /// (UDD file, UDD line) of each data row, in order.
-    sources: Vec<(PathBuf, u64)>,
-    /// Interchange column -> UDD property, for problems.
-    properties: &'static [(&'static str, &'static str)],
-}
-
-impl Out {
-    fn new(
-        dir: &Path,
-        kind: &'static str,
-        header: &[&str],
-        properties: &'static [(&'static str, &'static str)],
-    ) -> Result<Out> {
-        let path = dir.join(format!("{kind}.csv"));
-        let mut writer = csv::Writer::from_path(&path).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
-        writer.write_record(header).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
-        Ok(Out { kind, path, writer, sources: Vec::new(), properties })
-    }
-
-    fn row(&mut self, from: (&Path, u64), fields: &[&str]) -> Result<()> {
-        self.writer.write_record(fields).map_err(|e| Error::io(&self.path, std::io::Error::other(e)))?;
-        self.sources.push((from.0.to_path_buf(), from.1));
-        Ok(())
-    }
-}
-
-fn academic_year(text: &str) -> String {
-    let start: Option<i32> = text.get(..4).and_then(|y| y.parse().ok());
-    match start {
-        Some(y) => format!("{y}-{:02}", (y + 1) % 100),
-        None => text.to_string(),
-    }
-}
-
-fn level_of(aim: &str) -> &'static str {
-    match aim.chars().next().map(|c| c.to_ascii_uppercase()) {
-        Some('D' | 'E' | 'L' | 'M') => "7",
-        Some('H' | 'I') => "6",
-        Some('J') => "5",
-        Some('C') => "4",
-        _ => "6",
-    }
-}
-
-fn mode_of(mode: &str, location: &str) -> &'static str {
-    if matches!(location, "6" | "9") {
-        return "distance";
-    }
-    match mode.parse::<u32>() {
-        Ok(31..=99) => "part-time",
-        _ => "full-time",
-    }
-}
-
-fn status_of(progression: &str) -> &'static str {
-    match progression {
-        "20" => "completed",
-        "30" | "40" | "70" => "withdrawn",
-        "60" => "intermitted",
-        _ => "active",
-    }
-}
+use codes::{academic_year, level_of, mode_of, status_of};
+use files::{Out, Table, read};
 
 /// `jisc-udd FOLDER...`: returns one ingest report per interchange kind written.
 pub async fn ingest(warehouse: &Warehouse, folders: &[PathBuf], options: &IngestOptions) -> Result<Vec<IngestReport>> {
@@ -544,22 +415,4 @@ fn refusal(problems: Vec<(PathBuf, Reject)>) -> IngestReport {
         })
         .collect();
     IngestReport { kind: "jisc-udd", files, attendance: None, elapsed: std::time::Duration::ZERO }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_map_to_interchange_values() {
-        assert_eq!(academic_year("2025"), "2025-26");
-        assert_eq!(academic_year("2099"), "2099-00");
-        assert_eq!(level_of("H00"), "6");
-        assert_eq!(level_of("M01"), "7");
-        assert_eq!(mode_of("31", ""), "part-time");
-        assert_eq!(mode_of("1", "6"), "distance");
-        assert_eq!(mode_of("", ""), "full-time");
-        assert_eq!(status_of("60"), "intermitted");
-        assert_eq!(status_of("10"), "active");
-    }
 }

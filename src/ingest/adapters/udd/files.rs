@@ -1,0 +1,105 @@
+//! Reading a UDD folder's files (tab-separated, a header of UDD properties), and writing
+//! the interchange files made from them, remembering which UDD line each row came from.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use super::super::text;
+use crate::error::{Error, Result};
+use crate::ingest::parse::Reject;
+
+/// One UDD file read whole: header (upper-case) and rows with their line numbers.
+pub(super) struct Table {
+    pub(super) path: PathBuf,
+    pub(super) header: Vec<String>,
+    pub(super) rows: Vec<(u64, Vec<String>)>,
+}
+
+impl Table {
+    pub(super) fn get<'r>(&self, row: &'r [String], name: &str) -> &'r str {
+        self.header.iter().position(|h| h == name).and_then(|i| row.get(i)).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// Finds `name.tsv` (or `.txt`, `.csv`) in the folder, whatever its case.
+fn find(dir: &Path, name: &str) -> Result<Option<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        let stem = path.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
+        let ext = path.extension().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
+        if stem == name && matches!(ext.as_str(), "tsv" | "txt" | "csv") {
+            return Ok(Some(path));
+        }
+    }
+    Ok(None)
+}
+
+/// Reads `name` from the folder, if it is there; malformed rows go to `problems`.
+pub(super) fn read(dir: &Path, name: &str, problems: &mut Vec<(PathBuf, Reject)>) -> Result<Option<Table>> {
+    let Some(path) = find(dir, name)? else {
+        return Ok(None);
+    };
+    let (reader, _) = text::open(&path)?;
+    let mut lines = reader.lines();
+    let header: Vec<String> = match lines.next() {
+        Some(line) => {
+            text::split_tabs(&line.map_err(|e| Error::io(&path, e))?).iter().map(|h| h.to_uppercase()).collect()
+        }
+        None => Vec::new(),
+    };
+    let mut rows = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let line = line.map_err(|e| Error::io(&path, e))?;
+        let number = i as u64 + 2;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut fields = text::split_tabs(&line);
+        if fields.len() == header.len() + 1 && fields.last().is_some_and(String::is_empty) {
+            fields.pop();
+        }
+        if fields.len() != header.len() {
+            let reason = if fields.len() == 1 && line.contains(' ') {
+                "fields are separated by spaces, not tabs".to_string()
+            } else {
+                format!("has {} fields, the header has {}", fields.len(), header.len())
+            };
+            problems.push((path.clone(), Reject { line: number, column: String::new(), reason, record: None }));
+            continue;
+        }
+        rows.push((number, fields));
+    }
+    Ok(Some(Table { path, header, rows }))
+}
+
+/// An interchange file being written, remembering which UDD line each row came from.
+pub(super) struct Out {
+    pub(super) kind: &'static str,
+    pub(super) path: PathBuf,
+    pub(super) writer: csv::Writer<std::fs::File>,
+    /// (UDD file, UDD line) of each data row, in order.
+    pub(super) sources: Vec<(PathBuf, u64)>,
+    /// Interchange column -> UDD property, for problems.
+    pub(super) properties: &'static [(&'static str, &'static str)],
+}
+
+impl Out {
+    pub(super) fn new(
+        dir: &Path,
+        kind: &'static str,
+        header: &[&str],
+        properties: &'static [(&'static str, &'static str)],
+    ) -> Result<Out> {
+        let path = dir.join(format!("{kind}.csv"));
+        let mut writer = csv::Writer::from_path(&path).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
+        writer.write_record(header).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
+        Ok(Out { kind, path, writer, sources: Vec::new(), properties })
+    }
+
+    pub(super) fn row(&mut self, from: (&Path, u64), fields: &[&str]) -> Result<()> {
+        self.writer.write_record(fields).map_err(|e| Error::io(&self.path, std::io::Error::other(e)))?;
+        self.sources.push((from.0.to_path_buf(), from.1));
+        Ok(())
+    }
+}
