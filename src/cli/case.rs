@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 
 use super::{GlobalArgs, output, parse_date};
 use crate::config::OUTCOMES;
+use crate::domain::terms::Outcome;
 use crate::engine::session::{self, Access};
 use crate::error::Result;
 use crate::{queries, review};
@@ -42,7 +43,8 @@ impl Command {
         match self {
             Command::Record(args) => {
                 let on = args.on.unwrap_or_else(|| chrono::Local::now().date_naive());
-                review::record_outcome(&warehouse, &args.case_id, &args.outcome, on, args.note.as_deref()).await?;
+                let outcome = Outcome::parse(&args.outcome).expect("clap accepts only outcome names");
+                review::record_outcome(&warehouse, &args.case_id, outcome, on, args.note.as_deref()).await?;
                 println!("recorded {} on case {} ({on})", args.outcome, args.case_id);
             }
             Command::List => {

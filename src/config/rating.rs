@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::signal::{self, Signal};
+use crate::domain::terms::Basis;
 
 /// Rating bands, lowest first.
 pub const RATINGS: &[&str] = &["Very Low", "Low", "Partial", "Good", "High"];
@@ -14,7 +15,7 @@ pub struct RatingConfig {
     /// Trailing window in calendar days: 7, 14 or 21.
     pub window_days: u32,
     /// `absolute` or `cohort`.
-    pub basis: String,
+    pub basis: Basis,
     /// Cohorts smaller than this are banded absolutely.
     pub min_cohort_size: u32,
     /// Share of the score that comes from attendance, when sessions are expected.
@@ -102,7 +103,7 @@ impl Default for RatingConfig {
     fn default() -> Self {
         RatingConfig {
             window_days: 14,
-            basis: "absolute".into(),
+            basis: Basis::Absolute,
             min_cohort_size: 10,
             attendance_weight: 0.6,
             activity_points_per_day: 10.0,
@@ -133,9 +134,6 @@ impl RatingConfig {
     pub(super) fn validate(&self) -> std::result::Result<(), String> {
         if ![7, 14, 21].contains(&self.window_days) {
             return Err("rating.window_days: must be 7, 14 or 21".into());
-        }
-        if !["absolute", "cohort"].contains(&self.basis.as_str()) {
-            return Err(format!("rating.basis: '{}' is neither absolute nor cohort", self.basis));
         }
         if !(0.0..=1.0).contains(&self.attendance_weight) {
             return Err("rating.attendance_weight: must be between 0 and 1".into());

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::terms::EngagementRule;
 use crate::domain::year::parse_month_day;
 
 /// `[ukvi]`
@@ -13,7 +14,7 @@ pub struct UkviConfig {
     /// Days after the course start by which a sponsored student must have engaged.
     pub no_engagement_days_after_start: u32,
     /// `missed-contact-points` or `days-without-engagement`.
-    pub engagement_rule: String,
+    pub engagement_rule: EngagementRule,
     /// Sessions or days, by the rule.
     pub engagement_threshold: u32,
 }
@@ -23,7 +24,7 @@ impl Default for UkviConfig {
         UkviConfig {
             report_within_working_days: 10,
             no_engagement_days_after_start: 14,
-            engagement_rule: "missed-contact-points".into(),
+            engagement_rule: EngagementRule::MissedContactPoints,
             engagement_threshold: 10,
         }
     }
@@ -31,12 +32,6 @@ impl Default for UkviConfig {
 
 impl UkviConfig {
     pub(super) fn validate(&self) -> std::result::Result<(), String> {
-        if !["missed-contact-points", "days-without-engagement"].contains(&self.engagement_rule.as_str()) {
-            return Err(format!(
-                "ukvi.engagement_rule: '{}' is neither missed-contact-points nor days-without-engagement",
-                self.engagement_rule
-            ));
-        }
         if self.engagement_threshold == 0 || self.report_within_working_days == 0 {
             return Err("ukvi: engagement_threshold and report_within_working_days must be at least 1".into());
         }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::terms::{Outcome, Trigger};
 use crate::domain::year::parse_month_day;
 
 use super::rating::RATINGS;
@@ -23,8 +24,7 @@ pub fn ladder_template(preset: &str) -> &'static str {
 }
 
 /// Case outcomes staff can record.
-pub const OUTCOMES: &[&str] =
-    &["contacted", "met", "no-show", "agreement", "intermitted", "withdrawn", "no-further-action"];
+pub const OUTCOMES: &[&str] = Outcome::NAMES;
 
 /// `[review]`
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -41,8 +41,8 @@ pub struct ReviewConfig {
 pub struct Rung {
     /// Action raised, e.g. `weekly-review`.
     pub action: String,
-    /// `rating`, `weeks-without-attendance` or `low-engagement-days`.
-    pub trigger: String,
+    /// What puts a student on the rung.
+    pub trigger: Trigger,
     /// Ratings that meet a rating or low-engagement trigger.
     #[serde(default)]
     pub ratings: Vec<String>,
@@ -72,7 +72,7 @@ pub struct Rung {
     pub days: u32,
     /// Outcome counted against `limit_per_year`.
     #[serde(default)]
-    pub limit_outcome: Option<String>,
+    pub limit_outcome: Option<Outcome>,
     /// How many `limit_outcome` outcomes a year before `beyond_limit_action` is raised instead.
     #[serde(default)]
     pub limit_per_year: u32,
@@ -94,20 +94,13 @@ impl ReviewConfig {
                     return fail(&format!("unknown rating '{r}', expected one of {}", RATINGS.join(", ")));
                 }
             }
-            match rung.trigger.as_str() {
-                "rating" | "low-engagement-days" if rung.ratings.is_empty() => {
+            match rung.trigger {
+                Trigger::Rating | Trigger::LowEngagementDays if rung.ratings.is_empty() => {
                     return fail("ratings must name at least one rating");
                 }
-                "rating" => {}
-                "weeks-without-attendance" if rung.weeks == 0 => return fail("weeks must be at least 1"),
-                "weeks-without-attendance" => {}
-                "low-engagement-days" if rung.days < 7 => return fail("days must be at least 7"),
-                "low-engagement-days" => {}
-                other => {
-                    return fail(&format!(
-                        "unknown trigger '{other}', expected rating, weeks-without-attendance or low-engagement-days"
-                    ));
-                }
+                Trigger::WeeksWithoutAttendance if rung.weeks == 0 => return fail("weeks must be at least 1"),
+                Trigger::LowEngagementDays if rung.days < 7 => return fail("days must be at least 7"),
+                _ => {}
             }
             if let Some([from, to]) = rung.term_weeks
                 && (from == 0 || to < from)
@@ -119,13 +112,8 @@ impl ReviewConfig {
                     return fail(&format!("'{md}' is not a MM-DD day of the year"));
                 }
             }
-            if let Some(outcome) = &rung.limit_outcome {
-                if !OUTCOMES.contains(&outcome.as_str()) {
-                    return fail(&format!("unknown outcome '{outcome}'"));
-                }
-                if rung.limit_per_year == 0 || rung.beyond_limit_action.is_none() {
-                    return fail("limit_outcome needs limit_per_year (1 or more) and beyond_limit_action");
-                }
+            if rung.limit_outcome.is_some() && (rung.limit_per_year == 0 || rung.beyond_limit_action.is_none()) {
+                return fail("limit_outcome needs limit_per_year (1 or more) and beyond_limit_action");
             }
         }
         Ok(())

@@ -5,5 +5,6 @@ pub mod clock;
 pub mod html;
 pub mod reference;
 pub mod signal;
+pub mod terms;
 pub mod time;
 pub mod year;

@@ -15,6 +15,7 @@ use datafusion::dataframe::DataFrame;
 use datafusion::scalar::ScalarValue;
 
 use crate::config::{RATINGS, Rung};
+use crate::domain::terms::Outcome;
 use crate::domain::time::date_to_days;
 use crate::domain::year::{academic_year, day_in_year};
 use crate::engine::cells::{self, date, utc};
@@ -65,7 +66,7 @@ fn rungs_batch(rungs: &[Rung], year_start: NaiveDate) -> Result<RecordBatch> {
         vec![
             Arc::new((1..=rungs.len() as i64).collect::<Int64Array>()),
             text(&|r| Some(r.action.clone())),
-            text(&|r| Some(r.trigger.clone())),
+            text(&|r| Some(r.trigger.to_string())),
             text(&|r| Some(r.ratings.join(","))),
             text(&|r| r.term.clone()),
             int(&|r| r.term_weeks.map(|w| i64::from(w[0]))),
@@ -76,7 +77,7 @@ fn rungs_batch(rungs: &[Rung], year_start: NaiveDate) -> Result<RecordBatch> {
             int(&|r| Some(i64::from(r.every_weeks))),
             int(&|r| Some(i64::from(r.weeks))),
             int(&|r| Some(i64::from(r.days))),
-            text(&|r| r.limit_outcome.clone()),
+            text(&|r| r.limit_outcome.map(String::from)),
             int(&|r| Some(i64::from(r.limit_per_year))),
             text(&|r| r.beyond_limit_action.clone()),
         ],
@@ -170,7 +171,7 @@ fn cast_all(batches: Vec<RecordBatch>, schema: &Arc<Schema>) -> Result<Vec<Recor
 pub async fn record_outcome(
     warehouse: &Warehouse,
     case_id: &str,
-    outcome: &str,
+    outcome: Outcome,
     on: NaiveDate,
     note: Option<&str>,
 ) -> Result<()> {
@@ -199,7 +200,7 @@ struct CaseEvent<'a> {
     student_id: &'a str,
     academic_year: &'a str,
     recorded_on: i32,
-    outcome: &'a str,
+    outcome: Outcome,
     note: Option<&'a str>,
     recorded_at: i64,
 }

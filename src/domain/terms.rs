@@ -1,0 +1,131 @@
+//! The policy words settings and commands are written in, as enums parsed once: how a
+//! rating is banded, what triggers a rung of the ladder, which UKVI engagement rule
+//! applies, and the outcomes staff record on a case. Each is written in TOML and on the
+//! command line as its kebab-case text, and passed to SQL as that text.
+
+/// An enum of fixed texts: `as_str`, `ALL`, `parse`, and serde as its text, with an error
+/// naming `what` and the texts accepted.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal, { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in order.
+            pub const ALL: &[$name] = &[$($name::$variant),+];
+            /// Every value's text, in order.
+            pub const NAMES: &[&str] = &[$($text),+];
+
+            /// Its text.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            /// The value a text names.
+            pub fn parse(text: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|v| v.as_str() == text)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(text: String) -> Result<Self, String> {
+                $name::parse(&text).ok_or_else(|| {
+                    format!("unknown {} '{text}', expected {}", $what, $name::NAMES.join(", "))
+                })
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.as_str().to_string()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// How scores become bands (`rating.basis`).
+    Basis, "rating.basis", {
+        /// Fixed thresholds on the score.
+        Absolute = "absolute",
+        /// The student's share of their cohort.
+        Cohort = "cohort",
+    }
+);
+
+text_enum!(
+    /// What puts a student on a rung of the escalation ladder.
+    Trigger, "trigger", {
+        /// A rating in the rung's bands on the review day.
+        Rating = "rating",
+        /// Consecutive teaching weeks without attending.
+        WeeksWithoutAttendance = "weeks-without-attendance",
+        /// Days rated low in a window.
+        LowEngagementDays = "low-engagement-days",
+    }
+);
+
+text_enum!(
+    /// When a sponsored student has stopped engaging (`ukvi.engagement_rule`).
+    EngagementRule, "ukvi.engagement_rule", {
+        /// Expected sessions missed in a row.
+        MissedContactPoints = "missed-contact-points",
+        /// Days without any engagement.
+        DaysWithoutEngagement = "days-without-engagement",
+    }
+);
+
+text_enum!(
+    /// What staff record on a case.
+    Outcome, "outcome", {
+        /// The student was contacted.
+        Contacted = "contacted",
+        /// A meeting took place.
+        Met = "met",
+        /// The student did not attend a meeting.
+        NoShow = "no-show",
+        /// An attendance agreement was made.
+        Agreement = "agreement",
+        /// The student intermitted.
+        Intermitted = "intermitted",
+        /// The student withdrew.
+        Withdrawn = "withdrawn",
+        /// No further action.
+        NoFurtherAction = "no-further-action",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_round_trip_and_unknown_ones_are_named() {
+        for t in Trigger::ALL {
+            assert_eq!(Trigger::parse(t.as_str()), Some(*t));
+            assert_eq!(String::from(*t), t.to_string());
+        }
+        assert_eq!(Outcome::NAMES.len(), Outcome::ALL.len());
+        let err = Trigger::try_from("vibes".to_string()).unwrap_err();
+        assert_eq!(err, "unknown trigger 'vibes', expected rating, weeks-without-attendance, low-engagement-days");
+        assert_eq!(serde_json::to_string(&Basis::Cohort).unwrap(), "\"cohort\"");
+        assert_eq!(
+            serde_json::from_str::<EngagementRule>("\"days-without-engagement\"").unwrap(),
+            EngagementRule::DaysWithoutEngagement
+        );
+        assert!(serde_json::from_str::<Basis>("\"relative\"").unwrap_err().to_string().contains("rating.basis"));
+    }
+}
