@@ -20,6 +20,17 @@ pub enum Error {
         /// What is wrong, naming the key.
         message: String,
     },
+    /// A settings file is not valid TOML of the expected shape.
+    #[error("config {}: {}{}", path.display(), source.message(), line.map(|n| format!(" (line {n})")).unwrap_or_default())]
+    ConfigSyntax {
+        /// The file.
+        path: PathBuf,
+        /// The line the problem is on, when known.
+        line: Option<usize>,
+        /// The parser's error.
+        #[source]
+        source: Box<toml::de::Error>,
+    },
     /// An input file was refused; the problems have already been listed.
     #[error("{summary}")]
     Rejected {
@@ -98,6 +109,12 @@ impl Error {
         Error::Query { name: name.into(), source }
     }
 
+    /// Wraps a TOML error in the settings file `path` (whose text is `text`).
+    pub fn config_syntax(path: impl Into<PathBuf>, text: &str, source: toml::de::Error) -> Self {
+        let line = source.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        Error::ConfigSyntax { path: path.into(), line, source: Box::new(source) }
+    }
+
     /// Wraps a Delta Lake error raised on the named table.
     pub fn table(table: impl Into<String>, source: DeltaTableError) -> Self {
         Error::Table { table: table.into(), source }
@@ -106,7 +123,7 @@ impl Error {
     /// A stable machine-readable code for JSON and audit output.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::Config { .. } => "config",
+            Error::Config { .. } | Error::ConfigSyntax { .. } => "config",
             Error::Rejected { .. } => "rejected",
             Error::Usage(_) => "usage",
             Error::Query { .. } => "query",

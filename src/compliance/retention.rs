@@ -62,7 +62,8 @@ impl Schedule {
     /// and students are kept at least as long as anything else.
     pub fn parse(text: &str) -> Result<Schedule> {
         let fail = |message: String| Error::Config { path: "retention/schedule.toml".into(), message };
-        let schedule: Schedule = toml::from_str(text).map_err(|e| fail(e.message().to_string()))?;
+        let schedule: Schedule =
+            toml::from_str(text).map_err(|e| Error::config_syntax("retention/schedule.toml", text, e))?;
         for def in tables::ALL {
             let holds_students = def.column_names().any(|c| c == "student_id") || def.name == tables::EQUALITY.name;
             if holds_students && !schedule.tables.contains_key(def.name) {

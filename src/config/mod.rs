@@ -122,11 +122,7 @@ impl Config {
 
     /// Parses and validates configuration text; `path` is used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
-        let mut config: Config = toml::from_str(text).map_err(|e| Error::Config {
-            path: path.to_path_buf(),
-            message: e.message().to_string()
-                + &e.span().map(|s| format!(" (line {})", line_of(text, s.start))).unwrap_or_default(),
-        })?;
+        let mut config: Config = toml::from_str(text).map_err(|e| Error::config_syntax(path, text, e))?;
         config.source = Some(path.to_path_buf());
         config.validate()?;
         Ok(config)
@@ -177,10 +173,6 @@ impl Config {
     pub fn template(preset: &str) -> String {
         TEMPLATE.replace("{preset}", preset).replace("{ladder}", ladder_template(preset))
     }
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
 /// The commented `rollcall.toml`, with `{preset}` and `{ladder}` to fill in.

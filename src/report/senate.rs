@@ -68,7 +68,7 @@ pub struct ChartSpec {
 
 /// The shipped specification.
 pub fn spec() -> Result<Spec> {
-    toml::from_str(SPEC).map_err(|e| Error::Config { path: "reports/senate.toml".into(), message: e.to_string() })
+    toml::from_str(SPEC).map_err(|e| Error::config_syntax("reports/senate.toml", SPEC, e))
 }
 
 /// A table as text cells.
