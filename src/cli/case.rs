@@ -42,7 +42,7 @@ impl Command {
         let warehouse = global.open()?;
         match self {
             Command::Record(args) => {
-                let on = args.on.unwrap_or_else(|| chrono::Local::now().date_naive());
+                let on = args.on.unwrap_or_else(|| warehouse.clock().today());
                 let outcome = Outcome::parse(&args.outcome).expect("clap accepts only outcome names");
                 review::record_outcome(&warehouse, &args.case_id, outcome, on, args.note.as_deref()).await?;
                 println!("recorded {} on case {} ({on})", args.outcome, args.case_id);

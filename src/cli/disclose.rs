@@ -55,10 +55,6 @@ pub struct ConsentArgs {
     pub withdraw: Option<String>,
 }
 
-fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
-}
-
 impl DiscloseArgs {
     /// Runs the command.
     pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
@@ -71,7 +67,7 @@ impl DiscloseArgs {
                 legal_basis: self.basis,
                 purpose: self.purpose,
                 fields: self.fields,
-                disclosed_on: self.on.unwrap_or_else(today),
+                disclosed_on: self.on.unwrap_or_else(|| warehouse.clock().today()),
                 source: "ad hoc".into(),
                 consent_id: None,
             },
@@ -87,8 +83,9 @@ impl ConsentArgs {
     pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
         let warehouse = global.open()?;
         if let Some(id) = self.withdraw {
-            disclosure::withdraw(&warehouse, &id, today()).await?;
-            println!("withdrew consent {id} from {}", today());
+            let today = warehouse.clock().today();
+            disclosure::withdraw(&warehouse, &id, today).await?;
+            println!("withdrew consent {id} from {today}");
             return Ok(ExitCode::SUCCESS);
         }
         let missing = |what: &str| Error::Usage(format!("a consent needs {what}"));
@@ -96,7 +93,7 @@ impl ConsentArgs {
             student_id: self.student_id.ok_or_else(|| missing("STUDENT_ID"))?,
             recipient: self.recipient.ok_or_else(|| missing("--recipient"))?,
             fields: self.fields.ok_or_else(|| missing("--fields"))?,
-            valid_from: self.from.unwrap_or_else(today),
+            valid_from: self.from.unwrap_or_else(|| warehouse.clock().today()),
             valid_to: self.to.ok_or_else(|| missing("--to"))?,
             reference: self.reference,
         };

@@ -62,9 +62,7 @@ impl Args {
         let warehouse = global.open()?;
         match self.command {
             Some(Command::Budget(args)) => {
-                let year = args
-                    .year
-                    .unwrap_or_else(|| crate::domain::year::academic_year(chrono::Local::now().date_naive()).0);
+                let year = args.year.unwrap_or_else(|| crate::domain::year::academic_year(warehouse.clock().today()).0);
                 let cap = warehouse.config().equality.yearly_epsilon;
                 let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;
                 let entries = equality::ledger::entries(&ctx, &year).await?;

@@ -52,7 +52,7 @@ pub async fn ukvi(warehouse: &Warehouse, as_of: NaiveDate, record: bool) -> Resu
     let mut frame = queries::plan(&ctx, query, &params).await?;
     if record {
         let rows = frame.clone().collect().await.map_err(|e| Error::query(query, e))?;
-        let reported = reported_rows(&rows, as_of)?;
+        let reported = reported_rows(&rows, as_of, warehouse.clock().now_micros())?;
         if !reported.is_empty() {
             warehouse.append(&tables::UKVI_REPORTS, reported, "ukvi return recorded").await?;
         }
@@ -134,7 +134,7 @@ fn periods_batch(periods: &[crate::config::LiabilityPeriod], year_start: NaiveDa
     )?)
 }
 
-fn reported_rows(rows: &[RecordBatch], as_of: NaiveDate) -> Result<Vec<RecordBatch>> {
+fn reported_rows(rows: &[RecordBatch], as_of: NaiveDate, now: i64) -> Result<Vec<RecordBatch>> {
     let mut out = Vec::new();
     for batch in rows.iter().filter(|b| b.num_rows() > 0) {
         let text = |name: &str| -> Result<StringArray> {
@@ -153,10 +153,7 @@ fn reported_rows(rows: &[RecordBatch], as_of: NaiveDate) -> Result<Vec<RecordBat
                 arrow::compute::cast(trigger, &arrow::datatypes::DataType::Date32)?,
                 Arc::new(Date32Array::from(vec![date_to_days(as_of); n])),
                 Arc::new(StringArray::from(vec![os_user(); n])),
-                Arc::new(
-                    TimestampMicrosecondArray::from(vec![chrono::Utc::now().timestamp_micros(); n])
-                        .with_timezone("UTC"),
-                ),
+                Arc::new(TimestampMicrosecondArray::from(vec![now; n]).with_timezone("UTC")),
             ],
         )?);
     }

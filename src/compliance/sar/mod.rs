@@ -200,7 +200,7 @@ fn write_export(
     write_atomically(&all, serde_json::to_string_pretty(&document).expect("json").as_bytes())?;
     report.files.insert(0, all);
     let index = dir.join("index.html");
-    write_atomically(&index, page::page(student_id, request_id, found, audit).as_bytes())?;
+    write_atomically(&index, page::page(student_id, request_id, warehouse.clock().today(), found, audit).as_bytes())?;
     report.files.insert(0, index);
     Ok(report)
 }

@@ -52,6 +52,7 @@ const SHOWN_ROWS: usize = 200;
 pub(super) fn page(
     student_id: &str,
     request_id: &str,
+    produced: chrono::NaiveDate,
     found: &[(String, Vec<RecordBatch>)],
     audit: &[serde_json::Value],
 ) -> String {
@@ -158,6 +159,6 @@ pub(super) fn page(
          </body></html>\n",
         id = escape(student_id),
         request = escape(request_id),
-        date = chrono::Local::now().format("%Y-%m-%d"),
+        date = produced,
     )
 }
