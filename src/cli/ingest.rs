@@ -41,7 +41,7 @@ impl Args {
             Source::by_name(&self.kind).ok_or_else(|| Error::Usage(format!("unknown kind '{}'", self.kind)))?;
         let loaded = ingest::load(&warehouse, &source, &self.files, &options).await?;
         print_loaded(&loaded, max_listed);
-        note_run(source.name(), loaded.files(), loaded.rows_read(), loaded.refused());
+        note_run(source.name(), self.files.len(), loaded.rows_read(), loaded.refused());
         match loaded {
             Loaded::UddFolders(_) if loaded.refused() > 0 => Err(Error::Rejected {
                 summary: "a UDD file was refused; the kinds before it were committed, nothing after it".into(),

@@ -3,11 +3,10 @@
 //! (`daily_attendance`). Both are derived tables, recomputed for the days that new data
 //! touched (or all of them) by `rollcall rate` before it rates.
 
-use std::collections::HashMap;
-
-use datafusion::prelude::{Expr, SessionContext, col, lit};
+use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 
+use super::{day_between, metadata};
 use crate::engine::cells::date;
 use crate::engine::session;
 use crate::error::Result;
@@ -33,14 +32,4 @@ pub async fn roll_up(warehouse: &Warehouse, ctx: &SessionContext, (lo, hi): (i32
         .await?;
     session::register(ctx, warehouse, &tables::DAILY_ACTIVITY).await?;
     session::register(ctx, warehouse, &tables::DAILY_ATTENDANCE).await
-}
-
-/// The commit metadata naming the operation that wrote a derived table.
-pub fn metadata(operation: &str) -> HashMap<String, serde_json::Value> {
-    HashMap::from([("rollcall.operation".to_string(), serde_json::Value::from(operation))])
-}
-
-/// Rows whose `day` lies in `lo..=hi`.
-pub fn day_between(lo: i32, hi: i32) -> Expr {
-    col("day").between(lit(date(lo)), lit(date(hi)))
 }

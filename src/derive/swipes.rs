@@ -11,13 +11,12 @@
 //! new swipe can affect are recomputed and replaced: its own days and the two on either
 //! side (a session's swipes are at most two days apart). Anything else reconciles all.
 
-use std::collections::HashMap;
-
 use arrow::array::{Array, Int64Array, StringArray};
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use futures::StreamExt;
 
+use crate::engine::cells::date;
 use crate::engine::session;
 use crate::error::{Error, Result};
 use crate::queries;
@@ -107,30 +106,21 @@ pub async fn refresh(warehouse: &Warehouse, ctx: &SessionContext, added: Option<
         session::register(ctx, warehouse, source).await?;
     }
     let (from, to) = only_added.map_or(ALL_DAYS, |(first, last)| (first - REACH_DAYS, last + REACH_DAYS));
-    let day = |d: i32| ScalarValue::Date32(Some(d));
     let window_us = i64::from(warehouse.config().ingest.swipe_window_before_minutes) * 60_000_000;
     let params = [
         ("window_us", ScalarValue::Int64(Some(window_us))),
-        ("from_day", day(from)),
-        ("to_day", day(to)),
-        ("read_from", day(from - REACH_DAYS)),
-        ("read_to", day(to + REACH_DAYS)),
+        ("from_day", date(from)),
+        ("to_day", date(to)),
+        ("read_from", date(from - REACH_DAYS)),
+        ("read_to", date(to + REACH_DAYS)),
     ];
     // Streamed into the table: the outcomes are never all held in memory at once.
     let outcomes = queries::plan(ctx, "derive/swipe_outcomes", &params).await?;
     let operation = if only_added.is_some() { "reconcile new swipes' days" } else { "reconcile swipes" };
-    let metadata = HashMap::from([
-        ("rollcall.operation".to_string(), serde_json::Value::from(operation)),
-        (SOURCES_KEY.to_string(), sources),
-        ("rollcall.query_sha256".to_string(), queries::digest("derive/swipe_outcomes")?.into()),
-    ]);
-    let replace = match only_added {
-        Some(_) => Some(Some(
-            datafusion::prelude::col("day")
-                .between(datafusion::prelude::lit(day(from)), datafusion::prelude::lit(day(to))),
-        )),
-        None => Some(None),
-    };
+    let mut metadata = super::metadata(operation);
+    metadata.insert(SOURCES_KEY.to_string(), sources);
+    metadata.insert("rollcall.query_sha256".to_string(), queries::digest("derive/swipe_outcomes")?.into());
+    let replace = Some(only_added.map(|_| super::day_between(from, to)));
     warehouse.write_frame(&def, outcomes, replace, metadata).await?;
     session::register(ctx, warehouse, &def).await?;
     counts(ctx).await

@@ -6,15 +6,16 @@ use arrow::datatypes::{DataType, Date32Type, Int64Type};
 use datafusion::scalar::ScalarValue;
 
 use crate::error::{Error, Result};
+use crate::warehouse::row;
 
 /// A `Date32` parameter.
 pub fn date(day: i32) -> ScalarValue {
-    ScalarValue::Date32(Some(day))
+    row::day(Some(day))
 }
 
 /// A UTC timestamp parameter.
 pub fn utc(micros: i64) -> ScalarValue {
-    ScalarValue::TimestampMicrosecond(Some(micros), Some("UTC".into()))
+    row::instant(Some(micros))
 }
 
 /// How many rows the batches hold.

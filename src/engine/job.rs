@@ -1,12 +1,10 @@
 //! How a job that writes starts: it takes the warehouse lock (held until the job is
 //! dropped), creates any table missing from an older warehouse, and builds its session.
-//! After writing a table it re-registers it, so the job's later queries read what it wrote.
 
 use datafusion::prelude::SessionContext;
 
 use super::session::{self, Access};
 use crate::error::Result;
-use crate::warehouse::tables::TableDef;
 use crate::warehouse::{Warehouse, WriteLock};
 
 /// A running job: the lock, the warehouse and a session over it.
@@ -32,11 +30,6 @@ impl<'w> Job<'w> {
         warehouse.create_missing_tables().await?;
         let ctx = session::build(warehouse, access).await?;
         Ok(Job { warehouse, ctx, lock })
-    }
-
-    /// Re-registers a table after the job wrote it.
-    pub async fn refresh(&self, def: &TableDef) -> Result<()> {
-        session::register(&self.ctx, self.warehouse, def).await
     }
 
     /// Ends the job and hands its lock to the caller, who keeps the warehouse to itself

@@ -22,7 +22,7 @@ use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 
 use crate::config::RatingConfig;
-use crate::derive::rollups::{self, day_between};
+use crate::derive::{self, day_between, rollups};
 use crate::domain::signal::Signal;
 use crate::domain::time::{date_to_days, days_to_date};
 use crate::engine::cells::{bool_at, date, date_at, row_count, string_at, timestamp_at, utc};
@@ -116,7 +116,7 @@ pub async fn rate_locked(
         let statement = rating_statement(hi - lo + 1)?;
         let frame = queries::plan_text(ctx, "rating/ratings", &statement, &params).await?;
         let replace = if plan.full { None } else { Some(day_between(lo, hi)) };
-        let mut meta = rollups::metadata("rate");
+        let mut meta = derive::metadata("rate");
         meta.insert("rollcall.query_sha256".into(), queries::digest("rating/ratings")?.into());
         warehouse.write_frame(&tables::RATINGS, frame, Some(replace), meta).await?;
         session::register(ctx, warehouse, &tables::RATINGS).await?;

@@ -30,11 +30,6 @@ pub fn instant(micros: Option<i64>) -> ScalarValue {
     ScalarValue::TimestampMicrosecond(micros, Some("UTC".into()))
 }
 
-/// A float cell.
-pub fn float(value: f64) -> ScalarValue {
-    ScalarValue::Float64(Some(value))
-}
-
 /// A day cell (days since the Unix epoch).
 pub fn day(days: Option<i32>) -> ScalarValue {
     ScalarValue::Date32(days)
