@@ -120,8 +120,13 @@ fn run_phase(phase: &str, dir: &Path) {
             }
             "report-senate" => {
                 let warehouse = Warehouse::open(&root, None).expect("open");
-                let files =
-                    rollcall::report::senate::render(&warehouse, "2025-26", &dir.join("senate")).await.expect("senate");
+                let files = rollcall::report::senate::render(
+                    &warehouse,
+                    "2025-26".parse().expect("a year"),
+                    &dir.join("senate"),
+                )
+                .await
+                .expect("senate");
                 files.len() as u64
             }
             "sar" => {

@@ -1,9 +1,11 @@
 -- description: the students and teaching days to rate
--- params: $lo Date32, $hi Date32 (days to rate), $window Int64 (days in a rating window)
+-- params: $lo Date32, $hi Date32 (days to rate), $window Int64 (days in a rating window),
+--   $exempting Utf8 (comma-separated absence kinds that exempt), $grace Int64 (days an exemption runs on)
 -- output: rating_grid(student_id, programme_code, stage, department, mode, day, academic_year, term, term_week, n, teaching_days)
 --
 -- Monitored (active) students on every teaching day in [$lo, $hi] between their start
--- and completion; `n` is the day as a number, for window arithmetic, and `teaching_days`
+-- and completion, except the days an exempting absence covers and the $grace days after
+-- it (no rating, so no list or case, on an exempt day); `n` is the day as a number, for window arithmetic, and `teaching_days`
 -- the teaching days in the window that ends on the day (counted per day, before the
 -- days meet the students).
 WITH rated_days AS (
@@ -20,6 +22,11 @@ monitored AS (
     FROM students
     WHERE status = 'active'
 ),
+exempt AS (
+    SELECT student_id, starts_on, CAST(CAST(CAST(ends_on AS INT) + $grace AS INT) AS DATE) AS until
+    FROM absences
+    WHERE array_has(string_to_array($exempting, ','), kind)
+),
 grid AS (
     SELECT m.student_id, m.programme_code, m.stage, m.department, m.mode,
            d.day, d.academic_year, d.term, d.term_week,
@@ -29,5 +36,7 @@ grid AS (
     WHERE d.day >= m.start_date
       AND (m.completion_date IS NULL OR d.day <= m.completion_date)
 )
-SELECT student_id, programme_code, stage, department, mode, day, academic_year, term, term_week, n, teaching_days
-FROM grid
+SELECT g.student_id, g.programme_code, g.stage, g.department, g.mode, g.day, g.academic_year, g.term, g.term_week,
+       g.n, g.teaching_days
+FROM grid g
+LEFT ANTI JOIN exempt x ON x.student_id = g.student_id AND g.day BETWEEN x.starts_on AND x.until

@@ -2,12 +2,13 @@
 -- params: $cutoff Date32
 -- output: student_id, ended_on, held (1 or 0)
 --
--- Studies end on the completion date of completed students (else their status date) and
--- on the date a withdrawal took effect (status_date, else completion_date). Students in
--- any other status are never due.
+-- Studies end on the completion date of completed students (else their status date, else
+-- their expected end date) and on the date a withdrawal took effect (status_date, else
+-- completion_date). Students in any other status are never due; finished students with no
+-- end date at all are listed by retention/undetermined.
 WITH ended AS (
     SELECT student_id,
-           max(CASE WHEN status = 'completed' THEN coalesce(completion_date, status_date)
+           max(CASE WHEN status = 'completed' THEN coalesce(completion_date, status_date, expected_end_date)
                     WHEN status = 'withdrawn' THEN coalesce(status_date, completion_date) END) AS ended_on
     FROM students
     GROUP BY student_id

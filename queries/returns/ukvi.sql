@@ -11,6 +11,8 @@
 -- - stopped engaging: $threshold consecutive expected sessions missed since the last one
 --   attended (missed-contact-points), or $threshold days without engagement of any kind
 --   since the last engagement (days-without-engagement); authorised absence does not count.
+--   Every such run is an event (stop, return, stop again: two events); a never-engaged
+--   event stands for the run before the first engagement only.
 -- The trigger date is the day the rule was met; report_by adds $within working days
 -- (weekends and bank holidays skipped). Events recorded as reported are not listed again.
 WITH sponsored AS (
@@ -67,47 +69,71 @@ expected_sessions AS (
     WHERE s.day <= $as_of
       AND (x.student_id IS NULL OR a.student_id IS NOT NULL)
 ),
-numbered AS (
-    SELECT *, row_number() OVER (PARTITION BY student_id ORDER BY starts_at) AS n
+-- Every run of missed sessions, not only the latest: `streak` numbers the runs (the
+-- attendances before each session), `k` counts a run's sessions, its attendance first.
+streaks AS (
+    SELECT *,
+           sum(CASE WHEN attended THEN 1 ELSE 0 END)
+               OVER (PARTITION BY student_id ORDER BY starts_at ROWS UNBOUNDED PRECEDING) AS streak
     FROM expected_sessions
 ),
-missed_sessions AS (
-    SELECT nb.student_id, 'stopped engaging' AS event, nb.day AS trigger_date,
-           concat(CAST($threshold AS VARCHAR), ' consecutive expected sessions missed since the last one attended') AS rule
-    FROM numbered nb
-    JOIN (SELECT student_id, max(CASE WHEN attended THEN n ELSE 0 END) AS last_n FROM numbered GROUP BY student_id) l
-      ON l.student_id = nb.student_id
-    WHERE $rule = 'missed-contact-points' AND nb.n = l.last_n + $threshold
+counted_missed AS (
+    SELECT *,
+           row_number() OVER (PARTITION BY student_id, streak ORDER BY starts_at)
+               - CASE WHEN streak > 0 THEN 1 ELSE 0 END AS missed
+    FROM streaks
 ),
-quiet_days AS (
+missed_sessions AS (
+    SELECT student_id, 'stopped engaging' AS event, day AS trigger_date, streak,
+           concat(CAST($threshold AS VARCHAR), ' consecutive expected sessions missed since the last one attended') AS rule
+    FROM counted_missed
+    WHERE $rule = 'missed-contact-points' AND NOT attended AND missed = $threshold
+),
+-- Days since the course start, or the first term held if later (no data before it).
+judged_days AS (
     SELECT s.student_id,
-           CAST(unnest(range(coalesce(l.last_day, s.start_date) + INTERVAL '1 day', CAST($as_of AS DATE) + INTERVAL '1 day', INTERVAL '1 day')) AS DATE) AS day
+           CAST(unnest(range(greatest(s.start_date, (SELECT min(starts_on) FROM terms)),
+                             CAST($as_of AS DATE) + INTERVAL '1 day', INTERVAL '1 day')) AS DATE) AS day
     FROM sponsored s
-    LEFT JOIN (SELECT student_id, max(day) AS last_day FROM engaged_days WHERE day <= $as_of GROUP BY student_id) l
-      ON l.student_id = s.student_id
     WHERE $rule = 'days-without-engagement' AND s.status = 'active'
 ),
+-- An engaged day ends a run of quiet days; excused days neither count nor end one.
+day_marks AS (
+    SELECT j.student_id, j.day, CASE WHEN e.student_id IS NULL THEN 0 ELSE 1 END AS engaged
+    FROM judged_days j
+    LEFT JOIN engaged_days e ON e.student_id = j.student_id AND e.day = j.day
+    LEFT ANTI JOIN excused_days x ON x.student_id = j.student_id AND x.day = j.day
+),
+quiet_streaks AS (
+    SELECT *,
+           sum(engaged) OVER (PARTITION BY student_id ORDER BY day ROWS UNBOUNDED PRECEDING) AS streak
+    FROM day_marks
+),
 counted_quiet AS (
-    SELECT q.student_id, q.day, row_number() OVER (PARTITION BY q.student_id ORDER BY q.day) AS n
-    FROM quiet_days q
-    LEFT ANTI JOIN excused_days x ON x.student_id = q.student_id AND x.day = q.day
+    SELECT student_id, day, streak, row_number() OVER (PARTITION BY student_id, streak ORDER BY day) AS n
+    FROM quiet_streaks
+    WHERE engaged = 0
 ),
 quiet AS (
-    SELECT student_id, 'stopped engaging' AS event, day AS trigger_date,
+    SELECT student_id, 'stopped engaging' AS event, day AS trigger_date, streak,
            concat(CAST($threshold AS VARCHAR), ' days without engagement of any kind since the last engagement') AS rule
     FROM counted_quiet
     WHERE n = $threshold
 ),
--- A student who never engaged is reported as such, not also as having stopped.
+-- Each run is its own event: a student who stops, returns and stops again is reported
+-- twice. The run before any engagement (streak 0) of a student reported as never having
+-- engaged is that event, not also a stop; a later stop is reported as well.
 stopped AS (
-    SELECT * FROM missed_sessions
-    UNION ALL SELECT * FROM quiet
+    SELECT t.student_id, t.event, t.trigger_date, t.rule
+    FROM (SELECT * FROM missed_sessions UNION ALL SELECT * FROM quiet) t
+    LEFT JOIN (SELECT DISTINCT student_id FROM no_show) n ON n.student_id = t.student_id
+    WHERE NOT (t.streak = 0 AND n.student_id IS NOT NULL)
 ),
 events AS (
     SELECT * FROM no_show
     UNION ALL SELECT * FROM status_events
     UNION ALL SELECT * FROM completed_early
-    UNION ALL SELECT t.* FROM stopped t LEFT ANTI JOIN no_show n ON n.student_id = t.student_id
+    UNION ALL SELECT * FROM stopped
 ),
 due AS (
     SELECT e.*, add_working_days(e.trigger_date, $within) AS report_by

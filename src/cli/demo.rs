@@ -7,10 +7,13 @@ use chrono::{Datelike, NaiveDate};
 use datafusion::prelude::CsvReadOptions;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use super::{GlobalArgs, output, thousands};
 use crate::config::{CONFIG_FILE, PRESETS};
 use crate::demo::{self, DemoSpec};
+use crate::domain::clock::FixedClock;
+use crate::domain::year::AcademicYear;
 use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestOptions, kinds};
@@ -85,7 +88,12 @@ impl Args {
             &format!("pseudonym_key_file = \"{}\"", key.display()),
         );
         write_atomically(&config_path, config.as_bytes())?;
-        let warehouse = Warehouse::open(&root, None)?;
+        // The demo's jobs run as at the end of its academic year, whatever today's date:
+        // the same seed then gives the same stamps, pages and ids' dates on every run.
+        // (Ingest stamps stay on the system clock; see `ingest::ingest_stamp`.)
+        let year_end = NaiveDate::from_ymd_opt(self.year + 1, 7, 31).expect("valid date");
+        let pinned = year_end.and_hms_opt(17, 0, 0).expect("valid time").and_utc();
+        let warehouse = Warehouse::open(&root, None)?.with_clock(Arc::new(FixedClock(pinned)));
         println!("warehouse {} (preset {})", warehouse.root().display(), self.preset);
 
         let options =
@@ -144,7 +152,7 @@ impl Args {
         );
 
         let out = self.dir.join("out");
-        std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+        crate::warehouse::create_private_dir(&out)?;
         let ctx = session::build(&warehouse, Access::Analyst).await?;
         ctx.register_csv("truth", input.join("truth.csv").to_string_lossy().as_ref(), CsvReadOptions::new())
             .await
@@ -163,7 +171,9 @@ impl Args {
         );
         let week_four = crate::queries::plan(&ctx, "demo/week_four", &[]).await?;
         output::write_frame(week_four, "demo/week_four", output::Format::Table, None).await?;
-        show("students never generated to disengage who were listed (active, monitored):");
+        show(
+            "students never generated to disengage who were listed (active, monitored), and students listed while on an authorised absence:",
+        );
         let false_alarms = crate::queries::plan(&ctx, "demo/false_alarms", &[]).await?;
         output::write_frame(false_alarms, "demo/false_alarms", output::Format::Table, None).await?;
 
@@ -192,12 +202,13 @@ impl Args {
         }
         let senate_dir = out.join("senate");
         let label = calendar.label();
-        crate::report::senate::render(&warehouse, &label, &senate_dir).await?;
+        let year: AcademicYear = label.parse().map_err(Error::Internal)?;
+        crate::report::senate::render(&warehouse, year, &senate_dir).await?;
 
         // Ethnicity only as differentially private counts charged to the year's budget, and
         // as a k-anonymous pseudonymised extract.
         let equality_dir = out.join("equality");
-        let release = crate::equality::release(&warehouse, &label, 1.0, false, &equality_dir).await?;
+        let release = crate::equality::release(&warehouse, year, 1.0, false, &equality_dir).await?;
         show(&format!(
             "equality release {} (epsilon {:.2} charged); the privacy budget of {label} afterwards:",
             release.release_id, release.charged
@@ -214,14 +225,13 @@ impl Args {
         .await?;
         output::write_frame(budget, "equality/budget", output::Format::Table, None).await?;
         let extract_file = out.join("equality-extract.csv");
-        let extract = crate::equality::extract::extract(&warehouse, &label, &extract_file).await?;
+        let extract = crate::equality::extract::extract(&warehouse, year, &extract_file).await?;
 
         // Data protection: a subject-access export for one student, then the retention
         // purge at the end of the year (the graduates of seven and eight years ago are due).
         let subject = first_student(&warehouse).await?;
         let sar_dir = out.join(format!("sar-{subject}"));
         let sar = crate::compliance::sar::export(&warehouse, &subject, &sar_dir).await?;
-        let year_end = NaiveDate::from_ymd_opt(self.year + 1, 7, 31).expect("valid date");
         let purge = crate::compliance::retention::purge(&warehouse, year_end, false).await?;
         show(&format!(
             "retention purge as of {year_end}: {} former students erased ({}), {} rows in all",
@@ -232,7 +242,23 @@ impl Args {
 
         // The demo's jobs read and wrote personal data (synthetic, but treated alike).
         crate::compliance::audit::note("students", self.students);
-        crate::compliance::audit::append(warehouse.root(), "demo", "ok", crate::compliance::audit::outputs_at(&out))?;
+        let details = crate::compliance::audit::take_noted();
+        crate::compliance::audit::append(
+            warehouse.root(),
+            "demo",
+            "ok",
+            details,
+            crate::compliance::audit::outputs_at(&out),
+        )?;
+
+        // Outputs get `[output] mode`; the extract stays owner-only.
+        let mode = warehouse.config().output.mode;
+        for path in [&ratings_file, &review_file, &ukvi_file, &ukvi_file.with_extension("csv"), &funder_file] {
+            crate::warehouse::apply_output_mode(path, mode)?;
+        }
+        for dir in [&senate_dir, &equality_dir, &sar_dir] {
+            crate::warehouse::apply_output_mode(dir, mode)?;
+        }
 
         println!("\nresults:");
         println!("  warehouse        {}", root.display());
@@ -291,7 +317,5 @@ fn prepare_dir(dir: &Path) -> Result<()> {
         }
         std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    std::fs::write(dir.join(MARKER), "rollcall demo directory: `rollcall demo` replaces it\n")
-        .map_err(|e| Error::io(dir, e))
+    write_atomically(&dir.join(MARKER), b"rollcall demo directory: `rollcall demo` replaces it\n")
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use datafusion::scalar::ScalarValue;
 
 use super::GlobalArgs;
-use super::report::parse_year;
+use crate::domain::year::AcademicYear;
 use crate::engine::session::{self, Access};
 use crate::equality::{self, extract};
 use crate::error::{Error, Result};
@@ -20,8 +20,8 @@ pub struct Args {
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Academic year, e.g. 2025-26.
-    #[arg(long, value_parser = parse_year)]
-    pub year: Option<String>,
+    #[arg(long)]
+    pub year: Option<AcademicYear>,
     /// Privacy budget this release spends (all its tables and census dates together).
     #[arg(long)]
     pub epsilon: Option<f64>,
@@ -44,16 +44,16 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct BudgetArgs {
     /// Academic year (default: the current one).
-    #[arg(long, value_parser = parse_year)]
-    pub year: Option<String>,
+    #[arg(long)]
+    pub year: Option<AcademicYear>,
 }
 
 /// `equality extract`
 #[derive(Debug, clap::Args)]
 pub struct ExtractArgs {
     /// Academic year (default: the latest with ratings).
-    #[arg(long, value_parser = parse_year)]
-    pub year: Option<String>,
+    #[arg(long)]
+    pub year: Option<AcademicYear>,
 }
 
 impl Args {
@@ -62,15 +62,15 @@ impl Args {
         let warehouse = global.open()?;
         match self.command {
             Some(Command::Budget(args)) => {
-                let year = args.year.unwrap_or_else(|| crate::domain::year::academic_year(warehouse.clock().today()).0);
+                let year = args.year.unwrap_or_else(|| AcademicYear::of(warehouse.clock().today()));
                 let cap = warehouse.config().equality.yearly_epsilon;
                 let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;
-                let entries = equality::ledger::entries(&ctx, &year).await?;
+                let entries = equality::ledger::entries(&ctx, year).await?;
                 let spent: f64 = entries.iter().map(|e| e.epsilon).sum();
                 let frame = queries::plan(
                     &ctx,
                     "equality/budget",
-                    &[("year", ScalarValue::from(year.as_str())), ("cap", ScalarValue::from(cap))],
+                    &[("year", ScalarValue::from(year.to_string())), ("cap", ScalarValue::from(cap))],
                 )
                 .await?;
                 super::output::write_frame(frame, "equality/budget", global.format(), global.out.as_deref()).await?;
@@ -90,11 +90,12 @@ impl Args {
                     None => {
                         let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;
                         let batches = queries::collect(&ctx, "equality/latest_year", &[]).await?;
-                        crate::engine::cells::string_at(&batches, "academic_year")?
-                            .ok_or_else(|| Error::Usage("nothing is rated yet; give --year YEAR".into()))?
+                        let latest = crate::engine::cells::string_at(&batches, "academic_year")?
+                            .ok_or_else(|| Error::Usage("nothing is rated yet; give --year YEAR".into()))?;
+                        latest.parse().map_err(Error::Internal)?
                     }
                 };
-                let report = extract::extract(&warehouse, &year, file).await?;
+                let report = extract::extract(&warehouse, year, file).await?;
                 crate::compliance::audit::note("extract_id", report.extract_id.clone());
                 crate::compliance::audit::note("rows", report.rows);
                 println!(
@@ -124,7 +125,7 @@ impl Args {
                     .out
                     .as_deref()
                     .ok_or_else(|| Error::Usage("give the release's directory with --out DIR".into()))?;
-                let outcome = equality::release(&warehouse, &year, epsilon, self.new_release, dir).await?;
+                let outcome = equality::release(&warehouse, year, epsilon, self.new_release, dir).await?;
                 crate::compliance::audit::note("release_id", outcome.release_id.clone());
                 crate::compliance::audit::note("epsilon_charged", outcome.charged);
                 if outcome.reserved {

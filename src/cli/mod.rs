@@ -39,7 +39,7 @@ pub struct Cli {
 }
 
 /// Options every command takes.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct GlobalArgs {
     /// The warehouse directory.
     #[arg(long, global = true, env = crate::config::env::WAREHOUSE, default_value = "warehouse")]
@@ -154,15 +154,27 @@ impl Command {
 /// Runs the parsed command line, then appends its entry to the warehouse's audit trail.
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let audited = cli.command.audited();
+    // The equality extract is record-level: it stays owner-only whatever `[output] mode` says.
+    let opens_output = !matches!(&cli.command, Command::Equality(e) if e.command.is_some());
+    let global = cli.global.clone();
     let root = cli.global.warehouse.clone();
     let out = cli.global.out.clone();
-    if let Command::Sql(args) = &cli.command {
-        crate::compliance::audit::note(
-            "query_sha256",
-            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(args.query.as_bytes())),
-        );
+    let (result, details) = crate::compliance::audit::scoped(async {
+        if let Command::Sql(args) = &cli.command {
+            crate::compliance::audit::note(
+                "query_sha256",
+                hex::encode(<sha2::Sha256 as sha2::Digest>::digest(args.query.as_bytes())),
+            );
+        }
+        dispatch(cli).await
+    })
+    .await;
+    if let (Ok(_), Some(path), true) = (&result, out.as_deref(), opens_output)
+        && path.exists()
+        && audited.is_some()
+    {
+        crate::warehouse::apply_output_mode(path, global.open()?.config().output.mode)?;
     }
-    let result = dispatch(cli).await;
     // Only a warehouse that exists gets an entry (a mistyped --warehouse does not create one).
     if let Some(name) = audited
         && root.join(crate::config::CONFIG_FILE).is_file()
@@ -172,7 +184,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Err(e) => format!("error:{}", e.code()),
         };
         let outputs = out.as_deref().map(crate::compliance::audit::outputs_at).unwrap_or_default();
-        let appended = crate::compliance::audit::append(&root, name, &outcome, outputs);
+        let appended = crate::compliance::audit::append(&root, name, &outcome, details, outputs);
         if let (Ok(_), Err(e)) = (&result, appended) {
             return Err(e);
         }

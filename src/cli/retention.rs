@@ -75,6 +75,19 @@ impl Command {
                 if !args.dry_run {
                     eprintln!("  {} superseded files removed; transaction logs cleaned", report.files_removed);
                 }
+                if !report.undetermined.is_empty() {
+                    eprintln!(
+                        "{} student(s) finished their studies with no end date held: their retention date cannot be \
+                         computed and they are kept until one is ingested{}",
+                        report.undetermined.len(),
+                        if args.dry_run { ":" } else { " (run with --dry-run to list them)" }
+                    );
+                    if args.dry_run {
+                        for id in &report.undetermined {
+                            eprintln!("  {id}");
+                        }
+                    }
+                }
             }
             Command::Hold(args) => {
                 let id = retention::hold(&warehouse, &args.student_id, args.reason.as_deref(), false).await?;

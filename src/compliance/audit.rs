@@ -25,18 +25,38 @@ pub const LOG_FILE: &str = "audit/audit.jsonl";
 /// The last entry's sequence number and hash, relative to the warehouse.
 pub const HEAD_FILE: &str = "audit/head";
 
-/// Details the running command adds to its entry (counts, opaque ids; never personal data).
-static DETAILS: Mutex<Vec<(String, Value)>> = Mutex::new(Vec::new());
-
-/// Adds a detail to the running command's audit entry.
-pub fn note(key: &str, value: impl Into<Value>) {
-    if let Ok(mut details) = DETAILS.lock() {
-        details.push((key.to_string(), value.into()));
-    }
+tokio::task_local! {
+    /// Details the running command adds to its entry (counts, opaque ids; never personal
+    /// data). Each command runs in its own scope, so commands running side by side in one
+    /// process (the web console's requests) keep their details apart.
+    static DETAILS: Mutex<Map<String, Value>>;
 }
 
-fn take_details() -> Map<String, Value> {
-    DETAILS.lock().map(|mut d| d.drain(..).collect()).unwrap_or_default()
+/// Adds a detail to the running command's audit entry. Outside a command's scope (a
+/// library caller that keeps no audit trail) it is dropped.
+pub fn note(key: &str, value: impl Into<Value>) {
+    let value = value.into();
+    let _ = DETAILS.try_with(|details| {
+        if let Ok(mut details) = details.lock() {
+            details.insert(key.to_string(), value);
+        }
+    });
+}
+
+/// Takes the details noted so far in this scope (for a command that writes its own entry).
+pub fn take_noted() -> Map<String, Value> {
+    DETAILS.try_with(|d| d.lock().map(|mut d| std::mem::take(&mut *d)).unwrap_or_default()).unwrap_or_default()
+}
+
+/// Runs a command in its own scope of audit details; returns its result and the details
+/// it noted, for its entry.
+pub async fn scoped<T>(command: impl Future<Output = T>) -> (T, Map<String, Value>) {
+    DETAILS
+        .scope(Mutex::new(Map::new()), async {
+            let result = command.await;
+            (result, take_noted())
+        })
+        .await
 }
 
 /// One entry, as written.
@@ -113,11 +133,18 @@ pub fn outputs_at(path: &Path) -> Vec<Output> {
 }
 
 /// Appends an entry for a command that ran against the warehouse at `root`.
-pub fn append(root: &Path, command: &str, outcome: &str, outputs: Vec<Output>) -> Result<Entry> {
+pub fn append(
+    root: &Path,
+    command: &str,
+    outcome: &str,
+    details: Map<String, Value>,
+    outputs: Vec<Output>,
+) -> Result<Entry> {
     let log = root.join(LOG_FILE);
     let dir = log.parent().expect("the log is in a directory");
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut file = File::options().create(true).append(true).read(true).open(&log).map_err(|e| Error::io(&log, e))?;
+    crate::warehouse::create_private_dir(dir)?;
+    let mut file =
+        crate::warehouse::private_options().append(true).read(true).open(&log).map_err(|e| Error::io(&log, e))?;
     // One writer at a time: the sequence number and previous hash are read under the lock.
     file.lock().map_err(|e| Error::io(&log, e))?;
     let (seq, prev) = match last_entry(&log)? {
@@ -130,7 +157,7 @@ pub fn append(root: &Path, command: &str, outcome: &str, outputs: Vec<Output>) -
         user: os_user(),
         command: command.to_string(),
         outcome: outcome.to_string(),
-        details: take_details(),
+        details,
         outputs,
         prev,
         hash: String::new(),
@@ -225,13 +252,28 @@ pub fn verify(root: &Path) -> Result<Verified> {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn commands_running_side_by_side_keep_their_details_apart() {
+        let job = |rows: u64| async move {
+            note("rows", rows);
+            tokio::task::yield_now().await;
+            note("rows_again", rows);
+        };
+        let ((_, first), (_, second)) = tokio::join!(scoped(job(1)), scoped(job(2)));
+        assert_eq!(Value::Object(first), serde_json::json!({"rows": 1, "rows_again": 1}));
+        assert_eq!(Value::Object(second), serde_json::json!({"rows": 2, "rows_again": 2}));
+        note("outside", 3); // no scope: dropped, no panic
+        let ((), after) = scoped(async {}).await;
+        assert!(after.is_empty());
+    }
+
     #[test]
     fn edits_removals_and_reorders_are_detected() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         for i in 0..4 {
-            note("rows", i);
-            append(root, &format!("job {i}"), "ok", vec![]).unwrap();
+            let details = Map::from_iter([("rows".to_string(), Value::from(i))]);
+            append(root, &format!("job {i}"), "ok", details, vec![]).unwrap();
         }
         assert_eq!(verify(root).unwrap(), Verified { entries: 4, problems: vec![] });
         let log = root.join(LOG_FILE);

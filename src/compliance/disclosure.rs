@@ -6,17 +6,18 @@
 //! or on an active consent (`rollcall consent`) covering that recipient, those fields and
 //! that date; anything else is refused and nothing is logged.
 
-use std::sync::Arc;
-
-use arrow::array::{Array, Date32Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow::array::{Array, RecordBatch, StringArray};
 use arrow::datatypes::DataType;
 use chrono::NaiveDate;
 use datafusion::prelude::{col, lit};
+use datafusion::scalar::ScalarValue;
 use rand::RngCore;
 
 use crate::domain::time::date_to_days;
+use crate::engine::cells::{int_at, texts};
 use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
+use crate::queries;
 use crate::warehouse::row;
 use crate::warehouse::{Warehouse, os_user, tables};
 
@@ -55,26 +56,28 @@ pub async fn log(warehouse: &Warehouse, items: &[Disclosure]) -> Result<Vec<Stri
         return Ok(vec![]);
     }
     let ids: Vec<String> = items.iter().map(|_| format!("D-{}", &new_id()[..12])).collect();
-    let text = |f: &dyn Fn(&Disclosure) -> Option<String>| Arc::new(items.iter().map(f).collect::<StringArray>());
     let n = items.len();
-    let def = tables::DISCLOSURES;
-    let batch = RecordBatch::try_new(
-        def.schema(),
-        vec![
-            Arc::new(StringArray::from(ids.clone())),
-            text(&|d| Some(d.student_id.clone())),
-            text(&|d| Some(d.recipient.clone())),
-            text(&|d| Some(d.legal_basis.clone())),
-            text(&|d| Some(d.purpose.clone())),
-            text(&|d| Some(d.fields.clone())),
-            Arc::new(Date32Array::from(items.iter().map(|d| date_to_days(d.disclosed_on)).collect::<Vec<_>>())),
-            text(&|d| Some(d.source.clone())),
-            text(&|d| d.consent_id.clone()),
-            Arc::new(StringArray::from(vec![os_user(); n])),
-            Arc::new(TimestampMicrosecondArray::from(vec![warehouse.clock().now_micros(); n]).with_timezone("UTC")),
-        ],
-    )?;
-    warehouse.append(&def, vec![batch], "disclosures logged").await?;
+    let at = warehouse.clock().now_micros();
+    let rows: Vec<Vec<row::Cell>> = items
+        .iter()
+        .zip(&ids)
+        .map(|(d, id)| {
+            vec![
+                ("disclosure_id", row::text(id)),
+                ("student_id", row::text(&d.student_id)),
+                ("recipient", row::text(&d.recipient)),
+                ("legal_basis", row::text(&d.legal_basis)),
+                ("purpose", row::text(&d.purpose)),
+                ("fields", row::text(&d.fields)),
+                ("disclosed_on", row::day(Some(date_to_days(d.disclosed_on)))),
+                ("source", row::text(&d.source)),
+                ("consent_id", ScalarValue::Utf8(d.consent_id.clone())),
+                ("recorded_by", row::text(os_user())),
+                ("recorded_at", row::instant(Some(at))),
+            ]
+        })
+        .collect();
+    warehouse.append_named(&tables::DISCLOSURES, &rows, "disclosures logged").await?;
     crate::compliance::audit::note("disclosures_logged", n);
     Ok(ids)
 }
@@ -113,8 +116,62 @@ pub async fn log_return(
     Ok(items.len())
 }
 
-/// Records an ad-hoc disclosure after checking its basis; returns its id.
+/// The fields a disclosure or a consent may name, and what each carries. Special-category
+/// data (UK GDPR article 9: ethnicity; the priority flags, which may record health or
+/// disability) is not among them and cannot be added by configuration.
+pub const CATALOGUE: &[(&str, &str)] = &[
+    ("student_id", "the university's student number"),
+    ("given_name", "given name"),
+    ("family_name", "family name"),
+    ("email", "university e-mail address"),
+    ("date_of_birth", "date of birth"),
+    ("programme_code", "programme of study"),
+    ("department", "department"),
+    ("level", "level of study"),
+    ("stage", "year of the programme"),
+    ("mode", "full-time, part-time or distance"),
+    ("start_date", "start of studies"),
+    ("expected_end_date", "expected end of studies"),
+    ("completion_date", "completion of studies"),
+    ("status", "enrolment status and its date"),
+    ("visa_route", "visa route"),
+    ("cas_number", "Confirmation of Acceptance for Studies number"),
+    ("funding_body", "funding body"),
+    ("personal_tutor", "personal tutor"),
+    ("attendance_rate", "share of expected sessions attended, by day"),
+    ("engagement", "daily engagement ratings and the activity behind them"),
+    ("last_engagement", "date of last engagement"),
+    ("cases", "escalation cases and their outcomes"),
+];
+
+/// Special-category fields: refused by name, whatever the basis.
+pub const SPECIAL_CATEGORY: &[&str] = &["ethnicity", "priority_flags"];
+
+/// Checks a comma-separated field list against the catalogue; returns it normalised.
+pub fn checked_fields(fields: &str) -> Result<String> {
+    let named: Vec<&str> = fields.split(',').map(str::trim).filter(|f| !f.is_empty()).collect();
+    if named.is_empty() {
+        return Err(Error::Usage("name at least one field (see `rollcall disclose --help`)".into()));
+    }
+    for field in &named {
+        if SPECIAL_CATEGORY.contains(field) {
+            return Err(Error::Refused(format!(
+                "'{field}' is special-category data and is never disclosable; nothing was logged"
+            )));
+        }
+        if !CATALOGUE.iter().any(|(name, _)| name == field) {
+            return Err(Error::Usage(format!(
+                "'{field}' is not a disclosable field; the catalogue: {}",
+                CATALOGUE.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    Ok(named.join(","))
+}
+
+/// Records an ad-hoc disclosure after checking its fields and basis; returns its id.
 pub async fn disclose(warehouse: &Warehouse, mut item: Disclosure) -> Result<String> {
+    item.fields = checked_fields(&item.fields)?;
     let bases = &warehouse.config().disclosure.legal_bases;
     let _lock = warehouse.lock()?;
     if !student_exists(warehouse, &item.student_id).await? {
@@ -141,44 +198,22 @@ pub async fn disclose(warehouse: &Warehouse, mut item: Disclosure) -> Result<Str
 
 async fn student_exists(warehouse: &Warehouse, student_id: &str) -> Result<bool> {
     let ctx = session::build(warehouse, Access::Internal { with_equality: false }).await?;
-    let n = ctx
-        .table("students")
-        .await
-        .map_err(|e| Error::query("students", e))?
-        .filter(col("student_id").eq(lit(student_id)))
-        .map_err(|e| Error::query("students", e))?
-        .count()
-        .await
-        .map_err(|e| Error::query("students", e))?;
-    Ok(n > 0)
+    let found = queries::collect(&ctx, "compliance/student_known", &[("student_id", row::text(student_id))]).await?;
+    Ok(int_at(&found, "n")?.unwrap_or(0) > 0)
 }
 
 /// The id of an active consent covering a disclosure, if any.
 async fn active_consent(warehouse: &Warehouse, item: &Disclosure) -> Result<Option<String>> {
     let ctx = session::build(warehouse, Access::Internal { with_equality: false }).await?;
-    let day = lit(datafusion::scalar::ScalarValue::Date32(Some(date_to_days(item.disclosed_on))));
-    let batches = ctx
-        .table("consents")
-        .await
-        .map_err(|e| Error::query("consents", e))?
-        .filter(
-            col("student_id")
-                .eq(lit(item.student_id.as_str()))
-                .and(col("recipient").eq(lit(item.recipient.as_str())))
-                .and(col("valid_from").lt_eq(day.clone()))
-                .and(col("valid_to").gt_eq(day.clone()))
-                .and(col("withdrawn_on").is_null().or(col("withdrawn_on").gt(day))),
-        )
-        .map_err(|e| Error::query("consents", e))?
-        .collect()
-        .await
-        .map_err(|e| Error::query("consents", e))?;
+    let params = [
+        ("student_id", row::text(&item.student_id)),
+        ("recipient", row::text(&item.recipient)),
+        ("on", row::day(Some(date_to_days(item.disclosed_on)))),
+    ];
+    let batches = queries::collect(&ctx, "compliance/consents_in_force", &params).await?;
     let wanted: Vec<&str> = item.fields.split(',').map(str::trim).filter(|f| !f.is_empty()).collect();
     for batch in &batches {
-        let ids = arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
-        let ids = ids.as_any().downcast_ref::<StringArray>().expect("cast to Utf8");
-        let fields = arrow::compute::cast(batch.column(3), &DataType::Utf8)?;
-        let fields = fields.as_any().downcast_ref::<StringArray>().expect("cast to Utf8");
+        let (ids, fields) = (texts(batch, "consent_id")?, texts(batch, "fields")?);
         for r in 0..batch.num_rows() {
             let allowed: Vec<&str> = fields.value(r).split(',').map(str::trim).collect();
             if wanted.iter().all(|f| allowed.contains(f)) {
@@ -211,9 +246,7 @@ pub async fn consent(warehouse: &Warehouse, c: &Consent) -> Result<String> {
     if c.valid_to < c.valid_from {
         return Err(Error::Usage("a consent cannot end before it starts".into()));
     }
-    if c.fields.split(',').all(|f| f.trim().is_empty()) {
-        return Err(Error::Usage("a consent must name at least one field".into()));
-    }
+    let fields = checked_fields(&c.fields)?;
     let _lock = warehouse.lock()?;
     if !student_exists(warehouse, &c.student_id).await? {
         return Err(Error::Usage("no student with that id is held".into()));
@@ -224,7 +257,7 @@ pub async fn consent(warehouse: &Warehouse, c: &Consent) -> Result<String> {
         ("consent_id", row::text(id.clone())),
         ("student_id", row::text(c.student_id.clone())),
         ("recipient", row::text(c.recipient.clone())),
-        ("fields", row::text(c.fields.clone())),
+        ("fields", row::text(fields)),
         ("valid_from", row::day(Some(date_to_days(c.valid_from)))),
         ("valid_to", row::day(Some(date_to_days(c.valid_to)))),
         ("recorded_by", row::text(os_user())),

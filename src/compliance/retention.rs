@@ -10,14 +10,13 @@
 
 use std::collections::BTreeMap;
 
-use arrow::array::{Array, Date32Array, Int64Array, StringArray};
-use arrow::datatypes::DataType;
 use chrono::{Datelike, NaiveDate};
 use datafusion::prelude::{Expr, SessionContext, col, lit};
 use datafusion::scalar::ScalarValue;
 use serde::Deserialize;
 
 use crate::domain::time::{date_to_days, days_to_date};
+use crate::engine::cells::int_at;
 use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
 use crate::privacy::pseudonym::{EQUALITY_PURPOSE, PseudonymKey};
@@ -142,6 +141,9 @@ pub struct Report {
     pub files_removed: usize,
     /// The rule applied.
     pub rule: String,
+    /// Students whose studies ended with no end date held: their retention date cannot be
+    /// computed, so they are kept (and reported) until one is ingested.
+    pub undetermined: Vec<String>,
 }
 
 /// Students whose studies ended on or before `cutoff`, with their legal-hold status.
@@ -150,12 +152,8 @@ async fn candidates(ctx: &SessionContext, cutoff: NaiveDate) -> Result<Vec<Due>>
         queries::collect(ctx, "retention/due", &[("cutoff", crate::engine::cells::date(date_to_days(cutoff)))]).await?;
     let mut out = Vec::new();
     for batch in &batches {
-        let ids = arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
-        let ids = ids.as_any().downcast_ref::<StringArray>().expect("cast to Utf8");
-        let ended = arrow::compute::cast(batch.column(1), &DataType::Date32)?;
-        let ended = ended.as_any().downcast_ref::<Date32Array>().expect("cast to Date32");
-        let held = arrow::compute::cast(batch.column(2), &DataType::Int64)?;
-        let held = held.as_any().downcast_ref::<Int64Array>().expect("cast to Int64");
+        use crate::engine::cells::{days, ints, texts};
+        let (ids, ended, held) = (texts(batch, "student_id")?, days(batch, "ended_on")?, ints(batch, "held")?);
         for r in 0..batch.num_rows() {
             out.push(Due {
                 student_id: ids.value(r).to_string(),
@@ -181,6 +179,10 @@ pub async fn purge(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> Re
     let held = candidates.iter().filter(|c| c.held).count();
     let due: Vec<&Due> = candidates.iter().filter(|c| !c.held).collect();
     let mut report = Report { held, rule: schedule.describe(), ..Report::default() };
+    for batch in queries::collect(&ctx, "retention/undetermined", &[]).await? {
+        let ids = crate::engine::cells::texts(&batch, "student_id")?;
+        report.undetermined.extend(ids.iter().flatten().map(str::to_string));
+    }
 
     // While a purge is under way the warehouse holds this marker: a run that finds it
     // (an earlier run was stopped) cleans every table, not only those it erased from.
@@ -226,6 +228,7 @@ pub async fn purge(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> Re
     }
     report.students =
         due.into_iter().filter(|d| d.ended_on <= years_before(as_of, schedule.years("students"))).cloned().collect();
+    crate::compliance::audit::note("students_undetermined", report.undetermined.len());
     if dry_run {
         return Ok(report);
     }
@@ -262,13 +265,7 @@ pub async fn purge(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> Re
 
 /// The pseudonym key, when the equality table holds anything (erasing it needs the key).
 async fn equality_key(warehouse: &Warehouse, ctx: &SessionContext) -> Result<Option<PseudonymKey>> {
-    let held = ctx
-        .table(tables::EQUALITY.name)
-        .await
-        .map_err(|e| Error::query("equality", e))?
-        .count()
-        .await
-        .map_err(|e| Error::query("equality", e))?;
+    let held = int_at(&queries::collect(ctx, "compliance/equality_held", &[]).await?, "n")?.unwrap_or(0);
     if held == 0 {
         return Ok(None);
     }

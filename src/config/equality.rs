@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::year::MonthDay;
+
 /// Noise added to released counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -40,7 +42,7 @@ impl Neighbours {
 #[serde(default, deny_unknown_fields)]
 pub struct EqualityConfig {
     /// Census dates of each academic year: `MM-DD` or `end:TERM`.
-    pub census: Vec<String>,
+    pub census: Vec<Census>,
     /// Epsilon all releases about one academic year may spend together.
     pub yearly_epsilon: f64,
     /// Noise mechanism.
@@ -60,7 +62,7 @@ pub struct EqualityConfig {
 impl Default for EqualityConfig {
     fn default() -> Self {
         EqualityConfig {
-            census: vec!["12-01".into(), "end:spring".into()],
+            census: ["12-01", "end:spring"].map(|c| c.parse().expect("a census date")).to_vec(),
             yearly_epsilon: 2.0,
             mechanism: Mechanism::Laplace,
             delta: 1e-7,
@@ -72,39 +74,56 @@ impl Default for EqualityConfig {
     }
 }
 
-/// A census date as configured.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A census date as configured: `MM-DD` or `end:TERM`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum Census {
-    /// A day of the academic year (month, day).
-    Day(u32, u32),
+    /// A day of the academic year.
+    Day(MonthDay),
     /// The last day of the named term.
     EndOf(String),
 }
 
-impl EqualityConfig {
-    /// The census dates, parsed.
-    pub fn census_dates(&self) -> Result<Vec<Census>, String> {
-        self.census
-            .iter()
-            .map(|text| {
-                if let Some(term) = text.strip_prefix("end:") {
-                    if term.is_empty() {
-                        return Err(format!("equality.census: '{text}' names no term"));
-                    }
-                    return Ok(Census::EndOf(term.to_string()));
-                }
-                let (m, d) = crate::domain::year::parse_month_day(text)
-                    .ok_or_else(|| format!("equality.census: '{text}' is neither MM-DD nor end:TERM"))?;
-                Ok(Census::Day(m, d))
-            })
-            .collect()
-    }
+impl std::str::FromStr for Census {
+    type Err = String;
 
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.strip_prefix("end:") {
+            Some("") => Err(format!("census date '{text}' names no term")),
+            Some(term) => Ok(Census::EndOf(term.to_string())),
+            None => text.parse().map(Census::Day).map_err(|_| format!("'{text}' is neither MM-DD nor end:TERM")),
+        }
+    }
+}
+
+impl TryFrom<String> for Census {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
+    }
+}
+
+impl std::fmt::Display for Census {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Census::Day(day) => write!(f, "{day}"),
+            Census::EndOf(term) => write!(f, "end:{term}"),
+        }
+    }
+}
+
+impl From<Census> for String {
+    fn from(census: Census) -> String {
+        census.to_string()
+    }
+}
+
+impl EqualityConfig {
     pub(super) fn validate(&self) -> Result<(), String> {
         if self.census.is_empty() {
             return Err("equality.census: give at least one census date".into());
         }
-        self.census_dates()?;
         if !(self.yearly_epsilon.is_finite() && self.yearly_epsilon > 0.0) {
             return Err("equality.yearly_epsilon: must be a positive number".into());
         }

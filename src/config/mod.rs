@@ -53,11 +53,80 @@ pub struct Config {
     pub equality: EqualityConfig,
     /// Third-party disclosures.
     pub disclosure: DisclosureConfig,
+    /// Files written for users (`--out`): who may read them.
+    pub output: OutputConfig,
     /// Export formats read by `rollcall ingest` (Moodle, Teams, xAPI, lecture capture, UDD).
     pub formats: FormatsConfig,
     /// Where the file was read from (not a setting).
     #[serde(skip)]
     pub source: Option<PathBuf>,
+}
+
+/// `[output]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutputConfig {
+    /// Mode of the files a command writes with `--out` (and the demo's outputs), in octal;
+    /// `0600`, the default, keeps them to the account that ran Rollcall. The equality
+    /// extract and rejects files stay 0600 whatever this says.
+    pub mode: FileMode,
+}
+
+/// A file mode written in octal (`0640`): the owner may always read and write, and no
+/// one else may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct FileMode(u32);
+
+impl FileMode {
+    /// The permission bits.
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// The mode for a directory holding such files: search where read is allowed.
+    pub fn directory_bits(self) -> u32 {
+        let read = self.0 & 0o444;
+        self.0 | (read >> 2)
+    }
+}
+
+impl Default for FileMode {
+    fn default() -> Self {
+        FileMode(0o600)
+    }
+}
+
+impl std::str::FromStr for FileMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        let bits = u32::from_str_radix(text, 8)
+            .ok()
+            .filter(|b| *b <= 0o777)
+            .ok_or_else(|| format!("output.mode '{text}' is not an octal file mode such as 0600 or 0640"))?;
+        if bits & 0o600 != 0o600 {
+            return Err(format!("output.mode '{text}' must let the owner read and write (0600 at least)"));
+        }
+        if bits & 0o022 != 0 || bits & 0o111 != 0 {
+            return Err(format!("output.mode '{text}' must not let others write, nor make files executable"));
+        }
+        Ok(FileMode(bits))
+    }
+}
+
+impl TryFrom<String> for FileMode {
+    type Error = String;
+
+    fn try_from(text: String) -> std::result::Result<Self, String> {
+        text.parse()
+    }
+}
+
+impl From<FileMode> for String {
+    fn from(mode: FileMode) -> String {
+        format!("{:04o}", mode.0)
+    }
 }
 
 /// `[ingest]`
@@ -79,12 +148,21 @@ pub struct EngineConfig {
 }
 
 /// `[privacy]`
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PrivacyConfig {
     /// File holding the secret key for pseudonyms (outside the warehouse, not world-readable).
     /// `ROLLCALL_PSEUDONYM_KEY_FILE` overrides it.
     pub pseudonym_key_file: Option<PathBuf>,
+    /// The lawful basis the university's privacy notice gives for monitoring engagement;
+    /// subject-access exports state it.
+    pub lawful_basis: crate::domain::terms::LawfulBasis,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        PrivacyConfig { pseudonym_key_file: None, lawful_basis: crate::domain::terms::LawfulBasis::PublicTask }
+    }
 }
 
 impl Default for IngestConfig {
@@ -107,6 +185,7 @@ impl Default for Config {
             funder: FunderConfig::default(),
             equality: EqualityConfig::default(),
             disclosure: DisclosureConfig::default(),
+            output: OutputConfig::default(),
             formats: FormatsConfig::default(),
             source: None,
         }

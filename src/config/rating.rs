@@ -24,6 +24,13 @@ pub struct RatingConfig {
     pub activity_points_per_day: f64,
     /// Absence kinds that excuse the sessions they cover.
     pub excusing_absence_kinds: Vec<String>,
+    /// Absence kinds that exempt the days they cover from rating and case-raising
+    /// (authorised absence, dissertation period, placement block, break in learning);
+    /// their sessions are excused too.
+    pub exempting_absence_kinds: Vec<String>,
+    /// Days after an exemption ends that are still exempt. Unset: the rating window less
+    /// one day, so that no rated day's window holds an exempt day.
+    pub exemption_grace_days: Option<u32>,
     /// Points per event of each signal.
     pub weights: SignalWeights,
     /// Absolute band thresholds on the score.
@@ -108,10 +115,30 @@ impl Default for RatingConfig {
             attendance_weight: 0.6,
             activity_points_per_day: 10.0,
             excusing_absence_kinds: vec!["authorised".into()],
+            exempting_absence_kinds: vec!["authorised".into()],
+            exemption_grace_days: None,
             weights: SignalWeights::default(),
             bands: Bands { low: 0.15, partial: 0.35, good: 0.60, high: 0.85 },
             cohort_bands: Bands { low: 0.10, partial: 0.25, good: 0.50, high: 0.80 },
         }
+    }
+}
+
+impl RatingConfig {
+    /// Absence kinds that excuse sessions: the excusing kinds and the exempting ones.
+    pub fn excusing_kinds(&self) -> String {
+        let mut kinds: Vec<&str> = self.excusing_absence_kinds.iter().map(String::as_str).collect();
+        for kind in &self.exempting_absence_kinds {
+            if !kinds.contains(&kind.as_str()) {
+                kinds.push(kind);
+            }
+        }
+        kinds.join(",")
+    }
+
+    /// Days after an exemption ends that are still exempt.
+    pub fn grace_days(&self) -> u32 {
+        self.exemption_grace_days.unwrap_or(self.window_days.saturating_sub(1))
     }
 }
 

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::terms::EngagementRule;
-use crate::domain::year::parse_month_day;
+use crate::domain::year::MonthDay;
 
 /// `[ukvi]`
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,9 +56,9 @@ pub struct LiabilityPeriod {
     /// Its name in the return.
     pub name: String,
     /// First day, `MM-DD`.
-    pub starts: String,
+    pub starts: MonthDay,
     /// Last day, `MM-DD`.
-    pub ends: String,
+    pub ends: MonthDay,
 }
 
 impl Default for FunderConfig {
@@ -67,7 +67,11 @@ impl Default for FunderConfig {
             not_attending_after_days: 28,
             periods: [("term 1", "08-01", "12-31"), ("term 2", "01-01", "04-15"), ("term 3", "04-16", "07-31")]
                 .into_iter()
-                .map(|(n, s, e)| LiabilityPeriod { name: n.into(), starts: s.into(), ends: e.into() })
+                .map(|(n, s, e)| LiabilityPeriod {
+                    name: n.into(),
+                    starts: s.parse().expect("a day of the year"),
+                    ends: e.parse().expect("a day of the year"),
+                })
                 .collect(),
         }
     }
@@ -77,13 +81,6 @@ impl FunderConfig {
     pub(super) fn validate(&self) -> std::result::Result<(), String> {
         if self.periods.is_empty() {
             return Err("funder.periods: at least one liability period is needed".into());
-        }
-        for p in &self.periods {
-            for md in [&p.starts, &p.ends] {
-                if parse_month_day(md).is_none() {
-                    return Err(format!("funder.periods ({}): '{md}' is not a MM-DD day of the year", p.name));
-                }
-            }
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::terms::{Outcome, Trigger};
-use crate::domain::year::parse_month_day;
+use crate::domain::year::MonthDay;
 
 use super::rating::RATINGS;
 
@@ -54,10 +54,10 @@ pub struct Rung {
     pub term_weeks: Option<[u32; 2]>,
     /// Only on or after this day of the academic year (`MM-DD`).
     #[serde(default)]
-    pub on_or_after: Option<String>,
+    pub on_or_after: Option<MonthDay>,
     /// Only on or before this day of the academic year (`MM-DD`).
     #[serde(default)]
-    pub on_or_before: Option<String>,
+    pub on_or_before: Option<MonthDay>,
     /// Only for students with this action already raised this academic year.
     #[serde(default)]
     pub requires: Option<String>,
@@ -106,11 +106,6 @@ impl ReviewConfig {
                 && (from == 0 || to < from)
             {
                 return fail("term_weeks must be [from, to] with 1 <= from <= to");
-            }
-            for md in [&rung.on_or_after, &rung.on_or_before].into_iter().flatten() {
-                if parse_month_day(md).is_none() {
-                    return fail(&format!("'{md}' is not a MM-DD day of the year"));
-                }
             }
             if rung.limit_outcome.is_some() && (rung.limit_per_year == 0 || rung.beyond_limit_action.is_none()) {
                 return fail("limit_outcome needs limit_per_year (1 or more) and beyond_limit_action");

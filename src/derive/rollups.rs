@@ -24,7 +24,7 @@ pub async fn roll_up(warehouse: &Warehouse, ctx: &SessionContext, (lo, hi): (i32
     warehouse
         .write_frame(&tables::DAILY_ACTIVITY, rollup, Some(replace.clone()), metadata("daily activity rollup"))
         .await?;
-    let excusing = ("excusing", ScalarValue::from(settings.excusing_absence_kinds.join(",")));
+    let excusing = ("excusing", ScalarValue::from(settings.excusing_kinds()));
     let attendance =
         queries::plan(ctx, "derive/daily_attendance", &[range[0].clone(), range[1].clone(), excusing]).await?;
     warehouse

@@ -11,12 +11,12 @@
 //! new swipe can affect are recomputed and replaced: its own days and the two on either
 //! side (a session's swipes are at most two days apart). Anything else reconciles all.
 
-use arrow::array::{Array, Int64Array, StringArray};
+use arrow::array::Array;
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use futures::StreamExt;
 
-use crate::engine::cells::date;
+use crate::engine::cells::{self, date};
 use crate::engine::session;
 use crate::error::{Error, Result};
 use crate::queries;
@@ -131,10 +131,7 @@ pub async fn counts(ctx: &SessionContext) -> Result<OutcomeCounts> {
     let batches = queries::collect(ctx, "derive/swipe_outcome_counts", &[]).await?;
     let mut by_outcome = Vec::new();
     for batch in batches {
-        let outcome = arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)?;
-        let outcome = outcome.as_any().downcast_ref::<StringArray>().expect("cast to Utf8");
-        let n = arrow::compute::cast(batch.column(1), &arrow::datatypes::DataType::Int64)?;
-        let n = n.as_any().downcast_ref::<Int64Array>().expect("cast to Int64");
+        let (outcome, n) = (cells::texts(&batch, "outcome")?, cells::ints(&batch, "swipes")?);
         for i in 0..batch.num_rows() {
             if outcome.is_valid(i) {
                 by_outcome.push((outcome.value(i).to_string(), n.value(i)));

@@ -108,6 +108,38 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// The lawful basis on which the university monitors engagement (UK GDPR article 6(1)),
+    /// as its privacy notice states it (`privacy.lawful_basis`).
+    LawfulBasis, "privacy.lawful_basis", {
+        /// Article 6(1)(e): a task carried out in the public interest.
+        PublicTask = "public-task",
+        /// Article 6(1)(f): the university's legitimate interests.
+        LegitimateInterests = "legitimate-interests",
+        /// Article 6(1)(b): the contract with the student.
+        Contract = "contract",
+        /// Article 6(1)(c): a legal obligation.
+        LegalObligation = "legal-obligation",
+        /// Article 6(1)(a): the student's consent.
+        Consent = "consent",
+    }
+);
+
+impl LawfulBasis {
+    /// How a privacy notice to a student words it.
+    pub const fn to_student(self) -> &'static str {
+        match self {
+            LawfulBasis::PublicTask => "the university's public task of education (UK GDPR article 6(1)(e))",
+            LawfulBasis::LegitimateInterests => {
+                "the university's legitimate interest in supporting its students (UK GDPR article 6(1)(f))"
+            }
+            LawfulBasis::Contract => "your contract with the university as a student (UK GDPR article 6(1)(b))",
+            LawfulBasis::LegalObligation => "the university's legal obligations (UK GDPR article 6(1)(c))",
+            LawfulBasis::Consent => "your consent, which you may withdraw at any time (UK GDPR article 6(1)(a))",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

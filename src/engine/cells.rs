@@ -1,8 +1,8 @@
 //! Reading single values out of query results, and making query parameters from days and
 //! instants: the small conversions between Arrow cells and Rollcall's day numbers.
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Date32Type, Int64Type};
+use arrow::array::{Array, ArrayRef, AsArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
 use datafusion::scalar::ScalarValue;
 
 use crate::error::{Error, Result};
@@ -59,6 +59,35 @@ pub fn bool_at(batches: &[RecordBatch], column: &str) -> Result<Option<bool>> {
     Ok(cell(batches, column, &DataType::Boolean)?.map(|a| a.as_boolean().value(0)))
 }
 
+/// A whole column of a query result by name, cast to `to`. A query without the column is a
+/// bug, reported as such.
+fn whole(batch: &RecordBatch, column: &str, to: &DataType) -> Result<ArrayRef> {
+    let array = batch
+        .column_by_name(column)
+        .ok_or_else(|| Error::Internal(format!("a query result has no column '{column}'")))?;
+    Ok(arrow::compute::cast(array, to)?)
+}
+
+/// A text column by name.
+pub fn texts(batch: &RecordBatch, column: &str) -> Result<StringArray> {
+    Ok(whole(batch, column, &DataType::Utf8)?.as_string::<i32>().clone())
+}
+
+/// An integer column by name.
+pub fn ints(batch: &RecordBatch, column: &str) -> Result<Int64Array> {
+    Ok(whole(batch, column, &DataType::Int64)?.as_primitive::<Int64Type>().clone())
+}
+
+/// A number column by name.
+pub fn floats(batch: &RecordBatch, column: &str) -> Result<Float64Array> {
+    Ok(whole(batch, column, &DataType::Float64)?.as_primitive::<Float64Type>().clone())
+}
+
+/// A date column by name (days since the Unix epoch).
+pub fn days(batch: &RecordBatch, column: &str) -> Result<Date32Array> {
+    Ok(whole(batch, column, &DataType::Date32)?.as_primitive::<Date32Type>().clone())
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -67,6 +96,27 @@ mod tests {
     use arrow::datatypes::{Field, Schema};
 
     use super::*;
+
+    #[test]
+    fn whole_columns_are_read_by_name_and_cast() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int32, true),
+            Field::new("name", DataType::Utf8View, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(arrow::array::Int32Array::from(vec![Some(4), None])),
+                Arc::new(arrow::array::StringViewArray::from(vec!["a", "b"])),
+            ],
+        )
+        .unwrap();
+        assert_eq!(ints(&batch, "n").unwrap(), Int64Array::from(vec![Some(4), None]));
+        assert_eq!(floats(&batch, "n").unwrap().value(0), 4.0);
+        assert_eq!(texts(&batch, "name").unwrap().value(1), "b");
+        let missing = days(&batch, "day").unwrap_err().to_string();
+        assert!(missing.contains("no column 'day'"), "{missing}");
+    }
 
     #[test]
     fn cells_are_read_by_column_name() {

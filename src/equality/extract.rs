@@ -13,6 +13,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::{Groups, census_dates, census_rows, session};
+use crate::domain::year::AcademicYear;
 use crate::error::{Error, Result};
 use crate::privacy::pseudonym::PseudonymKey;
 use crate::warehouse::row;
@@ -113,7 +114,7 @@ pub fn anonymise(mut rows: Vec<Row>, k: usize) -> (Vec<Row>, Vec<usize>, usize, 
 }
 
 /// Writes the extract of `year` to `file` (CSV, owner-only) and its description beside it.
-pub async fn extract(warehouse: &Warehouse, year: &str, file: &Path) -> Result<Report> {
+pub async fn extract(warehouse: &Warehouse, year: AcademicYear, file: &Path) -> Result<Report> {
     let key = Arc::new(PseudonymKey::load(warehouse)?);
     let groups = Groups::load(warehouse)?;
     let census = census_dates(warehouse, year).await?;
@@ -196,7 +197,7 @@ pub async fn extract(warehouse: &Warehouse, year: &str, file: &Path) -> Result<R
     let def = tables::EQUALITY_EXTRACTS;
     let made = vec![
         ("extract_id", row::text(extract_id.clone())),
-        ("academic_year", row::text(year)),
+        ("academic_year", row::text(year.to_string())),
         ("k", row::int(k as i64)),
         ("rows", row::int(kept.len() as i64)),
         ("generalised", row::int(generalised as i64)),

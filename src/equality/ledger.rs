@@ -5,18 +5,17 @@
 //! warehouse lock: two jobs racing for the last of a year's budget run one after the
 //! other, and the second sees the first's charge and is refused.
 
-use std::sync::Arc;
-
-use arrow::array::{Array, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
-use arrow::datatypes::DataType;
+use arrow::array::Array;
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use sha2::{Digest, Sha256};
 
 use super::{Question, TABLES, dp::Calibration};
+use crate::domain::year::AcademicYear;
+use crate::engine::cells::{days, floats, ints, texts};
 use crate::error::Result;
 use crate::queries;
-use crate::warehouse::{Warehouse, os_user, tables};
+use crate::warehouse::{Warehouse, os_user, row, tables};
 
 /// One ledger entry.
 #[derive(Debug, Clone)]
@@ -48,23 +47,14 @@ pub struct Cell {
     pub noisy: i64,
 }
 
-fn strings(batch: &RecordBatch, i: usize) -> Result<StringArray> {
-    let cast = arrow::compute::cast(batch.column(i), &DataType::Utf8)?;
-    Ok(cast.as_any().downcast_ref::<StringArray>().expect("cast to Utf8").clone())
-}
-
-fn floats(batch: &RecordBatch, i: usize) -> Result<Float64Array> {
-    let cast = arrow::compute::cast(batch.column(i), &DataType::Float64)?;
-    Ok(cast.as_any().downcast_ref::<Float64Array>().expect("cast to Float64").clone())
-}
-
 /// The ledger entries of an academic year, oldest first.
-pub async fn entries(ctx: &SessionContext, year: &str) -> Result<Vec<Entry>> {
-    let batches = queries::collect(ctx, "equality/ledger", &[("year", ScalarValue::from(year))]).await?;
+pub async fn entries(ctx: &SessionContext, year: AcademicYear) -> Result<Vec<Entry>> {
+    let batches = queries::collect(ctx, "equality/ledger", &[("year", ScalarValue::from(year.to_string()))]).await?;
     let mut out = Vec::new();
     for batch in &batches {
-        let (ids, questions, mechanisms) = (strings(batch, 0)?, strings(batch, 1)?, strings(batch, 4)?);
-        let (epsilons, scales) = (floats(batch, 2)?, floats(batch, 3)?);
+        let (ids, questions) = (texts(batch, "release_id")?, texts(batch, "question")?);
+        let mechanisms = texts(batch, "mechanism")?;
+        let (epsilons, scales) = (floats(batch, "epsilon")?, floats(batch, "scale")?);
         for r in 0..batch.num_rows() {
             out.push(Entry {
                 release_id: ids.value(r).to_string(),
@@ -84,11 +74,9 @@ pub async fn stored(ctx: &SessionContext, release_id: &str) -> Result<Vec<Cell>>
     let batches = queries::collect(ctx, "equality/stored", &[("release", ScalarValue::from(release_id))]).await?;
     let mut out = Vec::new();
     for batch in &batches {
-        let days = arrow::compute::cast(batch.column(0), &DataType::Date32)?;
-        let days = days.as_any().downcast_ref::<Date32Array>().expect("cast to Date32").clone();
-        let (tables, groups, categories) = (strings(batch, 1)?, strings(batch, 2)?, strings(batch, 3)?);
-        let counts = arrow::compute::cast(batch.column(4), &DataType::Int64)?;
-        let counts = counts.as_any().downcast_ref::<Int64Array>().expect("cast to Int64").clone();
+        let days = days(batch, "census_date")?;
+        let (tables, groups) = (texts(batch, "table_name")?, texts(batch, "ethnicity_group")?);
+        let (categories, counts) = (texts(batch, "category")?, ints(batch, "noisy_count")?);
         for r in 0..batch.num_rows() {
             out.push(Cell {
                 census_day: days.value(r),
@@ -121,29 +109,22 @@ pub async fn charge(
     let mechanism = serde_json::to_value(question.mechanism).expect("serialises");
     let neighbours = serde_json::to_value(question.neighbours).expect("serialises");
     let census = question.census.iter().map(|c| c.date.clone()).collect::<Vec<_>>().join(",");
-    let def = tables::PRIVACY_BUDGET;
-    let batch = RecordBatch::try_new(
-        def.schema(),
-        vec![
-            Arc::new(StringArray::from(vec![release_id.clone()])),
-            Arc::new(StringArray::from(vec![question.academic_year.clone()])),
-            Arc::new(StringArray::from(vec![digest.to_string()])),
-            Arc::new(Float64Array::from(vec![calibration.epsilon])),
-            Arc::new(Float64Array::from(vec![if question.mechanism == crate::config::Mechanism::Gaussian {
-                Some(question.delta)
-            } else {
-                Some(0.0)
-            }])),
-            Arc::new(StringArray::from(vec![mechanism.as_str().unwrap_or_default().to_string()])),
-            Arc::new(StringArray::from(vec![neighbours.as_str().unwrap_or_default().to_string()])),
-            Arc::new(Float64Array::from(vec![calibration.scale])),
-            Arc::new(StringArray::from(vec![census])),
-            Arc::new(Int64Array::from(vec![(question.census.len() * TABLES.len()) as i64])),
-            Arc::new(TimestampMicrosecondArray::from(vec![now.timestamp_micros()]).with_timezone("UTC")),
-            Arc::new(StringArray::from(vec![os_user()])),
-        ],
-    )?;
-    warehouse.append(&def, vec![batch], "equality release charged").await?;
+    let delta = if question.mechanism == crate::config::Mechanism::Gaussian { question.delta } else { 0.0 };
+    let charged = vec![
+        ("release_id", row::text(&release_id)),
+        ("academic_year", row::text(question.academic_year.to_string())),
+        ("question", row::text(digest)),
+        ("epsilon", row::float(calibration.epsilon)),
+        ("delta", row::float(delta)),
+        ("mechanism", row::text(mechanism.as_str().unwrap_or_default())),
+        ("neighbours", row::text(neighbours.as_str().unwrap_or_default())),
+        ("scale", row::float(calibration.scale)),
+        ("census_dates", row::text(census)),
+        ("tables", row::int((question.census.len() * TABLES.len()) as i64)),
+        ("charged_at", row::instant(Some(now.timestamp_micros()))),
+        ("charged_by", row::text(os_user())),
+    ];
+    warehouse.append_named(&tables::PRIVACY_BUDGET, &[charged], "equality release charged").await?;
     Ok(Entry {
         release_id,
         question: digest.to_string(),
@@ -184,18 +165,19 @@ pub async fn store(
             }
         }
     }
-    let def = tables::EQUALITY_RELEASES;
-    let batch = RecordBatch::try_new(
-        def.schema(),
-        vec![
-            Arc::new(StringArray::from(vec![release_id.to_string(); cells.len()])),
-            Arc::new(cells.iter().map(|c| Some(c.census_day)).collect::<Date32Array>()),
-            Arc::new(cells.iter().map(|c| Some(c.table.as_str())).collect::<StringArray>()),
-            Arc::new(cells.iter().map(|c| Some(c.group.as_str())).collect::<StringArray>()),
-            Arc::new(cells.iter().map(|c| Some(c.category.as_str())).collect::<StringArray>()),
-            Arc::new(cells.iter().map(|c| Some(c.noisy)).collect::<Int64Array>()),
-        ],
-    )?;
-    warehouse.append(&def, vec![batch], "equality release stored").await?;
+    let rows: Vec<Vec<row::Cell>> = cells
+        .iter()
+        .map(|c| {
+            vec![
+                ("release_id", row::text(release_id)),
+                ("census_date", row::day(Some(c.census_day))),
+                ("table_name", row::text(&c.table)),
+                ("ethnicity_group", row::text(&c.group)),
+                ("category", row::text(&c.category)),
+                ("noisy_count", row::int(c.noisy)),
+            ]
+        })
+        .collect();
+    warehouse.append_named(&tables::EQUALITY_RELEASES, &rows, "equality release stored").await?;
     Ok(cells)
 }

@@ -11,7 +11,7 @@ mod page;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, Date32Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::{Array, Date32Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
@@ -19,8 +19,10 @@ use datafusion::scalar::ScalarValue;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::config::equality::Census;
 use crate::config::{Mechanism, RATINGS};
 use crate::domain::time::{date_to_days, days_to_date};
+use crate::domain::year::AcademicYear;
 use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
 use crate::privacy::pseudonym::PseudonymKey;
@@ -78,7 +80,7 @@ pub struct CensusRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct Question {
     /// Academic year.
-    pub academic_year: String,
+    pub academic_year: AcademicYear,
     /// Census dates.
     pub census: Vec<CensusDate>,
     /// Epsilon asked for.
@@ -202,30 +204,20 @@ fn register(ctx: &SessionContext, name: &str, batch: RecordBatch) -> Result<()> 
 }
 
 /// The configured census dates of an academic year, resolved against the terms held.
-pub async fn census_dates(warehouse: &Warehouse, year: &str) -> Result<Vec<CensusDate>> {
+pub async fn census_dates(warehouse: &Warehouse, year: AcademicYear) -> Result<Vec<CensusDate>> {
     let config = warehouse.config();
-    let parsed = config
-        .equality
-        .census_dates()
-        .map_err(|message| Error::Config { path: config.source.clone().unwrap_or_default(), message })?;
-    let year_start = chrono::NaiveDate::from_ymd_opt(
-        year[..4].parse().map_err(|_| Error::Usage(format!("'{year}' is not an academic year such as 2025-26")))?,
-        8,
-        1,
-    )
-    .ok_or_else(|| Error::Usage(format!("'{year}' is not an academic year such as 2025-26")))?;
     let ctx = session::build(warehouse, Access::Internal { with_equality: false }).await?;
     let mut out = Vec::new();
-    for (text, census) in config.equality.census.iter().zip(parsed) {
+    for census in &config.equality.census {
+        let text = census.to_string();
         let day = match census {
-            crate::config::equality::Census::Day(..) => {
-                crate::domain::year::day_in_year(text, year_start).ok_or_else(|| Error::Config {
-                    path: config.source.clone().unwrap_or_default(),
-                    message: format!("equality.census: '{text}' is not a day in {year}"),
-                })?
-            }
-            crate::config::equality::Census::EndOf(term) => {
-                let params = [("year", ScalarValue::from(year)), ("term", ScalarValue::from(term.as_str()))];
+            Census::Day(month_day) => year.day(*month_day).ok_or_else(|| Error::Config {
+                path: config.source.clone().unwrap_or_default(),
+                message: format!("equality.census: '{text}' is not a day in {year}"),
+            })?,
+            Census::EndOf(term) => {
+                let params =
+                    [("year", ScalarValue::from(year.to_string())), ("term", ScalarValue::from(term.as_str()))];
                 let batches = queries::collect(&ctx, "equality/term_end", &params).await?;
                 crate::engine::cells::date_at(&batches, "ends_on")?.ok_or_else(|| {
                     Error::Usage(format!(
@@ -238,30 +230,22 @@ pub async fn census_dates(warehouse: &Warehouse, year: &str) -> Result<Vec<Censu
         if out.iter().any(|c: &CensusDate| c.day == day) {
             continue;
         }
-        out.push(CensusDate { configured: text.clone(), date: days_to_date(day).to_string(), day });
+        out.push(CensusDate { configured: text, date: days_to_date(day).to_string(), day });
     }
     out.sort_by_key(|c| c.day);
     Ok(out)
 }
 
 /// Every student on every census date (one row each), from the census query.
-pub async fn census_rows(ctx: &SessionContext, year: &str) -> Result<Vec<CensusRow>> {
-    let batches = queries::collect(ctx, "equality/census", &[("year", ScalarValue::from(year))]).await?;
+pub async fn census_rows(ctx: &SessionContext, year: AcademicYear) -> Result<Vec<CensusRow>> {
+    let batches = queries::collect(ctx, "equality/census", &[("year", ScalarValue::from(year.to_string()))]).await?;
     let mut rows = Vec::new();
     for batch in &batches {
-        let text = |i: usize| -> Result<StringArray> {
-            let cast = arrow::compute::cast(batch.column(i), &DataType::Utf8)?;
-            Ok(cast.as_any().downcast_ref::<StringArray>().expect("cast to Utf8").clone())
-        };
-        let int = |i: usize| -> Result<Int64Array> {
-            let cast = arrow::compute::cast(batch.column(i), &DataType::Int64)?;
-            Ok(cast.as_any().downcast_ref::<Int64Array>().expect("cast to Int64").clone())
-        };
-        let days = arrow::compute::cast(batch.column(1), &DataType::Date32)?;
-        let days = days.as_any().downcast_ref::<Date32Array>().expect("cast to Date32").clone();
-        let (ids, groups, departments, modes, ratings, actions) =
-            (text(0)?, text(2)?, text(3)?, text(6)?, text(7)?, text(8)?);
-        let (levels, stages) = (int(4)?, int(5)?);
+        use crate::engine::cells::{days, ints, texts};
+        let (ids, days) = (texts(batch, "student_id")?, days(batch, "census_date")?);
+        let (groups, departments) = (texts(batch, "ethnicity_group")?, texts(batch, "department")?);
+        let (modes, ratings, actions) = (texts(batch, "mode")?, texts(batch, "rating")?, texts(batch, "action")?);
+        let (levels, stages) = (ints(batch, "level")?, ints(batch, "stage")?);
         let s = |a: &StringArray, r: usize| if a.is_valid(r) { a.value(r).to_string() } else { String::new() };
         for r in 0..batch.num_rows() {
             rows.push(CensusRow {
@@ -296,12 +280,12 @@ pub fn records(question: &Question, rows: &[CensusRow]) -> Vec<String> {
 }
 
 /// The question an equality release for `year` at `epsilon` asks, under the configuration.
-pub async fn question(warehouse: &Warehouse, year: &str, epsilon: f64) -> Result<(Question, Groups)> {
+pub async fn question(warehouse: &Warehouse, year: AcademicYear, epsilon: f64) -> Result<(Question, Groups)> {
     let config = warehouse.config();
     let groups = Groups::load(warehouse)?;
     let census = census_dates(warehouse, year).await?;
     let q = Question {
-        academic_year: year.to_string(),
+        academic_year: year,
         census,
         epsilon,
         mechanism: config.equality.mechanism,
@@ -320,7 +304,7 @@ pub async fn question(warehouse: &Warehouse, year: &str, epsilon: f64) -> Result
 /// spent, what the year's budget cannot pay), draws the noise, stores it, and writes DIR.
 pub async fn release(
     warehouse: &Warehouse,
-    year: &str,
+    year: AcademicYear,
     epsilon: f64,
     new_release: bool,
     dir: &Path,

@@ -50,7 +50,7 @@ pub fn write(
     dir: &Path,
     reserved: bool,
 ) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    crate::warehouse::create_private_dir(dir)?;
     let plan: Plan = question.plan();
     let confidence = config.equality.confidence;
     let cell_margin = plan.accuracy(entry.scale, confidence)?;
@@ -280,7 +280,7 @@ fn page(
          <div class=\"note\"><p>Release {id}; ethnicity groups from a mapping with SHA-256 {digest}. Ratings \
          highlight where staff should look; no decision about a student rests on a rating alone.</p></div>\
          </body></html>\n",
-        year = escape(&question.academic_year),
+        year = escape(&question.academic_year.to_string()),
         tables = question.census.len() * TABLES.len(),
         id = escape(&entry.release_id),
         digest = &question.groups_digest[..16],

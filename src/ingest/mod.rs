@@ -112,6 +112,13 @@ impl IngestReport {
     }
 }
 
+/// When rows are ingested (`ingested_at`): the system clock, never the warehouse's clock,
+/// which tests and the demo pin. The rating's change detection compares these stamps with
+/// the last run's watermark, so they must move forward from one job to the next.
+pub(crate) fn ingest_stamp() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
 /// `rollcall init`: creates the warehouse and loads the shipped bank-holiday calendar into
 /// it (once; a copy stays at `WAREHOUSE/reference/` to edit and re-ingest).
 pub async fn init_warehouse(root: &Path, preset: &str) -> Result<(Warehouse, InitReport)> {
@@ -205,7 +212,7 @@ async fn read_ahead(
     }
     let (kind, path, progress) = (*kind, path.to_path_buf(), options.progress);
     let reading = tokio::task::spawn_blocking(move || {
-        let ingested_at = chrono::Utc::now().timestamp_micros();
+        let ingested_at = ingest_stamp();
         let size = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
         let bar = progress_bar(progress, size, &path);
         let parsed = parse::parse_file(&path, &kind, &ParseOptions { tz, ingested_at, progress: &bar });
@@ -369,7 +376,10 @@ async fn commit_equality(
         parsed.special.iter().map(|s| Some(key.pseudonym(EQUALITY_PURPOSE, &s.student_id))).collect();
     let values: StringArray = parsed.special.iter().map(|s| s.value.as_deref()).collect();
     let at = TimestampMicrosecondArray::from(vec![ingested_at; parsed.special.len()]).with_timezone("UTC");
-    let batch = RecordBatch::try_new(def.schema(), vec![Arc::new(pseudonyms), Arc::new(values), Arc::new(at)])?;
+    let batch = crate::warehouse::row::columns(
+        &def,
+        vec![("pseudonym", Arc::new(pseudonyms)), ("ethnicity", Arc::new(values)), ("ingested_at", Arc::new(at))],
+    )?;
     session::register_batches(ctx, "staged", def.schema(), vec![batch])?;
     let rows = queries::collect(ctx, "ingest/merge_equality", &[]).await?;
     warehouse.overwrite(&def, rows, "ingest equality").await?;

@@ -466,15 +466,11 @@ fn check_value(
             Ok(if flags.is_empty() { Cell::Null } else { Cell::Flags })
         }
         Check::AcademicYear => {
-            let b = text.as_bytes();
-            let ok = b.len() == 7
-                && b[4] == b'-'
-                && text[..4]
-                    .parse::<u32>()
-                    .ok()
-                    .zip(text[5..].parse::<u32>().ok())
-                    .is_some_and(|(y, n)| (y + 1) % 100 == n);
-            if ok { Ok(Cell::Text(index)) } else { Err("not an academic year (expected e.g. 2025-26)".into()) }
+            if text.parse::<crate::domain::year::AcademicYear>().is_ok() {
+                Ok(Cell::Text(index))
+            } else {
+                Err("not an academic year (expected e.g. 2025-26)".into())
+            }
         }
     }
 }

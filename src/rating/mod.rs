@@ -203,6 +203,8 @@ pub fn rating_params(settings: &RatingConfig, lo: i32, hi: i32, computed_at: i64
         ("hi", date(hi)),
         ("from", date(lo - settings.window_days as i32 + 1)),
         ("window", ScalarValue::Int64(Some(window))),
+        ("exempting", ScalarValue::from(settings.exempting_absence_kinds.join(","))),
+        ("grace", ScalarValue::Int64(Some(i64::from(settings.grace_days())))),
         ("basis", ScalarValue::from(settings.basis.as_str())),
         ("min_cohort", ScalarValue::Int64(Some(i64::from(settings.min_cohort_size)))),
         ("attendance_weight", f(settings.attendance_weight)),

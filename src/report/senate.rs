@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::chart::{self, ChartKind};
 use crate::domain::html::{STYLE, escape};
+use crate::domain::year::AcademicYear;
 use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
 use crate::queries;
@@ -101,16 +102,16 @@ fn to_table(batches: &[RecordBatch], hide: &[String]) -> Result<Table> {
 }
 
 /// Writes `DIR/index.html` and `DIR/<section>.csv` for an academic year; returns the files.
-pub async fn render(warehouse: &Warehouse, year: &str, dir: &Path) -> Result<Vec<PathBuf>> {
+pub async fn render(warehouse: &Warehouse, year: AcademicYear, dir: &Path) -> Result<Vec<PathBuf>> {
     let spec = spec()?;
     let ctx = session::build(warehouse, Access::Internal { with_equality: false }).await?;
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    crate::warehouse::create_private_dir(dir)?;
     let mut files = Vec::new();
     let mut body = String::new();
     let mut provenance = Vec::new();
     for section in &spec.sections {
         let params: Vec<(&str, ScalarValue)> = if queries::sql(&section.query)?.contains("$year") {
-            vec![("year", ScalarValue::from(year))]
+            vec![("year", ScalarValue::from(year.to_string()))]
         } else {
             vec![]
         };
@@ -155,7 +156,7 @@ pub async fn render(warehouse: &Warehouse, year: &str, dir: &Path) -> Result<Vec
         body.push_str(&table_html(&table));
         body.push_str("</section>\n");
     }
-    let html = page(&spec, year, &body, &provenance);
+    let html = page(&spec, &year.to_string(), &body, &provenance);
     let index = dir.join("index.html");
     write_atomically(&index, html.as_bytes())?;
     files.insert(0, index);

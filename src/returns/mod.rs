@@ -4,20 +4,21 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Date32Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow::array::{Array, Date32Array, RecordBatch, StringArray};
 use chrono::NaiveDate;
 use datafusion::dataframe::DataFrame;
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 
 use crate::domain::time::date_to_days;
+use crate::domain::year::{AcademicYear, MonthDay};
 use crate::engine::cells::date;
 use crate::engine::job::Job;
 use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
 use crate::queries;
 use crate::rating;
-use crate::warehouse::{Warehouse, WriteLock, os_user, tables};
+use crate::warehouse::{Warehouse, WriteLock, os_user, row, tables};
 
 /// A return ready to write. It reads the table versions registered when it was made, so
 /// it needs no lock while it is written out.
@@ -46,7 +47,7 @@ pub async fn ukvi(warehouse: &Warehouse, as_of: NaiveDate, record: bool) -> Resu
         ("rule", ScalarValue::from(config.engagement_rule.as_str())),
         ("threshold", ScalarValue::Int64(Some(i64::from(config.engagement_threshold)))),
         ("within", ScalarValue::Int64(Some(i64::from(config.report_within_working_days)))),
-        ("excusing", ScalarValue::from(warehouse.config().rating.excusing_absence_kinds.join(","))),
+        ("excusing", ScalarValue::from(warehouse.config().rating.excusing_kinds())),
     ];
     let query = "returns/ukvi";
     let mut frame = queries::plan(&ctx, query, &params).await?;
@@ -54,7 +55,7 @@ pub async fn ukvi(warehouse: &Warehouse, as_of: NaiveDate, record: bool) -> Resu
         let rows = frame.clone().collect().await.map_err(|e| Error::query(query, e))?;
         let reported = reported_rows(&rows, as_of, warehouse.clock().now_micros())?;
         if !reported.is_empty() {
-            warehouse.append(&tables::UKVI_REPORTS, reported, "ukvi return recorded").await?;
+            warehouse.append_named(&tables::UKVI_REPORTS, &reported, "ukvi return recorded").await?;
         }
         // Every line sent is a disclosure to the Home Office.
         crate::compliance::disclosure::log_return(
@@ -80,8 +81,7 @@ pub async fn ukvi(warehouse: &Warehouse, as_of: NaiveDate, record: bool) -> Resu
 pub async fn funder(warehouse: &Warehouse, body: &str, as_of: NaiveDate, record: bool) -> Result<Return> {
     let (lock, ctx) = prepared(warehouse, as_of).await?;
     let config = &warehouse.config().funder;
-    let (_, year_start) = crate::domain::year::academic_year(as_of);
-    let periods = periods_batch(&config.periods, year_start, date_to_days(as_of))?;
+    let periods = periods_batch(&config.periods, AcademicYear::of(as_of), date_to_days(as_of))?;
     session::register_batches(&ctx, "periods", periods.schema(), vec![periods])?;
     let params = [
         ("as_of", date(date_to_days(as_of))),
@@ -111,11 +111,10 @@ pub async fn funder(warehouse: &Warehouse, body: &str, as_of: NaiveDate, record:
 
 /// The liability periods of the academic year as a table; `until` is the period's end or
 /// the return's day, whichever is sooner.
-fn periods_batch(periods: &[crate::config::LiabilityPeriod], year_start: NaiveDate, as_of: i32) -> Result<RecordBatch> {
+fn periods_batch(periods: &[crate::config::LiabilityPeriod], year: AcademicYear, as_of: i32) -> Result<RecordBatch> {
     use arrow::datatypes::{DataType, Field, Schema};
-    let day = |md: &str| -> Result<i32> {
-        crate::domain::year::day_in_year(md, year_start)
-            .ok_or_else(|| Error::Usage(format!("funder period day '{md}' is not a MM-DD date")))
+    let day = |md: &MonthDay| -> Result<i32> {
+        year.day(*md).ok_or_else(|| Error::Usage(format!("funder period day '{md}' is not a day in {year}")))
     };
     let names: StringArray = periods.iter().map(|p| Some(p.name.as_str())).collect();
     let starts = Date32Array::from(periods.iter().map(|p| day(&p.starts)).collect::<Result<Vec<_>>>()?);
@@ -134,28 +133,22 @@ fn periods_batch(periods: &[crate::config::LiabilityPeriod], year_start: NaiveDa
     )?)
 }
 
-fn reported_rows(rows: &[RecordBatch], as_of: NaiveDate, now: i64) -> Result<Vec<RecordBatch>> {
+fn reported_rows(rows: &[RecordBatch], as_of: NaiveDate, now: i64) -> Result<Vec<Vec<row::Cell>>> {
     let mut out = Vec::new();
     for batch in rows.iter().filter(|b| b.num_rows() > 0) {
-        let text = |name: &str| -> Result<StringArray> {
-            let column = batch.column_by_name(name).ok_or_else(|| Error::Internal(format!("return lacks {name}")))?;
-            let cast = arrow::compute::cast(column, &arrow::datatypes::DataType::Utf8)?;
-            Ok(cast.as_any().downcast_ref::<StringArray>().expect("text").clone())
-        };
-        let trigger =
-            batch.column_by_name("trigger_date").ok_or_else(|| Error::Internal("return lacks trigger_date".into()))?;
-        let n = batch.num_rows();
-        out.push(RecordBatch::try_new(
-            tables::UKVI_REPORTS.schema(),
-            vec![
-                Arc::new(text("student_id")?),
-                Arc::new(text("event")?),
-                arrow::compute::cast(trigger, &arrow::datatypes::DataType::Date32)?,
-                Arc::new(Date32Array::from(vec![date_to_days(as_of); n])),
-                Arc::new(StringArray::from(vec![os_user(); n])),
-                Arc::new(TimestampMicrosecondArray::from(vec![now; n]).with_timezone("UTC")),
-            ],
-        )?);
+        use crate::engine::cells::{days, texts};
+        let (ids, events, trigger) =
+            (texts(batch, "student_id")?, texts(batch, "event")?, days(batch, "trigger_date")?);
+        for r in 0..batch.num_rows() {
+            out.push(vec![
+                ("student_id", row::text(ids.value(r))),
+                ("event", row::text(events.value(r))),
+                ("trigger_date", row::day(trigger.is_valid(r).then(|| trigger.value(r)))),
+                ("reported_on", row::day(Some(date_to_days(as_of)))),
+                ("recorded_by", row::text(os_user())),
+                ("recorded_at", row::instant(Some(now))),
+            ]);
+        }
     }
     Ok(out)
 }

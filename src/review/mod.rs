@@ -17,7 +17,7 @@ use datafusion::scalar::ScalarValue;
 use crate::config::{RATINGS, Rung};
 use crate::domain::terms::Outcome;
 use crate::domain::time::date_to_days;
-use crate::domain::year::{academic_year, day_in_year};
+use crate::domain::year::AcademicYear;
 use crate::engine::cells::{self, date, utc};
 use crate::engine::job::Job;
 use crate::engine::session::{self, Access};
@@ -38,7 +38,7 @@ pub struct ReviewOutcome {
     pub list: DataFrame,
 }
 
-fn rungs_batch(rungs: &[Rung], year_start: NaiveDate) -> Result<RecordBatch> {
+fn rungs_batch(rungs: &[Rung], year: AcademicYear) -> Result<RecordBatch> {
     let text = |f: &dyn Fn(&Rung) -> Option<String>| Arc::new(rungs.iter().map(f).collect::<StringArray>());
     let int = |f: &dyn Fn(&Rung) -> Option<i64>| Arc::new(rungs.iter().map(f).collect::<Int64Array>());
     let day = |f: &dyn Fn(&Rung) -> Option<i32>| Arc::new(rungs.iter().map(f).collect::<Date32Array>());
@@ -71,8 +71,8 @@ fn rungs_batch(rungs: &[Rung], year_start: NaiveDate) -> Result<RecordBatch> {
             text(&|r| r.term.clone()),
             int(&|r| r.term_weeks.map(|w| i64::from(w[0]))),
             int(&|r| r.term_weeks.map(|w| i64::from(w[1]))),
-            day(&|r| r.on_or_after.as_deref().and_then(|d| day_in_year(d, year_start))),
-            day(&|r| r.on_or_before.as_deref().and_then(|d| day_in_year(d, year_start))),
+            day(&|r| r.on_or_after.and_then(|d| year.day(d))),
+            day(&|r| r.on_or_before.and_then(|d| year.day(d))),
             text(&|r| r.requires.clone()),
             int(&|r| Some(i64::from(r.every_weeks))),
             int(&|r| Some(i64::from(r.weeks))),
@@ -90,17 +90,17 @@ pub async fn review(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> R
     let job = Job::start(warehouse, Access::Internal { with_equality: false }).await?;
     let ctx = &job.ctx;
     let rate = rating::rate_locked(warehouse, ctx, as_of, false).await?;
-    let (year, year_start) = academic_year(as_of);
-    let rungs = rungs_batch(&warehouse.config().review.rungs, year_start)?;
+    let year = AcademicYear::of(as_of);
+    let rungs = rungs_batch(&warehouse.config().review.rungs, year)?;
     session::register_batches(ctx, "rungs", rungs.schema(), vec![rungs])?;
 
     let day = date(date_to_days(as_of));
-    let base = [("as_of", day.clone()), ("year", ScalarValue::from(year.as_str()))];
+    let base = [("as_of", day.clone()), ("year", ScalarValue::from(year.to_string()))];
     let mut candidates = Vec::new();
     for query in ["review/rating_rungs", "review/weeks_rungs"] {
         candidates.extend(queries::collect(ctx, query, &base).await?);
     }
-    let low = [base[0].clone(), base[1].clone(), ("year_start", date(date_to_days(year_start)))];
+    let low = [base[0].clone(), base[1].clone(), ("year_start", date(date_to_days(year.first_day())))];
     candidates.extend(queries::collect(ctx, "review/low_days_rungs", &low).await?);
     let candidates = normalise(candidates)?;
     session::register_batches(ctx, "candidates", candidates_schema(), candidates)?;
@@ -159,9 +159,11 @@ fn cast_all(batches: Vec<RecordBatch>, schema: &Arc<Schema>) -> Result<Vec<Recor
             let columns = schema
                 .fields()
                 .iter()
-                .enumerate()
-                .map(|(i, f)| arrow::compute::cast(b.column(i), f.data_type()))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
+                .map(|f| match b.column_by_name(f.name()) {
+                    Some(column) => Ok(arrow::compute::cast(column, f.data_type())?),
+                    None => Err(Error::Internal(format!("a case query result has no column '{}'", f.name()))),
+                })
+                .collect::<Result<Vec<_>>>()?;
             Ok(RecordBatch::try_new(schema.clone(), columns)?)
         })
         .collect()

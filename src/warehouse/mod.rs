@@ -4,6 +4,7 @@
 //! at its previous or its next version, never in between. Jobs that write take the
 //! warehouse lock, so two of them never interleave their read-modify-write cycles.
 
+mod files;
 pub mod row;
 mod staged;
 pub mod tables;
@@ -26,6 +27,8 @@ use crate::config::{CONFIG_FILE, Config};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use tables::TableDef;
+
+pub use files::{apply_output_mode, create_private_dir, private_options, write_atomically};
 
 const LOCK_FILE: &str = ".rollcall.lock";
 const TABLES_DIR: &str = "tables";
@@ -62,7 +65,13 @@ impl Warehouse {
                 crate::config::PRESETS.join(", ")
             )));
         }
-        std::fs::create_dir_all(root.join(TABLES_DIR)).map_err(|e| Error::io(root, e))?;
+        // The warehouse is its owner's alone (0700): nobody else may list or read its tables.
+        create_private_dir(&root.join(TABLES_DIR))?;
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let private = std::fs::Permissions::from_mode(files::PRIVATE_DIR);
+            std::fs::set_permissions(root, private).map_err(|e| Error::io(root, e))?;
+        }
         let mut report = InitReport::default();
         let config_path = root.join(CONFIG_FILE);
         if !config_path.exists() {
@@ -121,8 +130,7 @@ impl Warehouse {
     /// Takes the warehouse write lock, waiting for another job to finish if need be.
     pub fn lock(&self) -> Result<WriteLock> {
         let path = self.root.join(LOCK_FILE);
-        let file =
-            File::options().create(true).truncate(false).write(true).open(&path).map_err(|e| Error::io(&path, e))?;
+        let file = files::private_options().truncate(false).write(true).open(&path).map_err(|e| Error::io(&path, e))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -373,18 +381,4 @@ fn user_of_process() -> Option<String> {
         let fields: Vec<&str> = line.split(':').collect();
         (fields.len() > 2 && fields[2] == uid).then(|| fields[0].to_string())
     })
-}
-
-/// Writes a file by writing a sibling temporary file and renaming it over the target,
-/// so a reader never sees half a file.
-pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, contents).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }

@@ -20,6 +20,11 @@ pub trait Row {
     fn cells(&self) -> Vec<Cell>;
 }
 
+/// A number cell.
+pub fn float(value: f64) -> ScalarValue {
+    ScalarValue::Float64(Some(value))
+}
+
 /// A text cell.
 pub fn text(value: impl Into<String>) -> ScalarValue {
     ScalarValue::Utf8(Some(value.into()))
@@ -72,6 +77,30 @@ pub fn named(def: &TableDef, cells: &[Vec<Cell>]) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(def.schema(), columns)?)
 }
 
+/// Whole columns given by name, as one batch in the table's layout: for bulk rows, where a
+/// cell per value would be slow. A column not given is null; a name the table lacks, or a
+/// column of the wrong type, is an error.
+pub fn columns(def: &TableDef, given: Vec<(&'static str, ArrayRef)>) -> Result<RecordBatch> {
+    for (name, _) in &given {
+        if !def.column_names().any(|c| c == *name) {
+            return Err(Error::Internal(format!("table '{}' has no column '{name}'", def.name)));
+        }
+    }
+    let rows = given.first().map_or(0, |(_, a)| a.len());
+    let columns = def
+        .columns
+        .iter()
+        .map(|(name, col)| match given.iter().find(|(n, _)| n == name) {
+            Some((_, array)) if array.data_type() != &col.data_type() => {
+                Err(Error::Internal(format!("table '{}': column '{name}' is not {}", def.name, kind(*col))))
+            }
+            Some((_, array)) => Ok(array.clone()),
+            None => Ok(arrow::array::new_null_array(&col.data_type(), rows)),
+        })
+        .collect::<Result<Vec<ArrayRef>>>()?;
+    Ok(RecordBatch::try_new(def.schema(), columns)?)
+}
+
 fn kind(col: Col) -> &'static str {
     match col {
         Col::Text => "text",
@@ -108,6 +137,19 @@ mod tests {
         assert_eq!(ScalarValue::try_from_array(files, 0).unwrap(), int(3));
         assert!(files.is_null(1));
         assert!(batch.column_by_name("student_id").unwrap().is_null(0));
+    }
+
+    #[test]
+    fn whole_columns_land_by_name_and_a_wrong_one_is_refused() {
+        use std::sync::Arc;
+        let ids: ArrayRef = Arc::new(arrow::array::StringArray::from(vec!["SAR-1", "SAR-2"]));
+        let files: ArrayRef = Arc::new(arrow::array::Int64Array::from(vec![3, 4]));
+        let batch = columns(&tables::SAR_REQUESTS, vec![("files", files.clone()), ("request_id", ids)]).unwrap();
+        assert_eq!(batch.schema(), tables::SAR_REQUESTS.schema());
+        assert_eq!(ScalarValue::try_from_array(batch.column_by_name("files").unwrap(), 1).unwrap(), int(4));
+        assert_eq!(batch.column_by_name("student_id").unwrap().null_count(), 2);
+        let wrong = columns(&tables::SAR_REQUESTS, vec![("request_id", files)]).unwrap_err().to_string();
+        assert!(wrong.contains("'request_id' is not text"), "{wrong}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod formats;
 mod golden;
 mod ingest;
 mod layers;
+mod policy;
 mod privacy;
 mod queries;
 mod rating;

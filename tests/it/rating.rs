@@ -127,6 +127,11 @@ fn attendance_and_authorised_absence() {
         env.sql("SELECT rating, expected, attended, round(score, 2) FROM ratings WHERE student_id = 'ATT' AND day = DATE '2025-10-10'")[1],
         "Low,10,5,0.3"
     );
+    // ABS: an authorised absence exempts its days: no rating at all from 6 October.
+    assert_eq!(env.scalar("SELECT count(*) FROM ratings WHERE student_id = 'ABS' AND day >= DATE '2025-10-06'"), "0");
+    // Without exemptions, the absence only excuses sessions.
+    configure(&env, "exempting_absence_kinds = [\"authorised\"]", "exempting_absence_kinds = []");
+    env.run(&["rate", "--as-of", "2025-10-10"]).ok();
     // ABS: the week of 6 October is excused, so only week one's 5 sessions are expected.
     assert_eq!(
         env.sql("SELECT rating, expected, attended FROM ratings WHERE student_id = 'ABS' AND day = DATE '2025-10-10'")

@@ -12,10 +12,13 @@ use std::path::{Path, PathBuf};
 use arrow::array::{Array, RecordBatch, StringArray};
 use arrow::datatypes::DataType;
 use datafusion::prelude::{DataFrame, SessionContext, col, lit};
+use datafusion::scalar::ScalarValue;
 
+use crate::engine::cells::int_at;
 use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
 use crate::privacy::pseudonym::{EQUALITY_PURPOSE, PseudonymKey};
+use crate::queries;
 use crate::warehouse::row::{self, Cell, Row};
 use crate::warehouse::tables::TableDef;
 use crate::warehouse::{Warehouse, os_user, tables, write_atomically};
@@ -38,9 +41,12 @@ impl Report {
     }
 }
 
+fn non_empty(batches: Vec<RecordBatch>) -> Vec<RecordBatch> {
+    batches.into_iter().filter(|b| b.num_rows() > 0).collect()
+}
+
 async fn rows_of(frame: DataFrame, name: &str) -> Result<Vec<RecordBatch>> {
-    let batches = frame.collect().await.map_err(|e| Error::query(name, e))?;
-    Ok(batches.into_iter().filter(|b| b.num_rows() > 0).collect())
+    Ok(non_empty(frame.collect().await.map_err(|e| Error::query(name, e))?))
 }
 
 async fn own_rows(ctx: &SessionContext, table: &str, column: &str, value: &str) -> Result<Vec<RecordBatch>> {
@@ -94,13 +100,7 @@ async fn gather(warehouse: &Warehouse, student_id: &str) -> Result<Found> {
         }
     }
     // Ethnicity, through the keyed pseudonym.
-    let equality_rows = ctx
-        .table("equality")
-        .await
-        .map_err(|e| Error::query("equality", e))?
-        .count()
-        .await
-        .map_err(|e| Error::query("equality", e))?;
+    let equality_rows = int_at(&queries::collect(&ctx, "compliance/equality_held", &[]).await?, "n")?.unwrap_or(0);
     if equality_rows > 0 && !found.is_empty() {
         let key = PseudonymKey::load(warehouse).map_err(|e| match e {
             Error::Key(m) => {
@@ -114,13 +114,9 @@ async fn gather(warehouse: &Warehouse, student_id: &str) -> Result<Found> {
         }
     }
     // The sessions they were timetabled for (sessions hold no one else's data).
-    if let Some((_, lists)) = found.iter().find(|(n, _)| n == "class_lists") {
-        let sessions = strings(lists, "session_id")?;
-        let frame = ctx.table("sessions").await.map_err(|e| Error::query("sessions", e))?;
-        let frame = frame
-            .filter(col("session_id").in_list(sessions.iter().map(|s| lit(s.as_str())).collect(), false))
-            .map_err(|e| Error::query("sessions", e))?;
-        let batches = rows_of(frame, "sessions").await?;
+    if found.iter().any(|(n, _)| n == "class_lists") {
+        let params = [("student_id", ScalarValue::from(student_id))];
+        let batches = non_empty(queries::collect(&ctx, "compliance/sar_timetable", &params).await?);
         if !batches.is_empty() {
             found.push(("timetable".into(), batches));
         }
@@ -154,9 +150,8 @@ fn write_export(
     found: &Found,
     audit: &[serde_json::Value],
 ) -> Result<Report> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let data = dir.join("data");
-    std::fs::create_dir_all(&data).map_err(|e| Error::io(&data, e))?;
+    crate::warehouse::create_private_dir(&data)?;
     let mut report = Report { request_id: request_id.to_string(), ..Report::default() };
     let mut everything = serde_json::Map::new();
     for (name, batches) in found {
@@ -200,7 +195,18 @@ fn write_export(
     write_atomically(&all, serde_json::to_string_pretty(&document).expect("json").as_bytes())?;
     report.files.insert(0, all);
     let index = dir.join("index.html");
-    write_atomically(&index, page::page(student_id, request_id, warehouse.clock().today(), found, audit).as_bytes())?;
+    write_atomically(
+        &index,
+        page::page(
+            student_id,
+            request_id,
+            warehouse.clock().today(),
+            warehouse.config().privacy.lawful_basis,
+            found,
+            audit,
+        )
+        .as_bytes(),
+    )?;
     report.files.insert(0, index);
     Ok(report)
 }

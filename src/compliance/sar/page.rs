@@ -53,6 +53,7 @@ pub(super) fn page(
     student_id: &str,
     request_id: &str,
     produced: chrono::NaiveDate,
+    basis: crate::domain::terms::LawfulBasis,
     found: &[(String, Vec<RecordBatch>)],
     audit: &[serde_json::Value],
 ) -> String {
@@ -80,8 +81,8 @@ pub(super) fn page(
             "<h2>About this information</h2>\
              <dl>\
              <dt>Why we hold it</dt><dd>To monitor attendance and engagement so that students who may need support are \
-             contacted early (the university's public task of education, and its legal obligations as a Student-visa \
-             sponsor and to funding bodies). Ethnicity is held only for equality monitoring in aggregate, under the \
+             contacted early, on the basis of {basis}; and to meet the university's legal obligations as a Student-visa \
+             sponsor and to funding bodies. Ethnicity is held only for equality monitoring in aggregate, under the \
              Equality Act 2010 (substantial public interest); it is never used for any decision about you.</dd>\
              <dt>Categories</dt><dd>{categories}</dd>\
              <dt>Recipients</dt><dd>{recipients}</dd>\
@@ -98,6 +99,7 @@ pub(super) fn page(
              daily expectation. The score places the day in a band from Very Low to High. Ratings only highlight where \
              staff should look: <strong>no decision about you rests on a rating alone</strong>; a member of staff \
              reviews every case and talks to you first.</p>",
+            basis = escape(basis.to_student()),
             categories = escape(&found.iter().map(|(n, _)| n.replace('_', " ")).collect::<Vec<_>>().join(", ")),
             recipients =
                 if recipients.is_empty() { "none recorded".to_string() } else { escape(&recipients.join("; ")) },

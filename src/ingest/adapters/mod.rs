@@ -194,7 +194,7 @@ pub async fn ingest(
             report.rows_read,
             added,
             rejected,
-            warehouse.clock().now_micros(),
+            crate::ingest::ingest_stamp(),
         )?;
         logs.push(log);
         reports.push(report);

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use arrow::array::{
     ArrayRef, Date32Array, Int64Array, RecordBatch, StringArray, StringBuilder, TimestampMicrosecondArray,
 };
-use arrow::datatypes::SchemaRef;
 use chrono_tz::Tz;
 use datafusion::prelude::SessionContext;
 
@@ -18,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::ingest::kinds::{self, SOURCES};
 use crate::ingest::parse::Reject;
 use crate::queries;
-use crate::warehouse::{DeltaTable, StagedFiles, Warehouse, tables};
+use crate::warehouse::{DeltaTable, StagedFiles, Warehouse, row, tables};
 
 use super::{AdapterFileReport, Identities, Session};
 
@@ -76,7 +75,7 @@ impl<'a> Sink<'a> {
             settings: &warehouse.config().formats,
             identities,
             sessions,
-            ingested_at: warehouse.clock().now_micros(),
+            ingested_at: crate::ingest::ingest_stamp(),
             files,
             pending: HashMap::new(),
             late: HashMap::new(),
@@ -253,7 +252,6 @@ impl<'a> Sink<'a> {
     }
 
     fn activity_batch(&self, keys: Vec<(Key, Tally)>) -> Result<RecordBatch> {
-        let schema: SchemaRef = tables::ACTIVITY.schema();
         let mut ids = StringBuilder::new();
         let mut at = Vec::with_capacity(keys.len());
         let mut days = Vec::with_capacity(keys.len());
@@ -272,21 +270,18 @@ impl<'a> Sink<'a> {
         let n = at.len();
         let ingested: ArrayRef =
             Arc::new(TimestampMicrosecondArray::from(vec![self.ingested_at; n]).with_timezone("UTC"));
-        let by_name: HashMap<&str, ArrayRef> = HashMap::from([
-            ("student_id", Arc::new(ids.finish()) as ArrayRef),
-            ("occurred_at", Arc::new(TimestampMicrosecondArray::from(at).with_timezone("UTC"))),
-            ("day", Arc::new(Date32Array::from(days))),
-            ("source", Arc::new(sources.finish())),
-            ("count", Arc::new(Int64Array::from(counts))),
-            ("duration_s", Arc::new(Int64Array::from(durations))),
-        ]);
-        // In the table's column order; `ingested_at` is the only other column.
-        let columns: Vec<ArrayRef> = schema
-            .fields()
-            .iter()
-            .map(|f| by_name.get(f.name().as_str()).cloned().unwrap_or_else(|| ingested.clone()))
-            .collect();
-        Ok(RecordBatch::try_new(schema, columns)?)
+        row::columns(
+            &tables::ACTIVITY,
+            vec![
+                ("student_id", Arc::new(ids.finish())),
+                ("occurred_at", Arc::new(TimestampMicrosecondArray::from(at).with_timezone("UTC"))),
+                ("day", Arc::new(Date32Array::from(days))),
+                ("source", Arc::new(sources.finish())),
+                ("count", Arc::new(Int64Array::from(counts))),
+                ("duration_s", Arc::new(Int64Array::from(durations))),
+                ("ingested_at", ingested),
+            ],
+        )
     }
 
     /// Writes what is left, then commits the file's activity in one commit and its
@@ -313,29 +308,31 @@ impl<'a> Sink<'a> {
         rows.sort_unstable();
         rows.dedup();
         let n = rows.len();
-        let schema = tables::SWIPES.schema();
-        let columns: Vec<ArrayRef> = schema
-            .fields()
-            .iter()
-            .map(|f| -> ArrayRef {
-                match f.name().as_str() {
-                    "student_id" => Arc::new(StringArray::from_iter_values(
+        let mut clock = LocalClock::new(self.tz);
+        row::columns(
+            &tables::SWIPES,
+            vec![
+                (
+                    "student_id",
+                    Arc::new(StringArray::from_iter_values(
                         rows.iter().map(|r| self.identities.student_id(r.0).to_string()),
                     )),
-                    "room" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1.clone()))),
-                    "swiped_at" => Arc::new(
+                ),
+                ("room", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1.clone())))),
+                (
+                    "swiped_at",
+                    Arc::new(
                         TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| r.2)).with_timezone("UTC"),
                     ),
-                    "day" => {
-                        let mut clock = LocalClock::new(self.tz);
-                        Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| clock.local_day(r.2))))
-                    }
-                    "reader_id" => Arc::new(StringArray::from(vec![Some("online"); n])),
-                    _ => Arc::new(TimestampMicrosecondArray::from(vec![self.ingested_at; n]).with_timezone("UTC")),
-                }
-            })
-            .collect();
-        Ok(RecordBatch::try_new(schema, columns)?)
+                ),
+                ("day", Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| clock.local_day(r.2))))),
+                ("reader_id", Arc::new(StringArray::from(vec![Some("online"); n]))),
+                (
+                    "ingested_at",
+                    Arc::new(TimestampMicrosecondArray::from(vec![self.ingested_at; n]).with_timezone("UTC")),
+                ),
+            ],
+        )
     }
 
     /// Removes the files written for a refused file (they were never committed).

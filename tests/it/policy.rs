@@ -1,0 +1,302 @@
+//! The cases the policies are written for (issue "The right answer on the cases the
+//! policies are written for"), each through the real binary on a small hand-built
+//! warehouse. Each test is named by the case it checks.
+
+use crate::common::*;
+use crate::fixtures::{configure, days, swipes, timetable, university, weekday};
+
+/// Case 9: the subject-access page states the lawful basis the configuration gives, not
+/// "public task" whatever it says.
+#[test]
+fn case_9_the_subject_access_page_states_the_configured_lawful_basis() {
+    let env = Env::new();
+    let students = format!("{STUDENTS_HEADER}\n{}\n", student("S1", "active"));
+    env.ingest("students", &[&env.file("students.csv", &students)]);
+    let page = |name: &str| {
+        let dir = env.dir.path().join(name);
+        env.run(&["sar", "S1", "--out", dir.to_str().unwrap()]).ok();
+        std::fs::read_to_string(dir.join("index.html")).unwrap()
+    };
+    let shipped = page("sar-default");
+    assert!(shipped.contains("public task of education (UK GDPR article 6(1)(e))"), "{shipped}");
+
+    configure(&env, "lawful_basis = \"public-task\"", "lawful_basis = \"legitimate-interests\"");
+    let configured = page("sar-configured");
+    assert!(configured.contains("legitimate interest in supporting its students (UK GDPR article 6(1)(f))"));
+    assert!(!configured.contains("public task"), "the shipped basis is still stated");
+
+    configure(&env, "lawful_basis = \"legitimate-interests\"", "lawful_basis = \"because\"");
+    let refused = env.run(&["sar", "S1", "--out", env.dir.path().join("sar-bad").to_str().unwrap()]).code(1);
+    assert!(refused.stderr.contains("unknown privacy.lawful_basis 'because'"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("rollcall.toml") && refused.stderr.contains("(line "), "{}", refused.stderr);
+}
+
+fn mode_of(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Case 8: under the usual umask (022) the warehouse is created 0700 and every output is
+/// 0600 (lists, ratings, returns, subject-access exports); `[output] mode` opens outputs
+/// to a group and never the equality extract.
+#[test]
+fn case_8_the_warehouse_and_every_output_are_owner_only() {
+    let env = university(&[crate::fixtures::student("S1", "P1", 1, "full-time", "active", "")]);
+    assert_eq!(mode_of(&env.warehouse), 0o700);
+    let out = |name: &str| env.dir.path().join(name).to_string_lossy().into_owned();
+    let written = [
+        (vec!["review", "--as-of", "2025-12-01"], out("review.csv")),
+        (vec!["ratings", "--date", "2025-12-01"], out("ratings.csv")),
+        (vec!["return", "ukvi", "--as-of", "2025-12-01"], out("ukvi.xlsx")),
+        (vec!["return", "funder", "--body", "SFE", "--as-of", "2025-12-01"], out("funder.csv")),
+        (vec!["sar", "S1"], out("sar")),
+    ];
+    for (args, path) in &written {
+        let mut args = args.clone();
+        args.extend(["--out", path.as_str()]);
+        env.run(&args).ok();
+    }
+    for (_, path) in &written {
+        let path = std::path::Path::new(path);
+        if path.is_dir() {
+            assert_eq!(mode_of(path), 0o700, "{}", path.display());
+            for file in files_below(path) {
+                assert_eq!(mode_of(&file), 0o600, "{}", file.display());
+            }
+        } else {
+            assert_eq!(mode_of(path), 0o600, "{}", path.display());
+        }
+    }
+    // Rollcall's own files in the warehouse (settings, audit trail, reference data, lock);
+    // the tables' files are the table format's, behind the 0700 directory.
+    for file in files_below(&env.warehouse).into_iter().filter(|f| !f.starts_with(env.warehouse.join("tables"))) {
+        assert_eq!(mode_of(&file), 0o600, "{}", file.display());
+    }
+
+    configure(&env, "mode = \"0600\"", "mode = \"0640\"");
+    env.run(&["review", "--as-of", "2025-12-01", "--out", &out("review-group.csv")]).ok();
+    assert_eq!(mode_of(std::path::Path::new(&out("review-group.csv"))), 0o640);
+    env.run(&["sar", "S1", "--out", &out("sar-group")]).ok();
+    assert_eq!(mode_of(&env.dir.path().join("sar-group")), 0o750);
+    assert_eq!(mode_of(&env.dir.path().join("sar-group/index.html")), 0o640);
+
+    configure(&env, "mode = \"0640\"", "mode = \"0666\"");
+    let refused = env.run(&["review", "--as-of", "2025-12-01"]).code(1);
+    assert!(refused.stderr.contains("must not let others write"), "{}", refused.stderr);
+}
+
+/// Case 7: `disclose` and `consent` take fields from the catalogue only, and never
+/// special-category data, whatever the basis; a refused disclosure logs nothing.
+#[test]
+fn case_7_disclosures_name_catalogue_fields_and_never_special_category_data() {
+    let env = Env::new();
+    let students = format!("{STUDENTS_HEADER}\n{}\n", student("S1", "active"));
+    env.ingest("students", &[&env.file("students.csv", &students)]);
+    let disclose = |basis: &str, fields: &str| {
+        env.run(&[
+            "disclose",
+            "S1",
+            "--recipient",
+            "Police",
+            "--basis",
+            basis,
+            "--purpose",
+            "REQ-1",
+            "--fields",
+            fields,
+            "--on",
+            "2025-12-02",
+        ])
+    };
+    for basis in ["crime-prevention", "vital-interests", "legal-obligation"] {
+        let refused = disclose(basis, "given_name,ethnicity").code(1);
+        assert!(refused.stderr.contains("'ethnicity' is special-category data"), "{}", refused.stderr);
+    }
+    let refused = disclose("crime-prevention", "priority_flags").code(1);
+    assert!(refused.stderr.contains("special-category"), "{}", refused.stderr);
+    let unknown = disclose("crime-prevention", "home_address").code(2);
+    assert!(unknown.stderr.contains("'home_address' is not a disclosable field"), "{}", unknown.stderr);
+    assert!(unknown.stderr.contains("given_name"), "the catalogue is listed: {}", unknown.stderr);
+    assert_eq!(env.scalar("SELECT count(*) FROM disclosures"), "0");
+
+    disclose("crime-prevention", " given_name , family_name,attendance_rate ").ok();
+    assert_eq!(env.scalar("SELECT fields FROM disclosures"), "given_name,family_name,attendance_rate");
+
+    let consent = |fields: &str| {
+        env.run(&[
+            "consent",
+            "S1",
+            "--recipient",
+            "Parent",
+            "--fields",
+            fields,
+            "--from",
+            "2025-12-01",
+            "--to",
+            "2026-01-31",
+        ])
+    };
+    assert!(consent("ethnicity").code(1).stderr.contains("special-category"));
+    assert_eq!(env.scalar("SELECT count(*) FROM consents"), "0");
+    consent("attendance_rate").ok();
+    assert_eq!(env.scalar("SELECT count(*) FROM consents"), "1");
+}
+
+/// Case 5: a finished student with no end date is reported by every purge (a count) and
+/// listed by the dry run (ids), and the audit trail counts them; a completed student with
+/// only an expected end date is due from it.
+#[test]
+fn case_5_students_without_an_end_date_are_reported_not_kept_silently() {
+    let env = Env::new();
+    let header =
+        "student_id,programme_code,department,level,stage,mode,start_date,status,expected_end_date,completion_date";
+    let students = format!(
+        "{header}\nDONE1,CS4,Computing,4,1,full-time,2014-09-22,completed,2017-06-30,2017-06-30\n\
+         NOEND1,CS4,Computing,4,1,full-time,2014-09-22,completed,,\n\
+         NOEND2,CS4,Computing,4,1,full-time,2014-09-22,withdrawn,,\n\
+         EXPECTED1,CS4,Computing,4,1,full-time,2014-09-22,completed,2017-06-30,\n\
+         STUDYING1,CS4,Computing,4,1,full-time,2025-09-22,active,,\n"
+    );
+    env.ingest("students", &[&env.file("students.csv", &students)]);
+
+    let dry = env.run(&["retention", "purge", "--as-of", "2025-12-01", "--dry-run"]).ok();
+    assert_eq!(dry.stdout, "student_id,ended_on\nDONE1,2017-06-30\nEXPECTED1,2017-06-30\n");
+    assert!(dry.stderr.contains("2 student(s) finished their studies with no end date held"), "{}", dry.stderr);
+    assert!(dry.stderr.contains("  NOEND1\n") && dry.stderr.contains("  NOEND2\n"), "{}", dry.stderr);
+
+    let real = env.run(&["retention", "purge", "--as-of", "2025-12-01"]).ok();
+    assert!(real.stderr.contains("erased 2 student(s)"), "{}", real.stderr);
+    assert!(real.stderr.contains("2 student(s) finished their studies with no end date held"), "{}", real.stderr);
+    assert!(!real.stderr.contains("NOEND1"), "a real purge names no one: {}", real.stderr);
+    let ids = env.sql("SELECT student_id FROM students ORDER BY student_id");
+    assert_eq!(ids, ["student_id", "NOEND1", "NOEND2", "STUDYING1"]);
+
+    let audit = std::fs::read_to_string(env.warehouse.join("audit/audit.jsonl")).unwrap();
+    let entries: Vec<serde_json::Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let purges: Vec<&serde_json::Value> =
+        entries.iter().filter(|e| e["command"].as_str().unwrap().starts_with("retention purge")).collect();
+    assert_eq!(purges.len(), 2);
+    for entry in purges {
+        assert_eq!(entry["details"]["students_undetermined"], 2, "{entry}");
+    }
+}
+
+/// The UKVI return as `student,event,trigger,report_by` lines.
+fn ukvi_events(env: &Env, as_of: &str, record: bool) -> Vec<String> {
+    let mut args = vec!["--format", "csv", "return", "ukvi", "--as-of", as_of];
+    if record {
+        args.push("--record");
+    }
+    let run = env.run(&args).ok();
+    let brief = |l: &str| {
+        let f: Vec<&str> = l.split(',').collect();
+        format!("{},{},{},{}", f[0], f[2], f[3], f[4])
+    };
+    run.stdout.lines().skip(1).map(brief).collect()
+}
+
+/// Case 3: a late starter who engages and then stops is reported as never having engaged
+/// and, later, as having stopped; a student who stops, returns and stops again is reported
+/// twice, each event once.
+#[test]
+fn case_3_ukvi_judges_each_event_on_its_own() {
+    let env = university(&[]);
+    let header = "student_id,programme_code,department,level,stage,mode,start_date,status,visa_route,cas_number";
+    let rows = [
+        "LATE,P1,D,4,1,full-time,2025-09-22,active,student,CAS1", // first engages 13 October, stops after 31 October
+        "TWICE,P1,D,4,1,full-time,2025-09-22,active,student,CAS2", // week one, gone, back 20-31 October, gone
+    ];
+    env.ingest("students", &[&env.file("sponsored.csv", &format!("{header}\n{}\n", rows.join("\n")))]);
+    timetable(&env, &days("2025-09-29", "2025-12-12", weekday), &["LATE", "TWICE"]);
+    swipes(&env, "late.csv", "LATE", &days("2025-10-13", "2025-10-31", weekday));
+    let twice = [days("2025-09-29", "2025-10-03", weekday), days("2025-10-20", "2025-10-31", weekday)].concat();
+    swipes(&env, "twice.csv", "TWICE", &twice);
+
+    // Missed contact points (ten in a row): LATE's run before engaging is the never-engaged
+    // event; each later run of ten is a stop.
+    assert_eq!(
+        ukvi_events(&env, "2025-11-30", false),
+        [
+            "LATE,did not enrol or never engaged,2025-10-06,2025-10-20",
+            "TWICE,stopped engaging,2025-10-17,2025-10-31",
+            "LATE,stopped engaging,2025-11-14,2025-11-28",
+            "TWICE,stopped engaging,2025-11-14,2025-11-28",
+        ]
+    );
+    // Recorded as reported in October, each event is listed once: November brings only the new stops.
+    assert_eq!(ukvi_events(&env, "2025-10-24", true).len(), 2);
+    assert_eq!(
+        ukvi_events(&env, "2025-11-30", false),
+        ["LATE,stopped engaging,2025-11-14,2025-11-28", "TWICE,stopped engaging,2025-11-14,2025-11-28"]
+    );
+    assert_eq!(ukvi_events(&env, "2025-11-30", true).len(), 2);
+    assert!(ukvi_events(&env, "2025-12-12", false).is_empty());
+
+    // Days without engagement (seven): the same shape, counted in days.
+    configure(&env, "engagement_rule = \"missed-contact-points\"", "engagement_rule = \"days-without-engagement\"");
+    configure(&env, "engagement_threshold = 10", "engagement_threshold = 7");
+    assert_eq!(
+        ukvi_events(&env, "2025-11-30", false),
+        [
+            // Seven days from Saturday 4 October; and from Saturday 1 November for both.
+            "TWICE,stopped engaging,2025-10-10,2025-10-24",
+            "LATE,stopped engaging,2025-11-07,2025-11-21",
+            "TWICE,stopped engaging,2025-11-07,2025-11-21",
+        ]
+    );
+}
+
+/// Case 1: an authorised absence exempts the days it covers, and the grace days after,
+/// from ratings and cases; a configured exemption kind does the same for its days.
+#[test]
+fn case_1_an_exemption_suspends_ratings_and_cases_for_its_days() {
+    use crate::fixtures::{activity, d, ratings, student};
+    let env = university(&[
+        student("AWAY", "P1", 1, "full-time", "active", ""),
+        student("HERE", "P1", 1, "full-time", "active", ""),
+    ]);
+    let teaching = days("2025-09-29", "2025-12-12", weekday);
+    timetable(&env, &teaching, &["AWAY", "HERE"]);
+    let away = (d("2025-10-20"), d("2025-11-07"));
+    let present: Vec<_> = teaching.iter().copied().filter(|t| *t < away.0 || *t > away.1).collect();
+    swipes(&env, "away.csv", "AWAY", &present);
+    swipes(&env, "here.csv", "HERE", &teaching);
+    let mut rows: Vec<(&str, chrono::NaiveDate, &str, u32)> = present.iter().map(|t| ("AWAY", *t, "vle", 10)).collect();
+    rows.extend(teaching.iter().map(|t| ("HERE", *t, "vle", 10)));
+    activity(&env, "vle.csv", &rows);
+    env.ingest(
+        "absences",
+        &[&env.file("abs.csv", "student_id,starts_on,ends_on,kind\nAWAY,2025-10-20,2025-11-07,authorised\n")],
+    );
+
+    // Weekly (week 5) and fortnightly (week 6) reviews during the absence raise nothing for AWAY.
+    for day in ["2025-10-27", "2025-11-03"] {
+        let run = env.run(&["--format", "csv", "review", "--as-of", day]).ok();
+        assert!(!run.stdout.contains("AWAY"), "{day}: {}", run.stdout);
+    }
+    env.run(&["rate", "--as-of", "2025-12-12"]).ok();
+    // No rating from the absence's first day to 13 days after its last (the window less one).
+    assert_eq!(ratings(&env, "AWAY", "2025-10-20", "2025-11-20"), Vec::<String>::new());
+    assert_eq!(ratings(&env, "HERE", "2025-10-20", "2025-11-20").len(), 24);
+    let after = ratings(&env, "AWAY", "2025-11-21", "2025-12-12");
+    assert_eq!(after.len(), 16, "{after:?}");
+    assert!(after.iter().all(|r| r.ends_with("High")), "back and engaged: {after:?}");
+    assert_eq!(env.scalar("SELECT count(*) FROM cases WHERE student_id = 'AWAY'"), "0");
+
+    // A configured exemption kind, without grace: only its own days go unrated.
+    configure(
+        &env,
+        "exempting_absence_kinds = [\"authorised\"]",
+        "exempting_absence_kinds = [\"authorised\", \"dissertation\"]",
+    );
+    configure(&env, "# exemption_grace_days = 13", "exemption_grace_days = 0");
+    env.ingest(
+        "absences",
+        &[&env.file("diss.csv", "student_id,starts_on,ends_on,kind\nHERE,2025-12-01,2025-12-05,dissertation\n")],
+    );
+    let run = env.run(&["rate", "--as-of", "2025-12-12"]).ok();
+    assert!(run.stdout.contains("full"), "changed settings recompute in full: {}", run.stdout);
+    assert_eq!(ratings(&env, "HERE", "2025-12-01", "2025-12-05"), Vec::<String>::new());
+    assert_eq!(ratings(&env, "HERE", "2025-12-08", "2025-12-12").len(), 5);
+    assert_eq!(ratings(&env, "AWAY", "2025-11-08", "2025-11-14").len(), 5, "grace 0: rated from the Monday after");
+}
