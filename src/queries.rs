@@ -46,6 +46,8 @@ catalog!(
     "views/attendance",
     "views/rejected_swipes",
     "views/teaching_days",
+    "views/suspicious_swipes",
+    "swipes/suspicious",
     "derive/daily_activity",
     "derive/daily_attendance",
     "rating/last_run",

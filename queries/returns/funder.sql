@@ -1,15 +1,20 @@
 -- description: the funding-body return: attendance confirmation per liability period, and changes of circumstances with the last date of engagement
--- params: $as_of Date32, $body Utf8, $not_attending_days Int64
--- output: student_id, funding_body, status, last_engagement_date, section, period, status_date
+-- params: $as_of Date32, $body Utf8, $rule Utf8, $window Int64, $min_days Int64, $not_attending_days Int64
+-- output: student_id, funding_body, status, last_engagement_date, section, period, status_date, reason
 --
 -- Engagement is any attendance or activity. Attendance confirmation, for each liability
--- period (table `periods`: name, starts, ends, and until = the sooner of ends and $as_of) that has started: a student funded by $body and enrolled by
--- then is 'attending' if they engaged within $not_attending_days days of the period's end
--- (or of $as_of, if sooner); otherwise 'not attending since' their last engagement;
--- 'never attended' is given only in the first period. Withdrawn and intermitted students
--- appear only in periods that started before their status date, judged up to that date.
--- Change of circumstances: withdrawn or intermitted students, with the last day they
--- engaged on or before their status date (never after it, never after $as_of).
+-- period (table `periods`: name, starts, ends, and until = the sooner of ends and $as_of)
+-- that has started: a student funded by $body and enrolled by then is judged over the
+-- period's last $window teaching days up to `until` (within the period) by $rule:
+-- - rated-above-very-low: rated above Very Low on at least $min_days of them; a student
+--   with no rated day there (exempt, or not monitored) is judged by engagement instead;
+-- - engaged-days: engaged on at least $min_days of them;
+-- - engaged-within-days: engaged at all within $not_attending_days days of `until`.
+-- Otherwise 'not attending since' their last engagement ('never attended' in the first
+-- period, 'not attending' without any). Every line says why. Withdrawn and intermitted
+-- students appear only in periods that started before their status date, judged up to
+-- that date. Change of circumstances: withdrawn or intermitted students, with the last
+-- day they engaged on or before their status date (never after it, never after $as_of).
 WITH funded AS (
     SELECT student_id, start_date, status,
            coalesce(status_date, CASE WHEN status = 'withdrawn' THEN completion_date END, CAST(ingested_at AS DATE)) AS status_on
@@ -37,11 +42,56 @@ judged AS (
       AND f.status <> 'completed'
       AND (f.status NOT IN ('withdrawn', 'intermitted') OR f.status_on >= p.starts)
 ),
+-- The last $window teaching days of each judged period, per student.
+window_days AS (
+    SELECT student_id, period, day
+    FROM (
+        SELECT j.student_id, j.period, t.day,
+               row_number() OVER (PARTITION BY j.student_id, j.period ORDER BY t.day DESC) AS k
+        FROM judged j
+        JOIN teaching_days t ON t.day BETWEEN j.starts AND j.until
+    ) w
+    WHERE k <= $window
+),
+windows AS (
+    SELECT student_id, period, count(*) AS teaching, min(day) AS first_day, max(day) AS last_day
+    FROM window_days
+    GROUP BY student_id, period
+),
+counted AS (
+    SELECT w.student_id, w.period,
+           count(DISTINCT e.day) AS engaged,
+           count(DISTINCT r.day) AS rated,
+           count(DISTINCT CASE WHEN r.rating <> 'Very Low' THEN r.day END) AS above
+    FROM window_days w
+    LEFT JOIN engaged_days e ON e.student_id = w.student_id AND e.day = w.day
+    LEFT JOIN ratings r ON r.student_id = w.student_id AND r.day = w.day
+    GROUP BY w.student_id, w.period
+),
 confirmation AS (
-    SELECT j.student_id, j.period, j.n, j.until, max(e.day) AS last_engagement_date
+    SELECT j.student_id, j.period, j.n, j.until,
+           max(e.day) AS last_engagement_date
     FROM judged j
     LEFT JOIN engaged_days e ON e.student_id = j.student_id AND e.day <= j.until
     GROUP BY j.student_id, j.period, j.n, j.until
+),
+verdicts AS (
+    SELECT c.student_id, c.period, c.n, c.last_engagement_date,
+           coalesce(w.teaching, 0) AS teaching, coalesce(k.engaged, 0) AS engaged,
+           coalesce(k.rated, 0) AS rated, coalesce(k.above, 0) AS above,
+           CASE
+               WHEN $rule = 'engaged-within-days' THEN
+                    c.last_engagement_date IS NOT NULL
+                    AND CAST(CAST(c.last_engagement_date AS INT) AS BIGINT) >= CAST(CAST(c.until AS INT) AS BIGINT) - $not_attending_days
+               WHEN $rule = 'rated-above-very-low' AND coalesce(k.rated, 0) > 0 THEN coalesce(k.above, 0) >= $min_days
+               ELSE coalesce(k.engaged, 0) >= $min_days
+           END AS attending,
+           concat(' of the ', CAST(coalesce(w.teaching, 0) AS VARCHAR), ' teaching days ',
+                  CAST(w.first_day AS VARCHAR), ' to ', CAST(w.last_day AS VARCHAR)) AS span,
+           c.until
+    FROM confirmation c
+    LEFT JOIN windows w ON w.student_id = c.student_id AND w.period = c.period
+    LEFT JOIN counted k ON k.student_id = c.student_id AND k.period = c.period
 ),
 changes AS (
     SELECT f.student_id, f.status, f.status_on, max(e.day) AS last_engagement_date
@@ -52,19 +102,31 @@ changes AS (
     GROUP BY f.student_id, f.status, f.status_on
 )
 SELECT student_id, $body AS funding_body,
-       CASE WHEN last_engagement_date IS NULL AND n = 1 THEN 'never attended'
+       CASE WHEN attending THEN 'attending'
+            WHEN last_engagement_date IS NULL AND n = 1 THEN 'never attended'
             WHEN last_engagement_date IS NULL THEN 'not attending'
-            WHEN CAST(CAST(last_engagement_date AS INT) AS BIGINT) < CAST(CAST(until AS INT) AS BIGINT) - $not_attending_days
-                 THEN concat('not attending since ', CAST(last_engagement_date AS VARCHAR))
-            ELSE 'attending'
+            ELSE concat('not attending since ', CAST(last_engagement_date AS VARCHAR))
        END AS status,
        last_engagement_date,
        'attendance confirmation' AS section,
        period,
-       CAST(NULL AS DATE) AS status_date
-FROM confirmation
+       CAST(NULL AS DATE) AS status_date,
+       CASE
+           WHEN $rule = 'engaged-within-days' THEN
+                concat(CASE WHEN attending THEN 'engaged' ELSE 'no engagement' END, ' within ',
+                       CAST($not_attending_days AS VARCHAR), ' days of ', CAST(until AS VARCHAR))
+           WHEN teaching = 0 THEN 'no teaching day in the period yet'
+           WHEN $rule = 'rated-above-very-low' AND rated > 0 THEN
+                concat('rated above Very Low on ', CAST(above AS VARCHAR), span, ' (', CAST($min_days AS VARCHAR), ' needed)')
+           WHEN $rule = 'rated-above-very-low' THEN
+                concat('no rated day (exempt or not monitored); engaged on ', CAST(engaged AS VARCHAR), span,
+                       ' (', CAST($min_days AS VARCHAR), ' needed)')
+           ELSE concat('engaged on ', CAST(engaged AS VARCHAR), span, ' (', CAST($min_days AS VARCHAR), ' needed)')
+       END AS reason
+FROM verdicts
 UNION ALL
 SELECT student_id, $body AS funding_body, status, last_engagement_date,
-       'change of circumstances' AS section, CAST(NULL AS VARCHAR) AS period, status_on AS status_date
+       'change of circumstances' AS section, CAST(NULL AS VARCHAR) AS period, status_on AS status_date,
+       concat('student record status ', status) AS reason
 FROM changes
 ORDER BY section, period, student_id

@@ -16,6 +16,7 @@ pub mod retention;
 pub mod review;
 pub mod sar;
 pub mod sql;
+pub mod swipes;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -120,6 +121,9 @@ pub enum Command {
     Audit(audit::Command),
     /// Run a read-only SQL query over the warehouse tables.
     Sql(sql::Args),
+    /// Swipes for staff to look into (a card in two rooms at once).
+    #[command(subcommand)]
+    Swipes(swipes::Command),
     /// Build a synthetic university in a fresh warehouse and run every job on it.
     Demo(demo::Args),
 }
@@ -147,6 +151,7 @@ impl Command {
             Command::Disclose(_) => "disclose",
             Command::Consent(_) => "consent",
             Command::Sql(_) => "sql",
+            Command::Swipes(_) => "swipes suspicious",
         })
     }
 }
@@ -210,6 +215,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Consent(args) => args.run(&cli.global).await,
         Command::Audit(command) => command.run(&cli.global).await,
         Command::Sql(args) => args.run(&cli.global).await,
+        Command::Swipes(command) => command.run(&cli.global).await,
         Command::Demo(args) => args.run(&cli.global).await,
     }
 }

@@ -96,14 +96,6 @@ impl std::str::FromStr for Census {
     }
 }
 
-impl TryFrom<String> for Census {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, String> {
-        text.parse()
-    }
-}
-
 impl std::fmt::Display for Census {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -113,11 +105,7 @@ impl std::fmt::Display for Census {
     }
 }
 
-impl From<Census> for String {
-    fn from(census: Census) -> String {
-        census.to_string()
-    }
-}
+crate::domain::text_serde!(Census);
 
 impl EqualityConfig {
     pub(super) fn validate(&self) -> Result<(), String> {

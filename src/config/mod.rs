@@ -115,19 +115,13 @@ impl std::str::FromStr for FileMode {
     }
 }
 
-impl TryFrom<String> for FileMode {
-    type Error = String;
-
-    fn try_from(text: String) -> std::result::Result<Self, String> {
-        text.parse()
+impl std::fmt::Display for FileMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04o}", self.0)
     }
 }
 
-impl From<FileMode> for String {
-    fn from(mode: FileMode) -> String {
-        format!("{:04o}", mode.0)
-    }
-}
+crate::domain::text_serde!(FileMode);
 
 /// `[ingest]`
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -137,6 +131,8 @@ pub struct IngestConfig {
     pub swipe_window_before_minutes: u32,
     /// How many problems an ingest lists before it only counts them.
     pub max_listed_problems: usize,
+    /// One card in two rooms fewer minutes apart than this is listed as suspicious.
+    pub min_minutes_between_rooms: u32,
 }
 
 /// `[engine]`
@@ -167,7 +163,7 @@ impl Default for PrivacyConfig {
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        IngestConfig { swipe_window_before_minutes: 30, max_listed_problems: 50 }
+        IngestConfig { swipe_window_before_minutes: 30, max_listed_problems: 50, min_minutes_between_rooms: 5 }
     }
 }
 

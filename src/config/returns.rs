@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::terms::EngagementRule;
+use crate::domain::terms::{AttendingRule, EngagementRule};
 use crate::domain::year::MonthDay;
 
 /// `[ukvi]`
@@ -43,7 +43,15 @@ impl UkviConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FunderConfig {
-    /// Days without engagement before a period's end that make a student not attending.
+    /// How a student is judged attending in a liability period.
+    pub attending_rule: AttendingRule,
+    /// The period's last teaching days (up to the return's day) the rule looks at.
+    pub window_teaching_days: u32,
+    /// Days of those rated above Very Low (`rated-above-very-low`) or engaged
+    /// (`engaged-days`) that make a student attending.
+    pub min_days: u32,
+    /// Days without engagement before a period's end that make a student not attending
+    /// (`engaged-within-days`).
     pub not_attending_after_days: u32,
     /// Liability periods.
     pub periods: Vec<LiabilityPeriod>,
@@ -64,6 +72,9 @@ pub struct LiabilityPeriod {
 impl Default for FunderConfig {
     fn default() -> Self {
         FunderConfig {
+            attending_rule: AttendingRule::RatedAboveVeryLow,
+            window_teaching_days: 20,
+            min_days: 10,
             not_attending_after_days: 28,
             periods: [("term 1", "08-01", "12-31"), ("term 2", "01-01", "04-15"), ("term 3", "04-16", "07-31")]
                 .into_iter()
@@ -79,6 +90,9 @@ impl Default for FunderConfig {
 
 impl FunderConfig {
     pub(super) fn validate(&self) -> std::result::Result<(), String> {
+        if self.window_teaching_days == 0 || self.min_days == 0 || self.min_days > self.window_teaching_days {
+            return Err("funder: min_days must be between 1 and window_teaching_days".into());
+        }
         if self.periods.is_empty() {
             return Err("funder.periods: at least one liability period is needed".into());
         }

@@ -89,6 +89,18 @@ text_enum!(
 );
 
 text_enum!(
+    /// How a funding-body return decides that a student is attending (`funder.attending_rule`).
+    AttendingRule, "funder.attending_rule", {
+        /// Rated above Very Low on enough of the period's last teaching days.
+        RatedAboveVeryLow = "rated-above-very-low",
+        /// Engaged (any attendance or activity) on enough of the period's last teaching days.
+        EngagedDays = "engaged-days",
+        /// Any engagement within `not_attending_after_days` of the period's end.
+        EngagedWithinDays = "engaged-within-days",
+    }
+);
+
+text_enum!(
     /// What staff record on a case.
     Outcome, "outcome", {
         /// The student was contacted.

@@ -59,19 +59,7 @@ impl FromStr for AcademicYear {
     }
 }
 
-impl TryFrom<String> for AcademicYear {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, String> {
-        text.parse()
-    }
-}
-
-impl From<AcademicYear> for String {
-    fn from(year: AcademicYear) -> String {
-        year.to_string()
-    }
-}
+super::text_serde!(AcademicYear);
 
 /// A day of the year written `MM-DD` (29 February allowed), as settings give them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -104,19 +92,7 @@ impl FromStr for MonthDay {
     }
 }
 
-impl TryFrom<String> for MonthDay {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, String> {
-        text.parse()
-    }
-}
-
-impl From<MonthDay> for String {
-    fn from(day: MonthDay) -> String {
-        day.to_string()
-    }
-}
+super::text_serde!(MonthDay);
 
 /// Parses a `MM-DD` day of the year (29 February allowed).
 fn parse_month_day(text: &str) -> Option<(u32, u32)> {

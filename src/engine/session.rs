@@ -9,6 +9,7 @@ use std::sync::Arc;
 use datafusion::datasource::MemTable;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::scalar::ScalarValue;
 use deltalake::delta_datafusion::planner::DeltaPlanner;
 
 use crate::error::{Error, Result};
@@ -64,8 +65,11 @@ pub async fn build(warehouse: &Warehouse, access: Access) -> Result<SessionConte
         }
     }
     register_functions(&ctx).await?;
-    for view in ["views/attendance", "views/rejected_swipes", "views/teaching_days"] {
-        let df = queries::plan(&ctx, view, &[]).await?;
+    let walk =
+        ("walk_minutes", ScalarValue::Int64(Some(i64::from(warehouse.config().ingest.min_minutes_between_rooms))));
+    for view in ["views/attendance", "views/rejected_swipes", "views/teaching_days", "views/suspicious_swipes"] {
+        let params = if view == "views/suspicious_swipes" { std::slice::from_ref(&walk) } else { &[] };
+        let df = queries::plan(&ctx, view, params).await?;
         let name = view.trim_start_matches("views/");
         ctx.register_table(name, df.into_view()).map_err(|e| Error::query(view, e))?;
     }

@@ -87,6 +87,9 @@ pub async fn funder(warehouse: &Warehouse, body: &str, as_of: NaiveDate, record:
         ("as_of", date(date_to_days(as_of))),
         ("body", ScalarValue::from(body)),
         ("not_attending_days", ScalarValue::Int64(Some(i64::from(config.not_attending_after_days)))),
+        ("rule", ScalarValue::from(config.attending_rule.as_str())),
+        ("window", ScalarValue::Int64(Some(i64::from(config.window_teaching_days)))),
+        ("min_days", ScalarValue::Int64(Some(i64::from(config.min_days)))),
     ];
     let query = "returns/funder";
     let mut frame = queries::plan(&ctx, query, &params).await?;

@@ -300,3 +300,120 @@ fn case_1_an_exemption_suspends_ratings_and_cases_for_its_days() {
     assert_eq!(ratings(&env, "HERE", "2025-12-08", "2025-12-12").len(), 5);
     assert_eq!(ratings(&env, "AWAY", "2025-11-08", "2025-11-14").len(), 5, "grace 0: rated from the Monday after");
 }
+
+/// Case 4: the funder return's default rule does not confirm as attending a student rated
+/// Very Low throughout the period's last teaching days, though they engaged now and then;
+/// every line says why.
+#[test]
+fn case_4_funder_attendance_is_a_stated_rule_not_any_single_event() {
+    use crate::fixtures::{activity, d};
+    let env = university(&[]);
+    let header = "student_id,programme_code,department,level,stage,mode,start_date,status,funding_body";
+    let rows = ["KEEN,P1,D,4,1,full-time,2025-09-22,active,SFE", "FAINT,P1,D,4,1,full-time,2025-09-22,active,SFE"];
+    env.ingest("students", &[&env.file("funded.csv", &format!("{header}\n{}\n", rows.join("\n")))]);
+    let teaching = days("2025-09-29", "2025-12-12", weekday);
+    timetable(&env, &teaching, &["KEEN", "FAINT"]);
+    swipes(&env, "keen.csv", "KEEN", &teaching);
+    // FAINT attends until 31 October, then logs in to the VLE once every ten days.
+    swipes(&env, "faint.csv", "FAINT", &days("2025-09-29", "2025-10-31", weekday));
+    let sporadic = [d("2025-11-20"), d("2025-11-30"), d("2025-12-10")];
+    activity(&env, "faint-vle.csv", &sporadic.iter().map(|t| ("FAINT", *t, "vle", 1)).collect::<Vec<_>>());
+    let term_1 = |env: &Env| -> Vec<String> {
+        let run = env.run(&["--format", "csv", "return", "funder", "--body", "SFE", "--as-of", "2025-12-31"]).ok();
+        assert!(
+            run.stdout
+                .starts_with("student_id,funding_body,status,last_engagement_date,section,period,status_date,reason\n")
+        );
+        run.stdout.lines().skip(1).map(str::to_string).collect()
+    };
+    let very_low = env.sql(
+        "SELECT count(*) FROM ratings WHERE student_id = 'FAINT' AND day >= DATE '2025-11-17' AND rating <> 'Very Low'",
+    );
+    assert_eq!(very_low[1], "0", "FAINT is Very Low throughout the last 20 teaching days");
+    assert_eq!(
+        term_1(&env),
+        [
+            "FAINT,SFE,not attending since 2025-12-10,2025-12-10,attendance confirmation,term 1,,rated above Very Low on 0 of the 20 teaching days 2025-11-17 to 2025-12-12 (10 needed)",
+            "KEEN,SFE,attending,2025-12-12,attendance confirmation,term 1,,rated above Very Low on 20 of the 20 teaching days 2025-11-17 to 2025-12-12 (10 needed)",
+        ]
+    );
+    // The rule of earlier versions confirmed FAINT: one VLE login within 28 days of 31 December.
+    configure(&env, "attending_rule = \"rated-above-very-low\"", "attending_rule = \"engaged-within-days\"");
+    let old = term_1(&env);
+    assert!(
+        old[0].starts_with("FAINT,SFE,attending,2025-12-10,")
+            && old[0].ends_with("engaged within 28 days of 2025-12-31"),
+        "{old:?}"
+    );
+    configure(&env, "attending_rule = \"engaged-within-days\"", "attending_rule = \"engaged-days\"");
+    let engaged = term_1(&env);
+    assert!(
+        engaged[0].starts_with("FAINT,SFE,not attending since 2025-12-10,")
+            && engaged[0].contains("engaged on 2 of the 20"),
+        "{engaged:?}"
+    );
+    configure(&env, "min_days = 10", "min_days = 30");
+    let refused = env.run(&["return", "funder", "--body", "SFE", "--as-of", "2025-12-31"]).code(1);
+    assert!(refused.stderr.contains("min_days must be between 1 and window_teaching_days"), "{}", refused.stderr);
+}
+
+/// Case 6: one card in room R1 at 09:55 and room R2 at 09:56 is listed for staff, as is
+/// attendance at two overlapping sessions in different rooms; the ratings are the same
+/// with or without the listing (it never changes a rating by itself).
+#[test]
+fn case_6_proxy_swiping_is_listed_for_staff() {
+    use crate::fixtures::student;
+    let env = university(&[
+        student("PROXY", "P1", 1, "full-time", "active", ""),
+        student("HONEST", "P1", 1, "full-time", "active", ""),
+    ]);
+    let sessions = "session_id,module_code,starts_at,ends_at,room\n\
+        A-1,M1,2025-10-06T10:00:00,2025-10-06T11:00:00,R1\n\
+        B-1,M2,2025-10-06T10:00:00,2025-10-06T11:00:00,R2\n\
+        C-1,M3,2025-10-07T10:00:00,2025-10-07T11:00:00,R1\n\
+        D-1,M4,2025-10-07T13:00:00,2025-10-07T14:00:00,R2\n";
+    env.ingest("sessions", &[&env.file("sessions.csv", sessions)]);
+    let lists = "session_id,student_id\nA-1,PROXY\nB-1,PROXY\nC-1,HONEST\nD-1,HONEST\n";
+    env.ingest("class-lists", &[&env.file("lists.csv", lists)]);
+    let swipes = "student_id,room,swiped_at\n\
+        PROXY,R1,2025-10-06T09:55:00\nPROXY,R2,2025-10-06T09:56:00\n\
+        HONEST,R1,2025-10-07T09:55:00\nHONEST,R2,2025-10-07T12:50:00\n";
+    env.ingest("swipes", &[&env.file("swipes.csv", swipes)]);
+    env.run(&["rate", "--as-of", "2025-10-07"]).ok();
+    let ratings_before = env.sql("SELECT student_id, day, rating, attended FROM ratings ORDER BY student_id, day");
+
+    let run = env.run(&["--format", "csv", "swipes", "suspicious", "--from", "2025-10-01", "--to", "2025-10-31"]).ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "student_id,day,reason,first_at,first_room,second_at,second_room,first_session,second_session"
+    );
+    assert_eq!(lines.len(), 3, "{}", run.stdout);
+    assert!(
+        lines[1..].iter().all(|l| l.starts_with("PROXY,2025-10-06,")),
+        "HONEST walked for three hours: {}",
+        run.stdout
+    );
+    assert!(lines.iter().any(|l| l.contains("two rooms closer in time than walking allows")
+        && l.contains(",R1,")
+        && l.contains(",R2,")));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("attended two overlapping sessions in different rooms") && l.ends_with(",A-1,B-1"))
+    );
+    // Both swipes still count as attended: the listing is for staff, not the rating.
+    assert_eq!(env.scalar("SELECT attended FROM ratings WHERE student_id = 'PROXY' AND day = DATE '2025-10-06'"), "2");
+    env.run(&["rate", "--as-of", "2025-10-07", "--full"]).ok();
+    assert_eq!(
+        env.sql("SELECT student_id, day, rating, attended FROM ratings ORDER BY student_id, day"),
+        ratings_before
+    );
+
+    // Walking time is a setting: at 1 minute, 09:55 to 09:56 is possible.
+    configure(&env, "min_minutes_between_rooms = 5", "min_minutes_between_rooms = 1");
+    let run = env.run(&["--format", "csv", "swipes", "suspicious", "--from", "2025-10-06", "--to", "2025-10-06"]).ok();
+    assert_eq!(run.stdout.lines().count(), 2, "only the overlapping sessions: {}", run.stdout);
+    let bad = env.run(&["swipes", "suspicious", "--from", "2025-10-31", "--to", "2025-10-01"]).code(2);
+    assert!(bad.stderr.contains("--to is before --from"), "{}", bad.stderr);
+}

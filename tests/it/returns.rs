@@ -154,9 +154,16 @@ fn funder_return_liability_periods_and_last_engagement() {
     swipes(&env, "gone.csv", "GONE", &days("2025-09-29", "2025-10-31", weekday));
     swipes(&env, "left.csv", "LEFT", &days("2025-09-29", "2025-11-14", weekday));
     swipes(&env, "susp.csv", "SUSP", &teaching.iter().copied().filter(|t| *t <= d("2026-01-30")).collect::<Vec<_>>());
+    // The rule of earlier versions: any engagement within 28 days of the period's end.
+    crate::fixtures::configure(
+        &env,
+        "attending_rule = \"rated-above-very-low\"",
+        "attending_rule = \"engaged-within-days\"",
+    );
     let run = env.run(&["--format", "csv", "return", "funder", "--body", "SFE", "--as-of", "2026-02-20"]).ok();
-    let lines: Vec<&str> = run.stdout.lines().collect();
+    let lines: Vec<String> = run.stdout.lines().map(|l| l.split(',').take(7).collect::<Vec<_>>().join(",")).collect();
     assert_eq!(lines[0], "student_id,funding_body,status,last_engagement_date,section,period,status_date");
+    assert!(run.stdout.lines().next().unwrap().ends_with(",reason"));
     assert_eq!(
         lines[1..],
         [

@@ -62,6 +62,7 @@ fn analysts_see_tables_and_views_but_not_equality() {
             "sessions",
             "student_id_map",
             "students",
+            "suspicious_swipes",
             "swipe_outcomes",
             "swipes",
             "teaching_days",
