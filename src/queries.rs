@@ -62,6 +62,7 @@ catalog!(
     "review/rating_rungs",
     "review/weeks_rungs",
     "review/low_days_rungs",
+    "review/outcome_rungs",
     "review/new_cases",
     "review/case_numbers",
     "review/case_lookup",

@@ -17,10 +17,13 @@ WITH rated_days AS (
     WHERE d.day BETWEEN $lo AND $hi
     GROUP BY d.day, d.academic_year, d.term, d.term_week
 ),
+-- The status in force on a day: a student whose status is not `active` was active before
+-- its status_date (and a completed student up to the completion date); without a
+-- status_date the status holds all along. So a status change keeps the ratings before it.
 monitored AS (
-    SELECT student_id, programme_code, stage, department, mode, start_date, completion_date
+    SELECT student_id, programme_code, stage, department, mode, start_date, completion_date, status, status_date
     FROM students
-    WHERE status = 'active'
+    WHERE status = 'active' OR status_date IS NOT NULL OR (status = 'completed' AND completion_date IS NOT NULL)
 ),
 exempt AS (
     SELECT student_id, starts_on, CAST(CAST(CAST(ends_on AS INT) + $grace AS INT) AS DATE) AS until
@@ -35,6 +38,8 @@ grid AS (
     CROSS JOIN rated_days d
     WHERE d.day >= m.start_date
       AND (m.completion_date IS NULL OR d.day <= m.completion_date)
+      AND (m.status = 'active' OR d.day < m.status_date
+           OR (m.status = 'completed' AND m.status_date IS NULL))
 )
 SELECT g.student_id, g.programme_code, g.stage, g.department, g.mode, g.day, g.academic_year, g.term, g.term_week,
        g.n, g.teaching_days

@@ -79,7 +79,31 @@ pub struct Rung {
     /// Raised instead once the limit is reached.
     #[serde(default)]
     pub beyond_limit_action: Option<String>,
+    /// The outcome that triggers a `case-outcome` rung.
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
+    /// Only outcomes recorded on cases of this action (`case-outcome` rungs).
+    #[serde(default)]
+    pub on_action: Option<String>,
+    /// Only for students at these levels (empty: any).
+    #[serde(default)]
+    pub levels: Vec<u32>,
+    /// Only for students in these stages (years of the programme).
+    #[serde(default)]
+    pub stages: Vec<u32>,
+    /// Only for these modes of study (`full-time`, `part-time`, `distance`).
+    #[serde(default)]
+    pub modes: Vec<String>,
+    /// Only for students of these departments.
+    #[serde(default)]
+    pub departments: Vec<String>,
+    /// Only for students on these programmes.
+    #[serde(default)]
+    pub programmes: Vec<String>,
 }
+
+/// What separates a rung's cohort values when the ladder is handed to SQL.
+pub const COHORT_SEPARATOR: char = '|';
 
 impl ReviewConfig {
     pub(super) fn validate(&self) -> std::result::Result<(), String> {
@@ -106,6 +130,15 @@ impl ReviewConfig {
                 && (from == 0 || to < from)
             {
                 return fail("term_weeks must be [from, to] with 1 <= from <= to");
+            }
+            if (rung.trigger == Trigger::CaseOutcome) != rung.outcome.is_some() {
+                return fail(
+                    "a case-outcome rung, and only one, names the outcome that triggers it (outcome = \"no-show\")",
+                );
+            }
+            let texts = rung.modes.iter().chain(&rung.departments).chain(&rung.programmes);
+            if let Some(bad) = texts.into_iter().find(|t| t.trim().is_empty() || t.contains(COHORT_SEPARATOR)) {
+                return fail(&format!("'{bad}' cannot name a cohort (empty, or holding '{COHORT_SEPARATOR}')"));
             }
             if rung.limit_outcome.is_some() && (rung.limit_per_year == 0 || rung.beyond_limit_action.is_none()) {
                 return fail("limit_outcome needs limit_per_year (1 or more) and beyond_limit_action");

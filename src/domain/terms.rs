@@ -75,6 +75,8 @@ text_enum!(
         WeeksWithoutAttendance = "weeks-without-attendance",
         /// Days rated low in a window.
         LowEngagementDays = "low-engagement-days",
+        /// An outcome recorded on a case (a missed meeting refers the case upwards).
+        CaseOutcome = "case-outcome",
     }
 );
 
@@ -164,7 +166,10 @@ mod tests {
         }
         assert_eq!(Outcome::NAMES.len(), Outcome::ALL.len());
         let err = Trigger::try_from("vibes".to_string()).unwrap_err();
-        assert_eq!(err, "unknown trigger 'vibes', expected rating, weeks-without-attendance, low-engagement-days");
+        assert_eq!(
+            err,
+            "unknown trigger 'vibes', expected rating, weeks-without-attendance, low-engagement-days, case-outcome"
+        );
         assert_eq!(serde_json::to_string(&Basis::Cohort).unwrap(), "\"cohort\"");
         assert_eq!(
             serde_json::from_str::<EngagementRule>("\"days-without-engagement\"").unwrap(),

@@ -59,7 +59,18 @@ fn rungs_batch(rungs: &[Rung], year: AcademicYear) -> Result<RecordBatch> {
         Field::new("limit_outcome", DataType::Utf8, true),
         Field::new("limit_per_year", DataType::Int64, true),
         Field::new("beyond_limit_action", DataType::Utf8, true),
+        Field::new("outcome", DataType::Utf8, true),
+        Field::new("on_action", DataType::Utf8, true),
+        Field::new("levels", DataType::Utf8, true),
+        Field::new("stages", DataType::Utf8, true),
+        Field::new("modes", DataType::Utf8, true),
+        Field::new("departments", DataType::Utf8, true),
+        Field::new("programmes", DataType::Utf8, true),
     ]);
+    // A cohort as one text for `string_to_array(.., '|')`; none (any student) when empty.
+    let cohort = |values: Vec<String>| {
+        (!values.is_empty()).then(|| values.join(&crate::config::review::COHORT_SEPARATOR.to_string()))
+    };
     debug_assert!(rungs.iter().all(|r| r.ratings.iter().all(|x| RATINGS.contains(&x.as_str()))));
     Ok(RecordBatch::try_new(
         Arc::new(schema),
@@ -80,6 +91,13 @@ fn rungs_batch(rungs: &[Rung], year: AcademicYear) -> Result<RecordBatch> {
             text(&|r| r.limit_outcome.map(String::from)),
             int(&|r| Some(i64::from(r.limit_per_year))),
             text(&|r| r.beyond_limit_action.clone()),
+            text(&|r| r.outcome.map(String::from)),
+            text(&|r| r.on_action.clone()),
+            text(&|r| cohort(r.levels.iter().map(u32::to_string).collect())),
+            text(&|r| cohort(r.stages.iter().map(u32::to_string).collect())),
+            text(&|r| cohort(r.modes.clone())),
+            text(&|r| cohort(r.departments.clone())),
+            text(&|r| cohort(r.programmes.clone())),
         ],
     )?)
 }
@@ -97,7 +115,7 @@ pub async fn review(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> R
     let day = date(date_to_days(as_of));
     let base = [("as_of", day.clone()), ("year", ScalarValue::from(year.to_string()))];
     let mut candidates = Vec::new();
-    for query in ["review/rating_rungs", "review/weeks_rungs"] {
+    for query in ["review/rating_rungs", "review/weeks_rungs", "review/outcome_rungs"] {
         candidates.extend(queries::collect(ctx, query, &base).await?);
     }
     let low = [base[0].clone(), base[1].clone(), ("year_start", date(date_to_days(year.first_day())))];

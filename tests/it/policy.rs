@@ -417,3 +417,96 @@ fn case_6_proxy_swiping_is_listed_for_staff() {
     let bad = env.run(&["swipes", "suspicious", "--from", "2025-10-31", "--to", "2025-10-01"]).code(2);
     assert!(bad.stderr.contains("--to is before --from"), "{}", bad.stderr);
 }
+
+/// Rungs scoped to a cohort raise actions only for its students, and a rung triggered by a
+/// case outcome refers a case upwards when a meeting is missed (once per outcome).
+#[test]
+fn rungs_scoped_to_a_cohort_and_a_missed_meeting_refers_the_case_upwards() {
+    use crate::fixtures::student;
+    let env = university(&[
+        student("FRESHER", "P1", 1, "full-time", "active", ""),
+        student("SECOND", "P1", 2, "full-time", "active", ""),
+        student("OTHER", "P2", 2, "full-time", "active", ""),
+    ]);
+    let path = env.warehouse.join("rollcall.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (head, rest) = text.split_once("[review]\n").unwrap();
+    let tail = &rest[rest.find("[ukvi]").unwrap()..];
+    let ladder = r#"[[review.rungs]]
+action = "first-year-check"
+trigger = "rating"
+ratings = ["Very Low"]
+stages = [1]
+
+[[review.rungs]]
+action = "progress-meeting"
+trigger = "rating"
+ratings = ["Very Low"]
+departments = ["Dept P1"]
+
+[[review.rungs]]
+action = "referral"
+trigger = "case-outcome"
+outcome = "no-show"
+on_action = "progress-meeting"
+
+"#;
+    std::fs::write(&path, format!("{head}[review]\n{ladder}{tail}")).unwrap();
+    let raised = |day: &str| {
+        env.run(&["review", "--as-of", day]).ok();
+        env.sql(&format!(
+            "SELECT student_id || ' ' || action FROM cases WHERE raised_on = DATE '{day}' ORDER BY student_id, action"
+        ))[1..]
+            .to_vec()
+    };
+    // Nobody engages: all three are Very Low on 6 October.
+    assert_eq!(
+        raised("2025-10-06"),
+        ["FRESHER first-year-check", "FRESHER progress-meeting", "SECOND progress-meeting"],
+        "stage 1 only for the first rung, department Dept P1 only for the second"
+    );
+    let case = env.scalar("SELECT case_id FROM cases WHERE student_id = 'SECOND' AND action = 'progress-meeting'");
+    env.run(&["case", "record", &case, "no-show", "--on", "2025-10-07"]).ok();
+    assert_eq!(raised("2025-10-08"), ["SECOND referral"]);
+    let reason = env.scalar("SELECT reason FROM cases WHERE action = 'referral'");
+    assert_eq!(reason, format!("no-show recorded on 2025-10-07 for progress-meeting (case {case})"));
+    assert!(raised("2025-10-09").is_empty(), "one referral per missed meeting");
+
+    // A case-outcome rung must say which outcome.
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("outcome = \"no-show\"\n", "", 1)).unwrap();
+    let refused = env.run(&["review", "--as-of", "2025-10-09"]).code(1);
+    assert!(refused.stderr.contains("names the outcome that triggers it"), "{}", refused.stderr);
+}
+
+/// Case 2 (dated status): a student intermitted from a status date keeps the ratings before
+/// it through a full recompute (before: all of them went, 91 -> 0 in the reported case),
+/// gets none after it, and an incremental run stops rating them from that date.
+#[test]
+fn case_2_a_dated_status_change_keeps_the_history_before_it() {
+    use crate::fixtures::{activity, ratings};
+    let env = university(&[]);
+    let header = "student_id,programme_code,department,level,stage,mode,start_date,status,status_date";
+    let students =
+        |status: &str, date: &str| format!("{header}\nPAUSE,P1,D,4,1,full-time,2025-09-22,{status},{date}\n");
+    env.ingest("students", &[&env.file("active.csv", &students("active", ""))]);
+    let teaching = days("2025-09-29", "2025-12-12", weekday);
+    activity(&env, "vle.csv", &teaching.iter().map(|t| ("PAUSE", *t, "vle", 10)).collect::<Vec<_>>());
+    env.run(&["rate", "--as-of", "2025-12-12"]).ok();
+    assert_eq!(ratings(&env, "PAUSE", "2025-09-29", "2025-12-12").len(), 55);
+
+    // Intermitted from Monday 17 November: the incremental run drops what it had rated since.
+    env.ingest("students", &[&env.file("paused.csv", &students("intermitted", "2025-11-17"))]);
+    env.run(&["rate", "--as-of", "2025-12-12"]).ok();
+    assert_eq!(ratings(&env, "PAUSE", "2025-09-29", "2025-11-14").len(), 35);
+    assert!(ratings(&env, "PAUSE", "2025-11-17", "2025-12-12").is_empty());
+    // A full recompute gives the same history.
+    env.run(&["rate", "--as-of", "2025-12-12", "--full"]).ok();
+    assert_eq!(ratings(&env, "PAUSE", "2025-09-29", "2025-11-14").len(), 35);
+    assert!(ratings(&env, "PAUSE", "2025-11-17", "2025-12-12").is_empty());
+    // Without a date the status holds all along, as before.
+    env.ingest("students", &[&env.file("undated.csv", &students("intermitted", ""))]);
+    let run = env.run(&["rate", "--as-of", "2025-12-12"]).ok();
+    assert!(run.stdout.contains("undated student status"), "{}", run.stdout);
+    assert!(ratings(&env, "PAUSE", "2025-09-29", "2025-12-12").is_empty());
+}

@@ -35,6 +35,7 @@ const RUNTIME_INPUTS: &[(&str, &str)] = &[
     ("review/rating_rungs", "rungs"),
     ("review/weeks_rungs", "rungs"),
     ("review/low_days_rungs", "rungs"),
+    ("review/outcome_rungs", "rungs"),
     ("review/new_cases", "candidates"),
     ("returns/funder", "periods"),
     ("equality/census", "census_dates"),
