@@ -30,6 +30,7 @@ catalog!(
     "ingest/held_swipes",
     "ingest/held_activity",
     "ingest/held_absences",
+    "ingest/held_status_periods",
     "ingest/new_activity",
     "ingest/new_activity_late",
     "ingest/identities",

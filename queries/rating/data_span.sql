@@ -9,6 +9,7 @@ WITH everything AS (
     UNION ALL SELECT ingested_at FROM swipes
     UNION ALL SELECT ingested_at FROM absences
     UNION ALL SELECT ingested_at FROM students
+    UNION ALL SELECT ingested_at FROM status_periods
 )
 SELECT (SELECT min(day) FROM teaching_days) AS first_teaching_day,
        greatest((SELECT max(day) FROM activity), (SELECT max(day) FROM sessions)) AS last_data_day,

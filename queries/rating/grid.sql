@@ -24,6 +24,14 @@ monitored AS (
     SELECT student_id, programme_code, stage, department, mode, start_date, completion_date, status, status_date
     FROM students
     WHERE status = 'active' OR status_date IS NOT NULL OR (status = 'completed' AND completion_date IS NOT NULL)
+       OR student_id IN (SELECT student_id FROM status_periods WHERE status = 'active')
+),
+-- A dated status period (`status_periods`) decides the days it covers, the latest
+-- starting first: active days are rated whatever the current status, others are not.
+period_days AS (
+    SELECT student_id, status, starts_on, coalesce(ends_on, DATE '9999-12-31') AS ends_on,
+           row_number() OVER (PARTITION BY student_id ORDER BY starts_on) AS k
+    FROM status_periods
 ),
 exempt AS (
     SELECT student_id, starts_on, CAST(CAST(CAST(ends_on AS INT) + $grace AS INT) AS DATE) AS until
@@ -38,10 +46,40 @@ grid AS (
     CROSS JOIN rated_days d
     WHERE d.day >= m.start_date
       AND (m.completion_date IS NULL OR d.day <= m.completion_date)
-      AND (m.status = 'active' OR d.day < m.status_date
-           OR (m.status = 'completed' AND m.status_date IS NULL))
+),
+-- The status in force each day: the latest-starting period covering it, else the
+-- student record's. Only students with periods take the slower path.
+by_record AS (
+    SELECT g.*, CAST(NULL AS VARCHAR) AS period_status
+    FROM grid g
+    JOIN monitored m ON m.student_id = g.student_id
+    WHERE g.student_id NOT IN (SELECT student_id FROM status_periods)
+),
+by_period AS (
+    SELECT g.*, p.status AS period_status,
+           row_number() OVER (PARTITION BY g.student_id, g.day ORDER BY p.k DESC NULLS LAST) AS pick
+    FROM grid g
+    LEFT JOIN period_days p ON p.student_id = g.student_id AND g.day BETWEEN p.starts_on AND p.ends_on
+    WHERE g.student_id IN (SELECT student_id FROM status_periods)
+),
+in_force AS (
+    SELECT * FROM by_record
+    UNION ALL
+    SELECT student_id, programme_code, stage, department, mode, day, academic_year, term, term_week, n,
+           teaching_days, period_status
+    FROM by_period
+    WHERE pick = 1
+),
+rated AS (
+    SELECT i.*
+    FROM in_force i
+    JOIN monitored m ON m.student_id = i.student_id
+    WHERE CASE WHEN i.period_status IS NOT NULL THEN i.period_status = 'active'
+               ELSE m.status = 'active' OR i.day < m.status_date
+                    OR (m.status = 'completed' AND m.status_date IS NULL)
+          END
 )
 SELECT g.student_id, g.programme_code, g.stage, g.department, g.mode, g.day, g.academic_year, g.term, g.term_week,
        g.n, g.teaching_days
-FROM grid g
+FROM rated g
 LEFT ANTI JOIN exempt x ON x.student_id = g.student_id AND g.day BETWEEN x.starts_on AND x.until

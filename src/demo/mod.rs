@@ -186,6 +186,8 @@ pub fn generate(spec: &DemoSpec, dir: &Path) -> Result<DemoFiles> {
         writeln!(terms, "{},{},{},{}", cal.label(), term.name, term.starts_on, term.ends_on).map_err(io)?;
     }
     terms.flush().map_err(io)?;
+    // Statuses are dated by the students file's status_date; no back-dated periods.
+    create(dir, "status-changes.csv", "student_id,status,starts_on,ends_on,reference")?.flush().map_err(io)?;
 
     let mut counts = DemoCounts::default();
     let cohorts = spec.students.div_ceil(COHORT_SIZE);

@@ -212,6 +212,25 @@ pub const ABSENCES: Kind = Kind {
     order: &["student_id", "starts_on"],
 };
 
+/// `status-changes`: dated status periods (back-dated placements, years abroad,
+/// intermissions); an open period (no `ends_on`) runs on.
+pub const STATUS_CHANGES: Kind = Kind {
+    name: "status-changes",
+    table: tables::STATUS_PERIODS,
+    columns: &[
+        req("student_id", Check::Text),
+        req("status", Check::Enum(STATUSES)),
+        req("starts_on", Check::Date),
+        opt("ends_on", Check::Date),
+        opt("reference", Check::Text),
+    ],
+    key: &["student_id", "starts_on", "status"],
+    span: None,
+    day_of: None,
+    merge: Merge::InsertNew,
+    order: &["student_id", "starts_on"],
+};
+
 /// `terms`
 pub const TERMS: Kind = Kind {
     name: "terms",
@@ -255,8 +274,18 @@ pub const BANK_HOLIDAYS: Kind = Kind {
 };
 
 /// Every kind, in the order a full load should run.
-pub const ALL: &[Kind] =
-    &[TERMS, BANK_HOLIDAYS, STUDENTS, STUDENT_ID_MAP, SESSIONS, CLASS_LISTS, SWIPES, ACTIVITY, ABSENCES];
+pub const ALL: &[Kind] = &[
+    TERMS,
+    BANK_HOLIDAYS,
+    STUDENTS,
+    STUDENT_ID_MAP,
+    SESSIONS,
+    CLASS_LISTS,
+    SWIPES,
+    ACTIVITY,
+    ABSENCES,
+    STATUS_CHANGES,
+];
 
 /// Looks a kind up by its command-line name.
 pub fn by_name(name: &str) -> Option<Kind> {

@@ -34,7 +34,7 @@ pub struct Changes {
     pub first_day: Option<i32>,
     /// See `first_day`.
     pub last_day: Option<i32>,
-    /// Sessions, class lists, terms, bank holidays or an undated student status changed.
+    /// Sessions, class lists, terms or bank holidays changed.
     pub reference_changed: bool,
 }
 
@@ -81,9 +81,7 @@ pub fn plan(
         }
         (Some(_), Some(changes)) if changes.reference_changed => {
             plan.full = true;
-            plan.why =
-                "sessions, class lists, terms, bank holidays or an undated student status changed since the last run"
-                    .into();
+            plan.why = "sessions, class lists, terms or bank holidays changed since the last run".into();
         }
         (Some(last), changes) => {
             let rated_through = last.rated_through.unwrap_or(span.first_teaching - 1);

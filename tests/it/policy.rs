@@ -507,6 +507,32 @@ fn case_2_a_dated_status_change_keeps_the_history_before_it() {
     // Without a date the status holds all along, as before.
     env.ingest("students", &[&env.file("undated.csv", &students("intermitted", ""))]);
     let run = env.run(&["rate", "--as-of", "2025-12-12"]).ok();
-    assert!(run.stdout.contains("undated student status"), "{}", run.stdout);
+    assert!(run.stdout.contains("touched 2025-09-22"), "re-rated from the student's start: {}", run.stdout);
     assert!(ratings(&env, "PAUSE", "2025-09-29", "2025-12-12").is_empty());
+    // The same file again changes nothing.
+    env.ingest("students", &[&env.file("undated-again.csv", &students("intermitted", ""))]);
+    let run = env.run(&["rate", "--as-of", "2025-12-12"]).ok();
+    assert!(run.stdout.contains("no data ingested since the last run"), "{}", run.stdout);
+
+    // A dated period decides its own days: a placement block, and an intermission that ended.
+    // (A file identical to one ingested before is skipped: this one also names the tutor.)
+    let back = format!("{header},personal_tutor\nPAUSE,P1,D,4,1,full-time,2025-09-22,active,,T1\n");
+    env.ingest("students", &[&env.file("back.csv", &back)]);
+    let periods =
+        "student_id,status,starts_on,ends_on\nPAUSE,intermitted,2025-10-20,2025-10-31\nPAUSE,placement,2025-11-17,\n";
+    env.ingest("status-changes", &[&env.file("periods.csv", periods)]);
+    env.run(&["rate", "--as-of", "2025-12-12"]).ok();
+    assert_eq!(ratings(&env, "PAUSE", "2025-09-29", "2025-10-17").len(), 15);
+    assert!(ratings(&env, "PAUSE", "2025-10-20", "2025-10-31").is_empty(), "intermitted");
+    assert_eq!(ratings(&env, "PAUSE", "2025-11-03", "2025-11-14").len(), 10, "back from intermission");
+    assert!(ratings(&env, "PAUSE", "2025-11-17", "2025-12-12").is_empty(), "on placement, open-ended");
+    let held = env.sql("SELECT student_id, status, starts_on, ends_on FROM status_periods ORDER BY starts_on");
+    assert_eq!(held.len(), 3);
+    // A later period ends the placement: monitoring resumes on 8 December.
+    env.ingest("status-changes", &[&env.file("return.csv", "student_id,status,starts_on\nPAUSE,active,2025-12-08\n")]);
+    env.run(&["rate", "--as-of", "2025-12-12"]).ok();
+    assert!(ratings(&env, "PAUSE", "2025-11-17", "2025-12-05").is_empty());
+    assert_eq!(ratings(&env, "PAUSE", "2025-12-08", "2025-12-12").len(), 5);
+    env.run(&["rate", "--as-of", "2025-12-12", "--full"]).ok();
+    assert_eq!(ratings(&env, "PAUSE", "2025-09-29", "2025-12-12").len(), 15 + 10 + 5, "a full recompute agrees");
 }

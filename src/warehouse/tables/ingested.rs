@@ -121,6 +121,21 @@ pub const ABSENCES: TableDef = TableDef {
     ],
 };
 
+/// Dated periods of a status (a placement block, a year abroad, an intermission).
+pub const STATUS_PERIODS: TableDef = TableDef {
+    name: "status_periods",
+    about: "dated periods of a student's status; on the days a period covers, its status is in force",
+    analyst_visible: true,
+    columns: &[
+        ("student_id", Text),
+        ("status", Text),
+        ("starts_on", Date),
+        ("ends_on", Date),
+        ("reference", Text),
+        ("ingested_at", Timestamp),
+    ],
+};
+
 /// Term dates.
 pub const TERMS: TableDef = TableDef {
     name: "terms",

@@ -83,6 +83,7 @@ pub const ALL: &[TableDef] = &[
     SWIPE_OUTCOMES,
     ACTIVITY,
     ABSENCES,
+    STATUS_PERIODS,
     TERMS,
     BANK_HOLIDAYS,
     INGEST_LOG,
