@@ -42,21 +42,27 @@ judged AS (
       AND f.status <> 'completed'
       AND (f.status NOT IN ('withdrawn', 'intermitted') OR f.status_on >= p.starts)
 ),
--- The last $window teaching days of each judged period, per student.
-window_days AS (
-    SELECT student_id, period, day
+-- The last $window teaching days of each judged span (period start to `until`): worked
+-- out once per distinct span, not per student.
+span_days AS (
+    SELECT starts, until, day
     FROM (
-        SELECT j.student_id, j.period, t.day,
-               row_number() OVER (PARTITION BY j.student_id, j.period ORDER BY t.day DESC) AS k
-        FROM judged j
-        JOIN teaching_days t ON t.day BETWEEN j.starts AND j.until
+        SELECT u.starts, u.until, t.day,
+               row_number() OVER (PARTITION BY u.starts, u.until ORDER BY t.day DESC) AS k
+        FROM (SELECT DISTINCT starts, until FROM judged) u
+        JOIN teaching_days t ON t.day BETWEEN u.starts AND u.until
     ) w
     WHERE k <= $window
 ),
-windows AS (
-    SELECT student_id, period, count(*) AS teaching, min(day) AS first_day, max(day) AS last_day
-    FROM window_days
-    GROUP BY student_id, period
+spans AS (
+    SELECT starts, until, count(*) AS teaching, min(day) AS first_day, max(day) AS last_day
+    FROM span_days
+    GROUP BY starts, until
+),
+window_days AS (
+    SELECT j.student_id, j.period, d.day
+    FROM judged j
+    JOIN span_days d ON d.starts = j.starts AND d.until = j.until
 ),
 counted AS (
     SELECT w.student_id, w.period,
@@ -69,11 +75,11 @@ counted AS (
     GROUP BY w.student_id, w.period
 ),
 confirmation AS (
-    SELECT j.student_id, j.period, j.n, j.until,
+    SELECT j.student_id, j.period, j.n, j.starts, j.until,
            max(e.day) AS last_engagement_date
     FROM judged j
     LEFT JOIN engaged_days e ON e.student_id = j.student_id AND e.day <= j.until
-    GROUP BY j.student_id, j.period, j.n, j.until
+    GROUP BY j.student_id, j.period, j.n, j.starts, j.until
 ),
 verdicts AS (
     SELECT c.student_id, c.period, c.n, c.last_engagement_date,
@@ -90,7 +96,7 @@ verdicts AS (
                   CAST(w.first_day AS VARCHAR), ' to ', CAST(w.last_day AS VARCHAR)) AS span,
            c.until
     FROM confirmation c
-    LEFT JOIN windows w ON w.student_id = c.student_id AND w.period = c.period
+    LEFT JOIN spans w ON w.starts = c.starts AND w.until = c.until
     LEFT JOIN counted k ON k.student_id = c.student_id AND k.period = c.period
 ),
 changes AS (
