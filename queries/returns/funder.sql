@@ -13,8 +13,11 @@
 -- Otherwise 'not attending since' their last engagement ('never attended' in the first
 -- period, 'not attending' without any). Every line says why. Withdrawn and intermitted
 -- students appear only in periods that started before their status date, judged up to
--- that date. Change of circumstances: withdrawn or intermitted students, with the last
--- day they engaged on or before their status date (never after it, never after $as_of).
+-- that date; a period a dated status period other than `active` covers entirely (an
+-- intermission, a placement) is not judged. Change of circumstances: each withdrawal or
+-- intermission, from the student record (dated by status_date) or from a dated status
+-- period (dated by its start), with the last day they engaged on or before that date
+-- (never after it, never after $as_of).
 WITH funded AS (
     SELECT student_id, start_date, status,
            coalesce(status_date, CASE WHEN status = 'withdrawn' THEN completion_date END, CAST(ingested_at AS DATE)) AS status_on
@@ -42,6 +45,17 @@ judged AS (
       AND f.status <> 'completed'
       AND (f.status NOT IN ('withdrawn', 'intermitted') OR f.status_on >= p.starts)
 ),
+-- Liability periods a non-active status period covers from start to `until`.
+covered AS (
+    SELECT DISTINCT j.student_id, j.period
+    FROM judged j
+    JOIN status_periods sp
+      ON sp.student_id = j.student_id AND sp.status <> 'active'
+     AND sp.starts_on <= j.starts AND coalesce(sp.ends_on, DATE '9999-12-31') >= j.until
+),
+judged_active AS (
+    SELECT j.* FROM judged j LEFT ANTI JOIN covered c ON c.student_id = j.student_id AND c.period = j.period
+),
 -- The last $window teaching days of each judged span (period start to `until`): worked
 -- out once per distinct span, not per student.
 span_days AS (
@@ -49,7 +63,7 @@ span_days AS (
     FROM (
         SELECT u.starts, u.until, t.day,
                row_number() OVER (PARTITION BY u.starts, u.until ORDER BY t.day DESC) AS k
-        FROM (SELECT DISTINCT starts, until FROM judged) u
+        FROM (SELECT DISTINCT starts, until FROM judged_active) u
         JOIN teaching_days t ON t.day BETWEEN u.starts AND u.until
     ) w
     WHERE k <= $window
@@ -61,7 +75,7 @@ spans AS (
 ),
 window_days AS (
     SELECT j.student_id, j.period, d.day
-    FROM judged j
+    FROM judged_active j
     JOIN span_days d ON d.starts = j.starts AND d.until = j.until
 ),
 counted AS (
@@ -77,7 +91,7 @@ counted AS (
 confirmation AS (
     SELECT j.student_id, j.period, j.n, j.starts, j.until,
            max(e.day) AS last_engagement_date
-    FROM judged j
+    FROM judged_active j
     LEFT JOIN engaged_days e ON e.student_id = j.student_id AND e.day <= j.until
     GROUP BY j.student_id, j.period, j.n, j.starts, j.until
 ),
@@ -99,13 +113,26 @@ verdicts AS (
     LEFT JOIN spans w ON w.starts = c.starts AND w.until = c.until
     LEFT JOIN counted k ON k.student_id = c.student_id AND k.period = c.period
 ),
+status_changes AS (
+    SELECT student_id, status, status_on, concat('student record status ', status) AS reason
+    FROM funded
+    WHERE status IN ('withdrawn', 'intermitted')
+    UNION ALL
+    SELECT p.student_id, p.status, p.starts_on AS status_on,
+           concat('status period ', p.status, ' from ', CAST(p.starts_on AS VARCHAR)) AS reason
+    FROM status_periods p
+    JOIN funded f ON f.student_id = p.student_id
+    WHERE p.status IN ('withdrawn', 'intermitted')
+      -- The record's own dated status, given again as a period, is one change.
+      AND NOT (p.status = f.status AND p.starts_on = f.status_on)
+),
 changes AS (
-    SELECT f.student_id, f.status, f.status_on, max(e.day) AS last_engagement_date
-    FROM funded f
+    SELECT c.student_id, c.status, c.status_on, c.reason, max(e.day) AS last_engagement_date
+    FROM status_changes c
     LEFT JOIN engaged_days e
-      ON e.student_id = f.student_id AND e.day <= f.status_on AND e.day <= $as_of
-    WHERE f.status IN ('withdrawn', 'intermitted') AND f.status_on <= $as_of
-    GROUP BY f.student_id, f.status, f.status_on
+      ON e.student_id = c.student_id AND e.day <= c.status_on AND e.day <= $as_of
+    WHERE c.status_on <= $as_of
+    GROUP BY c.student_id, c.status, c.status_on, c.reason
 )
 SELECT student_id, $body AS funding_body,
        CASE WHEN attending THEN 'attending'
@@ -132,7 +159,6 @@ SELECT student_id, $body AS funding_body,
 FROM verdicts
 UNION ALL
 SELECT student_id, $body AS funding_body, status, last_engagement_date,
-       'change of circumstances' AS section, CAST(NULL AS VARCHAR) AS period, status_on AS status_date,
-       concat('student record status ', status) AS reason
+       'change of circumstances' AS section, CAST(NULL AS VARCHAR) AS period, status_on AS status_date, reason
 FROM changes
 ORDER BY section, period, student_id

@@ -3,20 +3,31 @@
 -- output: student_id, cas_number, event, trigger_date, report_by, rule, overdue
 --
 -- Minimum data only: no ratings, no ethnicity, no activity detail. Events:
--- - did not enrol or never engaged: an active student whose course started within the
---   terms held (or up to 60 days before the first) with no engagement of any kind by
---   $no_show_days after the start (suspended and withdrawn students have their own events);
--- - withdrawn, intermitted (suspended): from the student record, dated by status_date;
+-- - did not enrol: where the student record gives enrolment (`enrolment_status`,
+--   `enrolled_on`), a student not enrolled $no_show_days after the course start
+--   (`not-enrolled`, still `pending`, or enrolled later than that);
+-- - never engaged: an enrolled student with no engagement of any kind by $no_show_days
+--   after the start; where the record says nothing of enrolment the two cannot be told
+--   apart and the event is "did not enrol or never engaged". Only for courses that
+--   started within the terms held (or up to 60 days before the first), and only for a
+--   student active on the trigger day;
+-- - withdrawn, intermitted (suspended): from the student record, dated by status_date,
+--   and from each dated status period (`status_periods`), dated by its start;
 -- - completed early: completed before the expected end;
 -- - stopped engaging: $threshold consecutive expected sessions missed since the last one
 --   attended (missed-contact-points), or $threshold days without engagement of any kind
---   since the last engagement (days-without-engagement); authorised absence does not count.
+--   since the last engagement (days-without-engagement); authorised absence does not count,
+--   and only the days the student's status in force is active are judged (the status in
+--   force as in the rating: the latest-starting status period covering the day, else the
+--   record's status, which holds from its status_date or, undated, all along).
 --   Every such run is an event (stop, return, stop again: two events); a never-engaged
 --   event stands for the run before the first engagement only.
 -- The trigger date is the day the rule was met; report_by adds $within working days
 -- (weekends and bank holidays skipped). Events recorded as reported are not listed again.
 WITH sponsored AS (
-    SELECT student_id, start_date, expected_end_date, completion_date, status, status_date, ingested_at
+    SELECT student_id, start_date, expected_end_date, completion_date, status, status_date, ingested_at,
+           enrolment_status, enrolled_on,
+           CAST(CAST(CAST(start_date AS INT) + $no_show_days AS INT) AS DATE) AS due_on
     FROM students
     WHERE visa_route = 'student'
 ),
@@ -31,19 +42,65 @@ excused_days AS (
     FROM absences
     WHERE array_has(string_to_array($excusing, ','), kind)
 ),
+-- The days judged: from the course start (or the first term held, if later: no data
+-- before it) to $as_of, on which the status in force is active.
+period_ranked AS (
+    SELECT p.student_id, p.status, p.starts_on, least(coalesce(p.ends_on, $as_of), $as_of) AS ends_on,
+           row_number() OVER (PARTITION BY p.student_id ORDER BY p.starts_on) AS k
+    FROM status_periods p
+    JOIN sponsored s ON s.student_id = p.student_id
+    WHERE p.starts_on <= $as_of
+),
+period_status AS (
+    SELECT student_id, day, status
+    FROM (
+        SELECT student_id, status, day, row_number() OVER (PARTITION BY student_id, day ORDER BY k DESC) AS pick
+        FROM (SELECT student_id, status, k,
+                     CAST(unnest(range(starts_on, ends_on + INTERVAL '1 day', INTERVAL '1 day')) AS DATE) AS day
+              FROM period_ranked)
+    )
+    WHERE pick = 1
+),
+monitored_days AS (
+    SELECT d.student_id, d.day
+    FROM (SELECT s.student_id, s.status, s.status_date, s.completion_date,
+                 CAST(unnest(range(greatest(s.start_date, (SELECT min(starts_on) FROM terms)),
+                                   CAST($as_of AS DATE) + INTERVAL '1 day', INTERVAL '1 day')) AS DATE) AS day
+          FROM sponsored s) d
+    LEFT JOIN period_status p ON p.student_id = d.student_id AND p.day = d.day
+    WHERE CASE WHEN p.status IS NOT NULL THEN p.status = 'active'
+               ELSE d.status = 'active' OR d.day < d.status_date
+                    OR (d.status = 'completed' AND d.status_date IS NULL AND d.day <= d.completion_date)
+          END
+),
 no_show AS (
     SELECT s.student_id,
-           'did not enrol or never engaged' AS event,
-           CAST(CAST(CAST(s.start_date AS INT) + $no_show_days AS INT) AS DATE) AS trigger_date,
-           concat('no engagement of any kind in the ', CAST($no_show_days AS VARCHAR), ' days after the course start on ',
-                  CAST(s.start_date AS VARCHAR)) AS rule
-    FROM sponsored s
+           CASE s.enrolment WHEN 'unknown' THEN 'did not enrol or never engaged'
+                            WHEN 'not in time' THEN 'did not enrol'
+                            ELSE 'never engaged' END AS event,
+           s.due_on AS trigger_date,
+           CASE s.enrolment
+               WHEN 'not in time' THEN
+                    concat('not enrolled ', CAST($no_show_days AS VARCHAR), ' days after the course start on ',
+                           CAST(s.start_date AS VARCHAR), ' (enrolment status ', coalesce(s.enrolment_status, 'not given'),
+                           coalesce(concat(', enrolled on ', CAST(s.enrolled_on AS VARCHAR)), ''), ')')
+               ELSE concat('no engagement of any kind in the ', CAST($no_show_days AS VARCHAR),
+                           ' days after the course start on ', CAST(s.start_date AS VARCHAR),
+                           CASE s.enrolment WHEN 'in time' THEN ' (enrolled)' ELSE '' END)
+           END AS rule
+    FROM (SELECT *,
+                 CASE WHEN enrolment_status IS NULL AND enrolled_on IS NULL THEN 'unknown'
+                      WHEN enrolment_status IN ('not-enrolled', 'pending') OR enrolled_on > due_on THEN 'not in time'
+                      ELSE 'in time' END AS enrolment
+          FROM sponsored) s
+    -- Active on the day the event would be reported for.
+    JOIN monitored_days m ON m.student_id = s.student_id AND m.day = s.due_on
     LEFT JOIN (SELECT student_id, min(day) AS first_day FROM engaged_days GROUP BY student_id) f
       ON f.student_id = s.student_id
-    WHERE s.status = 'active'
-      -- Only for courses that started within the terms held: an earlier start has no data to judge by.
-      AND s.start_date >= (SELECT min(starts_on) FROM terms) - INTERVAL '60 days'
-      AND (f.first_day IS NULL OR CAST(CAST(f.first_day AS INT) AS BIGINT) > CAST(CAST(s.start_date AS INT) AS BIGINT) + $no_show_days)
+    -- Only for courses that started within the terms held: an earlier start has no data to judge by.
+    WHERE s.start_date >= (SELECT min(starts_on) FROM terms) - INTERVAL '60 days'
+      -- Not enrolled in time is reported whatever the engagement.
+      AND (s.enrolment = 'not in time' OR f.first_day IS NULL OR f.first_day > s.due_on)
 ),
 status_events AS (
     SELECT student_id,
@@ -52,6 +109,16 @@ status_events AS (
            concat('student record status ', status) AS rule
     FROM sponsored
     WHERE status IN ('withdrawn', 'intermitted')
+    UNION
+    SELECT p.student_id,
+           CASE p.status WHEN 'withdrawn' THEN 'withdrawn' ELSE 'intermitted (suspended)' END AS event,
+           p.starts_on AS trigger_date,
+           concat('status period ', p.status, ' from ', CAST(p.starts_on AS VARCHAR)) AS rule
+    FROM status_periods p
+    JOIN sponsored s ON s.student_id = p.student_id
+    WHERE p.status IN ('withdrawn', 'intermitted')
+      -- The record's own dated status, given again as a period, is one event.
+      AND NOT (p.status = s.status AND p.starts_on = s.status_date)
 ),
 completed_early AS (
     SELECT student_id, 'completed early' AS event, completion_date AS trigger_date,
@@ -63,7 +130,7 @@ expected_sessions AS (
     SELECT cl.student_id, s.starts_at, s.day, a.student_id IS NOT NULL AS attended
     FROM sessions s
     JOIN class_lists cl ON cl.session_id = s.session_id
-    JOIN sponsored st ON st.student_id = cl.student_id AND st.status = 'active'
+    JOIN monitored_days md ON md.student_id = cl.student_id AND md.day = s.day
     LEFT JOIN attendance a ON a.student_id = cl.student_id AND a.session_id = s.session_id
     LEFT JOIN excused_days x ON x.student_id = cl.student_id AND x.day = s.day
     WHERE s.day <= $as_of
@@ -89,13 +156,8 @@ missed_sessions AS (
     FROM counted_missed
     WHERE $rule = 'missed-contact-points' AND NOT attended AND missed = $threshold
 ),
--- Days since the course start, or the first term held if later (no data before it).
 judged_days AS (
-    SELECT s.student_id,
-           CAST(unnest(range(greatest(s.start_date, (SELECT min(starts_on) FROM terms)),
-                             CAST($as_of AS DATE) + INTERVAL '1 day', INTERVAL '1 day')) AS DATE) AS day
-    FROM sponsored s
-    WHERE $rule = 'days-without-engagement' AND s.status = 'active'
+    SELECT student_id, day FROM monitored_days WHERE $rule = 'days-without-engagement'
 ),
 -- An engaged day ends a run of quiet days; excused days neither count nor end one.
 day_marks AS (

@@ -87,6 +87,9 @@ const fn opt(name: &'static str, check: Check) -> Column {
 pub const MODES: &[&str] = &["full-time", "part-time", "distance"];
 /// `status` values.
 pub const STATUSES: &[&str] = &["active", "intermitted", "placement", "study-abroad", "withdrawn", "completed"];
+/// `enrolment_status` values: whether the student completed enrolment (registration) for
+/// the year; `pending` until the enrolment deadline passes.
+pub const ENROLMENT: &[&str] = &["enrolled", "pending", "not-enrolled"];
 /// `priority_flags` values.
 pub const PRIORITY_FLAGS: &[&str] =
     &["repeating", "returning", "clearing", "changed-course", "support-needs", "known-concern"];
@@ -113,6 +116,8 @@ pub const STUDENTS: Kind = Kind {
         opt("expected_end_date", Check::Date),
         opt("completion_date", Check::Date),
         opt("status_date", Check::Date),
+        opt("enrolment_status", Check::Enum(ENROLMENT)),
+        opt("enrolled_on", Check::Date),
         opt("visa_route", Check::Enum(&["student"])),
         opt("cas_number", Check::Text),
         opt("funding_body", Check::Text),

@@ -246,6 +246,84 @@ fn case_3_ukvi_judges_each_event_on_its_own() {
     );
 }
 
+/// Case 3, enrolment and dated status: where the record gives enrolment, "did not enrol"
+/// comes from it (not enrolled, or enrolled late, whatever the engagement) and an enrolled
+/// student who never engages is "never engaged"; an intermission given as a dated status
+/// period is reported from its start, and the sessions it covers are not counted as missed.
+#[test]
+fn case_3_ukvi_did_not_enrol_comes_from_enrolment_and_periods_are_status_in_force() {
+    let env = university(&[]);
+    let header = "student_id,programme_code,department,level,stage,mode,start_date,status,visa_route,cas_number,enrolment_status,enrolled_on";
+    let rows = [
+        "NOTENR,P1,D,4,1,full-time,2025-09-22,active,student,CAS1,not-enrolled,", // attends, never enrolled
+        "ENR,P1,D,4,1,full-time,2025-09-22,active,student,CAS2,enrolled,2025-09-20", // enrolled, never seen
+        "LATEENR,P1,D,4,1,full-time,2025-09-22,active,student,CAS3,,2025-10-20",  // attends, enrolled late
+        "PAUSED,P1,D,4,1,full-time,2025-09-22,active,student,CAS4,enrolled,",     // intermitted 6-31 October
+        "UNSAID,P1,D,4,1,full-time,2025-09-22,active,student,CAS5,,",             // no enrolment data, never seen
+    ];
+    env.ingest("students", &[&env.file("sponsored.csv", &format!("{header}\n{}\n", rows.join("\n")))]);
+    let teaching = days("2025-09-29", "2025-12-12", weekday);
+    timetable(&env, &teaching, &["NOTENR", "ENR", "LATEENR", "PAUSED", "UNSAID"]);
+    swipes(&env, "notenr.csv", "NOTENR", &teaching);
+    swipes(&env, "lateenr.csv", "LATEENR", &teaching);
+    let paused = [days("2025-09-29", "2025-10-03", weekday), days("2025-11-03", "2025-12-12", weekday)].concat();
+    swipes(&env, "paused.csv", "PAUSED", &paused);
+
+    // Before the intermission is known, PAUSED's missed October is a stop.
+    let before = ukvi_events(&env, "2025-11-30", false);
+    assert!(before.contains(&"PAUSED,stopped engaging,2025-10-17,2025-10-31".to_string()), "{before:?}");
+
+    let periods = "student_id,status,starts_on,ends_on\nPAUSED,intermitted,2025-10-06,2025-10-31\n";
+    env.ingest("status-changes", &[&env.file("periods.csv", periods)]);
+    assert_eq!(
+        ukvi_events(&env, "2025-11-30", false),
+        [
+            "ENR,never engaged,2025-10-06,2025-10-20",
+            "LATEENR,did not enrol,2025-10-06,2025-10-20",
+            "NOTENR,did not enrol,2025-10-06,2025-10-20",
+            "PAUSED,intermitted (suspended),2025-10-06,2025-10-20",
+            "UNSAID,did not enrol or never engaged,2025-10-06,2025-10-20",
+        ]
+    );
+    let run = env.run(&["--format", "csv", "return", "ukvi", "--as-of", "2025-11-30"]).ok();
+    let late = run.stdout.lines().find(|l| l.starts_with("LATEENR,")).unwrap();
+    assert!(late.contains("not enrolled 14 days after the course start on 2025-09-22"), "{late}");
+    assert!(late.contains("enrolled on 2025-10-20"), "{late}");
+    let period = run.stdout.lines().find(|l| l.starts_with("PAUSED,")).unwrap();
+    assert!(period.contains("status period intermitted from 2025-10-06"), "{period}");
+}
+
+/// Funder return, dated status: an intermission given as a status period is a change of
+/// circumstances from its start, and a liability period it covers entirely is not judged.
+#[test]
+fn funder_changes_of_circumstances_come_from_status_periods() {
+    let env = university(&[]);
+    let header = "student_id,programme_code,department,level,stage,mode,start_date,status,funding_body";
+    let rows = ["AWAY,P1,D,4,1,full-time,2025-09-22,active,SFE", "HERE,P1,D,4,1,full-time,2025-09-22,active,SFE"];
+    env.ingest("students", &[&env.file("funded.csv", &format!("{header}\n{}\n", rows.join("\n")))]);
+    let teaching = days("2025-09-29", "2025-12-12", weekday);
+    timetable(&env, &teaching, &["AWAY", "HERE"]);
+    swipes(&env, "here.csv", "HERE", &teaching);
+    swipes(&env, "away.csv", "AWAY", &days("2025-09-29", "2025-10-10", weekday));
+    let funder = |env: &Env| -> Vec<String> {
+        let run = env.run(&["--format", "csv", "return", "funder", "--body", "SFE", "--as-of", "2026-04-30"]).ok();
+        run.stdout.lines().skip(1).filter(|l| l.starts_with("AWAY,")).map(str::to_string).collect()
+    };
+    let unknown = funder(&env);
+    assert!(unknown.iter().all(|l| l.contains("attendance confirmation")), "{unknown:?}");
+    assert!(unknown.iter().any(|l| l.contains(",term 2,")), "judged in term 2 while active: {unknown:?}");
+
+    let periods = "student_id,status,starts_on,ends_on\nAWAY,intermitted,2025-10-13,2026-09-01\n";
+    env.ingest("status-changes", &[&env.file("periods.csv", periods)]);
+    let known = funder(&env);
+    assert!(!known.iter().any(|l| l.contains(",term 2,")), "term 2 is covered by the intermission: {known:?}");
+    let change = known.iter().find(|l| l.contains("change of circumstances")).expect("a change of circumstances");
+    assert_eq!(
+        change,
+        "AWAY,SFE,intermitted,2025-10-10,change of circumstances,,2025-10-13,status period intermitted from 2025-10-13"
+    );
+}
+
 /// Case 1: an authorised absence exempts the days it covers, and the grace days after,
 /// from ratings and cases; a configured exemption kind does the same for its days.
 #[test]

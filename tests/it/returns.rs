@@ -28,11 +28,14 @@ fn setup() -> Env {
     ];
     let file = env.file("sponsored.csv", &format!("{HEADER}\n{}\n", rows.join("\n")));
     env.ingest("students", &[&file]);
-    timetable(&env, &days("2025-09-29", "2025-12-12", weekday), &["NS", "ST", "AB", "WD", "HOME"]);
+    timetable(&env, &days("2025-09-29", "2025-12-12", weekday), &["NS", "ST", "AB", "WD", "IN", "CE", "HOME"]);
     let week_one = days("2025-09-29", "2025-10-03", weekday);
     swipes(&env, "st.csv", "ST", &week_one);
     swipes(&env, "ab.csv", "AB", &week_one);
-    swipes(&env, "wd.csv", "WD", &days("2025-09-29", "2025-12-12", weekday));
+    // WD, IN and CE attend all autumn: active then, they are judged like everyone else.
+    for (file, id) in [("wd.csv", "WD"), ("in.csv", "IN"), ("ce.csv", "CE")] {
+        swipes(&env, file, id, &days("2025-09-29", "2025-12-12", weekday));
+    }
     env.ingest(
         "absences",
         &[&env.file("ab-abs.csv", "student_id,starts_on,ends_on,kind\nAB,2025-10-06,2025-10-24,authorised\n")],

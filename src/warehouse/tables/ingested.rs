@@ -24,6 +24,8 @@ pub const STUDENTS: TableDef = TableDef {
         ("completion_date", Date),
         ("status", Text),
         ("status_date", Date),
+        ("enrolment_status", Text),
+        ("enrolled_on", Date),
         ("visa_route", Text),
         ("cas_number", Text),
         ("funding_body", Text),
