@@ -1,10 +1,9 @@
--- description: the privacy-budget ledger of one academic year, release by release, with what was spent and what is left after each
--- params: $year Utf8, $cap Float64
--- output: release_id, charged_at, charged_by, mechanism, neighbours, census_dates, epsilon, spent, left
-SELECT release_id, charged_at, charged_by, mechanism, neighbours, census_dates,
-       round(epsilon, 6) AS epsilon,
-       round(sum(epsilon) OVER (ORDER BY charged_at, release_id ROWS UNBOUNDED PRECEDING), 6) AS spent,
-       round($cap - sum(epsilon) OVER (ORDER BY charged_at, release_id ROWS UNBOUNDED PRECEDING), 6) AS left
+-- description: the privacy-budget ledger, release by release: what each charged and to which students' budgets
+-- output: seq, release_id, academic_year, cohorts, students, mechanism, neighbours, census_dates, epsilon, rho, delta, charged_at, charged_by
+--
+-- Budgets are per cohort (the academic year a student's studies started): a release is
+-- charged to every cohort it counts, whatever year it is labelled with.
+SELECT seq, release_id, academic_year, cohorts, students, mechanism, neighbours, census_dates,
+       round(epsilon, 6) AS epsilon, round(rho, 6) AS rho, delta, charged_at, charged_by
 FROM privacy_budget
-WHERE academic_year = $year
-ORDER BY charged_at, release_id
+ORDER BY seq

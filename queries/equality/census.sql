@@ -1,6 +1,6 @@
 -- description: one row per student and census date for the equality analysis: ethnicity group, rating band and highest escalation action that day
 -- params: $year Utf8
--- output: student_id, census_date, ethnicity_group, department, level, stage, mode, rating, action
+-- output: student_id, start_date, census_date, ethnicity_group, department, level, stage, mode, rating, action
 --
 -- Runs only in the equality job's session, which registers the equality table,
 -- census_dates(census_date), ethnicity_groups(value, ethnicity_group) from the mapping
@@ -12,7 +12,7 @@
 -- then); their action the highest rung raised in the year up to the census date ('none').
 -- Ethnicity values the mapping does not name, and students with none, are 'Unknown'.
 WITH population AS (
-    SELECT c.census_date, s.student_id, s.department, s.level, s.stage, s.mode
+    SELECT c.census_date, s.student_id, s.start_date, s.department, s.level, s.stage, s.mode
     FROM students s
     CROSS JOIN census_dates c
     WHERE s.start_date <= c.census_date
@@ -44,7 +44,7 @@ escalated AS (
 latest AS (
     SELECT pseudonym, ethnicity
     FROM (
-        SELECT pseudonym, ethnicity, row_number() OVER (PARTITION BY pseudonym ORDER BY ingested_at DESC) AS n
+        SELECT pseudonym, ethnicity, row_number() OVER (PARTITION BY pseudonym ORDER BY ingested_on DESC) AS n
         FROM equality
     )
     WHERE n = 1
@@ -58,7 +58,7 @@ pseudonymised AS (
     SELECT p.*, equality_pseudonym(p.student_id) AS pseudonym
     FROM population p
 )
-SELECT p.student_id, p.census_date, coalesce(g.ethnicity_group, 'Unknown') AS ethnicity_group,
+SELECT p.student_id, p.start_date, p.census_date, coalesce(g.ethnicity_group, 'Unknown') AS ethnicity_group,
        p.department, p.level, p.stage, p.mode,
        coalesce(r.rating, 'No rating') AS rating,
        coalesce(x.action, 'none') AS action

@@ -1,7 +1,6 @@
--- description: the privacy-budget ledger entries of one academic year, oldest first
--- params: $year Utf8
--- output: release_id, question, epsilon, scale, mechanism, charged_at
-SELECT release_id, question, epsilon, scale, mechanism, charged_at
+-- description: the whole privacy-budget ledger, in the order it was charged
+-- output: seq, release_id, academic_year, question, cohorts, students, epsilon, rho, delta, mechanism, scale, audit_head, prev_hash, entry_hash
+SELECT seq, release_id, academic_year, question, cohorts, students, epsilon, rho, delta, mechanism, scale,
+       audit_head, prev_hash, entry_hash
 FROM privacy_budget
-WHERE academic_year = $year
-ORDER BY charged_at, release_id
+ORDER BY seq, release_id

@@ -1,6 +1,6 @@
--- description: the noisy counts of one stored equality release, as drawn
+-- description: the published figures of one stored equality release
 -- params: $release Utf8
--- output: census_date, table_name, ethnicity_group, category, noisy_count
-SELECT census_date, table_name, ethnicity_group, category, noisy_count
+-- output: census_date, table_name, ethnicity_group, category, count, low, high, percent_of_group
+SELECT census_date, table_name, ethnicity_group, category, count, low, high, percent_of_group
 FROM equality_releases
 WHERE release_id = $release

@@ -18,9 +18,33 @@ impl Command {
         let warehouse = global.open()?;
         match self {
             Command::Verify => {
-                let verified = crate::compliance::audit::verify(warehouse.root())?;
+                let mut verified = crate::compliance::audit::verify(warehouse.root())?;
+                // The privacy-budget ledger is checked against the charges the trail recorded.
+                let ledger = warehouse.table_dir(crate::warehouse::tables::PRIVACY_BUDGET.name);
+                let charges = crate::equality::ledger::charges_audited(warehouse.root())?;
+                let entries = if ledger.join("_delta_log").is_dir() {
+                    let ctx = crate::engine::session::build(
+                        &warehouse,
+                        crate::engine::session::Access::Internal { with_equality: false },
+                    )
+                    .await?;
+                    let entries = crate::equality::ledger::entries(&ctx).await?;
+                    verified.problems.extend(crate::equality::ledger::problems(warehouse.root(), &entries)?);
+                    entries.len()
+                } else {
+                    if charges > 0 {
+                        verified.problems.push(format!(
+                            "privacy_budget: the ledger is missing but the audit trail records {charges} charge(s)"
+                        ));
+                    }
+                    0
+                };
                 if verified.problems.is_empty() {
-                    println!("audit trail intact: {} entries, every hash and link checked", verified.entries);
+                    println!(
+                        "audit trail intact: {} entries, every hash and link checked; privacy-budget ledger intact: \
+                         {entries} charge(s), each matching the trail",
+                        verified.entries
+                    );
                 } else {
                     for p in &verified.problems {
                         eprintln!("{p}");

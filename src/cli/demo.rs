@@ -208,24 +208,27 @@ impl Args {
         // Ethnicity only as differentially private counts charged to the year's budget, and
         // as a k-anonymous pseudonymised extract.
         let equality_dir = out.join("equality");
-        let release = crate::equality::release(&warehouse, year, 1.0, false, &equality_dir).await?;
+        let release = crate::equality::release(&warehouse, year, 1.0, false, false, &equality_dir).await?;
+        let budgets: Vec<String> = release
+            .spent
+            .iter()
+            .map(|(cohort, spent)| {
+                format!(
+                    "  students who started in {cohort}: epsilon {:.2} spent of {}, {:.2} left",
+                    spent.epsilon,
+                    release.cap,
+                    (release.cap - spent.epsilon).max(0.0)
+                )
+            })
+            .collect();
         show(&format!(
-            "equality release {} (epsilon {:.2} charged); the privacy budget of {label} afterwards:",
-            release.release_id, release.charged
+            "equality release {} for {label} (epsilon {:.2} charged to every cohort it counts); budgets afterwards:\n{}",
+            release.release_id,
+            release.charged,
+            budgets.join("\n")
         ));
-        let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;
-        let budget = crate::queries::plan(
-            &ctx,
-            "equality/budget",
-            &[
-                ("year", datafusion::scalar::ScalarValue::from(label.as_str())),
-                ("cap", datafusion::scalar::ScalarValue::from(release.cap)),
-            ],
-        )
-        .await?;
-        output::write_frame(budget, "equality/budget", output::Format::Table, None).await?;
         let extract_file = out.join("equality-extract.csv");
-        let extract = crate::equality::extract::extract(&warehouse, year, &extract_file).await?;
+        let extract = crate::equality::extract::extract(&warehouse, year, &extract_file, "DEMO-DPO-1").await?;
 
         // Data protection: a subject-access export for one student, then the retention
         // purge at the end of the year (the graduates of seven and eight years ago are due).
@@ -281,7 +284,7 @@ impl Args {
         println!("explore with, for example:");
         println!("  rollcall --warehouse {} ratings --date {december}", root.display());
         println!("  rollcall --warehouse {} review --as-of {december} --dry-run", root.display());
-        println!("  rollcall --warehouse {} equality budget --year {label}", root.display());
+        println!("  rollcall --warehouse {} equality budget", root.display());
         println!("  rollcall --warehouse {} retention purge --as-of {year_end} --dry-run", root.display());
         println!("  rollcall --warehouse {} audit verify", root.display());
         println!(

@@ -3,9 +3,8 @@
 
 use std::process::ExitCode;
 
-use datafusion::scalar::ScalarValue;
-
 use super::GlobalArgs;
+use super::output::say;
 use crate::domain::year::AcademicYear;
 use crate::engine::session::{self, Access};
 use crate::equality::{self, extract};
@@ -29,6 +28,10 @@ pub struct Args {
     /// the data changed: every release is charged).
     #[arg(long)]
     pub new_release: bool,
+    /// Say what the release would charge and the budget it would leave; draw, write and
+    /// spend nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `equality` subcommands.
@@ -43,7 +46,7 @@ pub enum Command {
 /// `equality budget`
 #[derive(Debug, clap::Args)]
 pub struct BudgetArgs {
-    /// Academic year (default: the current one).
+    /// Only the cohort of students who started in this academic year (default: every cohort).
     #[arg(long)]
     pub year: Option<AcademicYear>,
 }
@@ -54,6 +57,10 @@ pub struct ExtractArgs {
     /// Academic year (default: the latest with ratings).
     #[arg(long)]
     pub year: Option<AcademicYear>,
+    /// The data-protection officer's approval reference for this extract (recorded with
+    /// it and in the audit trail).
+    #[arg(long, value_name = "REF")]
+    pub approval: String,
 }
 
 impl Args {
@@ -62,23 +69,38 @@ impl Args {
         let warehouse = global.open()?;
         match self.command {
             Some(Command::Budget(args)) => {
-                let year = args.year.unwrap_or_else(|| AcademicYear::of(warehouse.clock().today()));
-                let cap = warehouse.config().equality.yearly_epsilon;
+                let cap = equality::cap(&warehouse)?;
+                let delta = warehouse.config().equality.delta;
                 let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;
-                let entries = equality::ledger::entries(&ctx, year).await?;
-                let spent: f64 = entries.iter().map(|e| e.epsilon).sum();
-                let frame = queries::plan(
-                    &ctx,
-                    "equality/budget",
-                    &[("year", ScalarValue::from(year.to_string())), ("cap", ScalarValue::from(cap))],
-                )
-                .await?;
+                let entries = equality::ledger::entries(&ctx).await?;
+                let problems = equality::ledger::problems(warehouse.root(), &entries)?;
+                let spent = equality::ledger::spent(&entries, None, delta)?;
+                let frame = queries::plan(&ctx, "equality/budget", &[]).await?;
                 super::output::write_frame(frame, "equality/budget", global.format(), global.out.as_deref()).await?;
-                eprintln!(
-                    "privacy budget {year}: epsilon {spent:.4} spent of {cap} in {} release(s), {:.4} left",
-                    entries.len(),
-                    (cap - spent).max(0.0)
-                );
+                for (cohort, s) in spent.iter().filter(|(c, _)| args.year.is_none_or(|y| y.to_string() == **c)) {
+                    eprintln!(
+                        "privacy budget of the students who started in {cohort}: epsilon {:.4} spent of {cap} in {} \
+                         release(s) (Laplace {:.4}; Gaussian rho {:.4}{}), {:.4} left",
+                        s.epsilon,
+                        s.releases,
+                        s.laplace_epsilon,
+                        s.rho,
+                        if s.rho > 0.0 { format!(" at delta {}", s.delta) } else { String::new() },
+                        (cap - s.epsilon).max(0.0)
+                    );
+                }
+                if spent.is_empty() {
+                    eprintln!("no release has been charged yet; each cohort's budget is epsilon {cap}");
+                }
+                for p in &problems {
+                    eprintln!("{p}");
+                }
+                if !problems.is_empty() {
+                    return Err(Error::Refused(
+                        "the privacy-budget ledger does not match the audit trail: the figures above cannot be trusted"
+                            .into(),
+                    ));
+                }
             }
             Some(Command::Extract(args)) => {
                 let file = global
@@ -95,22 +117,24 @@ impl Args {
                         latest.parse().map_err(Error::Internal)?
                     }
                 };
-                let report = extract::extract(&warehouse, year, file).await?;
+                crate::compliance::audit::note("approval", args.approval.clone());
+                let report = extract::extract(&warehouse, year, file, &args.approval).await?;
                 crate::compliance::audit::note("extract_id", report.extract_id.clone());
                 crate::compliance::audit::note("rows", report.rows);
-                println!(
-                    "wrote equality extract {} for {year}: {} rows, {} generalised, {} suppressed (k = {})",
+                say(format!(
+                    "wrote equality extract {} for {year}: {} rows, {} generalised, {} suppressed (k = {}, l = {})",
                     report.extract_id,
                     report.rows,
                     report.generalised,
                     report.suppressed,
-                    warehouse.config().equality.k
-                );
+                    warehouse.config().equality.k,
+                    warehouse.config().equality.l
+                ));
                 for (step, n) in report.steps.iter().filter(|(_, n)| *n > 0) {
-                    println!("  {step}: {n} rows");
+                    say(format!("  {step}: {n} rows"));
                 }
                 for f in &report.files {
-                    println!("  {}", f.display());
+                    say(format!("  {}", f.display()));
                 }
             }
             None => {
@@ -121,29 +145,44 @@ impl Args {
                             .into(),
                     ));
                 };
-                let dir = global
-                    .out
-                    .as_deref()
-                    .ok_or_else(|| Error::Usage("give the release's directory with --out DIR".into()))?;
-                let outcome = equality::release(&warehouse, year, epsilon, self.new_release, dir).await?;
+                let dir = match (global.out.as_deref(), self.dry_run) {
+                    (Some(dir), _) => dir.to_path_buf(),
+                    (None, true) => std::path::PathBuf::new(),
+                    (None, false) => {
+                        return Err(Error::Usage("give the release's directory with --out DIR".into()));
+                    }
+                };
+                let outcome =
+                    equality::release(&warehouse, year, epsilon, self.new_release, self.dry_run, &dir).await?;
                 crate::compliance::audit::note("release_id", outcome.release_id.clone());
-                crate::compliance::audit::note("epsilon_charged", outcome.charged);
-                if outcome.reserved {
-                    println!(
+                crate::compliance::audit::note("epsilon_charged", if outcome.dry_run { 0.0 } else { outcome.charged });
+                crate::compliance::audit::note("dry_run", outcome.dry_run);
+                if outcome.dry_run {
+                    say(format!(
+                        "dry run: this release would charge epsilon {:.4} to the students who started in {}; nothing \
+                         was drawn or spent",
+                        outcome.charged,
+                        outcome.spent.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(", ")
+                    ));
+                } else if outcome.reserved {
+                    say(format!(
                         "re-served stored release {} (this question was answered before; nothing spent)",
                         outcome.release_id
-                    );
+                    ));
                 } else {
-                    println!("made release {}: epsilon {:.4} charged", outcome.release_id, outcome.charged);
+                    say(format!("made release {}: epsilon {:.4} charged", outcome.release_id, outcome.charged));
                 }
-                println!(
-                    "privacy budget {year}: {:.4} spent of {}, {:.4} left",
-                    outcome.spent,
-                    outcome.cap,
-                    (outcome.cap - outcome.spent).max(0.0)
-                );
+                for (cohort, spent) in &outcome.spent {
+                    say(format!(
+                        "privacy budget of the students who started in {cohort}: {:.4} spent of {}, {:.4} left{}",
+                        spent.epsilon,
+                        outcome.cap,
+                        (outcome.cap - spent.epsilon).max(0.0),
+                        if outcome.dry_run { " after it" } else { "" }
+                    ));
+                }
                 for f in &outcome.files {
-                    println!("  {}", f.display());
+                    say(format!("  {}", f.display()));
                 }
             }
         }

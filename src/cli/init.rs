@@ -17,6 +17,19 @@ pub struct Args {
 impl Args {
     /// Runs the command.
     pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
+        // A ledger that charges were made to is never recreated empty: that would hand the
+        // spent privacy budget back.
+        let ledger = global.warehouse.join("tables").join(crate::warehouse::tables::PRIVACY_BUDGET.name);
+        if !ledger.join("_delta_log").is_dir() {
+            let charges = crate::equality::ledger::charges_audited(&global.warehouse)?;
+            if charges > 0 {
+                return Err(crate::error::Error::Refused(format!(
+                    "the privacy_budget ledger is missing, but the audit trail records {charges} charge(s) to it: \
+                     creating it empty would give back the budget they spent. Restore the table from a backup; \
+                     nothing was created"
+                )));
+            }
+        }
         let (warehouse, report) = crate::ingest::init_warehouse(&global.warehouse, &self.preset).await?;
         let config = warehouse.root().join(CONFIG_FILE);
         if report.wrote_config {

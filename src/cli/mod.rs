@@ -164,7 +164,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     let global = cli.global.clone();
     let root = cli.global.warehouse.clone();
     let out = cli.global.out.clone();
-    let (result, details) = crate::compliance::audit::scoped(async {
+    let ((result, details), said) = output::said(crate::compliance::audit::scoped(async {
         if let Command::Sql(args) = &cli.command {
             crate::compliance::audit::note(
                 "query_sha256",
@@ -172,7 +172,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             );
         }
         dispatch(cli).await
-    })
+    }))
     .await;
     if let (Ok(_), Some(path), true) = (&result, out.as_deref(), opens_output)
         && path.exists()
@@ -194,6 +194,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             return Err(e);
         }
     }
+    // Only now, with the entry written, is what the command said printed.
+    output::flush_said(&said)?;
     result
 }
 

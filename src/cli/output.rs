@@ -8,6 +8,40 @@ use clap::ValueEnum;
 
 use crate::error::{Error, Result};
 
+tokio::task_local! {
+    /// What the running command has said on stdout so far, held until its audit entry is
+    /// written (see [`said`]).
+    static SAID: std::sync::Mutex<String>;
+}
+
+/// Prints a line on stdout; inside [`said`] the line is held until the command's audit
+/// entry is written, so a reader who stops reading early (a closed pipe) never leaves a
+/// job without its entry.
+pub fn say(line: impl std::fmt::Display) {
+    let text = format!("{line}\n");
+    let held = SAID.try_with(|said| said.lock().map(|mut said| said.push_str(&text)).is_ok());
+    if held != Ok(true) {
+        // A closed pipe is the reader's choice, not a failure.
+        let _ = std::io::stdout().write_all(text.as_bytes());
+    }
+}
+
+/// Runs a command holding what it says; returns its result and the text held.
+pub async fn said<T>(command: impl Future<Output = T>) -> (T, String) {
+    SAID.scope(std::sync::Mutex::new(String::new()), async {
+        let result = command.await;
+        let text = SAID.with(|said| said.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default());
+        (result, text)
+    })
+    .await
+}
+
+/// Writes held text to stdout; a closed pipe is an error [`Error::is_broken_pipe`] knows.
+pub fn flush_said(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).map_err(|e| Error::io(Path::new("stdout"), e))
+}
+
 /// Output formats of list commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {

@@ -170,6 +170,27 @@ pub fn append(
     Ok(entry)
 }
 
+/// Every entry of the trail at `root`, oldest first (none before the first job).
+pub fn entries(root: &Path) -> Result<Vec<Entry>> {
+    let log = root.join(LOG_FILE);
+    if !log.exists() {
+        return Ok(Vec::new());
+    }
+    let file = File::open(&log).map_err(|e| Error::io(&log, e))?;
+    let mut out = Vec::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| Error::io(&log, e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(serde_json::from_str(&line).map_err(|e| Error::Warehouse {
+            path: log.clone(),
+            message: format!("line {}: not an audit entry ({e}); run `rollcall audit verify`", i + 1),
+        })?);
+    }
+    Ok(out)
+}
+
 fn last_entry(log: &Path) -> Result<Option<Entry>> {
     let file = File::open(log).map_err(|e| Error::io(log, e))?;
     let mut last = None;

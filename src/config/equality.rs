@@ -57,6 +57,13 @@ pub struct EqualityConfig {
     pub groups_file: PathBuf,
     /// Smallest quasi-identifier class published in an extract.
     pub k: usize,
+    /// Fewest distinct ethnicity groups in every class of an extract (l-diversity).
+    pub l: usize,
+    /// Extracts that may be made about one academic year.
+    pub extracts_per_year: usize,
+    /// Fewest students by which a population must differ from one already released or
+    /// extracted (when it differs at all) for a new release or extract to be made.
+    pub min_population_change: usize,
 }
 
 impl Default for EqualityConfig {
@@ -70,6 +77,9 @@ impl Default for EqualityConfig {
             confidence: 0.95,
             groups_file: PathBuf::from(crate::domain::reference::GROUPS_FILE),
             k: 10,
+            l: 2,
+            extracts_per_year: 4,
+            min_population_change: 10,
         }
     }
 }
@@ -123,6 +133,15 @@ impl EqualityConfig {
         }
         if self.k < 2 {
             return Err("equality.k: must be at least 2".into());
+        }
+        if self.l < 2 || self.l > self.k {
+            return Err("equality.l: must be at least 2 and at most k".into());
+        }
+        if self.extracts_per_year == 0 {
+            return Err("equality.extracts_per_year: must be at least 1".into());
+        }
+        if self.min_population_change == 0 {
+            return Err("equality.min_population_change: must be at least 1".into());
         }
         Ok(())
     }

@@ -6,8 +6,10 @@ pub mod dp;
 pub mod extract;
 pub mod groups;
 pub mod ledger;
+pub mod population;
 mod page;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -58,6 +60,8 @@ pub struct CensusDate {
 pub struct CensusRow {
     /// The student (never leaves this module's callers' memory).
     pub student_id: String,
+    /// The academic year their studies started: the cohort whose budget a release spends.
+    pub cohort: String,
     /// The census day.
     pub census_day: i32,
     /// Ethnicity group.
@@ -135,13 +139,16 @@ impl Question {
 pub struct Outcome {
     /// The ledger entry.
     pub release_id: String,
-    /// Epsilon charged by this run (0 when a stored release was re-served).
+    /// Epsilon charged by this run (0 when a stored release was re-served; what would be
+    /// charged, in a dry run).
     pub charged: f64,
     /// Whether the answer is a stored one.
     pub reserved: bool,
-    /// Spent and cap for the year after this run.
-    pub spent: f64,
-    /// The yearly cap.
+    /// Whether nothing was drawn or spent (a dry run).
+    pub dry_run: bool,
+    /// What each cohort the release counts has spent after this run.
+    pub spent: Vec<(String, ledger::Spent)>,
+    /// The cap of each cohort.
     pub cap: f64,
     /// Files written.
     pub files: Vec<PathBuf>,
@@ -242,7 +249,8 @@ pub async fn census_rows(ctx: &SessionContext, year: AcademicYear) -> Result<Vec
     let mut rows = Vec::new();
     for batch in &batches {
         use crate::engine::cells::{days, ints, texts};
-        let (ids, days) = (texts(batch, "student_id")?, days(batch, "census_date")?);
+        let (ids, days, starts) =
+            (texts(batch, "student_id")?, days(batch, "census_date")?, days(batch, "start_date")?);
         let (groups, departments) = (texts(batch, "ethnicity_group")?, texts(batch, "department")?);
         let (modes, ratings, actions) = (texts(batch, "mode")?, texts(batch, "rating")?, texts(batch, "action")?);
         let (levels, stages) = (ints(batch, "level")?, ints(batch, "stage")?);
@@ -250,6 +258,7 @@ pub async fn census_rows(ctx: &SessionContext, year: AcademicYear) -> Result<Vec
         for r in 0..batch.num_rows() {
             rows.push(CensusRow {
                 student_id: s(&ids, r),
+                cohort: AcademicYear::of(days_to_date(starts.value(r))).to_string(),
                 census_day: days.value(r),
                 group: s(&groups, r),
                 department: s(&departments, r),
@@ -299,14 +308,24 @@ pub async fn question(warehouse: &Warehouse, year: AcademicYear, epsilon: f64) -
     Ok((q, groups))
 }
 
+/// The yearly cap: the warehouse's own configuration's, or the configuration in force if
+/// that is lower. A `--config` file cannot raise it.
+pub fn cap(warehouse: &Warehouse) -> Result<f64> {
+    let own = crate::config::Config::load(&warehouse.root().join(crate::config::CONFIG_FILE))?;
+    Ok(own.equality.yearly_epsilon.min(warehouse.config().equality.yearly_epsilon))
+}
+
 /// `rollcall equality --year YEAR --epsilon EPS --out DIR`: answers from the stored release
 /// if this question was asked before; otherwise charges the ledger (refusing, with nothing
-/// spent, what the year's budget cannot pay), draws the noise, stores it, and writes DIR.
+/// spent, what a cohort's budget cannot pay, or a population a few students away from one
+/// released before), draws the noise, stores what is published, and writes DIR. With
+/// `dry_run`, says what the release would charge and writes and spends nothing.
 pub async fn release(
     warehouse: &Warehouse,
     year: AcademicYear,
     epsilon: f64,
     new_release: bool,
+    dry_run: bool,
     dir: &Path,
 ) -> Result<Outcome> {
     if !(epsilon.is_finite() && epsilon > 0.0) {
@@ -314,23 +333,36 @@ pub async fn release(
     }
     let key = Arc::new(PseudonymKey::load(warehouse)?);
     let (question, groups) = question(warehouse, year, epsilon).await?;
+    let today = date_to_days(warehouse.clock().today());
+    if let Some(future) = question.census.iter().find(|c| c.day > today) {
+        return Err(Error::Refused(format!(
+            "census date {} ({}) of {year} has not come yet: a release counts students as they are on its census \
+             dates. Nothing was spent",
+            future.date, future.configured
+        )));
+    }
     let digest = question.digest();
-    let cap = warehouse.config().equality.yearly_epsilon;
+    let cap = cap(warehouse)?;
+    let delta = warehouse.config().equality.delta;
 
     let lock = warehouse.lock()?;
-    let ctx = session(warehouse, key, &groups, &question.census).await?;
-    let entries = ledger::entries(&ctx, year).await?;
-    let spent: f64 = entries.iter().map(|e| e.epsilon).sum();
-    if !new_release && let Some(entry) = entries.iter().rev().find(|e| e.question == digest) {
+    let ctx = session(warehouse, key.clone(), &groups, &question.census).await?;
+    let entries = ledger::check(warehouse, &ctx).await?;
+    if !new_release
+        && !dry_run
+        && let Some(entry) = entries.iter().rev().find(|e| e.question == digest)
+    {
         let stored = ledger::stored(&ctx, &entry.release_id).await?;
         if !stored.is_empty() {
             drop(lock);
+            let spent = ledger::spent(&entries, None, delta)?;
             let files = page::write(&question, entry, &stored, warehouse.config(), dir, true)?;
             return Ok(Outcome {
                 release_id: entry.release_id.clone(),
                 charged: 0.0,
                 reserved: true,
-                spent,
+                dry_run: false,
+                spent: entry.cohorts.iter().filter_map(|c| spent.get(c).map(|s| (c.clone(), *s))).collect(),
                 cap,
                 files,
             });
@@ -345,31 +377,68 @@ pub async fn release(
             calibration.epsilon
         )));
     }
-    let left = cap - spent;
-    if calibration.epsilon > left + 1e-12 {
+    let rho = plan.rho_at(calibration.scale)?;
+    let rows = census_rows(&ctx, year).await?;
+    let cohorts: BTreeSet<String> = rows.iter().map(|r| r.cohort.clone()).collect();
+    let members: BTreeSet<String> =
+        rows.iter().map(|r| key.pseudonym(crate::privacy::pseudonym::EQUALITY_PURPOSE, &r.student_id)).collect();
+    let charge = ledger::Charge {
+        question: &question,
+        digest: &digest,
+        calibration,
+        rho,
+        cohorts: &cohorts,
+        students: members.len(),
+    };
+    let entry = ledger::entry(warehouse, &charge, &entries);
+    let before = ledger::spent(&entries, None, delta)?;
+    let after = ledger::spent(&entries, Some(&entry), delta)?;
+    let spent: Vec<(String, ledger::Spent)> =
+        cohorts.iter().filter_map(|c| after.get(c).map(|s| (c.clone(), *s))).collect();
+    if let Some((cohort, over)) = spent.iter().find(|(_, s)| s.epsilon > cap + 1e-12) {
+        let had = before.get(cohort).copied().unwrap_or_default();
         return Err(Error::Refused(format!(
-            "this release needs epsilon {:.4} but only {:.4} of the {year} budget of {cap} is left ({spent:.4} spent \
-             in {} release(s)); nothing was spent. See `rollcall equality budget --year {year}`",
+            "this release needs epsilon {:.4} but the students who started in {cohort} have only {:.4} of their \
+             budget of {cap} left ({:.4} spent in {} release(s); with this one {:.4}); nothing was spent. See \
+             `rollcall equality budget`",
             calibration.epsilon,
-            left.max(0.0),
-            entries.len()
+            (cap - had.epsilon).max(0.0),
+            had.epsilon,
+            had.releases,
+            over.epsilon
         )));
     }
-    let rows = census_rows(&ctx, year).await?;
+    let earlier = population::earlier(&ctx, population::Purpose::Release).await?;
+    population::guard("release", &members, &earlier, warehouse.config().equality.min_population_change)?;
+    if dry_run {
+        return Ok(Outcome {
+            release_id: String::new(),
+            charged: calibration.epsilon,
+            reserved: false,
+            dry_run: true,
+            spent,
+            cap,
+            files: Vec::new(),
+        });
+    }
     let records = records(&question, &rows);
     drop(rows);
-    let entry = ledger::charge(warehouse, &question, &digest, calibration).await?;
+    ledger::charge(warehouse, &question, &entry).await?;
     // Charged: only now is the noise drawn.
     let noisy = plan.release(calibration.scale, &records)?;
     drop(records);
-    let stored = ledger::store(warehouse, &question, &entry.release_id, &noisy).await?;
+    let published = page::publish(&question, calibration.scale, warehouse.config().equality.confidence, &noisy)?;
+    drop(noisy);
+    ledger::store(warehouse, &entry.release_id, &published).await?;
+    population::record(warehouse, population::Purpose::Release, &entry.release_id, year, &members).await?;
     drop(lock);
-    let files = page::write(&question, &entry, &stored, warehouse.config(), dir, false)?;
+    let files = page::write(&question, &entry, &published, warehouse.config(), dir, false)?;
     Ok(Outcome {
         release_id: entry.release_id,
         charged: calibration.epsilon,
         reserved: false,
-        spent: spent + calibration.epsilon,
+        dry_run: false,
+        spent,
         cap,
         files,
     })

@@ -1,16 +1,19 @@
 //! The equality release as published: `DIR/index.html` (charts, tables, what the noise
 //! means), one CSV per table and `release.json`.
 //!
-//! Post-processing only (free under differential privacy): negative counts become 0,
-//! totals are sums of the published cells, then every figure is rounded as HESA publishes.
-//! Intervals hold the true count with the configured confidence; they are computed before
-//! rounding and rounded outwards.
+//! Post-processing only (free under differential privacy): each group's noisy counts are
+//! projected onto the closest non-negative counts with the same (noisy) total, totals are
+//! sums of the projected cells, then every figure is rounded as HESA publishes. Nothing
+//! published is a function of the unrounded values but the rounded counts themselves:
+//! intervals are worked out from the rounded count (widened by the rounding's 2.5) and
+//! percentages from rounded counts, so the unrounded value cannot be recovered from them.
+//! What is stored for re-serving is exactly what is published.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::dp::{self, Plan};
-use super::ledger::{Cell, Entry};
+use super::ledger::{Entry, Published};
 use super::{Question, TABLES};
 use crate::config::Config;
 use crate::domain::html::{STYLE, escape};
@@ -19,16 +22,8 @@ use crate::error::{Error, Result};
 use crate::report::chart::{self, ChartKind};
 use crate::warehouse::write_atomically;
 
-/// One published line.
-struct Line {
-    census: String,
-    group: String,
-    category: String,
-    count: i64,
-    low: i64,
-    high: i64,
-    percent: String,
-}
+/// How far a HESA-rounded count can be from the count it rounds.
+const ROUNDING: f64 = 2.5;
 
 fn round_down5(x: f64) -> i64 {
     ((x / 5.0).floor() * 5.0).max(0.0) as i64
@@ -41,62 +36,49 @@ fn round_up5(x: f64) -> i64 {
 const ALL_GROUPS: &str = "All groups";
 const ALL: &str = "All";
 
-/// Writes the release's files; returns them, index.html first.
-pub fn write(
-    question: &Question,
-    entry: &Entry,
-    cells: &[Cell],
-    config: &Config,
-    dir: &Path,
-    reserved: bool,
-) -> Result<Vec<PathBuf>> {
-    crate::warehouse::create_private_dir(dir)?;
+/// The margins of a release's figures: (what, plus or minus) before rounding.
+fn margins(question: &Question, plan: &Plan, scale: f64, confidence: f64) -> Result<Vec<(String, f64)>> {
+    let categories = question.categories("rating").len();
+    let groups = question.groups.len();
+    Ok(vec![
+        ("each count".into(), plan.accuracy(scale, confidence)?),
+        ("a group's total".into(), plan.sum_accuracy(scale, confidence, categories)?),
+        ("a band's total over all groups".into(), plan.sum_accuracy(scale, confidence, groups)?),
+        ("the grand total".into(), plan.sum_accuracy(scale, confidence, groups * categories)?),
+    ])
+}
+
+/// The figures to publish from the noisy tables (in the plan's order): post-processed,
+/// rounded, with intervals and percentages worked out from the rounded counts only.
+pub fn publish(question: &Question, scale: f64, confidence: f64, noisy: &[Vec<i64>]) -> Result<Vec<Published>> {
     let plan: Plan = question.plan();
-    let confidence = config.equality.confidence;
-    let cell_margin = plan.accuracy(entry.scale, confidence)?;
-    let mut files = Vec::new();
-    let mut body = String::new();
-    let mut margins: Vec<(String, f64)> = vec![("each count".into(), cell_margin)];
-    for table in TABLES {
-        let categories = question.categories(table);
-        let group_margin = plan.sum_accuracy(entry.scale, confidence, categories.len())?;
-        let category_margin = plan.sum_accuracy(entry.scale, confidence, question.groups.len())?;
-        let total_margin = plan.sum_accuracy(entry.scale, confidence, question.groups.len() * categories.len())?;
-        if table == "rating" {
-            margins.push(("a group's total".into(), group_margin));
-            margins.push(("a band's total over all groups".into(), category_margin));
-            margins.push(("the grand total".into(), total_margin));
-        }
-        let mut lines = Vec::new();
-        for census in &question.census {
-            let day = super::census_day(&census.date).unwrap_or_default();
-            // Post-processed matrix: groups x categories, never negative.
-            let matrix: Vec<Vec<i64>> = question
-                .groups
-                .iter()
-                .map(|g| {
-                    let noisy: Vec<i64> = categories
-                        .iter()
-                        .map(|c| {
-                            cells
-                                .iter()
-                                .find(|x| x.census_day == day && x.table == table && &x.group == g && &x.category == c)
-                                .map(|x| x.noisy)
-                                .unwrap_or(0)
-                        })
-                        .collect();
-                    dp::non_negative(&noisy)
-                })
-                .collect();
+    let cell_margin = plan.accuracy(scale, confidence)?;
+    let mut out = Vec::new();
+    let mut tables = noisy.iter();
+    for census in &question.census {
+        let day = super::census_day(&census.date).unwrap_or_default();
+        for table in TABLES {
+            let categories = question.categories(table);
+            let drawn = tables.next().ok_or_else(|| Error::Internal("fewer noisy tables than planned".into()))?;
+            if drawn.len() != question.groups.len() * categories.len() {
+                return Err(Error::Internal("a noisy table has the wrong number of cells".into()));
+            }
+            let group_margin = plan.sum_accuracy(scale, confidence, categories.len())?;
+            let category_margin = plan.sum_accuracy(scale, confidence, question.groups.len())?;
+            let total_margin = plan.sum_accuracy(scale, confidence, question.groups.len() * categories.len())?;
+            let matrix: Vec<Vec<i64>> = drawn.chunks(categories.len()).map(dp::project).collect();
             let mut push = |group: &str, category: &str, value: i64, margin: f64, population: i64| {
-                lines.push(Line {
-                    census: census.date.clone(),
+                let count = hesa::round_count(value as f64);
+                let rounded_population = hesa::round_count(population as f64);
+                out.push(Published {
+                    census_day: day,
+                    table: table.to_string(),
                     group: group.to_string(),
                     category: category.to_string(),
-                    count: hesa::round_count(value as f64),
-                    low: round_down5(value as f64 - margin),
-                    high: round_up5(value as f64 + margin),
-                    percent: hesa::percent(value as f64, population as f64),
+                    count,
+                    low: round_down5(count as f64 - margin - ROUNDING),
+                    high: round_up5(count as f64 + margin + ROUNDING),
+                    percent: hesa::percent(count as f64, rounded_population as f64),
                 });
             };
             for (g, group) in question.groups.iter().enumerate() {
@@ -112,18 +94,51 @@ pub fn write(
                 push(ALL_GROUPS, category, total, category_margin, grand);
             }
             push(ALL_GROUPS, ALL, grand, total_margin, grand);
+        }
+    }
+    Ok(out)
+}
 
-            // Chart: share of each group in each category (post-processed, HESA-suppressed).
+/// Writes the release's files from its published figures; returns them, index.html first.
+pub fn write(
+    question: &Question,
+    entry: &Entry,
+    published: &[Published],
+    config: &Config,
+    dir: &Path,
+    reserved: bool,
+) -> Result<Vec<PathBuf>> {
+    crate::warehouse::create_private_dir(dir)?;
+    let plan: Plan = question.plan();
+    let confidence = config.equality.confidence;
+    let margins = margins(question, &plan, entry.scale, confidence)?;
+    let mut files = Vec::new();
+    let mut body = String::new();
+    for table in TABLES {
+        let categories = question.categories(table);
+        let mut lines: Vec<&Published> = Vec::new();
+        for census in &question.census {
+            let day = super::census_day(&census.date).unwrap_or_default();
+            let of = |g: &str, c: &str| {
+                published.iter().find(|p| p.census_day == day && p.table == table && p.group == g && p.category == c)
+            };
+            for group in question.groups.iter().map(String::as_str).chain([ALL_GROUPS]) {
+                for category in categories.iter().map(String::as_str).chain([ALL]) {
+                    lines.extend(of(group, category));
+                }
+            }
+            // Chart: share of each group in each category, from the published counts.
             let labels: Vec<String> = question.groups.clone();
             let series: Vec<(String, Vec<Option<f64>>)> = categories
                 .iter()
-                .enumerate()
-                .map(|(c, category)| {
-                    let values = matrix
+                .map(|category| {
+                    let values = question
+                        .groups
                         .iter()
-                        .map(|row| {
-                            let total: i64 = row.iter().sum();
-                            (total as f64 >= 22.5).then(|| 100.0 * row[c] as f64 / total as f64)
+                        .map(|g| {
+                            let total = of(g, ALL).map_or(0, |p| p.count);
+                            let part = of(g, category).map_or(0, |p| p.count);
+                            (total as f64 >= 22.5).then(|| 100.0 * part as f64 / total as f64)
                         })
                         .collect();
                     (category.clone(), values)
@@ -142,7 +157,8 @@ pub fn write(
             if series.iter().flat_map(|(_, v)| v.iter().flatten()).any(|v| *v > 0.0) {
                 body.push_str(&chart::svg(ChartKind::Bars, &labels, &series, "% of group")?);
             }
-            body.push_str(&wide_table(&lines, &census.date, &question.groups, categories, confidence));
+            let of_census: Vec<&Published> = lines.iter().copied().filter(|p| p.census_day == day).collect();
+            body.push_str(&wide_table(&of_census, &question.groups, categories, confidence));
             body.push_str("</section>\n");
         }
         let csv_path = dir.join(format!("{table}-by-ethnicity-group.csv"));
@@ -160,9 +176,12 @@ pub fn write(
         "neighbours": question.neighbours,
         "input_distance": question.neighbours.distance(),
         "epsilon": entry.epsilon,
-        "delta": if entry.mechanism == "gaussian" { question.delta } else { 0.0 },
+        "rho": entry.rho,
+        "delta": entry.delta,
         "noise_scale": entry.scale,
         "tables_composed": question.census.len() * TABLES.len(),
+        "charged_to_cohorts": entry.cohorts,
+        "students": entry.students,
         "confidence": confidence,
         "margins": margins.iter().map(|(what, m)| serde_json::json!({"of": what, "plus_minus": m})).collect::<Vec<_>>(),
         "groups": question.groups,
@@ -177,7 +196,7 @@ pub fn write(
     Ok(files)
 }
 
-fn lines_csv(lines: &[Line], path: &Path, table: &str) -> Result<Vec<u8>> {
+fn lines_csv(lines: &[&Published], path: &Path, table: &str) -> Result<Vec<u8>> {
     let fail = |e: csv::Error| Error::io(path, std::io::Error::other(e.to_string()));
     let mut out = csv::Writer::from_writer(Vec::new());
     let category = if table == "rating" { "rating" } else { "escalation" };
@@ -185,7 +204,7 @@ fn lines_csv(lines: &[Line], path: &Path, table: &str) -> Result<Vec<u8>> {
         .map_err(fail)?;
     for l in lines {
         out.write_record([
-            l.census.as_str(),
+            crate::domain::time::days_to_date(l.census_day).to_string().as_str(),
             l.group.as_str(),
             l.category.as_str(),
             &l.count.to_string(),
@@ -198,7 +217,7 @@ fn lines_csv(lines: &[Line], path: &Path, table: &str) -> Result<Vec<u8>> {
     out.into_inner().map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))
 }
 
-fn wide_table(lines: &[Line], census: &str, groups: &[String], categories: &[String], confidence: f64) -> String {
+fn wide_table(lines: &[&Published], groups: &[String], categories: &[String], confidence: f64) -> String {
     let pct = (confidence * 100.0).round();
     let mut html = String::from("<table><thead><tr><th>ethnicity group</th>");
     for c in categories.iter().map(String::as_str).chain([ALL]) {
@@ -208,7 +227,7 @@ fn wide_table(lines: &[Line], census: &str, groups: &[String], categories: &[Str
     for g in groups.iter().map(String::as_str).chain([ALL_GROUPS]) {
         let _ = write!(html, "<tr><td>{}</td>", escape(g));
         for c in categories.iter().map(String::as_str).chain([ALL]) {
-            let cell = lines.iter().find(|l| l.census == census && l.group == g && l.category == c);
+            let cell = lines.iter().find(|l| l.group == g && l.category == c);
             match cell {
                 Some(l) => {
                     let _ = write!(
@@ -241,8 +260,9 @@ fn page(
     }
     let mechanism = if entry.mechanism == "gaussian" {
         format!(
-            "discrete Gaussian noise (zero-concentrated differential privacy), charged as epsilon {:.3} at delta {}",
-            entry.epsilon, question.delta
+            "discrete Gaussian noise (zero-concentrated differential privacy, rho {:.4}), that is epsilon {:.3} at \
+             delta {}",
+            entry.rho, entry.epsilon, entry.delta
         )
     } else {
         format!("discrete Laplace noise (pure differential privacy, epsilon {:.3})", entry.epsilon)
@@ -271,10 +291,12 @@ fn page(
          tables whether any particular student is in the data: the tables would look almost the same after {neighbours}. \
          All {tables} tables on this page were released together and their privacy cost is counted together.</p>\
          <p>The figures are therefore approximate. With {pct}% confidence the true number is:</p><ul>{margin_list}</ul>\
-         <p>of the unrounded figure. Each cell's interval is given in the CSV files (and when hovering over a cell). \
-         Negative noisy counts were set to 0 and totals are the sums of the published cells, so small groups can look \
-         slightly larger than they are. Finally, as HESA publishes, counts are rounded to the nearest 5 (0, 1 and 2 \
-         shown as 0) and percentages are not shown for groups under 22.5; rounded figures may not add up to rounded totals.</p>\
+         <p>of the unrounded figure. Each cell's interval is given in the CSV files (and when hovering over a cell); \
+         it is worked out from the rounded count, so it also allows for the rounding. Each group's noisy counts were \
+         replaced by the closest counts that are not negative and keep the group's noisy total, and totals are the sums \
+         of those counts, so small groups are not made to look larger than they are. Finally, as HESA publishes, counts \
+         are rounded to the nearest 5 (0, 1 and 2 shown as 0) and percentages, worked out from the rounded counts, are \
+         not shown for groups under 22.5; rounded figures may not add up to rounded totals.</p>\
          <p>Read differences between groups only where they are larger than these margins.</p>\
          {body}\
          <div class=\"note\"><p>Release {id}; ethnicity groups from a mapping with SHA-256 {digest}. Ratings \

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::array::{BooleanArray, Date32Array, RecordBatch, StringArray, TimestampMicrosecondArray, UInt64Array};
+use arrow::array::{BooleanArray, Date32Array, RecordBatch, StringArray, UInt64Array};
 use arrow::compute::kernels::aggregate::{max, max_string, min, min_string};
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
@@ -375,14 +375,19 @@ async fn commit_equality(
     let pseudonyms: StringArray =
         parsed.special.iter().map(|s| Some(key.pseudonym(EQUALITY_PURPOSE, &s.student_id))).collect();
     let values: StringArray = parsed.special.iter().map(|s| s.value.as_deref()).collect();
-    let at = TimestampMicrosecondArray::from(vec![ingested_at; parsed.special.len()]).with_timezone("UTC");
+    // The day only: no timestamp shared with the students table.
+    let day = ingested_at.div_euclid(86_400_000_000) as i32;
+    let on = Date32Array::from(vec![day; parsed.special.len()]);
     let batch = crate::warehouse::row::columns(
         &def,
-        vec![("pseudonym", Arc::new(pseudonyms)), ("ethnicity", Arc::new(values)), ("ingested_at", Arc::new(at))],
+        vec![("pseudonym", Arc::new(pseudonyms)), ("ethnicity", Arc::new(values)), ("ingested_on", Arc::new(on))],
     )?;
     session::register_batches(ctx, "staged", def.schema(), vec![batch])?;
     let rows = queries::collect(ctx, "ingest/merge_equality", &[]).await?;
     warehouse.overwrite(&def, rows, "ingest equality").await?;
+    // No previous version stays behind to be compared with this one (a diff would show the
+    // pseudonyms added): old files, and the log entries describing them, go at once.
+    warehouse.forget_history(&def).await?;
     session::register(ctx, warehouse, &def).await
 }
 

@@ -1,5 +1,5 @@
-//! `rollcall keys rotate --new-key FILE`: re-pseudonymises the equality table under a new
-//! key in one commit, removes the files written under the old key, then records the new
+//! `rollcall keys rotate --new-key FILE`: re-pseudonymises the equality table (and who each
+//! equality release and extract counted) under a new key in one commit each, removes the files written under the old key, then records the new
 //! key's fingerprint.
 //!
 //! While a rotation is under way the warehouse holds `pseudonym-key.fingerprint.next`; a
@@ -78,8 +78,16 @@ pub async fn rotate(warehouse: &Warehouse, new_key_file: &Path) -> Result<Rotati
         ]);
         warehouse.write_frame(&tables::EQUALITY, frame, Some(None), metadata).await?;
     }
-    // Files written under the old key are removed, not merely unreferenced.
-    warehouse.vacuum(&tables::EQUALITY).await?;
+    // Files written under the old key are removed, not merely unreferenced, with the log
+    // entries that describe them.
+    warehouse.forget_history(&tables::EQUALITY).await?;
+    // Who each release and extract counted follows, or the differencing guard would compare
+    // pseudonyms under two keys and never match.
+    let frame = queries::plan(&ctx, "equality/rekey_populations", &[]).await?;
+    let metadata =
+        HashMap::from([("rollcall.operation".to_string(), serde_json::Value::from("pseudonym key rotated"))]);
+    warehouse.write_frame(&tables::EQUALITY_POPULATIONS, frame, Some(None), metadata).await?;
+    warehouse.forget_history(&tables::EQUALITY_POPULATIONS).await?;
     write_atomically(&warehouse.root().join(FINGERPRINT_FILE), format!("{}\n", new.fingerprint()).as_bytes())?;
     std::fs::remove_file(&marker).map_err(|e| Error::io(&marker, e))?;
     let kept = if already_rotated { under_new } else { under_old };

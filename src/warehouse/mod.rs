@@ -206,7 +206,14 @@ impl Warehouse {
             .with_commit_properties(CommitProperties::default().with_metadata(metadata))
             .await
             .map_err(|e| Error::table(def.name, e))?;
+        self.keep_private(def)?;
         Ok(table.version().unwrap_or_default() as i64)
+    }
+
+    /// The files of a table analysts never see (special-category data, pseudonymised
+    /// populations) are owner-only after every write, whatever the umask.
+    fn keep_private(&self, def: &TableDef) -> Result<()> {
+        if def.analyst_visible { Ok(()) } else { files::restrict_tree(&self.table_dir(def.name)) }
     }
 
     /// Writes a query's result to a table in one commit, streaming (never collected in
@@ -234,6 +241,7 @@ impl Warehouse {
             Some(Some(predicate)) => builder.with_save_mode(SaveMode::Overwrite).with_replace_where(predicate),
         };
         let table = builder.await.map_err(|e| Error::table(def.name, e))?;
+        self.keep_private(def)?;
         Ok(table.version().unwrap_or_default() as i64)
     }
 
@@ -241,6 +249,7 @@ impl Warehouse {
     pub async fn delete_where(&self, def: &TableDef, predicate: Expr) -> Result<u64> {
         let (_, metrics) =
             self.table(def).await?.delete().with_predicate(predicate).await.map_err(|e| Error::table(def.name, e))?;
+        self.keep_private(def)?;
         Ok(metrics.num_deleted_rows.unwrap_or(0) as u64)
     }
 
@@ -254,6 +263,7 @@ impl Warehouse {
             .with_update(column, value)
             .await
             .map_err(|e| Error::table(def.name, e))?;
+        self.keep_private(def)?;
         Ok(metrics.num_updated_rows as u64)
     }
 
@@ -285,6 +295,14 @@ impl Warehouse {
         deltalake::checkpoints::cleanup_expired_logs_for(version, table.log_store().as_ref(), cutoff, None)
             .await
             .map_err(|e| Error::table(def.name, e))
+    }
+
+    /// Removes every earlier version of a table (its files, then its log), leaving only the
+    /// latest, and makes what remains owner-only (files 0600, directories 0700).
+    pub async fn forget_history(&self, def: &TableDef) -> Result<()> {
+        self.vacuum(def).await?;
+        self.clean_log(def).await?;
+        self.keep_private(def)
     }
 
     /// The latest version of a table.

@@ -151,7 +151,7 @@ fn demo_builds_a_university_and_ingests_it() {
         vec!["report", "senate", "--year", "2025-26", "--out", &out("senate")],
         vec!["equality", "--year", "2025-26", "--epsilon", "0.5", "--out", &out("equality")],
         vec!["equality", "budget", "--year", "2025-26"],
-        vec!["equality", "extract", "--out", &out("extract.csv")],
+        vec!["equality", "extract", "--approval", "DPO-1", "--out", &out("extract.csv")],
         vec!["retention", "purge", "--as-of", "2033-07-31", "--dry-run"],
         vec!["sql", "SELECT * FROM students LIMIT 50"],
         vec!["sql", "SELECT * FROM equality_releases"],

@@ -81,10 +81,15 @@ fn a_release_publishes_every_group_band_and_census_date() {
     }
     assert!(!html.contains("S001") && !csv.contains("S001"), "no student ids");
     // The budget shows the release.
-    let budget = env.run(&["--format", "csv", "equality", "budget", "--year", "2025-26"]).ok();
-    assert!(budget.stdout.starts_with("release_id,"), "{}", budget.stdout);
+    let budget = env.run(&["--format", "csv", "equality", "budget"]).ok();
+    assert!(budget.stdout.starts_with("seq,release_id,academic_year,cohorts,students,"), "{}", budget.stdout);
     assert_eq!(budget.stdout.lines().count(), 2);
-    assert!(budget.stderr.contains("spent of 100000"), "{}", budget.stderr);
+    assert!(budget.stdout.contains(",2025-26,2025-26,65,laplace,"), "{}", budget.stdout);
+    assert!(
+        budget.stderr.contains("students who started in 2025-26: epsilon 20000.0000 spent of 100000"),
+        "{}",
+        budget.stderr
+    );
 }
 
 #[test]
@@ -206,6 +211,13 @@ fn key_rotation_re_pseudonymises_the_equality_table() {
     std::fs::copy(&new_key, &key).unwrap();
     release(&env, "20000", "after", &["--new-release"]).ok();
     assert_eq!(read(&env, "before/rating-by-ethnicity-group.csv"), read(&env, "after/rating-by-ethnicity-group.csv"));
+    // Who the releases counted was re-keyed too: one student more is still one student
+    // away from them, and refused.
+    assert!(!parquet_text(&env.warehouse.join("tables/equality_populations")).contains(&pseudonym(&[7u8; 32], "S001")));
+    let one = format!("{HEADER}\nONE,CS4,Computing,4,1,full-time,2025-09-22,active,22\n");
+    env.ingest("students", &[&env.file("one.csv", &one)]);
+    let refused = release(&env, "20000", "one-more", &["--new-release"]).code(1);
+    assert!(refused.stderr.contains("by 1 student(s)"), "{}", refused.stderr);
 }
 
 #[test]
@@ -218,35 +230,46 @@ fn an_extract_is_k_anonymous_and_unlinkable() {
     }
     env.ingest("students", &[&env.file("rare.csv", &csv)]);
     let file = env.dir.path().join("extract.csv");
-    let run = env.run(&["equality", "extract", "--year", "2025-26", "--out", file.to_str().unwrap()]).ok();
-    // The three, and the five of unknown ethnicity (fewer than 10 however generalised).
-    assert!(run.stdout.contains("60 rows") && run.stdout.contains("8 suppressed"), "{}", run.stdout);
+    let extract = |file: &Path| {
+        env.run(&[
+            "equality",
+            "extract",
+            "--year",
+            "2025-26",
+            "--approval",
+            "DPO-2025-17",
+            "--out",
+            file.to_str().unwrap(),
+        ])
+    };
+    let run = extract(&file).ok();
+    // The three of Law are too few however generalised: suppressed. The five of unknown
+    // ethnicity stay (ethnicity is not a quasi-identifier but the value protected: their
+    // class holds three groups).
+    assert!(run.stdout.contains("65 rows") && run.stdout.contains("3 suppressed"), "{}", run.stdout);
     let text = std::fs::read_to_string(&file).unwrap();
     let mut lines = text.lines();
-    assert_eq!(
-        lines.next().unwrap(),
-        "pseudonym,ethnicity_group,department,level,stage,mode,rating_2025-12-01,rating_2026-03-27"
-    );
+    assert_eq!(lines.next().unwrap(), "pseudonym,ethnicity_group,department,level,stage,mode,low_rated_share");
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    assert_eq!(rows.len(), 60);
+    assert_eq!(rows.len(), 65);
     let mut classes = std::collections::HashMap::new();
     for r in &rows {
-        *classes.entry(r[1..6].join(",")).or_insert(0) += 1;
+        *classes.entry(r[2..7].join(",")).or_insert(0) += 1;
     }
     assert!(classes.values().all(|n| *n >= 10), "{classes:?}");
     assert!(!text.contains("S001") && !text.contains("Law"), "no ids, no rare department");
     assert!(!text.contains(&pseudonym(&[7u8; 32], "S001")), "not the warehouse's pseudonyms");
     let about = std::fs::read_to_string(env.dir.path().join("extract.csv.about.txt")).unwrap();
-    assert!(about.contains("k = 10") && about.contains("8 rows still in combinations"), "{about}");
+    assert!(about.contains("k = 10") && about.contains("l = 2") && about.contains("approval DPO-2025-17"), "{about}");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
-    // A second extract shares no pseudonym with the first.
+    // A second extract of the same students shares no pseudonym with the first.
     let second = env.dir.path().join("second.csv");
-    env.run(&["equality", "extract", "--year", "2025-26", "--out", second.to_str().unwrap()]).ok();
+    extract(&second).ok();
     let first: std::collections::HashSet<&str> = rows.iter().map(|r| r[0]).collect();
     let other = std::fs::read_to_string(&second).unwrap();
     assert!(other.lines().skip(1).all(|l| !first.contains(l.split(',').next().unwrap())));
-    assert_eq!(env.scalar("SELECT count(*) FROM equality_extracts"), "2");
+    assert_eq!(env.scalar("SELECT count(*) FROM equality_extracts WHERE approval = 'DPO-2025-17'"), "2");
 }
 
 #[test]

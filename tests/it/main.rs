@@ -3,6 +3,7 @@
 mod clock;
 mod common;
 mod demo;
+mod dp_routes;
 mod equality;
 mod fixtures;
 mod formats;

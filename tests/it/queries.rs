@@ -42,6 +42,7 @@ const RUNTIME_INPUTS: &[(&str, &str)] = &[
     ("equality/census", "census_dates"),
     ("equality/rekey", "old_pseudonym"),
     ("equality/rekey_check", "old_pseudonym"),
+    ("equality/rekey_populations", "old_pseudonym"),
     ("demo/week_four", "truth"),
     ("demo/false_alarms", "truth"),
 ];

@@ -108,9 +108,13 @@ async fn gather(warehouse: &Warehouse, student_id: &str) -> Result<Found> {
             }
             other => other,
         })?;
-        let batches = own_rows(&ctx, "equality", "pseudonym", &key.pseudonym(EQUALITY_PURPOSE, student_id)).await?;
-        if !batches.is_empty() {
-            found.push(("equality".into(), batches));
+        let pseudonym = key.pseudonym(EQUALITY_PURPOSE, student_id);
+        // Their ethnicity, and which equality releases and extracts counted them.
+        for table in ["equality", "equality_populations"] {
+            let batches = own_rows(&ctx, table, "pseudonym", &pseudonym).await?;
+            if !batches.is_empty() {
+                found.push((table.into(), batches));
+            }
         }
     }
     // The sessions they were timetabled for (sessions hold no one else's data).

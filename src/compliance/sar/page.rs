@@ -14,6 +14,10 @@ use crate::domain::html::{STYLE, escape};
 fn source_of(table: &str) -> (&'static str, &'static str) {
     match table {
         "students" => ("the student records system", "administering your studies"),
+        "equality_populations" => (
+            "Rollcall (which equality releases and extracts counted the student, under the pseudonym)",
+            "preventing one release or extract from being subtracted from another",
+        ),
         "equality" => {
             ("the student records system (ethnicity, held under a pseudonym)", "equality monitoring in aggregate")
         }

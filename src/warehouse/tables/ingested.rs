@@ -40,7 +40,9 @@ pub const EQUALITY: TableDef = TableDef {
     name: "equality",
     about: "ethnicity under a keyed pseudonym, reachable only through the privacy path",
     analyst_visible: false,
-    columns: &[("pseudonym", Text), ("ethnicity", Text), ("ingested_at", Timestamp)],
+    // The day of the last change only: a timestamp would be shared with the students
+    // table's and link a row to the ingest (and so the students) it came from.
+    columns: &[("pseudonym", Text), ("ethnicity", Text), ("ingested_on", Date)],
 };
 
 /// Identifiers students have in other systems (Jisc UDD `student_id_map`).

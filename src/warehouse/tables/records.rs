@@ -7,13 +7,17 @@ use super::TableDef;
 /// its results are written.
 pub const PRIVACY_BUDGET: TableDef = TableDef {
     name: "privacy_budget",
-    about: "privacy-budget ledger: one row per equality release, charged before its results exist",
+    about: "privacy-budget ledger: one row per equality release, charged before its results exist, hash-chained",
     analyst_visible: true,
     columns: &[
+        ("seq", Int),
         ("release_id", Text),
         ("academic_year", Text),
         ("question", Text),
+        ("cohorts", Text),
+        ("students", Int),
         ("epsilon", Float),
+        ("rho", Float),
         ("delta", Float),
         ("mechanism", Text),
         ("neighbours", Text),
@@ -22,13 +26,17 @@ pub const PRIVACY_BUDGET: TableDef = TableDef {
         ("tables", Int),
         ("charged_at", Timestamp),
         ("charged_by", Text),
+        ("audit_head", Text),
+        ("prev_hash", Text),
+        ("entry_hash", Text),
     ],
 };
 
-/// Stored equality releases: the noisy counts as drawn, re-served for the same question.
+/// Stored equality releases: exactly the figures published (rounded counts, intervals and
+/// percentages), re-served when the same question is asked. No unrounded value is kept.
 pub const EQUALITY_RELEASES: TableDef = TableDef {
     name: "equality_releases",
-    about: "differentially private ethnicity counts as drawn, re-served when the same question is asked",
+    about: "differentially private ethnicity figures as published, re-served when the same question is asked",
     analyst_visible: true,
     columns: &[
         ("release_id", Text),
@@ -36,7 +44,10 @@ pub const EQUALITY_RELEASES: TableDef = TableDef {
         ("table_name", Text),
         ("ethnicity_group", Text),
         ("category", Text),
-        ("noisy_count", Int),
+        ("count", Int),
+        ("low", Int),
+        ("high", Int),
+        ("percent_of_group", Text),
     ],
 };
 
@@ -55,7 +66,17 @@ pub const EQUALITY_EXTRACTS: TableDef = TableDef {
         ("sha256", Text),
         ("made_at", Timestamp),
         ("made_by", Text),
+        ("approval", Text),
     ],
+};
+
+/// Who each release and extract counted, under the equality pseudonym: for the
+/// differencing guard. Never registered for analysts.
+pub const EQUALITY_POPULATIONS: TableDef = TableDef {
+    name: "equality_populations",
+    about: "the students each equality release or extract counted, by keyed pseudonym",
+    analyst_visible: false,
+    columns: &[("kind", Text), ("ref_id", Text), ("academic_year", Text), ("pseudonym", Text)],
 };
 
 /// Legal holds: students exempt from the retention purge until the hold is released.
