@@ -83,7 +83,10 @@ fn outcome(refused: usize, files: usize) -> Result<ExitCode> {
 /// line and by `what` the file calls a column.
 fn print_problems(name: &std::path::Display, problems: &[ingest::parse::Reject], max_listed: usize, what: &str) {
     for p in problems.iter().take(max_listed) {
-        if p.column.is_empty() {
+        if p.line == 0 {
+            // About the file as a whole.
+            eprintln!("{name}: {}", p.reason);
+        } else if p.column.is_empty() {
             eprintln!("{name}:{}: {}", p.line, p.reason);
         } else {
             eprintln!("{name}:{}: {what} '{}': {}", p.line, p.column, p.reason);
@@ -97,6 +100,9 @@ fn print_problems(name: &std::path::Display, problems: &[ingest::parse::Reject],
 /// Prints problems and warnings to stderr and the one-line summary to stdout.
 fn print_report(report: &IngestReport, max_listed: usize) {
     let (mut added, mut held, mut rejected) = (0, 0, 0);
+    for note in &report.notes {
+        println!("{note}");
+    }
     for file in &report.files {
         let name = file.path.display();
         for warning in &file.warnings {
@@ -146,6 +152,7 @@ fn print_report(report: &IngestReport, max_listed: usize) {
 /// Prints what each exported file gave: problems to stderr, counts to stdout.
 fn print_adapter_report(report: &AdapterReport, max_listed: usize) {
     let (mut read, mut kept, mut added, mut held, mut attended, mut unmapped) = (0, 0, 0, 0, 0, 0);
+    let mut rejected = 0;
     let mut dropped: std::collections::BTreeMap<&str, u64> = Default::default();
     let mut by_domain: std::collections::BTreeMap<String, u64> = Default::default();
     for file in &report.files {
@@ -165,8 +172,10 @@ fn print_adapter_report(report: &AdapterReport, max_listed: usize) {
         if let Some(rejects) = &file.rejects_file {
             eprintln!("{name}: malformed rows quarantined to {}", rejects.display());
         }
+        let file_rejected = rejected_rows(&file.problems);
         read += file.rows_read;
         kept += file.kept;
+        rejected += file_rejected;
         added += file.activity_added;
         held += file.activity_held;
         attended += file.attendance_added;
@@ -178,11 +187,18 @@ fn print_adapter_report(report: &AdapterReport, max_listed: usize) {
             *by_domain.entry(domain.clone()).or_insert(0) += n;
         }
         if report.files.len() <= 5 {
-            println!("{name}: {}", counts_line(file.rows_read, file.kept, &file.dropped, &file.unmapped));
+            println!(
+                "{name}: {}",
+                counts_line(file.rows_read, file.kept, &file.dropped, &file.unmapped, file_rejected)
+            );
         }
     }
     if report.files.len() > 5 {
-        println!("{} files: {}", thousands(report.files.len() as u64), counts_line(read, kept, &dropped, &by_domain));
+        println!(
+            "{} files: {}",
+            thousands(report.files.len() as u64),
+            counts_line(read, kept, &dropped, &by_domain, rejected)
+        );
     }
     let secs = report.elapsed.as_secs_f64();
     let rate = if secs > 0.0 { (read as f64 / secs) as u64 } else { read };
@@ -205,13 +221,29 @@ fn print_adapter_report(report: &AdapterReport, max_listed: usize) {
     }
 }
 
+/// Rows with at least one problem (a row may have several).
+fn rejected_rows(problems: &[ingest::parse::Reject]) -> u64 {
+    problems.iter().map(|p| p.line).collect::<std::collections::BTreeSet<_>>().len() as u64
+}
+
+/// Every row read, accounted for: `read = kept + dropped + unmapped + rejected`, then the
+/// reasons.
 fn counts_line(
     read: u64,
     kept: u64,
     dropped: &std::collections::BTreeMap<&str, u64>,
     unmapped: &std::collections::BTreeMap<String, u64>,
+    rejected: u64,
 ) -> String {
-    let mut parts = vec![format!("{} rows read", thousands(read)), format!("{} kept", thousands(kept))];
+    let balance = format!(
+        "{} rows read = {} kept + {} dropped + {} unmapped + {} rejected",
+        thousands(read),
+        thousands(kept),
+        thousands(dropped.values().sum()),
+        thousands(unmapped.values().sum()),
+        thousands(rejected)
+    );
+    let mut parts = vec![balance];
     for (reason, n) in dropped {
         parts.push(format!("{} dropped: {reason}", thousands(*n)));
     }

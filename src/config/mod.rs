@@ -259,8 +259,9 @@ const TEMPLATE: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/settin
 pub struct FormatsConfig {
     /// Read `a/b/yy` in Moodle's Logs report as month/day.
     pub moodle_report_month_first: bool,
-    /// Read `a/b/yy` in Teams attendance reports as month/day.
-    pub teams_month_first: bool,
+    /// Read `a/b/yy` in a Teams attendance report whose dates do not show their order as
+    /// month/day (`true`) or day/month (`false`); unset, such a report is refused.
+    pub teams_month_first: Option<bool>,
     /// Read `a/b/yyyy` in lecture-capture exports as month/day (Panopto writes US dates).
     pub lecture_capture_month_first: bool,
     /// Meeting titles mapped to a module or a session.
@@ -271,7 +272,7 @@ impl Default for FormatsConfig {
     fn default() -> Self {
         FormatsConfig {
             moodle_report_month_first: false,
-            teams_month_first: false,
+            teams_month_first: None,
             lecture_capture_month_first: true,
             teams_meetings: Vec::new(),
         }

@@ -98,6 +98,8 @@ pub struct IngestReport {
     pub attendance: Option<swipes::OutcomeCounts>,
     /// Wall time.
     pub elapsed: std::time::Duration,
+    /// What the run found out about its input, for the user (a UDD folder's files).
+    pub notes: Vec<String>,
 }
 
 impl IngestReport {
@@ -183,7 +185,7 @@ pub async fn ingest(
     } else {
         None
     };
-    Ok(IngestReport { kind: kind.name, files: reports, attendance, elapsed: started.elapsed() })
+    Ok(IngestReport { kind: kind.name, files: reports, attendance, elapsed: started.elapsed(), notes: Vec::new() })
 }
 
 /// A file's content hash and, unless it was ingested before, its reading under way.

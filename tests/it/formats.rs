@@ -16,7 +16,7 @@ A,vle,101\nB,VLE,102\nA,teams,ann.s@uni.onmicrosoft.com\nB,lecture-capture,bstud
 
 /// A warehouse with terms, three students, their identities, and on Tuesday 7 October
 /// 2025 an online CS2001 seminar 14:00-15:00 (no room) that A and B are listed for.
-fn university() -> Env {
+pub(crate) fn university() -> Env {
     let env = Env::new();
     // One event a teaching day is full engagement, so a single event shows in the rating.
     configure(&env, "activity_points_per_day = 10.0", "activity_points_per_day = 0.125");
@@ -39,13 +39,13 @@ fn university() -> Env {
     env
 }
 
-fn write_bytes(env: &Env, name: &str, bytes: &[u8]) -> String {
+pub(crate) fn write_bytes(env: &Env, name: &str, bytes: &[u8]) -> String {
     let path = env.dir.path().join(name);
     std::fs::write(&path, bytes).unwrap();
     path.to_string_lossy().into_owned()
 }
 
-fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+pub(crate) fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
     let mut out = if big_endian { vec![0xFE, 0xFF] } else { vec![0xFF, 0xFE] };
     for unit in text.encode_utf16() {
         out.extend_from_slice(&if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() });
@@ -53,7 +53,7 @@ fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
     out
 }
 
-fn activity(env: &Env) -> Vec<String> {
+pub(crate) fn activity(env: &Env) -> Vec<String> {
     env.sql(
         "SELECT student_id, CAST(occurred_at AS VARCHAR) AS at, source, count, duration_s FROM activity \
          ORDER BY student_id, occurred_at, source",
@@ -90,7 +90,8 @@ fn moodle_log_keeps_only_students_own_participation_and_never_stores_ip_or_other
     // CRLF line endings, as a Windows export writes them.
     let file = env.file("log.csv", &format!("{LOG_HEADER}\r\n{}\r\n", rows.join("\r\n")));
     let run = env.ingest("moodle-log", &[&file]);
-    assert!(run.stdout.contains("8 rows read; 3 kept"), "{}", run.stdout);
+    assert!(run.stdout.contains("8 rows read = 3 kept +"), "{}", run.stdout);
+    crate::exports::balanced(&run.stdout);
     assert!(run.stdout.contains("1 dropped: done by another user logged in as the student"), "{}", run.stdout);
     assert!(run.stdout.contains("1 dropped: anonymous event"), "{}", run.stdout);
     assert!(run.stdout.contains("1 dropped: not the student's participation (edulevel is not 2)"), "{}", run.stdout);
@@ -119,7 +120,8 @@ fn moodle_log_of_an_old_site_without_anonymous_and_with_a_trailing_empty_column(
     let row = "1,\\core\\event\\course_viewed,core,viewed,course,,,r,2,5,50,3,101,3,,,1759741200,web,10.0.0.1,,";
     let file = env.file("old.csv", &format!("{header}\n{row}\n"));
     let run = env.ingest("moodle-log", &[&file]);
-    assert!(run.stdout.contains("1 rows read; 1 kept"), "{}", run.stdout);
+    assert!(run.stdout.contains("1 rows read = 1 kept +"), "{}", run.stdout);
+    crate::exports::balanced(&run.stdout);
     assert_eq!(activity(&env), ["A,2025-10-06T09:00:00Z,vle,1,"]);
 }
 
@@ -226,7 +228,8 @@ fn moodle_report_with_bom_day_first_times_and_ids_from_the_description() {
         \"6/10/25, 11:05:00\",Someone,-,Course: Algorithms,System,Course viewed,\"The user with id '555' viewed the course with id '3'.\",web,10.1.2.5\n";
     let file = env.file("logs.csv", text);
     let run = env.ingest("moodle-report", &[&file]);
-    assert!(run.stdout.contains("3 rows read; 2 kept"), "{}", run.stdout);
+    assert!(run.stdout.contains("3 rows read = 2 kept +"), "{}", run.stdout);
+    crate::exports::balanced(&run.stdout);
     assert!(run.stdout.contains("1 not mapped to a student (domain vle)"), "{}", run.stdout);
     // 6 October 10:30:46 BST is 09:30:46 UTC.
     assert_eq!(activity(&env), ["A,2025-10-06T09:30:46Z,vle,1,", "B,2025-10-06T10:00:00Z,submission,1,"]);
@@ -322,7 +325,6 @@ fn a_teams_mapping_names_the_session_and_the_older_single_table_report_is_read()
     let legacy = "Full Name\tUser Action\tTimestamp\r\n\
         Ann.Student@uni.ac.uk\tJoined\t10/7/2025, 1:59:00 PM\r\n\
         Ann.Student@uni.ac.uk\tLeft\t10/7/2025, 2:50:00 PM\r\n";
-    configure(&env, "teams_month_first = false", "teams_month_first = true");
     let file = write_bytes(&env, "Weekly seminar.csv", &utf16(legacy, false));
     let run = env.ingest("teams-attendance", &[&file]);
     assert!(run.stdout.contains("1 attendances added"), "{}", run.stdout);
@@ -346,7 +348,8 @@ fn xapi_statements_by_account_and_mbox_with_attendance_from_completion() {
     ];
     let file = env.file("statements.jsonl", &lines.join("\n"));
     let run = env.ingest("xapi", &[&file]);
-    assert!(run.stdout.contains("6 rows read; 4 kept"), "{}", run.stdout);
+    assert!(run.stdout.contains("6 rows read = 4 kept +"), "{}", run.stdout);
+    crate::exports::balanced(&run.stdout);
     assert!(run.stdout.contains("1 dropped: attendance statement marking an absence"), "{}", run.stdout);
     assert!(run.stdout.contains("1 not mapped to a student (domain xapi)"), "{}", run.stdout);
     assert_eq!(
@@ -379,7 +382,11 @@ fn lecture_capture_export_with_us_times_provider_logins_and_quoted_commas() {
         10/6/2025 2:00:00 PM,stranger,\"Lecture 3: Graphs, Trees\",3\r\n";
     let file = env.file("viewing.csv", text);
     let run = env.ingest("lecture-capture", &[&file]);
-    assert!(run.stdout.contains("3 rows read; 1 kept; 1 dropped: nothing watched"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("3 rows read = 1 kept + 1 dropped + 1 unmapped + 0 rejected; 1 dropped: nothing watched"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("1 not mapped to a student (domain lecture-capture)"), "{}", run.stdout);
     // 1:44:52 PM BST on 6 October is 12:44:52 UTC; 12.5 minutes is 750 seconds.
     assert_eq!(activity(&env), ["B,2025-10-06T12:44:52Z,lecture-capture,1,750"]);

@@ -5,6 +5,7 @@ mod common;
 mod demo;
 mod dp_routes;
 mod equality;
+mod exports;
 mod fixtures;
 mod formats;
 mod golden;

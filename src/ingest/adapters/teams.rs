@@ -1,19 +1,29 @@
-//! Microsoft Teams meeting attendance reports.
+//! Microsoft Teams meeting attendance reports, as Teams writes them (Microsoft Learn,
+//! "Meeting attendance reports in Microsoft Teams": the downloaded report's sections and
+//! columns; and the older single-table attendance list of 2020-21).
 //!
 //! Teams writes UTF-16 with a byte-order mark (either order), tab-separated although the
 //! file is named `.csv`, in sections: `1. Summary` (meeting title, start and end time),
 //! `2. Participants` (one row per person: first join, last leave, in-meeting duration,
 //! email, UPN, role) and `3. In-Meeting activities` (one row per join, not needed once the
 //! participants are known). Older reports are a single table `Full Name / User Action /
-//! Timestamp` of Joined and Left rows, with the meeting title taken from the file name.
-//! Times are local and written in the downloader's locale (`formats.teams_month_first`);
-//! durations like `1h 27m 51s`.
+//! Timestamp` of Joined and Left rows, with the meeting title taken from the file name;
+//! saved again from Excel it may be comma-separated UTF-8, which is read too. A
+//! participant's time in the older list is the sum of their join-to-leave intervals, not
+//! first join to last leave. Durations like `1h 27m 51s`.
 //!
-//! A participant is mapped through the `teams` domain (UPN) or by email. When the meeting
-//! is a timetabled online session (overlapping in time, and its title contains the
-//! session's module code or a `[[formats.teams_meetings]]` mapping names it), a participant
-//! present during the session has attended it; otherwise the meeting is online-meeting
-//! activity at the participant's first join.
+//! Times are local and written in the downloader's locale. Whether `10/5/2021` is 10 May
+//! or 5 October is settled per file from the file itself: a first field over 12 means
+//! day/month, a second over 12 month/day, AM/PM (US English) month/day. A file whose dates
+//! show neither is read by `formats.teams_month_first` if it is set, and refused, naming
+//! that setting, if it is not: never guessed.
+//!
+//! A participant is mapped by their UPN, then their e-mail address (each through the
+//! `teams` identity domain, then the students' e-mail addresses). When the meeting is a
+//! timetabled online session (overlapping in time, and its title contains the session's
+//! module code or a `[[formats.teams_meetings]]` mapping names it), a participant present
+//! during the session has attended it; otherwise the meeting is online-meeting activity at
+//! the participant's first join.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
@@ -34,6 +44,115 @@ struct Person {
     first_join: Option<i64>,
     last_leave: Option<i64>,
     duration_s: Option<i64>,
+    /// The older list's Joined (true) and Left (false) rows, and how many rows there were.
+    events: Vec<(i64, bool)>,
+    rows: u64,
+}
+
+impl Person {
+    /// Time in the meeting from the older list's rows: the sum of each join to the leave
+    /// that follows it.
+    fn time_in_meeting(&self) -> Option<i64> {
+        let mut events = self.events.clone();
+        events.sort();
+        let (mut total, mut since) = (0, None);
+        for (at, joined) in events {
+            match (joined, since) {
+                (true, None) => since = Some(at),
+                (false, Some(from)) => {
+                    total += (at - from) / 1_000_000;
+                    since = None;
+                }
+                _ => {}
+            }
+        }
+        (!self.events.is_empty()).then_some(total)
+    }
+}
+
+/// A date written `a/b/yyyy` (or with dots or dashes, 2- or 4-digit year) at the start of
+/// a field: its first two numbers and whether the field ends in AM or PM.
+fn slashed_date(field: &str) -> Option<(u32, u32, bool)> {
+    let field = field.trim();
+    let date = field.split([' ', ',']).next()?;
+    let mut parts = date.split(['/', '.', '-']);
+    let (a, b, y) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || !(y.len() == 2 || y.len() == 4) || a.len() > 2 || b.len() > 2 {
+        return None;
+    }
+    let (a, b) = (a.parse::<u32>().ok()?, b.parse::<u32>().ok()?);
+    y.parse::<u32>().ok()?;
+    let upper = field.to_uppercase();
+    Some((a, b, upper.ends_with(" AM") || upper.ends_with(" PM")))
+}
+
+/// Whether the report's dates are month/day, settled from the report itself (see the
+/// module's description); `configured` is `formats.teams_month_first`.
+fn month_first(path: &Path, rows: &[(u64, Vec<String>)], configured: Option<bool>) -> Result<bool> {
+    let (mut day_first_at, mut month_first_at, mut meridiem, mut any) = (None, None, false, false);
+    for (line, fields) in rows {
+        for (a, b, pm) in fields.iter().filter_map(|f| slashed_date(f)) {
+            any = true;
+            meridiem |= pm;
+            if a > 12 {
+                day_first_at.get_or_insert(*line);
+            }
+            if b > 12 {
+                month_first_at.get_or_insert(*line);
+            }
+        }
+    }
+    match (day_first_at, month_first_at) {
+        (Some(d), Some(m)) => Err(Error::Rejected {
+            summary: format!(
+                "{}: its dates are written in both orders (line {d} is day/month, line {m} month/day); nothing was \
+                 read",
+                path.display()
+            ),
+        }),
+        (Some(_), None) => Ok(false),
+        (None, Some(_)) => Ok(true),
+        (None, None) if meridiem => Ok(true),
+        (None, None) if !any => Ok(configured.unwrap_or(false)),
+        (None, None) => configured.ok_or_else(|| Error::Rejected {
+            summary: format!(
+                "{}: its dates could be day/month or month/day and nothing in it says which (no day over 12, no AM/PM); \
+                 set formats.teams_month_first in rollcall.toml (true for month/day, as US English writes) and ingest \
+                 it again; nothing was read",
+                path.display()
+            ),
+        }),
+    }
+}
+
+/// The report's lines as (line number, fields): tab-separated as Teams writes it, or
+/// comma-separated (with quotes) as Excel saves the older list again.
+fn split_lines(lines: &[String]) -> Vec<(u64, Vec<String>)> {
+    let comma = lines
+        .iter()
+        .map(|l| l.trim())
+        .find(|l| !l.is_empty() && section_of(l).is_none())
+        .is_some_and(|l| !l.contains('\t') && l.contains(','));
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let fields = if comma {
+                csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(l.as_bytes())
+                    .records()
+                    .next()
+                    .and_then(|r| r.ok())
+                    .map(|r| r.iter().map(|f| f.trim().to_string()).collect())
+                    .unwrap_or_default()
+            } else {
+                text::split_tabs(l)
+            };
+            (i as u64 + 1, fields)
+        })
+        .collect()
 }
 
 #[derive(Debug, PartialEq, Clone, Copy)]
@@ -59,29 +178,27 @@ fn section_of(line: &str) -> Option<Section> {
 /// `teams-attendance`
 pub fn read(path: &Path, sink: &mut Sink) -> Result<()> {
     let (reader, _) = text::open(path)?;
-    let month_first = sink.settings.teams_month_first;
+    let lines: Vec<String> = reader.lines().collect::<std::io::Result<_>>().map_err(|e| Error::io(path, e))?;
+    let rows = split_lines(&lines);
+    let month_first = month_first(path, &rows, sink.settings.teams_month_first)?;
     let mut section = Section::Start;
     // The current table's header and its columns, located once per table.
     let mut header: Option<(Vec<String>, Columns)> = None;
     let mut summary: BTreeMap<String, String> = BTreeMap::new();
     let mut people: Vec<Person> = Vec::new();
     let mut legacy: BTreeMap<String, Person> = BTreeMap::new();
-    let mut line = 0u64;
-    for text_line in reader.lines() {
-        let text_line = text_line.map_err(|e| Error::io(path, e))?;
-        line += 1;
+    for (text_line, (line, fields)) in lines.iter().zip(rows) {
         if text_line.trim().is_empty() {
             if section != Section::Legacy {
                 header = None;
             }
             continue;
         }
-        if let Some(next) = section_of(&text_line) {
+        if let Some(next) = section_of(text_line) {
             section = next;
             header = None;
             continue;
         }
-        let fields = text::split_tabs(&text_line);
         if section == Section::Start {
             // The older single table starts with its header, without sections.
             let lower: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
@@ -144,7 +261,14 @@ pub fn read(path: &Path, sink: &mut Sink) -> Result<()> {
             Section::Start => {}
         }
     }
-    people.extend(legacy.into_values());
+    for mut person in legacy.into_values() {
+        // One participant from several rows: the rows after the first are accounted as such.
+        for _ in 1..person.rows {
+            sink.drop_row("a further join or leave of a participant already counted");
+        }
+        person.duration_s = person.time_in_meeting();
+        people.push(person);
+    }
     let title = summary
         .get("meeting title")
         .or_else(|| summary.get("title"))
@@ -161,14 +285,14 @@ pub fn read(path: &Path, sink: &mut Sink) -> Result<()> {
         let Some(joined) = person.first_join else {
             continue;
         };
-        let identifier = if !person.upn.is_empty() {
-            person.upn.clone()
-        } else if !person.email.is_empty() {
-            person.email.clone()
-        } else {
-            person.name.clone()
-        };
-        let Some(student) = sink.student(DOMAIN, &identifier) else {
+        // The UPN, then the e-mail address (a student whose UPN differs from their
+        // address), then, in the older list, the name (often the address).
+        let tries: Vec<(&str, &str)> = [person.upn.as_str(), person.email.as_str(), person.name.as_str()]
+            .into_iter()
+            .filter(|id| !id.is_empty())
+            .map(|id| (DOMAIN, id))
+            .collect();
+        let Some(student) = sink.student_any(&tries) else {
             continue;
         };
         let left = person.last_leave.unwrap_or(joined + person.duration_s.unwrap_or(0) * 1_000_000);
@@ -259,6 +383,7 @@ fn participant(
         first_join,
         last_leave,
         duration_s,
+        ..Default::default()
     })
 }
 
@@ -278,11 +403,18 @@ fn legacy_row(
     };
     let name = fields[cols["Full Name|Name"].unwrap_or(0)].trim().to_string();
     let action = fields[cols["User Action"].unwrap_or(0)].trim().to_lowercase();
+    let joined = match action.as_str() {
+        "joined" | "joined before" => true,
+        "left" => false,
+        _ => return sink.reject(line, "User Action", "not Joined or Left", fields.to_vec()),
+    };
     let person = people.entry(name.clone()).or_insert_with(|| Person { name, ..Default::default() });
-    match action.as_str() {
-        "joined" | "joined before" => person.first_join = Some(person.first_join.map_or(at, |t| t.min(at))),
-        "left" => person.last_leave = Some(person.last_leave.map_or(at, |t| t.max(at))),
-        _ => sink.reject(line, "User Action", "not Joined or Left", fields.to_vec()),
+    person.rows += 1;
+    person.events.push((at, joined));
+    if joined {
+        person.first_join = Some(person.first_join.map_or(at, |t| t.min(at)));
+    } else {
+        person.last_leave = Some(person.last_leave.map_or(at, |t| t.max(at)));
     }
 }
 

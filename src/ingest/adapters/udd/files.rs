@@ -21,23 +21,56 @@ impl Table {
     }
 }
 
-/// Finds `name.tsv` (or `.txt`, `.csv`) in the folder, whatever its case.
-fn find(dir: &Path, name: &str) -> Result<Option<PathBuf>> {
+/// A UDD entity's two file names: Jisc's file-name convention (the API endpoint name,
+/// `implementation/filename_conventions.md`: `courseinstance.tsv`) and the entity's own
+/// name (`course_instance.tsv`), which many extracts use.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Entity {
+    /// The entity's name in the UDD (`student_on_course_instance`).
+    pub(super) entity: &'static str,
+    /// Its API endpoint name, the file name Jisc's convention asks for (`studentcourseinstance`).
+    pub(super) endpoint: &'static str,
+}
+
+/// Finds the entity's file in the folder (`.tsv`, `.txt` or `.csv`, any case) by either
+/// name; both present is a problem (which one holds the data?).
+fn find(dir: &Path, entity: Entity, problems: &mut Vec<(PathBuf, Reject)>) -> Result<Option<PathBuf>> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut found: Vec<PathBuf> = Vec::new();
     for entry in entries {
         let path = entry.map_err(|e| Error::io(dir, e))?.path();
         let stem = path.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
         let ext = path.extension().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
-        if stem == name && matches!(ext.as_str(), "tsv" | "txt" | "csv") {
-            return Ok(Some(path));
+        if (stem == entity.entity || stem == entity.endpoint) && matches!(ext.as_str(), "tsv" | "txt" | "csv") {
+            found.push(path);
         }
     }
-    Ok(None)
+    found.sort();
+    if found.len() > 1 {
+        let names: Vec<String> =
+            found.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into()).collect();
+        problems.push((
+            found[0].clone(),
+            Reject {
+                line: 0,
+                column: String::new(),
+                reason: format!(
+                    "{} files hold the UDD {} entity ({}); keep one",
+                    found.len(),
+                    entity.entity,
+                    names.join(", ")
+                ),
+                record: None,
+            },
+        ));
+        return Ok(None);
+    }
+    Ok(found.pop())
 }
 
-/// Reads `name` from the folder, if it is there; malformed rows go to `problems`.
-pub(super) fn read(dir: &Path, name: &str, problems: &mut Vec<(PathBuf, Reject)>) -> Result<Option<Table>> {
-    let Some(path) = find(dir, name)? else {
+/// Reads the entity's file from the folder, if it is there; malformed rows go to `problems`.
+pub(super) fn read(dir: &Path, entity: Entity, problems: &mut Vec<(PathBuf, Reject)>) -> Result<Option<Table>> {
+    let Some(path) = find(dir, entity, problems)? else {
         return Ok(None);
     };
     let (reader, _) = text::open(&path)?;

@@ -1,13 +1,20 @@
-//! Jisc Unified Data Definitions (UDD v1.6): a folder of tab-separated student-records
-//! files, one per entity, each with a header of UDD property names.
+//! Jisc Unified Data Definitions (UDD v1.6, released 1 August 2020;
+//! github.com/jiscdev/analytics-udd): a folder of tab-separated student-records files,
+//! one per entity, each with a header of UDD property names.
 //!
-//! | UDD file | becomes |
+//! File names follow Jisc's convention (`implementation/filename_conventions.md`: the API
+//! endpoint name, `courseinstance.tsv`, `studentcourseinstance.tsv`, `studentevent.tsv`,
+//! `studentidmap.tsv`, ...) or the entity's own name (`course_instance.tsv`, ...); both are
+//! read, in any case. Each ingest says, for every entity it reads, whether its file was
+//! found, is absent and optional, or is absent and needed by a file that is there.
+//!
+//! | UDD entity (file) | becomes |
 //! |---|---|
-//! | `period` (PERIOD_TYPE `TERM`) | `terms` (ACADEMIC_YEAR 2025 is `2025-26`; the term is PERIOD_NAME) |
+//! | `period` (`udd/period.md`): every period but the academic year (PERIOD_CODE `ACADYR`) that contains no other period of its year, i.e. the terms or semesters | `terms` (ACADEMIC_YEAR 2025 is `2025-26`; the term is PERIOD_NAME, else PERIOD_CODE). Files of the 2016 drafts with PERIOD_TYPE keep the periods of type TERM. |
 //! | `student` + `student_on_course_instance` + `course_instance` (+ `course`) | `students` |
-//! | `student_id_map` (DOMAIN, DOMAIN_MAPPED_ID), and `student.VLE_ID` as domain `vle` | `student-id-map` |
-//! | `event` + `module_instance` | `sessions` (module code = MOD_ID; MOD_ONLINE 1 is online delivery) |
-//! | `student_event`, else `student_on_a_module_instance` x `event` | `class-lists` |
+//! | `student_id_map` (`udd/student_id_map.md`: DOMAIN, IDENTIFIER; DOMAIN_MAPPED_ID before v1.6), and `student.VLE_ID` as domain `vle` | `student-id-map` (DOMAIN in lower case: the reserved `VLE` is `vle`) |
+//! | `event` (`udd/event.md`) + the MOD_INSTANCE_ID of its `student_event` rows (v1.5.1 moved it there from `event`) + `module_instance` | `sessions` (module code = MOD_ID; MOD_ONLINE 1 is online delivery) |
+//! | `student_event`, else `student_on_a_module_instance` x `event.MOD_INSTANCE_ID` (before v1.5.1) | `class-lists` |
 //!
 //! A student's course is their `student_on_course_instance` of the latest ACADEMIC_YEAR
 //! (or, without that file, the course instance of their module registrations):
@@ -35,7 +42,19 @@ use crate::ingest::parse::Reject;
 use crate::ingest::{FileOutcome, IngestOptions, IngestReport};
 use crate::warehouse::Warehouse;
 use codes::{academic_year, level_of, mode_of, status_of};
-use files::{Out, Table, read};
+use files::{Entity, Out, Table, read};
+
+/// The entities read, by UDD name and Jisc's file name (the API endpoint).
+const STUDENT: Entity = Entity { entity: "student", endpoint: "student" };
+const ON_COURSE: Entity = Entity { entity: "student_on_course_instance", endpoint: "studentcourseinstance" };
+const COURSE_INSTANCE: Entity = Entity { entity: "course_instance", endpoint: "courseinstance" };
+const COURSE: Entity = Entity { entity: "course", endpoint: "course" };
+const MODULE_INSTANCE: Entity = Entity { entity: "module_instance", endpoint: "moduleinstance" };
+const ON_MODULE: Entity = Entity { entity: "student_on_a_module_instance", endpoint: "studentmoduleinstance" };
+const EVENT: Entity = Entity { entity: "event", endpoint: "event" };
+const STUDENT_EVENT: Entity = Entity { entity: "student_event", endpoint: "studentevent" };
+const PERIOD: Entity = Entity { entity: "period", endpoint: "period" };
+const ID_MAP: Entity = Entity { entity: "student_id_map", endpoint: "studentidmap" };
 
 /// `jisc-udd FOLDER...`: returns one ingest report per interchange kind written.
 pub async fn ingest(warehouse: &Warehouse, folders: &[PathBuf], options: &IngestOptions) -> Result<Vec<IngestReport>> {
@@ -65,25 +84,33 @@ async fn ingest_folder(
     options: &IngestOptions,
 ) -> Result<Vec<IngestReport>> {
     let mut problems = Vec::new();
-    let mut load = |name: &str| read(folder, name, &mut problems);
+    let mut load = |entity: Entity| read(folder, entity, &mut problems);
     let udd = Udd {
-        student: load("student")?,
-        on_course: load("student_on_course_instance")?,
-        course_instance: load("course_instance")?,
-        course: load("course")?,
-        module_instance: load("module_instance")?,
-        on_module: load("student_on_a_module_instance")?,
-        event: load("event")?,
-        student_event: load("student_event")?,
-        period: load("period")?,
-        id_map: load("student_id_map")?,
+        student: load(STUDENT)?,
+        on_course: load(ON_COURSE)?,
+        course_instance: load(COURSE_INSTANCE)?,
+        course: load(COURSE)?,
+        module_instance: load(MODULE_INSTANCE)?,
+        on_module: load(ON_MODULE)?,
+        event: load(EVENT)?,
+        student_event: load(STUDENT_EVENT)?,
+        period: load(PERIOD)?,
+        id_map: load(ID_MAP)?,
     };
+    let (inventory, missing) = udd.inventory();
+    problems.extend(
+        missing
+            .into_iter()
+            .map(|(path, reason)| (path, Reject { line: 0, column: String::new(), reason, record: None })),
+    );
     if !problems.is_empty() {
-        return Ok(vec![refusal(problems)]);
+        let mut report = refusal(problems);
+        report.notes = inventory;
+        return Ok(vec![report]);
     }
     if [&udd.student, &udd.event, &udd.period, &udd.id_map].iter().all(|t| t.is_none()) {
         return Err(Error::Usage(format!(
-            "{}: no UDD files found (student.tsv, event.tsv, period.tsv, student_id_map.tsv, ...)",
+            "{}: no UDD files found (student.tsv, event.tsv, period.tsv, studentidmap.tsv or student_id_map.tsv, ...)",
             folder.display()
         )));
     }
@@ -127,6 +154,9 @@ async fn ingest_folder(
                 }
             }
         }
+        if reports.is_empty() {
+            report.notes = inventory.clone();
+        }
         let refused = report.refused() > 0;
         reports.push(report);
         if refused {
@@ -150,7 +180,63 @@ struct Udd {
     id_map: Option<Table>,
 }
 
-/// `terms` from `period` (the periods of type TERM).
+impl Udd {
+    /// One line per entity: found (as which file), absent and optional, or absent and
+    /// needed; and the needed ones missing, each as (a file that needs it, why).
+    fn inventory(&self) -> (Vec<String>, Vec<(PathBuf, String)>) {
+        let entries: [(Entity, &Option<Table>); 10] = [
+            (STUDENT, &self.student),
+            (ON_COURSE, &self.on_course),
+            (COURSE_INSTANCE, &self.course_instance),
+            (COURSE, &self.course),
+            (MODULE_INSTANCE, &self.module_instance),
+            (ON_MODULE, &self.on_module),
+            (EVENT, &self.event),
+            (STUDENT_EVENT, &self.student_event),
+            (PERIOD, &self.period),
+            (ID_MAP, &self.id_map),
+        ];
+        let mut needs: Vec<(Entity, &Table, &'static str)> = Vec::new();
+        if let Some(student) = &self.student {
+            if self.course_instance.is_none() {
+                needs.push((COURSE_INSTANCE, student, "it gives each student's programme and start date"));
+            }
+            if self.on_course.is_none() && self.on_module.is_none() {
+                needs.push((ON_COURSE, student, "it gives each student's course instance, mode, stage and status"));
+            }
+        }
+        if let Some(event) = &self.event {
+            let old_layout = self.on_module.is_some() && event.header.iter().any(|h| h == "MOD_INSTANCE_ID");
+            if self.student_event.is_none() && !old_layout {
+                needs.push((STUDENT_EVENT, event, "it says who is expected at each event and its module (UDD v1.6)"));
+            }
+        }
+        let mut lines = Vec::new();
+        for (entity, table) in entries {
+            let status = match table {
+                Some(t) => format!("found ({})", t.path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()),
+                None if needs.iter().any(|(e, _, _)| e.entity == entity.entity) => "absent, required".to_string(),
+                None => "absent, optional".to_string(),
+            };
+            lines.push(format!("UDD {} ({}.tsv or {}.tsv): {status}", entity.entity, entity.endpoint, entity.entity));
+        }
+        let missing = needs
+            .into_iter()
+            .map(|(entity, by, why)| {
+                let name = by.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                (
+                    by.path.clone(),
+                    format!("{name} needs {}.tsv (or {}.tsv), which is absent: {why}", entity.endpoint, entity.entity),
+                )
+            })
+            .collect();
+        (lines, missing)
+    }
+}
+
+/// `terms` from `period`: every period but the academic year (PERIOD_CODE `ACADYR`) that
+/// contains no other period of its year (UDD v1.6 has no period type: the finest periods
+/// are the terms or semesters); with the 2016 draft's PERIOD_TYPE, the periods of type TERM.
 fn terms(period: &Table, staging: &Path) -> Result<Out> {
     let mut out = Out::new(
         staging,
@@ -163,13 +249,31 @@ fn terms(period: &Table, staging: &Path) -> Result<Out> {
             ("ends_on", "PERIOD_END_DATE"),
         ],
     )?;
+    let typed = period.header.iter().any(|h| h == "PERIOD_TYPE");
+    let candidates: Vec<&(u64, Vec<String>)> =
+        period.rows.iter().filter(|(_, r)| !period.get(r, "PERIOD_CODE").eq_ignore_ascii_case("ACADYR")).collect();
+    let contains = |outer: &[String], inner: &[String]| {
+        let (o_start, o_end) = (period.get(outer, "PERIOD_START_DATE"), period.get(outer, "PERIOD_END_DATE"));
+        let (i_start, i_end) = (period.get(inner, "PERIOD_START_DATE"), period.get(inner, "PERIOD_END_DATE"));
+        period.get(outer, "ACADEMIC_YEAR") == period.get(inner, "ACADEMIC_YEAR")
+            && o_start <= i_start
+            && i_end <= o_end
+            && (o_start, o_end) != (i_start, i_end)
+    };
     for (line, row) in &period.rows {
-        if !period.get(row, "PERIOD_TYPE").eq_ignore_ascii_case("TERM") {
+        let keep = if typed {
+            period.get(row, "PERIOD_TYPE").eq_ignore_ascii_case("TERM")
+        } else {
+            !period.get(row, "PERIOD_CODE").eq_ignore_ascii_case("ACADYR")
+                && !candidates.iter().any(|(_, other)| contains(row, other))
+        };
+        if !keep {
             continue;
         }
-        let name = match period.get(row, "PERIOD_NAME") {
-            "" => period.get(row, "PERIOD_ID"),
-            n => n,
+        let name = match (period.get(row, "PERIOD_NAME"), period.get(row, "PERIOD_CODE")) {
+            ("", "") => period.get(row, "PERIOD_ID"),
+            ("", code) => code,
+            (n, _) => n,
         };
         out.row(
             (&period.path, *line),
@@ -305,14 +409,14 @@ fn id_map(udd: &Udd, staging: &Path) -> Result<Out> {
         staging,
         "student-id-map",
         &["student_id", "domain", "identifier"],
-        &[("student_id", "STUDENT_ID"), ("domain", "DOMAIN"), ("identifier", "DOMAIN_MAPPED_ID")],
+        &[("student_id", "STUDENT_ID"), ("domain", "DOMAIN"), ("identifier", "IDENTIFIER")],
     )?;
     if let Some(map) = &id_map {
+        // v1.6 names the identifier IDENTIFIER; earlier versions DOMAIN_MAPPED_ID.
+        let column = if map.header.iter().any(|h| h == "IDENTIFIER") { "IDENTIFIER" } else { "DOMAIN_MAPPED_ID" };
         for (line, r) in &map.rows {
-            out.row(
-                (&map.path, *line),
-                &[map.get(r, "STUDENT_ID"), map.get(r, "DOMAIN"), map.get(r, "DOMAIN_MAPPED_ID")],
-            )?;
+            let domain = map.get(r, "DOMAIN").to_lowercase();
+            out.row((&map.path, *line), &[map.get(r, "STUDENT_ID"), &domain, map.get(r, column)])?;
         }
     }
     if let Some(student) = &student {
@@ -326,9 +430,21 @@ fn id_map(udd: &Udd, staging: &Path) -> Result<Out> {
     Ok(out)
 }
 
-/// `sessions` from `event`, with the module code and delivery from `module_instance`.
+/// `sessions` from `event`, with the module code and delivery from `module_instance`: the
+/// event's module instance is the MOD_INSTANCE_ID of its `student_event` rows (v1.5.1 and
+/// later), else `event.MOD_INSTANCE_ID` (earlier versions); an event linked to no module
+/// (an induction, say) has module code `no module`.
 fn sessions(udd: &Udd, event: &Table, staging: &Path) -> Result<Out> {
     let module_instance = &udd.module_instance;
+    let mut linked: HashMap<&str, &str> = HashMap::new();
+    if let Some(se) = &udd.student_event {
+        for (_, r) in &se.rows {
+            let instance = se.get(r, "MOD_INSTANCE_ID");
+            if !instance.is_empty() {
+                linked.entry(se.get(r, "EVENT_ID")).or_insert(instance);
+            }
+        }
+    }
     let modules: HashMap<&str, &Vec<String>> = module_instance
         .iter()
         .flat_map(|t| t.rows.iter().map(move |(_, r)| (t.get(r, "MOD_INSTANCE_ID"), r)))
@@ -339,7 +455,7 @@ fn sessions(udd: &Udd, event: &Table, staging: &Path) -> Result<Out> {
         &["session_id", "module_code", "starts_at", "ends_at", "kind", "delivery", "room"],
         &[
             ("session_id", "EVENT_ID"),
-            ("module_code", "MOD_INSTANCE_ID"),
+            ("module_code", "MOD_INSTANCE_ID (student_event)"),
             ("starts_at", "EVENT_START"),
             ("ends_at", "EVENT_END"),
             ("kind", "EVENT_TYPE_RAW"),
@@ -347,11 +463,15 @@ fn sessions(udd: &Udd, event: &Table, staging: &Path) -> Result<Out> {
         ],
     )?;
     for (line, r) in &event.rows {
-        let instance = event.get(r, "MOD_INSTANCE_ID");
+        let instance = match linked.get(event.get(r, "EVENT_ID")) {
+            Some(instance) => instance,
+            None => event.get(r, "MOD_INSTANCE_ID"),
+        };
         let module = module_instance.as_ref().zip(modules.get(instance).copied());
-        let module_code = match module.map(|(t, m)| t.get(m, "MOD_ID")).unwrap_or("") {
-            "" => instance,
-            code => code,
+        let module_code = match (module.map(|(t, m)| t.get(m, "MOD_ID")).unwrap_or(""), instance) {
+            ("", "") => "no module",
+            ("", instance) => instance,
+            (code, _) => code,
         };
         let online = module.is_some_and(|(t, m)| t.get(m, "MOD_ONLINE") == "1");
         let room = event.get(r, "ROOM_ID");
@@ -414,5 +534,5 @@ fn refusal(problems: Vec<(PathBuf, Reject)>) -> IngestReport {
             days: None,
         })
         .collect();
-    IngestReport { kind: "jisc-udd", files, attendance: None, elapsed: std::time::Duration::ZERO }
+    IngestReport { kind: "jisc-udd", files, attendance: None, elapsed: std::time::Duration::ZERO, notes: Vec::new() }
 }
