@@ -76,7 +76,7 @@ fn main() {
             .expect("ingest");
         let secs = started.elapsed().as_secs_f64();
         assert_eq!(report.refused(), 0);
-        let file = &report.files[0];
+        let file = report.files[0].export.clone().unwrap_or_default();
         println!(
             "moodle-log: {} rows ({:.0} MiB) in {:.1} s = {:.0} rows/s; {} kept, {} activity rows added; peak RSS {:.0} MiB (before the ingest {:.0} MiB)",
             rows,

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use super::{GlobalArgs, thousands};
 use crate::error::{Error, Result};
-use crate::ingest::adapters::AdapterReport;
 use crate::ingest::{self, FileOutcome, IngestOptions, IngestReport, Loaded, Source};
 
 /// Validate and load interchange files, or read the files universities' systems export.
@@ -42,11 +41,11 @@ impl Args {
         let loaded = ingest::load(&warehouse, &source, &self.files, &options).await?;
         print_loaded(&loaded, max_listed);
         note_run(source.name(), self.files.len(), loaded.rows_read(), loaded.refused());
-        match loaded {
-            Loaded::UddFolders(_) if loaded.refused() > 0 => Err(Error::Rejected {
+        match source {
+            Source::UddFolders if loaded.refused() > 0 => Err(Error::Rejected {
                 summary: "a UDD file was refused; the kinds before it were committed, nothing after it".into(),
             }),
-            Loaded::UddFolders(_) => Ok(ExitCode::SUCCESS),
+            Source::UddFolders => Ok(ExitCode::SUCCESS),
             _ => outcome(loaded.refused(), loaded.files()),
         }
     }
@@ -54,10 +53,12 @@ impl Args {
 
 /// Prints what loading did: problems to stderr, counts to stdout.
 pub fn print_loaded(loaded: &Loaded, max_listed: usize) {
-    match loaded {
-        Loaded::Interchange(report) => print_report(report, max_listed),
-        Loaded::Export(report) => print_adapter_report(report, max_listed),
-        Loaded::UddFolders(reports) => reports.iter().for_each(|r| print_report(r, max_listed)),
+    for report in &loaded.reports {
+        if report.exported {
+            print_export_report(report, max_listed);
+        } else {
+            print_report(report, max_listed);
+        }
     }
 }
 
@@ -150,46 +151,55 @@ fn print_report(report: &IngestReport, max_listed: usize) {
 }
 
 /// Prints what each exported file gave: problems to stderr, counts to stdout.
-fn print_adapter_report(report: &AdapterReport, max_listed: usize) {
+fn print_export_report(report: &IngestReport, max_listed: usize) {
     let (mut read, mut kept, mut added, mut held, mut attended, mut unmapped) = (0, 0, 0, 0, 0, 0);
     let mut rejected = 0;
     let mut dropped: std::collections::BTreeMap<&str, u64> = Default::default();
     let mut by_domain: std::collections::BTreeMap<String, u64> = Default::default();
     for file in &report.files {
         let name = file.path.display();
-        if file.already_ingested {
-            eprintln!("{name}: already ingested (same content), nothing added");
-            continue;
+        for warning in &file.warnings {
+            eprintln!("warning: {warning}");
         }
-        print_problems(&name, &file.problems, max_listed, "field");
-        if file.refused {
-            eprintln!(
-                "{name}: refused, nothing committed ({} problem(s); fix them or use --quarantine)",
-                thousands(file.problems.len() as u64)
-            );
-            continue;
-        }
-        if let Some(rejects) = &file.rejects_file {
-            eprintln!("{name}: malformed rows quarantined to {}", rejects.display());
-        }
-        let file_rejected = rejected_rows(&file.problems);
+        let counts = match &file.outcome {
+            FileOutcome::AlreadyIngested => {
+                eprintln!("{name}: already ingested (same content), nothing added");
+                continue;
+            }
+            FileOutcome::Refused { problems } => {
+                print_problems(&name, problems, max_listed, "field");
+                eprintln!(
+                    "{name}: refused, nothing committed ({} problem(s); fix them or use --quarantine)",
+                    thousands(problems.len() as u64)
+                );
+                continue;
+            }
+            FileOutcome::Committed { rejects_file, .. } => {
+                let counts = file.export.clone().unwrap_or_default();
+                print_problems(&name, &counts.quarantined, max_listed, "field");
+                if let Some(rejects) = rejects_file {
+                    eprintln!("{name}: malformed rows quarantined to {}", rejects.display());
+                }
+                counts
+            }
+        };
         read += file.rows_read;
-        kept += file.kept;
-        rejected += file_rejected;
-        added += file.activity_added;
-        held += file.activity_held;
-        attended += file.attendance_added;
-        unmapped += file.unmapped.values().sum::<u64>();
-        for (reason, n) in &file.dropped {
+        kept += counts.kept;
+        rejected += counts.rejected;
+        added += counts.activity_added;
+        held += counts.activity_held;
+        attended += counts.attendance_added;
+        unmapped += counts.unmapped.values().sum::<u64>();
+        for (reason, n) in &counts.dropped {
             *dropped.entry(*reason).or_insert(0) += n;
         }
-        for (domain, n) in &file.unmapped {
+        for (domain, n) in &counts.unmapped {
             *by_domain.entry(domain.clone()).or_insert(0) += n;
         }
         if report.files.len() <= 5 {
             println!(
                 "{name}: {}",
-                counts_line(file.rows_read, file.kept, &file.dropped, &file.unmapped, file_rejected)
+                counts_line(file.rows_read, counts.kept, &counts.dropped, &counts.unmapped, counts.rejected)
             );
         }
     }
@@ -204,7 +214,7 @@ fn print_adapter_report(report: &AdapterReport, max_listed: usize) {
     let rate = if secs > 0.0 { (read as f64 / secs) as u64 } else { read };
     println!(
         "ingested {}: {} file(s), {} rows read, {} kept, {} unmapped; {} activity rows added, {} already held, {} attendances added, in {:.1} s ({} rows/s)",
-        report.format,
+        report.kind,
         report.files.len(),
         thousands(read),
         thousands(kept),
@@ -219,11 +229,6 @@ fn print_adapter_report(report: &AdapterReport, max_listed: usize) {
         let parts: Vec<String> = att.by_outcome.iter().map(|(o, n)| format!("{} {o}", thousands(*n as u64))).collect();
         println!("swipes reconciled: {}", if parts.is_empty() { "none held".into() } else { parts.join(", ") });
     }
-}
-
-/// Rows with at least one problem (a row may have several).
-fn rejected_rows(problems: &[ingest::parse::Reject]) -> u64 {
-    problems.iter().map(|p| p.line).collect::<std::collections::BTreeSet<_>>().len() as u64
 }
 
 /// Every row read, accounted for: `read = kept + dropped + unmapped + rejected`, then the

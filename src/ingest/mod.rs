@@ -85,6 +85,30 @@ pub struct FileReport {
     pub outcome: FileOutcome,
     /// The first and last day of the rows committed (kinds with a day; days since the epoch).
     pub days: Option<(i32, i32)>,
+    /// What an exported file's rows became (export formats only).
+    pub export: Option<ExportCounts>,
+}
+
+/// What an exported file's rows became: every row read is kept, dropped (by reason),
+/// unmapped (by identity domain) or rejected.
+#[derive(Debug, Default, Clone)]
+pub struct ExportCounts {
+    /// Rows that became events.
+    pub kept: u64,
+    /// Rows deliberately left out, by reason.
+    pub dropped: std::collections::BTreeMap<&'static str, u64>,
+    /// Rows whose user maps to no student, by identity domain.
+    pub unmapped: std::collections::BTreeMap<String, u64>,
+    /// Malformed rows (each with at least one problem).
+    pub rejected: u64,
+    /// Activity rows added (events aggregated per student, second and source).
+    pub activity_added: u64,
+    /// Activity rows already held.
+    pub activity_held: u64,
+    /// Session attendances added.
+    pub attendance_added: u64,
+    /// The problems of rows quarantined from a committed file.
+    pub quarantined: Vec<Reject>,
 }
 
 /// The report for one `rollcall ingest` run.
@@ -100,6 +124,8 @@ pub struct IngestReport {
     pub elapsed: std::time::Duration,
     /// What the run found out about its input, for the user (a UDD folder's files).
     pub notes: Vec<String>,
+    /// Whether the files were exports of another system (with [`FileReport::export`]).
+    pub exported: bool,
 }
 
 impl IngestReport {
@@ -185,7 +211,14 @@ pub async fn ingest(
     } else {
         None
     };
-    Ok(IngestReport { kind: kind.name, files: reports, attendance, elapsed: started.elapsed(), notes: Vec::new() })
+    Ok(IngestReport {
+        kind: kind.name,
+        files: reports,
+        attendance,
+        elapsed: started.elapsed(),
+        notes: Vec::new(),
+        exported: false,
+    })
 }
 
 /// A file's content hash and, unless it was ingested before, its reading under way.
@@ -243,6 +276,7 @@ async fn ingest_file(
                 warnings: vec![],
                 outcome: FileOutcome::AlreadyIngested,
                 days: None,
+                export: None,
             });
         }
     };
@@ -257,6 +291,7 @@ async fn ingest_file(
             warnings: parsed.warnings,
             outcome: FileOutcome::Refused { problems: parsed.rejects },
             days: None,
+            export: None,
         });
     }
     let rejects_file =
@@ -291,6 +326,7 @@ async fn ingest_file(
             rejects_file,
         },
         days: days.filter(|_| added > 0),
+        export: None,
     })
 }
 

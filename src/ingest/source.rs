@@ -1,10 +1,10 @@
 //! The one way in: what `rollcall ingest NAME FILE...` reads is a [`Source`] (an
 //! interchange kind, an export format, or a folder of Jisc UDD files), loaded by [`load`]
-//! into one [`Loaded`] report.
+//! into [`Loaded`]: ingest reports of one type.
 
 use std::path::PathBuf;
 
-use super::adapters::{self, AdapterReport, Format};
+use super::adapters::{self, Format};
 use super::kinds::{self, Kind};
 use super::{IngestOptions, IngestReport};
 use crate::error::Result;
@@ -48,43 +48,28 @@ impl Source {
     }
 }
 
-/// What loading did.
+/// What loading did: one report for interchange files or exported files, one per
+/// interchange kind made from UDD folders (in the order they were loaded).
 #[derive(Debug)]
-pub enum Loaded {
-    /// Interchange files.
-    Interchange(IngestReport),
-    /// Exported files.
-    Export(AdapterReport),
-    /// UDD folders: the interchange kinds made from them, in the order they were loaded.
-    UddFolders(Vec<IngestReport>),
+pub struct Loaded {
+    /// The reports, in order.
+    pub reports: Vec<IngestReport>,
 }
 
 impl Loaded {
     /// Files (or folders' kinds) refused.
     pub fn refused(&self) -> usize {
-        match self {
-            Loaded::Interchange(r) => r.refused(),
-            Loaded::Export(r) => r.refused(),
-            Loaded::UddFolders(rs) => rs.iter().map(IngestReport::refused).sum(),
-        }
+        self.reports.iter().map(IngestReport::refused).sum()
     }
 
     /// Data rows read.
     pub fn rows_read(&self) -> u64 {
-        match self {
-            Loaded::Interchange(r) => r.rows_read(),
-            Loaded::Export(r) => r.rows_read(),
-            Loaded::UddFolders(rs) => rs.iter().map(IngestReport::rows_read).sum(),
-        }
+        self.reports.iter().map(IngestReport::rows_read).sum()
     }
 
     /// Files reported on.
     pub fn files(&self) -> usize {
-        match self {
-            Loaded::Interchange(r) => r.files.len(),
-            Loaded::Export(r) => r.files.len(),
-            Loaded::UddFolders(rs) => rs.iter().map(|r| r.files.len()).sum(),
-        }
+        self.reports.iter().map(|r| r.files.len()).sum()
     }
 }
 
@@ -95,11 +80,12 @@ pub async fn load(
     files: &[PathBuf],
     options: &IngestOptions,
 ) -> Result<Loaded> {
-    Ok(match source {
-        Source::Interchange(kind) => Loaded::Interchange(super::ingest(warehouse, kind, files, options).await?),
-        Source::Export(format) => Loaded::Export(adapters::ingest(warehouse, format, files, options).await?),
-        Source::UddFolders => Loaded::UddFolders(adapters::udd::ingest(warehouse, files, options).await?),
-    })
+    let reports = match source {
+        Source::Interchange(kind) => vec![super::ingest(warehouse, kind, files, options).await?],
+        Source::Export(format) => vec![adapters::ingest(warehouse, format, files, options).await?],
+        Source::UddFolders => adapters::udd::ingest(warehouse, files, options).await?,
+    };
+    Ok(Loaded { reports })
 }
 
 #[cfg(test)]

@@ -101,27 +101,42 @@ pub struct AdapterFileReport {
     pub warnings: Vec<String>,
 }
 
-/// The report of one run over exported files.
-#[derive(Debug)]
-pub struct AdapterReport {
-    /// The format read.
-    pub format: &'static str,
-    /// One entry per file.
-    pub files: Vec<AdapterFileReport>,
-    /// Swipe outcomes after reconciliation, when attendance was added.
-    pub attendance: Option<swipes::OutcomeCounts>,
-    /// Wall time.
-    pub elapsed: std::time::Duration,
-}
-
-impl AdapterReport {
-    /// Files refused.
-    pub fn refused(&self) -> usize {
-        self.files.iter().filter(|f| f.refused).count()
-    }
-    /// Data rows read.
-    pub fn rows_read(&self) -> u64 {
-        self.files.iter().map(|f| f.rows_read).sum()
+impl AdapterFileReport {
+    /// The file's entry in the ingest report.
+    fn into_file_report(self) -> crate::ingest::FileReport {
+        use crate::ingest::{ExportCounts, FileOutcome};
+        let rejected = self.problems.iter().map(|p| p.line).collect::<std::collections::BTreeSet<_>>().len() as u64;
+        let quarantined = if self.refused { Vec::new() } else { self.problems.clone() };
+        let outcome = if self.already_ingested {
+            FileOutcome::AlreadyIngested
+        } else if self.refused {
+            FileOutcome::Refused { problems: self.problems }
+        } else {
+            FileOutcome::Committed {
+                added: self.activity_added + self.attendance_added,
+                already_held: self.activity_held,
+                rejected,
+                rejects_file: self.rejects_file,
+            }
+        };
+        let export = (!self.already_ingested).then_some(ExportCounts {
+            kept: self.kept,
+            dropped: self.dropped,
+            unmapped: self.unmapped,
+            rejected,
+            activity_added: self.activity_added,
+            activity_held: self.activity_held,
+            attendance_added: self.attendance_added,
+            quarantined,
+        });
+        crate::ingest::FileReport {
+            path: self.path,
+            rows_read: self.rows_read,
+            warnings: self.warnings,
+            outcome,
+            days: None,
+            export,
+        }
     }
 }
 
@@ -131,7 +146,7 @@ pub async fn ingest(
     format: &Format,
     files: &[PathBuf],
     options: &IngestOptions,
-) -> Result<AdapterReport> {
+) -> Result<crate::ingest::IngestReport> {
     let started = Instant::now();
     let job = Job::start(warehouse, Access::Internal { with_equality: false }).await?;
     let ctx = &job.ctx;
@@ -207,5 +222,12 @@ pub async fn ingest(
     } else {
         None
     };
-    Ok(AdapterReport { format: format.name, files: reports, attendance, elapsed: started.elapsed() })
+    Ok(crate::ingest::IngestReport {
+        kind: format.name,
+        files: reports.into_iter().map(AdapterFileReport::into_file_report).collect(),
+        attendance,
+        elapsed: started.elapsed(),
+        notes: Vec::new(),
+        exported: true,
+    })
 }

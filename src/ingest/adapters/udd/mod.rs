@@ -532,7 +532,15 @@ fn refusal(problems: Vec<(PathBuf, Reject)>) -> IngestReport {
             warnings: vec![],
             outcome: FileOutcome::Refused { problems: vec![reject] },
             days: None,
+            export: None,
         })
         .collect();
-    IngestReport { kind: "jisc-udd", files, attendance: None, elapsed: std::time::Duration::ZERO, notes: Vec::new() }
+    IngestReport {
+        kind: "jisc-udd",
+        files,
+        attendance: None,
+        elapsed: std::time::Duration::ZERO,
+        notes: Vec::new(),
+        exported: false,
+    }
 }
