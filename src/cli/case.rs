@@ -2,10 +2,9 @@
 
 use std::process::ExitCode;
 
-use chrono::NaiveDate;
-
-use super::{GlobalArgs, output, parse_date};
+use super::{GlobalArgs, output};
 use crate::config::OUTCOMES;
+use crate::domain::day::Day;
 use crate::domain::terms::Outcome;
 use crate::engine::session::{self, Access};
 use crate::error::Result;
@@ -29,8 +28,8 @@ pub struct RecordArgs {
     #[arg(value_parser = clap::builder::PossibleValuesParser::new(OUTCOMES))]
     pub outcome: String,
     /// When it happened (default: today).
-    #[arg(long, value_parser = parse_date)]
-    pub on: Option<NaiveDate>,
+    #[arg(long)]
+    pub on: Option<Day>,
     /// A short note (no special-category data).
     #[arg(long)]
     pub note: Option<String>,
@@ -42,7 +41,7 @@ impl Command {
         let warehouse = global.open()?;
         match self {
             Command::Record(args) => {
-                let on = args.on.unwrap_or_else(|| warehouse.clock().today());
+                let on = args.on.map_or_else(|| warehouse.clock().today(), Day::date);
                 let outcome = Outcome::parse(&args.outcome).expect("clap accepts only outcome names");
                 review::record_outcome(&warehouse, &args.case_id, outcome, on, args.note.as_deref()).await?;
                 println!("recorded {} on case {} ({on})", args.outcome, args.case_id);

@@ -2,10 +2,9 @@
 
 use std::process::ExitCode;
 
-use chrono::NaiveDate;
-
-use super::{GlobalArgs, parse_date};
+use super::GlobalArgs;
 use crate::compliance::disclosure::{self, Consent, Disclosure};
+use crate::domain::day::Day;
 use crate::error::{Error, Result};
 
 /// Record an ad-hoc disclosure.
@@ -26,8 +25,8 @@ pub struct DiscloseArgs {
     #[arg(long)]
     pub fields: String,
     /// Day of the disclosure (default: today).
-    #[arg(long, value_parser = parse_date)]
-    pub on: Option<NaiveDate>,
+    #[arg(long)]
+    pub on: Option<Day>,
 }
 
 /// Record or withdraw a student's written authorisation.
@@ -42,11 +41,11 @@ pub struct ConsentArgs {
     #[arg(long)]
     pub fields: Option<String>,
     /// First day it covers.
-    #[arg(long, value_parser = parse_date)]
-    pub from: Option<NaiveDate>,
+    #[arg(long)]
+    pub from: Option<Day>,
     /// Last day it covers.
-    #[arg(long, value_parser = parse_date)]
-    pub to: Option<NaiveDate>,
+    #[arg(long)]
+    pub to: Option<Day>,
     /// Reference of the signed form.
     #[arg(long)]
     pub reference: Option<String>,
@@ -67,7 +66,7 @@ impl DiscloseArgs {
                 legal_basis: self.basis,
                 purpose: self.purpose,
                 fields: self.fields,
-                disclosed_on: self.on.unwrap_or_else(|| warehouse.clock().today()),
+                disclosed_on: self.on.map_or_else(|| warehouse.clock().today(), Day::date),
                 source: "ad hoc".into(),
                 consent_id: None,
             },
@@ -93,8 +92,8 @@ impl ConsentArgs {
             student_id: self.student_id.ok_or_else(|| missing("STUDENT_ID"))?,
             recipient: self.recipient.ok_or_else(|| missing("--recipient"))?,
             fields: self.fields.ok_or_else(|| missing("--fields"))?,
-            valid_from: self.from.unwrap_or_else(|| warehouse.clock().today()),
-            valid_to: self.to.ok_or_else(|| missing("--to"))?,
+            valid_from: self.from.map_or_else(|| warehouse.clock().today(), Day::date),
+            valid_to: self.to.ok_or_else(|| missing("--to"))?.date(),
             reference: self.reference,
         };
         let id = disclosure::consent(&warehouse, &consent).await?;

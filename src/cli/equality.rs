@@ -164,6 +164,12 @@ impl Args {
                         outcome.charged,
                         outcome.spent.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(", ")
                     ));
+                } else if outcome.completed {
+                    say(format!(
+                        "completed release {}: it was charged by a run that stopped before storing it; nothing charged \
+                         again",
+                        outcome.release_id
+                    ));
                 } else if outcome.reserved {
                     say(format!(
                         "re-served stored release {} (this question was answered before; nothing spent)",

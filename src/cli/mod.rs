@@ -158,6 +158,9 @@ impl Command {
 
 /// Runs the parsed command line, then appends its entry to the warehouse's audit trail.
 pub async fn run(cli: Cli) -> Result<ExitCode> {
+    if let Some(out) = &cli.global.out {
+        refuse_output_over_the_warehouse(&cli.global, out)?;
+    }
     let audited = cli.command.audited();
     // The equality extract is record-level: it stays owner-only whatever `[output] mode` says.
     let opens_output = !matches!(&cli.command, Command::Equality(e) if e.command.is_some());
@@ -199,6 +202,43 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     result
 }
 
+/// `--out` may not point inside the warehouse (its tables, log, configuration and audit
+/// trail) or at the pseudonym key: an output written there would break later jobs.
+fn refuse_output_over_the_warehouse(global: &GlobalArgs, out: &std::path::Path) -> Result<()> {
+    let absolute = |p: &std::path::Path| {
+        let p = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        // Resolve what exists (symbolic links included); keep the rest as written.
+        let mut existing = p.clone();
+        let mut rest = Vec::new();
+        while !existing.exists() {
+            match (existing.file_name().map(|n| n.to_os_string()), existing.parent().map(|d| d.to_path_buf())) {
+                (Some(name), Some(parent)) => {
+                    rest.push(name);
+                    existing = parent;
+                }
+                _ => return p,
+            }
+        }
+        let mut resolved = existing.canonicalize().unwrap_or(existing);
+        resolved.extend(rest.into_iter().rev());
+        resolved
+    };
+    let target = absolute(out);
+    if global.warehouse.join(crate::config::CONFIG_FILE).is_file() && target.starts_with(absolute(&global.warehouse)) {
+        return Err(Error::Usage(format!(
+            "--out {}: that is inside the warehouse; write outputs elsewhere",
+            out.display()
+        )));
+    }
+    if let Ok(warehouse) = global.open()
+        && let Some(key) = warehouse.config().key_file()
+        && absolute(&key) == target
+    {
+        return Err(Error::Usage(format!("--out {}: that is the pseudonym key", out.display())));
+    }
+    Ok(())
+}
+
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Init(args) => args.run(&cli.global).await,
@@ -220,11 +260,6 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Swipes(command) => command.run(&cli.global).await,
         Command::Demo(args) => args.run(&cli.global).await,
     }
-}
-
-/// Parses a `YYYY-MM-DD` date argument.
-pub fn parse_date(text: &str) -> std::result::Result<chrono::NaiveDate, String> {
-    crate::domain::time::parse_date(text).map(crate::domain::time::days_to_date)
 }
 
 /// Formats a count with thousands separators.

@@ -45,8 +45,11 @@ pub fn flush_said(text: &str) -> Result<()> {
 /// Output formats of list commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// RFC 4180 CSV with a header row.
+    /// RFC 4180 CSV with a header row; a text cell that a spreadsheet would run as a
+    /// formula (beginning with =, +, -, @, tab or carriage return) starts with an apostrophe.
     Csv,
+    /// CSV with every cell as held, for programs (never open it in a spreadsheet).
+    CsvRaw,
     /// A JSON array of objects.
     Json,
     /// An aligned text table for reading on screen.
@@ -105,6 +108,12 @@ pub fn write(batches: &[RecordBatch], format: Format, out: Option<&Path>) -> Res
 pub fn render(batches: &[RecordBatch], format: Format, w: &mut Vec<u8>) -> Result<()> {
     match format {
         Format::Csv => {
+            let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(&mut *w);
+            for batch in batches {
+                writer.write(&crate::engine::cells::neutralise(batch)?)?;
+            }
+        }
+        Format::CsvRaw => {
             let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(&mut *w);
             for batch in batches {
                 writer.write(batch)?;

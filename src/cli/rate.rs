@@ -2,10 +2,8 @@
 
 use std::process::ExitCode;
 
-use chrono::NaiveDate;
-
-use super::{GlobalArgs, output, parse_date, thousands};
-use crate::domain::time::date_to_days;
+use super::{GlobalArgs, output, thousands};
+use crate::domain::day::Day;
 use crate::engine::session::{self, Access};
 use crate::error::Result;
 use crate::queries;
@@ -15,8 +13,8 @@ use crate::rating::{self, RateReport};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Rate every teaching day up to and including this day (YYYY-MM-DD).
-    #[arg(long, value_parser = parse_date)]
-    pub as_of: NaiveDate,
+    #[arg(long)]
+    pub as_of: Day,
     /// Recompute every rating and rollup, not just what changed.
     #[arg(long)]
     pub full: bool,
@@ -26,7 +24,7 @@ impl Args {
     /// Runs the command.
     pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
         let warehouse = global.open()?;
-        let report = rating::rate(&warehouse, self.as_of, self.full).await?;
+        let report = rating::rate(&warehouse, self.as_of.date(), self.full).await?;
         crate::compliance::audit::note("ratings", report.ratings);
         println!("{}", summary(&report));
         Ok(ExitCode::SUCCESS)
@@ -46,8 +44,8 @@ pub fn summary(report: &RateReport) -> String {
 #[derive(Debug, clap::Args)]
 pub struct RatingsArgs {
     /// The day (YYYY-MM-DD).
-    #[arg(long, value_parser = parse_date)]
-    pub date: NaiveDate,
+    #[arg(long)]
+    pub date: Day,
 }
 
 impl RatingsArgs {
@@ -56,7 +54,7 @@ impl RatingsArgs {
         let warehouse = global.open()?;
         let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;
         let frame =
-            queries::plan(&ctx, "rating/ratings_on", &[("date", crate::engine::cells::date(date_to_days(self.date)))])
+            queries::plan(&ctx, "rating/ratings_on", &[("date", crate::engine::cells::date(self.date.number()))])
                 .await?;
         output::write_frame(frame, "rating/ratings_on", global.format(), global.out.as_deref()).await?;
         Ok(ExitCode::SUCCESS)

@@ -2,9 +2,8 @@
 
 use std::process::ExitCode;
 
-use chrono::NaiveDate;
-
-use super::{GlobalArgs, output, parse_date};
+use super::{GlobalArgs, output};
+use crate::domain::day::Day;
 use crate::error::Result;
 use crate::returns;
 
@@ -24,8 +23,8 @@ pub struct FunderArgs {
     #[arg(long)]
     pub body: String,
     /// The day of the return (YYYY-MM-DD).
-    #[arg(long, value_parser = parse_date)]
-    pub as_of: NaiveDate,
+    #[arg(long)]
+    pub as_of: Day,
     /// The return is being sent: log every line as a disclosure to the body.
     #[arg(long)]
     pub record: bool,
@@ -35,8 +34,8 @@ pub struct FunderArgs {
 #[derive(Debug, clap::Args)]
 pub struct UkviArgs {
     /// The day of the return (YYYY-MM-DD).
-    #[arg(long, value_parser = parse_date)]
-    pub as_of: NaiveDate,
+    #[arg(long)]
+    pub as_of: Day,
     /// The return is being sent: record its events as reported on that day (so they are not
     /// listed again) and log every line as a disclosure to the Home Office.
     #[arg(long)]
@@ -49,14 +48,14 @@ impl Command {
         let warehouse = global.open()?;
         match self {
             Command::Ukvi(args) => {
-                let ret = returns::ukvi(&warehouse, args.as_of, args.record).await?;
+                let ret = returns::ukvi(&warehouse, args.as_of.date(), args.record).await?;
                 output::write_frame(ret.frame, ret.query, global.format(), global.out.as_deref()).await?;
                 if args.record {
                     eprintln!("recorded the events listed as reported on {}", args.as_of);
                 }
             }
             Command::Funder(args) => {
-                let ret = returns::funder(&warehouse, &args.body, args.as_of, args.record).await?;
+                let ret = returns::funder(&warehouse, &args.body, args.as_of.date(), args.record).await?;
                 output::write_frame(ret.frame, ret.query, global.format(), global.out.as_deref()).await?;
                 if args.record {
                     eprintln!("logged every line as a disclosure to {} on {}", args.body, args.as_of);

@@ -3,10 +3,9 @@
 
 use std::process::ExitCode;
 
-use chrono::NaiveDate;
-
-use super::{GlobalArgs, parse_date};
+use super::GlobalArgs;
 use crate::compliance::retention;
+use crate::domain::day::Day;
 use crate::error::Result;
 
 /// Retention: the scheduled purge and legal holds.
@@ -24,8 +23,8 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct PurgeArgs {
     /// Erase what is due on this day (YYYY-MM-DD).
-    #[arg(long, value_parser = parse_date)]
-    pub as_of: NaiveDate,
+    #[arg(long)]
+    pub as_of: Day,
     /// List who would be erased and the rows per table, changing nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -54,7 +53,7 @@ impl Command {
         let warehouse = global.open()?;
         match self {
             Command::Purge(args) => {
-                let report = retention::purge(&warehouse, args.as_of, args.dry_run).await?;
+                let report = retention::purge(&warehouse, args.as_of.date(), args.dry_run).await?;
                 if args.dry_run {
                     println!("student_id,ended_on");
                     for d in &report.students {

@@ -2,9 +2,8 @@
 
 use std::process::ExitCode;
 
-use chrono::NaiveDate;
-
-use super::{GlobalArgs, output, parse_date, thousands};
+use super::{GlobalArgs, output, thousands};
+use crate::domain::day::Day;
 use crate::error::Result;
 use crate::review;
 
@@ -12,8 +11,8 @@ use crate::review;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The review day (YYYY-MM-DD); ratings are brought up to it first.
-    #[arg(long, value_parser = parse_date)]
-    pub as_of: NaiveDate,
+    #[arg(long)]
+    pub as_of: Day,
     /// Show what would be raised without recording anything.
     #[arg(long)]
     pub dry_run: bool,
@@ -23,7 +22,7 @@ impl Args {
     /// Runs the command.
     pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
         let warehouse = global.open()?;
-        let outcome = review::review(&warehouse, self.as_of, self.dry_run).await?;
+        let outcome = review::review(&warehouse, self.as_of.date(), self.dry_run).await?;
         // Standard output carries only the list, so it can be piped or saved as it is.
         eprintln!("{}", super::rate::summary(&outcome.rate));
         crate::compliance::audit::note("ratings", outcome.rate.ratings);

@@ -2,10 +2,8 @@
 
 use std::process::ExitCode;
 
-use chrono::NaiveDate;
-
-use super::{GlobalArgs, output, parse_date};
-use crate::domain::time::date_to_days;
+use super::{GlobalArgs, output};
+use crate::domain::day::{Day, DayRange};
 use crate::engine::cells::date;
 use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
@@ -24,23 +22,21 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct SuspiciousArgs {
     /// First day.
-    #[arg(long, value_parser = parse_date)]
-    pub from: NaiveDate,
+    #[arg(long)]
+    pub from: Day,
     /// Last day.
-    #[arg(long, value_parser = parse_date)]
-    pub to: NaiveDate,
+    #[arg(long)]
+    pub to: Day,
 }
 
 impl Command {
     /// Runs the command.
     pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
         let Command::Suspicious(args) = self;
-        if args.to < args.from {
-            return Err(Error::Usage("--to is before --from".into()));
-        }
+        let days = DayRange::new(args.from, args.to).map_err(|e| Error::Usage(format!("--from/--to: {e}")))?;
         let warehouse = global.open()?;
         let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;
-        let params = [("from", date(date_to_days(args.from))), ("to", date(date_to_days(args.to)))];
+        let params = [("from", date(days.first().number())), ("to", date(days.last().number()))];
         let frame = queries::plan(&ctx, "swipes/suspicious", &params).await?;
         output::write_frame(frame, "swipes/suspicious", global.format(), global.out.as_deref()).await?;
         Ok(ExitCode::SUCCESS)

@@ -163,48 +163,69 @@ pub fn append(
         hash: String::new(),
     };
     entry.hash = entry.compute_hash();
-    let line = serde_json::to_string(&entry).expect("an entry serialises") + "\n";
+    let mut line = serde_json::to_string(&entry).expect("an entry serialises") + "\n";
+    // After a line cut short, start on a line of its own.
+    let ends_cleanly = {
+        use std::io::{Read, Seek, SeekFrom};
+        let size = file.metadata().map_err(|e| Error::io(&log, e))?.len();
+        let mut last = [b'\n'];
+        if size > 0 {
+            file.seek(SeekFrom::Start(size - 1)).map_err(|e| Error::io(&log, e))?;
+            file.read_exact(&mut last).map_err(|e| Error::io(&log, e))?;
+        }
+        last[0] == b'\n'
+    };
+    if !ends_cleanly {
+        line.insert(0, '\n');
+    }
     file.write_all(line.as_bytes()).map_err(|e| Error::io(&log, e))?;
     file.sync_data().map_err(|e| Error::io(&log, e))?;
     write_atomically(&root.join(HEAD_FILE), format!("{} {}\n", entry.seq, entry.hash).as_bytes())?;
     Ok(entry)
 }
 
-/// Every entry of the trail at `root`, oldest first (none before the first job).
+/// Every intact entry of the trail at `root`, oldest first (none before the first job).
+/// A line cut short at the end (a job killed while writing it) is passed over, as
+/// [`append`] does; any other unreadable line is an error.
 pub fn entries(root: &Path) -> Result<Vec<Entry>> {
     let log = root.join(LOG_FILE);
     if !log.exists() {
         return Ok(Vec::new());
     }
+    read_entries(&log)
+}
+
+fn read_entries(log: &Path) -> Result<Vec<Entry>> {
+    let log = log.to_path_buf();
     let file = File::open(&log).map_err(|e| Error::io(&log, e))?;
     let mut out = Vec::new();
+    let mut unreadable: Option<(usize, String)> = None;
     for (i, line) in BufReader::new(file).lines().enumerate() {
         let line = line.map_err(|e| Error::io(&log, e))?;
         if line.trim().is_empty() {
             continue;
         }
-        out.push(serde_json::from_str(&line).map_err(|e| Error::Warehouse {
-            path: log.clone(),
-            message: format!("line {}: not an audit entry ({e}); run `rollcall audit verify`", i + 1),
-        })?);
+        if let Some((n, e)) = unreadable.take() {
+            // Not the last line: this is damage, not an interrupted write.
+            let cut_then_resumed = serde_json::from_str::<Entry>(&line).is_ok() && out.len() + 1 == n;
+            if !cut_then_resumed {
+                return Err(Error::Warehouse {
+                    path: log.clone(),
+                    message: format!("line {n}: not an audit entry ({e}); run `rollcall audit verify`"),
+                });
+            }
+        }
+        match serde_json::from_str(&line) {
+            Ok(entry) => out.push(entry),
+            Err(e) => unreadable = Some((i + 1, e.to_string())),
+        }
     }
     Ok(out)
 }
 
+/// The last intact entry of the log (see [`entries`] for a line cut short).
 fn last_entry(log: &Path) -> Result<Option<Entry>> {
-    let file = File::open(log).map_err(|e| Error::io(log, e))?;
-    let mut last = None;
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| Error::io(log, e))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        last = Some(serde_json::from_str(&line).map_err(|e| Error::Warehouse {
-            path: log.to_path_buf(),
-            message: format!("line {}: not an audit entry ({e}); run `rollcall audit verify`", i + 1),
-        })?);
-    }
-    Ok(last)
+    Ok(read_entries(log)?.pop())
 }
 
 /// What `audit verify` found.
@@ -224,6 +245,8 @@ pub fn verify(root: &Path) -> Result<Verified> {
     let mut prev = "0".repeat(64);
     let mut expected_seq = 1;
     let mut entries = 0;
+    // The head as it would read had the last entry's job stopped before writing it.
+    let mut behind_by_one: Option<String> = None;
     if log.exists() {
         let file = File::open(&log).map_err(|e| Error::io(&log, e))?;
         for (i, line) in BufReader::new(file).lines().enumerate() {
@@ -249,12 +272,18 @@ pub fn verify(root: &Path) -> Result<Verified> {
             if entry.compute_hash() != entry.hash {
                 problems.push(format!("{name}:{n}: entry {} was changed after it was written", entry.seq));
             }
+            behind_by_one = Some(format!("{} {}", expected_seq - 1, prev));
             prev = entry.hash.clone();
             expected_seq = entry.seq + 1;
         }
     }
     let head = root.join(HEAD_FILE);
     match std::fs::read_to_string(&head) {
+        Ok(text) if Some(text.trim().to_string()) == behind_by_one && problems.is_empty() => {
+            // A job stopped between writing its entry and the head: the entry is intact and
+            // chained, so the head is brought up to it.
+            write_atomically(&head, format!("{} {}\n", expected_seq - 1, prev).as_bytes())?;
+        }
         Ok(text) => {
             let expected = format!("{} {}", expected_seq - 1, prev);
             if text.trim() != expected {
@@ -319,5 +348,31 @@ mod tests {
 
         std::fs::write(&log, &original).unwrap();
         assert!(verify(root).unwrap().problems.is_empty());
+    }
+
+    #[test]
+    fn a_job_killed_while_writing_its_entry_blocks_no_later_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for i in 0..3 {
+            append(root, &format!("job {i}"), "ok", Map::new(), vec![]).unwrap();
+        }
+        // Killed between the entry and the head: verify brings the head up to the entry.
+        let head = std::fs::read_to_string(root.join(HEAD_FILE)).unwrap();
+        append(root, "job 3", "ok", Map::new(), vec![]).unwrap();
+        std::fs::write(root.join(HEAD_FILE), &head).unwrap();
+        assert_eq!(verify(root).unwrap(), Verified { entries: 4, problems: vec![] });
+        assert!(std::fs::read_to_string(root.join(HEAD_FILE)).unwrap().starts_with("4 "));
+        // Killed half-way through writing a line: the next job still appends (chained to
+        // the last intact entry), and verify names the cut line.
+        let log = root.join(LOG_FILE);
+        let mut text = std::fs::read_to_string(&log).unwrap();
+        text.push_str("{\"seq\":5,\"at\":\"2026");
+        std::fs::write(&log, text).unwrap();
+        append(root, "job 5", "ok", Map::new(), vec![]).unwrap();
+        let verified = verify(root).unwrap();
+        assert_eq!(verified.entries, 5);
+        assert!(verified.problems.iter().any(|p| p.contains(":5: not an audit entry")), "{verified:?}");
+        assert_eq!(entries(root).unwrap().len(), 5, "the intact entries are read around the cut line");
     }
 }

@@ -23,6 +23,7 @@ macro_rules! text_serde {
 pub(crate) use text_serde;
 
 pub mod clock;
+pub mod day;
 pub mod html;
 pub mod reference;
 pub mod signal;

@@ -108,10 +108,17 @@ pub fn parse_timestamp_on(text: &str, clock: &mut LocalClock) -> Result<i64, Str
         }
         _ => return Err(SHAPE.into()),
     };
-    match offset_seconds {
-        Some(offset) => Ok(local.and_utc().timestamp_micros() - offset * 1_000_000),
-        None => clock.to_utc(local),
+    let utc = match offset_seconds {
+        Some(offset) => local.and_utc().timestamp_micros() - offset * 1_000_000,
+        None => clock.to_utc(local)?,
+    };
+    // Years 1 to 9999 in UTC too (an offset can push 0001-01-01T00:00+01:00 out of range).
+    const FIRST: i64 = -62_135_596_800_000_000; // 0001-01-01T00:00:00Z
+    const AFTER_LAST: i64 = 253_402_300_800_000_000; // 10000-01-01T00:00:00Z
+    if !(FIRST..AFTER_LAST).contains(&utc) {
+        return Err("outside the years 1 to 9999 in UTC".into());
     }
+    Ok(utc)
 }
 
 /// A local wall-clock time in `tz` as microseconds since the epoch (UTC). An ambiguous time

@@ -88,6 +88,39 @@ pub fn days(batch: &RecordBatch, column: &str) -> Result<Date32Array> {
     Ok(whole(batch, column, &DataType::Date32)?.as_primitive::<Date32Type>().clone())
 }
 
+/// The characters that make a spreadsheet treat a cell as a formula (OWASP, "CSV
+/// Injection").
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A batch whose text cells cannot run as spreadsheet formulas: a cell beginning with one
+/// of [`FORMULA_START`] gets a leading apostrophe, as OWASP recommends. Numbers, dates and
+/// other typed columns are unchanged.
+pub fn neutralise(batch: &RecordBatch) -> crate::error::Result<RecordBatch> {
+    use arrow::array::{ArrayRef, AsArray, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        match field.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                let text = arrow::compute::cast(column, &DataType::Utf8)?;
+                let safe: StringArray = text
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|v| v.map(|v| if v.starts_with(FORMULA_START) { format!("'{v}") } else { v.to_string() }))
+                    .collect();
+                fields.push(Field::new(field.name(), DataType::Utf8, field.is_nullable()));
+                columns.push(std::sync::Arc::new(safe));
+            }
+            _ => {
+                fields.push(field.as_ref().clone());
+                columns.push(column.clone());
+            }
+        }
+    }
+    Ok(RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns)?)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

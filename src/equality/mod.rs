@@ -146,6 +146,8 @@ pub struct Outcome {
     pub reserved: bool,
     /// Whether nothing was drawn or spent (a dry run).
     pub dry_run: bool,
+    /// Whether this run finished a release charged by a run that stopped before storing it.
+    pub completed: bool,
     /// What each cohort the release counts has spent after this run.
     pub spent: Vec<(String, ledger::Spent)>,
     /// The cap of each cohort.
@@ -348,21 +350,50 @@ pub async fn release(
     let lock = warehouse.lock()?;
     let ctx = session(warehouse, key.clone(), &groups, &question.census).await?;
     let entries = ledger::check(warehouse, &ctx).await?;
-    if !new_release
-        && !dry_run
-        && let Some(entry) = entries.iter().rev().find(|e| e.question == digest)
-    {
+    if !dry_run && let Some(entry) = entries.iter().rev().find(|e| e.question == digest) {
         let stored = ledger::stored(&ctx, &entry.release_id).await?;
-        if !stored.is_empty() {
+        let spent = ledger::spent(&entries, None, delta)?;
+        let spent: Vec<(String, ledger::Spent)> =
+            entry.cohorts.iter().filter_map(|c| spent.get(c).map(|s| (c.clone(), *s))).collect();
+        if stored.is_empty() {
+            // Charged, then stopped before its figures were stored: nothing of it was
+            // published, so it is drawn now under that charge and never charged again.
+            let rows = census_rows(&ctx, year).await?;
+            let members: BTreeSet<String> = rows
+                .iter()
+                .map(|r| key.pseudonym(crate::privacy::pseudonym::EQUALITY_PURPOSE, &r.student_id))
+                .collect();
+            let records = records(&question, &rows);
+            drop(rows);
+            let noisy = question.plan().release(entry.scale, &records)?;
+            drop(records);
+            let published = page::publish(&question, entry.scale, warehouse.config().equality.confidence, &noisy)?;
+            drop(noisy);
+            ledger::store(warehouse, &entry.release_id, &published).await?;
+            population::record(warehouse, population::Purpose::Release, &entry.release_id, year, &members).await?;
             drop(lock);
-            let spent = ledger::spent(&entries, None, delta)?;
+            let files = page::write(&question, entry, &published, warehouse.config(), dir, false)?;
+            return Ok(Outcome {
+                release_id: entry.release_id.clone(),
+                charged: 0.0,
+                reserved: false,
+                completed: true,
+                dry_run: false,
+                spent,
+                cap,
+                files,
+            });
+        }
+        if !new_release {
+            drop(lock);
             let files = page::write(&question, entry, &stored, warehouse.config(), dir, true)?;
             return Ok(Outcome {
                 release_id: entry.release_id.clone(),
                 charged: 0.0,
                 reserved: true,
+                completed: false,
                 dry_run: false,
-                spent: entry.cohorts.iter().filter_map(|c| spent.get(c).map(|s| (c.clone(), *s))).collect(),
+                spent,
                 cap,
                 files,
             });
@@ -415,6 +446,7 @@ pub async fn release(
             release_id: String::new(),
             charged: calibration.epsilon,
             reserved: false,
+            completed: false,
             dry_run: true,
             spent,
             cap,
@@ -437,6 +469,7 @@ pub async fn release(
         release_id: entry.release_id,
         charged: calibration.epsilon,
         reserved: false,
+        completed: false,
         dry_run: false,
         spent,
         cap,

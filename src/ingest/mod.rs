@@ -508,10 +508,12 @@ pub(crate) fn write_rejects(
         format!("{}.rejects.csv", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
     let dir = options.rejects_dir.clone().unwrap_or_else(|| path.parent().map(Path::to_path_buf).unwrap_or_default());
     let target = dir.join(name);
-    let mut out = csv::Writer::from_writer(Vec::new());
+    // A row may have more or fewer fields than the header: written as it was.
+    let mut out = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
     let mut header = vec!["line".to_string(), "problems".to_string()];
     header.extend(file_header.iter().cloned());
-    out.write_record(&header).map_err(|e| Error::Internal(e.to_string()))?;
+    let failed = |e: csv::Error| Error::io(&target, std::io::Error::other(e.to_string()));
+    out.write_record(&header).map_err(failed)?;
     let mut i = 0;
     while i < rejects.len() {
         let line = rejects[i].line;
@@ -525,9 +527,9 @@ pub(crate) fn write_rejects(
         }
         let mut row = vec![line.to_string(), problems.join("; ")];
         row.extend(record.unwrap_or_else(|| vec![String::new(); file_header.len()]));
-        out.write_record(&row).map_err(|e| Error::Internal(e.to_string()))?;
+        out.write_record(&row).map_err(failed)?;
     }
-    let bytes = out.into_inner().map_err(|e| Error::Internal(e.to_string()))?;
+    let bytes = out.into_inner().map_err(|e| Error::io(&target, std::io::Error::other(e.to_string())))?;
     crate::warehouse::write_atomically(&target, &bytes)?;
     #[cfg(unix)]
     {

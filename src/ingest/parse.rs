@@ -154,33 +154,45 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
         .collect();
 
     let mut seen = HashMap::new();
+    let mut twice = None;
     for (i, h) in header.iter().enumerate() {
         if let Some(first) = seen.insert(h.as_str(), i) {
-            return Err(file_error(
-                &name,
-                1,
-                &format!("column '{h}' appears twice (columns {} and {})", first + 1, i + 1),
-            ));
+            twice.get_or_insert((first, i));
+            seen.insert(h.as_str(), first);
         }
     }
+    // The header is checked for what the kind needs first: a file whose first row is data
+    // (no header) is named as such, and its values are never echoed as column names.
+    let missing: Vec<&str> =
+        kind.columns.iter().filter(|c| c.required && !seen.contains_key(c.name)).map(|c| c.name).collect();
+    if !missing.is_empty() {
+        let known = header.iter().any(|h| kind.column(h).is_some());
+        return Err(file_error(
+            &name,
+            1,
+            &format!(
+                "missing required column{} {}{}",
+                if missing.len() > 1 { "s" } else { "" },
+                missing.iter().map(|m| format!("'{m}'")).collect::<Vec<_>>().join(", "),
+                if known { "" } else { " (the first row names no column of this kind: is the header row missing?)" }
+            ),
+        ));
+    }
+    if let Some((first, i)) = twice {
+        // Named only when it is one of the kind's columns (anything else may be a value).
+        let what = match kind.column(&header[i]) {
+            Some(c) => format!("column '{}'", c.name),
+            None => "a column".to_string(),
+        };
+        return Err(file_error(&name, 1, &format!("{what} appears twice (columns {} and {})", first + 1, i + 1)));
+    }
+    // The row holds the kind's required columns, so it is a header: its other names are
+    // column names, safe to repeat.
     let mut warnings = Vec::new();
     for h in &header {
         if kind.column(h).is_none() {
             warnings.push(format!("{name}: column '{h}' is not part of kind {}, ignored", kind.name));
         }
-    }
-    let missing: Vec<&str> =
-        kind.columns.iter().filter(|c| c.required && !seen.contains_key(c.name)).map(|c| c.name).collect();
-    if !missing.is_empty() {
-        return Err(file_error(
-            &name,
-            1,
-            &format!(
-                "missing required column{} {}",
-                if missing.len() > 1 { "s" } else { "" },
-                missing.iter().map(|m| format!("'{m}'")).collect::<Vec<_>>().join(", ")
-            ),
-        ));
     }
 
     // Where each table column's value comes from.
@@ -218,6 +230,7 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
         schema: staged_schema(kind),
         path,
         opts,
+        crlf: header_ends_in_crlf(path)?,
     };
 
     // The first part continues after the header; the others start on a line boundary
@@ -284,6 +297,9 @@ struct Layout<'a> {
     schema: SchemaRef,
     path: &'a Path,
     opts: &'a ParseOptions<'a>,
+    /// Lines end in CR LF (the header's does): the CSV reader counts a record's line
+    /// before it passes the LF left from the line above, one too few.
+    crlf: bool,
 }
 
 /// The rows of one part of a file.
@@ -294,10 +310,26 @@ struct Chunk {
     rows_read: u64,
 }
 
+/// Whether the file's first line ends in CR LF.
+fn header_ends_in_crlf(path: &Path) -> Result<bool> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path).and_then(|f| f.take(1 << 16).read_to_end(&mut head)).map_err(|e| Error::io(path, e))?;
+    Ok(memchr::memchr(b'\n', &head).is_some_and(|i| i > 0 && head[i - 1] == b'\r'))
+}
+
 /// Reads and checks the rows of one part; `lines_before` is the file line the part's
 /// first line follows.
 fn read_rows<R: std::io::Read>(mut reader: csv::Reader<R>, lines_before: u64, layout: &Layout) -> Result<Chunk> {
-    let Layout { slots, specials, key_header, span, width, schema, path, opts, .. } = layout;
+    let Layout { slots, specials, key_header, span, width, schema, path, opts, crlf, .. } = layout;
+    // In a CR LF file every record but the first of a later part (which starts just after
+    // an LF) is counted one line short by the reader.
+    let mut first_record = true;
+    let mut line_of = |reported: u64| {
+        let short = *crlf && !(first_record && lines_before > 0);
+        first_record = false;
+        lines_before + reported + u64::from(short)
+    };
     let mut builders: Vec<Builder> = layout.kind.table.columns.iter().map(|(_, c)| Builder::new(*c)).collect();
     let mut lines = UInt64Builder::new();
     let mut chunk = Chunk { batches: Vec::new(), special: Vec::new(), rejects: Vec::new(), rows_read: 0 };
@@ -316,7 +348,7 @@ fn read_rows<R: std::io::Read>(mut reader: csv::Reader<R>, lines_before: u64, la
             Ok(true) => {}
             Err(e) => {
                 chunk.rows_read += 1;
-                let line = lines_before + e.position().map(|p| p.line()).unwrap_or(line_before);
+                let line = line_of(e.position().map(|p| p.line()).unwrap_or(line_before));
                 chunk.rejects.push(Reject { line, column: String::new(), reason: csv_reason(&e), record: None });
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     return Err(Error::io(path, std::io::Error::other(csv_reason(&e))));
@@ -325,7 +357,7 @@ fn read_rows<R: std::io::Read>(mut reader: csv::Reader<R>, lines_before: u64, la
             }
         }
         chunk.rows_read += 1;
-        let line = lines_before + record.position().map(|p| p.line()).unwrap_or(line_before);
+        let line = line_of(record.position().map(|p| p.line()).unwrap_or(line_before));
         if record.len() == 1 && field(&record, 0).is_empty() {
             chunk.rows_read -= 1; // a blank line is not a row
             continue;
@@ -422,6 +454,9 @@ fn finish_batch(schema: &SchemaRef, builders: &mut [Builder], lines: &mut UInt64
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
+/// The longest text value accepted (names, identifiers, notes): longer is not data.
+const MAX_TEXT_BYTES: usize = 4096;
+
 fn check_value(
     text: &str,
     index: usize,
@@ -437,7 +472,15 @@ fn check_value(
         };
     }
     match column.check {
-        Check::Text | Check::Special => Ok(Cell::Text(index)),
+        Check::Text | Check::Special => {
+            if text.len() > MAX_TEXT_BYTES {
+                Err(format!("longer than {MAX_TEXT_BYTES} bytes"))
+            } else if text.chars().any(|c| c.is_control() && c != '\t') {
+                Err("holds a control character (a NUL byte, say)".into())
+            } else {
+                Ok(Cell::Text(index))
+            }
+        }
         Check::Date => time::parse_date(text).map(Cell::Date),
         Check::Timestamp => time::parse_timestamp_on(text, clock).map(Cell::Ts),
         Check::Int { min, max } => match text.parse::<i64>() {

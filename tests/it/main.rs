@@ -8,6 +8,7 @@ mod equality;
 mod exports;
 mod fixtures;
 mod formats;
+mod hardening;
 mod golden;
 mod ingest;
 mod layers;

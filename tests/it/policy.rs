@@ -493,7 +493,11 @@ fn case_6_proxy_swiping_is_listed_for_staff() {
     let run = env.run(&["--format", "csv", "swipes", "suspicious", "--from", "2025-10-06", "--to", "2025-10-06"]).ok();
     assert_eq!(run.stdout.lines().count(), 2, "only the overlapping sessions: {}", run.stdout);
     let bad = env.run(&["swipes", "suspicious", "--from", "2025-10-31", "--to", "2025-10-01"]).code(2);
-    assert!(bad.stderr.contains("--to is before --from"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("--from/--to: the range ends on 2025-10-01, before it starts on 2025-10-31"),
+        "{}",
+        bad.stderr
+    );
 }
 
 /// Rungs scoped to a cohort raise actions only for its students, and a rung triggered by a

@@ -164,7 +164,8 @@ fn write_export(
         let csv_path = data.join(format!("{name}.csv"));
         let mut csv = arrow::csv::WriterBuilder::new().with_header(true).build(Vec::new());
         for b in batches {
-            csv.write(b)?;
+            // Values from other systems never run as formulas when the file is opened.
+            csv.write(&crate::engine::cells::neutralise(b)?)?;
         }
         write_atomically(&csv_path, &csv.into_inner())?;
         let mut json = arrow::json::ArrayWriter::new(Vec::new());
