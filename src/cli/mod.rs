@@ -57,12 +57,17 @@ pub struct GlobalArgs {
     /// Print no progress bars.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// When another job holds the warehouse lock, wait at most this many seconds, then
+    /// give up (exit 1) with nothing done (default: wait until it is released).
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub wait: Option<u64>,
 }
 
 impl GlobalArgs {
     /// Opens the warehouse these options point at.
     pub fn open(&self) -> Result<Warehouse> {
-        Warehouse::open(&self.warehouse, self.config.as_deref()).map_err(|e| match e {
+        let wait = self.wait.map(std::time::Duration::from_secs);
+        Warehouse::open(&self.warehouse, self.config.as_deref()).map(|w| w.with_lock_wait(wait)).map_err(|e| match e {
             Error::NoWarehouse { path } => Error::Warehouse {
                 path,
                 message: format!(

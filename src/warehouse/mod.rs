@@ -39,6 +39,8 @@ pub struct Warehouse {
     root: PathBuf,
     config: Config,
     clock: Arc<dyn Clock>,
+    /// How long [`Warehouse::lock`] waits for another job (`None`: until it is released).
+    lock_wait: Option<std::time::Duration>,
 }
 
 /// Holds the warehouse write lock until dropped.
@@ -92,7 +94,7 @@ impl Warehouse {
         }
         let config = Config::load(config.unwrap_or(&default_config))?;
         let root = std::path::absolute(root).map_err(|e| Error::io(root, e))?;
-        Ok(Warehouse { root, config, clock: Arc::new(SystemClock) })
+        Ok(Warehouse { root, config, clock: Arc::new(SystemClock), lock_wait: None })
     }
 
     /// The warehouse directory (absolute).
@@ -108,6 +110,12 @@ impl Warehouse {
     /// The warehouse with its jobs' time taken from `clock` instead of the system clock.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Warehouse {
         self.clock = clock;
+        self
+    }
+
+    /// The warehouse with its write lock waited for at most `wait` (`None`: until released).
+    pub fn with_lock_wait(mut self, wait: Option<std::time::Duration>) -> Warehouse {
+        self.lock_wait = wait;
         self
     }
 
@@ -133,10 +141,35 @@ impl Warehouse {
         let file = files::private_options().truncate(false).write(true).open(&path).map_err(|e| Error::io(&path, e))?;
         match file.try_lock() {
             Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                eprintln!("waiting for another rollcall job to release the warehouse lock ...");
-                file.lock().map_err(|e| Error::io(&path, e))?;
-            }
+            Err(std::fs::TryLockError::WouldBlock) => match self.lock_wait {
+                None => {
+                    eprintln!("waiting for another rollcall job to release the warehouse lock ...");
+                    file.lock().map_err(|e| Error::io(&path, e))?;
+                }
+                Some(limit) => {
+                    eprintln!(
+                        "waiting up to {} s for another rollcall job to release the warehouse lock ...",
+                        limit.as_secs()
+                    );
+                    let started = std::time::Instant::now();
+                    loop {
+                        match file.try_lock() {
+                            Ok(()) => break,
+                            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < limit => {
+                                std::thread::sleep(std::time::Duration::from_millis(100));
+                            }
+                            Err(std::fs::TryLockError::WouldBlock) => {
+                                return Err(Error::Refused(format!(
+                                    "another rollcall job still holds the warehouse lock after {} s (--wait); \
+                                     nothing was done. Run again when it has finished",
+                                    limit.as_secs()
+                                )));
+                            }
+                            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+                        }
+                    }
+                }
+            },
             Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
         }
         Ok(WriteLock { _file: file })

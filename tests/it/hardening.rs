@@ -151,3 +151,21 @@ fn finding_13_nul_bytes_huge_values_and_impossible_years_are_refused() {
     let run = env.run(&["ingest", "swipes", &swipes]).code(1);
     assert!(run.stderr.contains("outside the years 1 to 9999"), "{}", run.stderr);
 }
+
+/// Finding 13: `--wait SECONDS` gives up on a warehouse lock another job holds, with
+/// nothing done, instead of waiting without end.
+#[test]
+fn finding_13_a_job_gives_up_on_a_held_lock_after_wait_seconds() {
+    let env = Env::new();
+    let terms = env.file("terms.csv", crate::fixtures::TERMS);
+    let lock = std::fs::OpenOptions::new().write(true).open(env.warehouse.join(".rollcall.lock")).unwrap();
+    lock.lock().unwrap();
+    let started = std::time::Instant::now();
+    let run = env.run(&["--wait", "1", "ingest", "terms", &terms]).code(1);
+    assert!(run.stderr.contains("still holds the warehouse lock after 1 s (--wait)"), "{}", run.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(env.scalar("SELECT count(*) FROM terms"), "0", "nothing was done");
+    lock.unlock().unwrap();
+    env.run(&["--wait", "1", "ingest", "terms", &terms]).ok();
+    assert_eq!(env.scalar("SELECT count(*) FROM terms"), "3");
+}
