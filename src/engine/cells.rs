@@ -95,9 +95,8 @@ const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 /// A batch whose text cells cannot run as spreadsheet formulas: a cell beginning with one
 /// of [`FORMULA_START`] gets a leading apostrophe, as OWASP recommends. Numbers, dates and
 /// other typed columns are unchanged.
-pub fn neutralise(batch: &RecordBatch) -> crate::error::Result<RecordBatch> {
-    use arrow::array::{ArrayRef, AsArray, StringArray};
-    use arrow::datatypes::{DataType, Field, Schema};
+pub fn neutralise(batch: &RecordBatch) -> Result<RecordBatch> {
+    use arrow::datatypes::{Field, Schema};
     let mut fields = Vec::with_capacity(batch.num_columns());
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
     for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {

@@ -405,22 +405,27 @@ mod tests {
         if k < 0 { a.powi((-k) as i32) / (1.0 + a) } else { 1.0 - a.powi((k + 1) as i32) / (1.0 + a) }
     }
 
-    /// Draws `n` noise values from the release at the configured epsilon, and the largest
-    /// gap between their empirical CDF and the discrete Laplace CDF at `scale`.
-    fn ks_gap(p: &Plan, epsilon: f64, scale_tested: f64, n: usize) -> f64 {
-        let c = p.calibrate(epsilon).unwrap();
-        // 40 students all in cell "a" of every table: the noise of cell "a" is (count - 40),
-        // of cells "b" and "c" the count itself.
+    /// `n` noise values drawn by releases of `p` at `scale`, sorted. 40 students are all in
+    /// cell "a" of every table: the noise of cell "a" is (count - 40), of the other cells
+    /// the count itself.
+    fn drawn_noise(p: &Plan, scale: f64, n: usize) -> Vec<i64> {
         let records: Vec<String> = (0..40).map(|_| vec!["a"; p.tables.len()].join(&SEP.to_string())).collect();
         let mut noise = Vec::with_capacity(n);
         while noise.len() < n {
-            for table in p.release(c.scale, &records).unwrap() {
+            for table in p.release(scale, &records).unwrap() {
                 noise.push(table[0] - 40);
                 noise.extend_from_slice(&table[1..]);
             }
         }
         noise.truncate(n);
         noise.sort_unstable();
+        noise
+    }
+
+    /// Draws `n` noise values from the release at the configured epsilon, and the largest
+    /// gap between their empirical CDF and the discrete Laplace CDF at `scale`.
+    fn ks_gap(p: &Plan, epsilon: f64, scale_tested: f64, n: usize) -> f64 {
+        let noise = drawn_noise(p, p.calibrate(epsilon).unwrap().scale, n);
         let mut gap = 0.0f64;
         for k in -60..=60 {
             let below = noise.partition_point(|x| *x <= k) as f64 / n as f64;
@@ -470,16 +475,7 @@ mod tests {
         assert!(2.0 * (-2.0 * n as f64 * t * t).exp() < 1e-6);
         let p = plan(Mechanism::Gaussian, 4, 1);
         let c = p.calibrate(2.0).unwrap();
-        let records: Vec<String> = (0..40).map(|_| vec!["a"; p.tables.len()].join(&SEP.to_string())).collect();
-        let mut noise = Vec::with_capacity(n);
-        while noise.len() < n {
-            for table in p.release(c.scale, &records).unwrap() {
-                noise.push(table[0] - 40);
-                noise.extend_from_slice(&table[1..]);
-            }
-        }
-        noise.truncate(n);
-        noise.sort_unstable();
+        let noise = drawn_noise(&p, c.scale, n);
         let gap = |sigma: f64| {
             let mut gap = 0.0f64;
             for k in -80..=80 {

@@ -310,6 +310,32 @@ pub async fn question(warehouse: &Warehouse, year: AcademicYear, epsilon: f64) -
     Ok((q, groups))
 }
 
+/// The students a release counts, by equality pseudonym (for the differencing guard).
+fn members(key: &PseudonymKey, rows: &[CensusRow]) -> BTreeSet<String> {
+    rows.iter().map(|r| key.pseudonym(crate::privacy::pseudonym::EQUALITY_PURPOSE, &r.student_id)).collect()
+}
+
+/// Draws the noise of a charged release at its entry's scale, and stores what is
+/// published and who was counted; returns the published figures.
+async fn draw_and_store(
+    warehouse: &Warehouse,
+    question: &Question,
+    entry: &ledger::Entry,
+    rows: Vec<CensusRow>,
+    members: &BTreeSet<String>,
+) -> Result<Vec<ledger::Published>> {
+    let records = records(question, &rows);
+    drop(rows);
+    let noisy = question.plan().release(entry.scale, &records)?;
+    drop(records);
+    let published = page::publish(question, entry.scale, warehouse.config().equality.confidence, &noisy)?;
+    drop(noisy);
+    ledger::store(warehouse, &entry.release_id, &published).await?;
+    let year = question.academic_year;
+    population::record(warehouse, population::Purpose::Release, &entry.release_id, year, members).await?;
+    Ok(published)
+}
+
 /// The yearly cap: the warehouse's own configuration's, or the configuration in force if
 /// that is lower. A `--config` file cannot raise it.
 pub fn cap(warehouse: &Warehouse) -> Result<f64> {
@@ -359,18 +385,8 @@ pub async fn release(
             // Charged, then stopped before its figures were stored: nothing of it was
             // published, so it is drawn now under that charge and never charged again.
             let rows = census_rows(&ctx, year).await?;
-            let members: BTreeSet<String> = rows
-                .iter()
-                .map(|r| key.pseudonym(crate::privacy::pseudonym::EQUALITY_PURPOSE, &r.student_id))
-                .collect();
-            let records = records(&question, &rows);
-            drop(rows);
-            let noisy = question.plan().release(entry.scale, &records)?;
-            drop(records);
-            let published = page::publish(&question, entry.scale, warehouse.config().equality.confidence, &noisy)?;
-            drop(noisy);
-            ledger::store(warehouse, &entry.release_id, &published).await?;
-            population::record(warehouse, population::Purpose::Release, &entry.release_id, year, &members).await?;
+            let members = members(&key, &rows);
+            let published = draw_and_store(warehouse, &question, entry, rows, &members).await?;
             drop(lock);
             let files = page::write(&question, entry, &published, warehouse.config(), dir, false)?;
             return Ok(Outcome {
@@ -411,8 +427,7 @@ pub async fn release(
     let rho = plan.rho_at(calibration.scale)?;
     let rows = census_rows(&ctx, year).await?;
     let cohorts: BTreeSet<String> = rows.iter().map(|r| r.cohort.clone()).collect();
-    let members: BTreeSet<String> =
-        rows.iter().map(|r| key.pseudonym(crate::privacy::pseudonym::EQUALITY_PURPOSE, &r.student_id)).collect();
+    let members = members(&key, &rows);
     let charge = ledger::Charge {
         question: &question,
         digest: &digest,
@@ -453,16 +468,9 @@ pub async fn release(
             files: Vec::new(),
         });
     }
-    let records = records(&question, &rows);
-    drop(rows);
     ledger::charge(warehouse, &question, &entry).await?;
     // Charged: only now is the noise drawn.
-    let noisy = plan.release(calibration.scale, &records)?;
-    drop(records);
-    let published = page::publish(&question, calibration.scale, warehouse.config().equality.confidence, &noisy)?;
-    drop(noisy);
-    ledger::store(warehouse, &entry.release_id, &published).await?;
-    population::record(warehouse, population::Purpose::Release, &entry.release_id, year, &members).await?;
+    let published = draw_and_store(warehouse, &question, &entry, rows, &members).await?;
     drop(lock);
     let files = page::write(&question, &entry, &published, warehouse.config(), dir, false)?;
     Ok(Outcome {
