@@ -236,7 +236,7 @@ fn main() {
         phases.push(("history-sar".into(), "sar", history.clone(), history_students));
         phases.push(("history-purge".into(), "purge", history.clone(), history_students));
     }
-    let key = demo::write_key(&dir.join("keys")).expect("key");
+    let key = demo::write_key(&dir.join("keys"), "pseudonym.key").expect("key");
     let exe = std::env::current_exe().expect("own path");
     let mut results = Vec::new();
     println!(

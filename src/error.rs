@@ -137,6 +137,28 @@ impl Error {
         }
     }
 
+    /// True when a table's file (data, checkpoint or log entry) vanished while it was being
+    /// read: another job (a purge, a key rotation) removed it after this one had loaded the
+    /// table's snapshot. Reading again sees the new version.
+    pub fn is_vanished_file(&self) -> bool {
+        if !matches!(self, Error::Query { .. } | Error::Table { .. }) {
+            return false;
+        }
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = source {
+            if let Some(io) = e.downcast_ref::<std::io::Error>()
+                && io.kind() == std::io::ErrorKind::NotFound
+            {
+                return true;
+            }
+            source = e.source();
+        }
+        // The object store reports a missing file in its message only, on every layer.
+        let text = self.to_string();
+        (text.contains("Object at location") && text.contains("not found"))
+            || text.contains("No such file or directory")
+    }
+
     /// True when the error is a closed output pipe (`rollcall sql ... | head`), which is not a failure.
     pub fn is_broken_pipe(&self) -> bool {
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(self);

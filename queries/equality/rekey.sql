@@ -2,9 +2,16 @@
 -- output: pseudonym, ethnicity, ingested_on (the equality table's columns)
 --
 -- Runs only in the key-rotation session, which registers old_pseudonym(student_id) and
--- new_pseudonym(student_id). Rows whose pseudonym matches no held student cannot be
--- re-keyed and are left out (they are counted by equality/rekey_check).
-SELECT new_pseudonym(s.student_id) AS pseudonym, e.ethnicity, e.ingested_on
+-- new_pseudonym(student_id). Rows under the old key are re-keyed; rows already under the
+-- new key are kept as they are, so a rotation stopped part way runs again to the same
+-- table. Rows whose pseudonym matches no held student under either key cannot be re-keyed
+-- and are left out (they are counted by equality/rekey_check).
+WITH ids AS (
+    SELECT DISTINCT student_id, old_pseudonym(student_id) AS old_p, new_pseudonym(student_id) AS new_p
+    FROM students
+)
+SELECT coalesce(o.new_p, n.new_p) AS pseudonym, e.ethnicity, e.ingested_on
 FROM equality e
-JOIN (SELECT DISTINCT student_id, old_pseudonym(student_id) AS pseudonym FROM students) s
-  ON e.pseudonym = s.pseudonym
+LEFT JOIN ids o ON o.old_p = e.pseudonym
+LEFT JOIN ids n ON n.new_p = e.pseudonym
+WHERE o.new_p IS NOT NULL OR n.new_p IS NOT NULL

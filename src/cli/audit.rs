@@ -6,7 +6,7 @@ use super::GlobalArgs;
 use crate::error::{Error, Result};
 
 /// The audit trail.
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
     /// Check the hash chain: any edited, removed or reordered entry is reported (exit 1).
     Verify,
@@ -19,6 +19,21 @@ impl Command {
         match self {
             Command::Verify => {
                 let mut verified = crate::compliance::audit::verify(warehouse.root())?;
+                // Each table's commits recorded the trail's head as it stood: a trail deleted,
+                // cut back or re-hashed contradicts them.
+                let mut anchors = Vec::new();
+                for def in crate::warehouse::tables::ALL {
+                    if warehouse.table_dir(def.name).join("_delta_log").is_dir() {
+                        for (version, head) in warehouse.audit_anchors(def).await? {
+                            anchors.push(crate::compliance::audit::Anchor {
+                                table: def.name.to_string(),
+                                version,
+                                head,
+                            });
+                        }
+                    }
+                }
+                verified.problems.extend(crate::compliance::audit::check_anchors(warehouse.root(), &anchors)?);
                 // The privacy-budget ledger is checked against the charges the trail recorded.
                 let ledger = warehouse.table_dir(crate::warehouse::tables::PRIVACY_BUDGET.name);
                 let charges = crate::equality::ledger::charges_audited(warehouse.root())?;
@@ -39,11 +54,17 @@ impl Command {
                     }
                     0
                 };
+                for notice in &verified.notices {
+                    eprintln!("note: {notice}");
+                }
                 if verified.problems.is_empty() {
                     println!(
-                        "audit trail intact: {} entries, every hash and link checked; privacy-budget ledger intact: \
-                         {entries} charge(s), each matching the trail",
-                        verified.entries
+                        "audit trail intact: {} entries, every hash and link checked, {} seal(s) checked with the \
+                         audit key, {} table commit(s) anchoring it agree; privacy-budget ledger intact: {entries} \
+                         charge(s), each matching the trail",
+                        verified.entries,
+                        verified.sealed,
+                        anchors.len()
                     );
                 } else {
                     for p in &verified.problems {

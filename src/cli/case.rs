@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::{queries, review};
 
 /// Record and list case outcomes.
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
     /// Record what happened on a case.
     Record(RecordArgs),
@@ -20,7 +20,7 @@ pub enum Command {
 }
 
 /// Record what happened on a case.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct RecordArgs {
     /// The case, e.g. C000042 (from `rollcall review` or `rollcall case list`).
     pub case_id: String,

@@ -23,7 +23,7 @@ use crate::warehouse::{Warehouse, write_atomically};
 const MARKER: &str = ".rollcall-demo";
 
 /// Build a synthetic university in a fresh warehouse and run every job on it.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Students in the generated year (graduates held for retention come on top).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=200_000))]
@@ -78,7 +78,8 @@ impl Args {
             return Ok(ExitCode::SUCCESS);
         }
 
-        let key = demo::write_key(&self.dir.join("keys"))?;
+        let key = demo::write_key(&self.dir.join("keys"), "pseudonym.key")?;
+        let audit_key = demo::write_key(&self.dir.join("keys"), "audit.key")?;
         let root = self.dir.join("warehouse");
         ingest::init_warehouse(&root, &self.preset).await?;
         let config_path = root.join(CONFIG_FILE);
@@ -86,6 +87,10 @@ impl Args {
         let config = config.replace(
             "# pseudonym_key_file = \"/etc/rollcall/pseudonym.key\"",
             &format!("pseudonym_key_file = \"{}\"", key.display()),
+        );
+        let config = config.replace(
+            "# audit_key_file = \"/etc/rollcall/audit.key\"",
+            &format!("audit_key_file = \"{}\"", audit_key.display()),
         );
         write_atomically(&config_path, config.as_bytes())?;
         // The demo's jobs run as at the end of its academic year, whatever today's date:

@@ -8,7 +8,7 @@ use crate::domain::day::Day;
 use crate::error::{Error, Result};
 
 /// Record an ad-hoc disclosure.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct DiscloseArgs {
     /// The student.
     pub student_id: String,
@@ -30,7 +30,7 @@ pub struct DiscloseArgs {
 }
 
 /// Record or withdraw a student's written authorisation.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ConsentArgs {
     /// The student (omit with --withdraw).
     pub student_id: Option<String>,

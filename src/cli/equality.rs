@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::queries;
 
 /// Differentially private ethnicity analysis.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
     /// The ledger or an extract, instead of a release.
@@ -35,7 +35,7 @@ pub struct Args {
 }
 
 /// `equality` subcommands.
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
     /// The privacy-budget ledger of a year: spent and left, release by release.
     Budget(BudgetArgs),
@@ -44,7 +44,7 @@ pub enum Command {
 }
 
 /// `equality budget`
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct BudgetArgs {
     /// Only the cohort of students who started in this academic year (default: every cohort).
     #[arg(long)]
@@ -52,7 +52,7 @@ pub struct BudgetArgs {
 }
 
 /// `equality extract`
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ExtractArgs {
     /// Academic year (default: the latest with ratings).
     #[arg(long)]

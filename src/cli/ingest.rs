@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::ingest::{self, FileOutcome, IngestOptions, IngestReport, Loaded, Source};
 
 /// Validate and load interchange files, or read the files universities' systems export.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// What the files hold: an interchange kind, or an export format (moodle-log,
     /// moodle-report, teams-attendance, xapi, lecture-capture, jisc-udd with folders).

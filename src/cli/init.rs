@@ -7,7 +7,7 @@ use crate::config::{CONFIG_FILE, PRESETS};
 use crate::error::Result;
 
 /// Create the warehouse, its tables and a commented rollcall.toml.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Escalation preset written into rollcall.toml.
     #[arg(long, default_value = "staged-review", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]

@@ -8,14 +8,14 @@ use crate::config::KEY_FILE_ENV;
 use crate::error::Result;
 
 /// Pseudonymisation keys.
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
     /// Re-pseudonymise the equality table under a new key, atomically.
     Rotate(RotateArgs),
 }
 
 /// `keys rotate`
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct RotateArgs {
     /// The new key file (outside the warehouse, not world-readable, 16 bytes or more).
     #[arg(long)]
@@ -29,6 +29,13 @@ impl Command {
         match self {
             Command::Rotate(args) => {
                 let r = crate::privacy::rotate::rotate(&warehouse, &args.new_key).await?;
+                if r.already {
+                    println!(
+                        "the warehouse's pseudonyms are already under this key (fingerprint recorded); nothing to do. \
+                         To change keys, create a new one with `head -c 32 /dev/urandom > FILE`"
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
                 println!(
                     "{} the pseudonym key: {} equality rows now under the new key{}",
                     if r.resumed { "finished rotating" } else { "rotated" },

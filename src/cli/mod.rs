@@ -28,7 +28,7 @@ use crate::warehouse::Warehouse;
 use output::Format;
 
 /// Student attendance and engagement monitoring for UK universities.
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(name = "rollcall", version, about, propagate_version = true)]
 pub struct Cli {
     /// Options every command takes.
@@ -86,7 +86,7 @@ impl GlobalArgs {
 }
 
 /// The subcommands.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Create the warehouse, its tables and a commented rollcall.toml.
     Init(init::Args),
@@ -161,6 +161,14 @@ impl Command {
     }
 }
 
+impl Command {
+    /// Whether the command only reads the warehouse and writes its output whole at the end
+    /// (so running it again after a failed read repeats nothing).
+    fn reads_only(&self) -> bool {
+        matches!(self, Command::Sql(_) | Command::Ratings(_) | Command::Report(_) | Command::Audit(_))
+    }
+}
+
 /// Runs the parsed command line, then appends its entry to the warehouse's audit trail.
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     if let Some(out) = &cli.global.out {
@@ -179,7 +187,29 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 hex::encode(<sha2::Sha256 as sha2::Digest>::digest(args.query.as_bytes())),
             );
         }
-        dispatch(cli).await
+        let again = cli.command.reads_only().then(|| cli.clone());
+        match (dispatch(cli).await, again) {
+            // A purge or key rotation removed files this read had started on (they hold no
+            // lock): read again from the tables' new versions, once.
+            (Err(e), Some(again)) if e.is_vanished_file() => {
+                eprintln!(
+                    "a table changed while it was being read (files removed by a purge or clean-up); reading again"
+                );
+                dispatch(again).await.map_err(|e| {
+                    if e.is_vanished_file() {
+                        Error::Warehouse {
+                            path: root.clone(),
+                            message: "tables kept changing while they were read (a purge or key rotation is \
+                                      running); run the command again when it has finished"
+                                .into(),
+                        }
+                    } else {
+                        e
+                    }
+                })
+            }
+            (result, _) => result,
+        }
     }))
     .await;
     if let (Ok(_), Some(path), true) = (&result, out.as_deref(), opens_output)

@@ -10,7 +10,7 @@ use crate::queries;
 use crate::rating::{self, RateReport};
 
 /// Compute daily engagement ratings up to a day (only what is new).
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Rate every teaching day up to and including this day (YYYY-MM-DD).
     #[arg(long)]
@@ -41,7 +41,7 @@ pub fn summary(report: &RateReport) -> String {
 }
 
 /// List the ratings of one day, with their components.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct RatingsArgs {
     /// The day (YYYY-MM-DD).
     #[arg(long)]

@@ -8,14 +8,14 @@ use crate::error::{Error, Result};
 use crate::report::senate;
 
 /// Reports for committees.
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
     /// The annual report to Senate: DIR/index.html with charts, and a CSV per table.
     Senate(SenateArgs),
 }
 
 /// The annual report to Senate.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct SenateArgs {
     /// Academic year, e.g. 2025-26.
     #[arg(long)]

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::returns;
 
 /// Statutory returns.
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
     /// Sponsored Student-route visa holders with a reportable event, and when to report them by.
     Ukvi(UkviArgs),
@@ -17,7 +17,7 @@ pub enum Command {
 }
 
 /// The funding-body return.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct FunderArgs {
     /// The funding body, as in the students' funding_body (e.g. SFE).
     #[arg(long)]
@@ -31,7 +31,7 @@ pub struct FunderArgs {
 }
 
 /// The Home Office (UKVI) return.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct UkviArgs {
     /// The day of the return (YYYY-MM-DD).
     #[arg(long)]

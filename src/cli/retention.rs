@@ -9,7 +9,7 @@ use crate::domain::day::Day;
 use crate::error::Result;
 
 /// Retention: the scheduled purge and legal holds.
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
     /// Erase, physically, every student past their retention date (see retention/schedule.toml).
     Purge(PurgeArgs),
@@ -20,7 +20,7 @@ pub enum Command {
 }
 
 /// `retention purge`
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct PurgeArgs {
     /// Erase what is due on this day (YYYY-MM-DD).
     #[arg(long)]
@@ -31,7 +31,7 @@ pub struct PurgeArgs {
 }
 
 /// `retention hold`
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct HoldArgs {
     /// The student.
     pub student_id: String,
@@ -41,7 +41,7 @@ pub struct HoldArgs {
 }
 
 /// `retention release`
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ReleaseArgs {
     /// The student.
     pub student_id: String,

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::review;
 
 /// Who to contact and why: raise the ladder's actions and list open cases.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// The review day (YYYY-MM-DD); ratings are brought up to it first.
     #[arg(long)]

@@ -6,7 +6,7 @@ use super::GlobalArgs;
 use crate::error::{Error, Result};
 
 /// Subject-access export.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// The student (or former student).
     pub student_id: String,

@@ -11,7 +11,7 @@ use crate::engine::session::{self, Access};
 use crate::error::{Error, Result};
 
 /// Run a read-only SQL query (DataFusion dialect) over the warehouse tables.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// One SELECT (or WITH ... SELECT, or EXPLAIN) statement.
     pub query: String,
@@ -25,6 +25,7 @@ impl Args {
         let ctx = session::build(&warehouse, Access::Analyst).await?;
         let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
         let df = ctx.sql_with_options(&self.query, options).await.map_err(|e| Error::query("sql", e))?;
+        crate::warehouse::fault::pause_reader();
         output::write_frame(df, "sql", global.format(), global.out.as_deref()).await?;
         Ok(ExitCode::SUCCESS)
     }

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::queries;
 
 /// `swipes` subcommands.
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
     /// One card in two rooms closer in time than walking allows
     /// (`ingest.min_minutes_between_rooms`), or at two overlapping sessions in different
@@ -19,7 +19,7 @@ pub enum Command {
 }
 
 /// `swipes suspicious`
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct SuspiciousArgs {
     /// First day.
     #[arg(long)]

@@ -7,6 +7,15 @@
 //! hash). `WAREHOUSE/audit/head` holds the last sequence number and hash, so removing
 //! entries from the end is detected too. Entries carry no personal data: rows are counted,
 //! files hashed, requests named by opaque ids.
+//!
+//! Two anchors outside the log itself make a rewrite detectable even by someone who can
+//! write to the warehouse:
+//! - with an audit key configured (`[privacy] audit_key_file`, kept outside the warehouse),
+//!   each entry carries a seal, HMAC-SHA256 of its hash under that key: an entry changed
+//!   and the chain re-hashed without the key no longer matches its seal;
+//! - every Delta commit records the head as it stood (`rollcall.audit_head` in the
+//!   commit's metadata), so a trail deleted, emptied, cut back or re-hashed contradicts the
+//!   tables' own transaction logs ([`check_anchors`]).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -18,12 +27,13 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::privacy::pseudonym::PseudonymKey as SecretKey;
 use crate::warehouse::{os_user, write_atomically};
 
 /// The log, relative to the warehouse.
 pub const LOG_FILE: &str = "audit/audit.jsonl";
 /// The last entry's sequence number and hash, relative to the warehouse.
-pub const HEAD_FILE: &str = "audit/head";
+pub const HEAD_FILE: &str = crate::warehouse::AUDIT_HEAD_FILE;
 
 tokio::task_local! {
     /// Details the running command adds to its entry (counts, opaque ids; never personal
@@ -78,9 +88,12 @@ pub struct Entry {
     pub outputs: Vec<Output>,
     /// The previous entry's hash (64 zeros for the first).
     pub prev: String,
-    /// SHA-256 over `prev` and this entry without `hash`.
+    /// SHA-256 over `prev` and this entry without `hash` and `seal`.
     #[serde(default)]
     pub hash: String,
+    /// HMAC-SHA256 of `hash` under the audit key, when one is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<String>,
 }
 
 /// An output file's SHA-256 and size (not its name, which a user may have chosen to
@@ -97,6 +110,7 @@ impl Entry {
     fn compute_hash(&self) -> String {
         let mut unhashed = self.clone();
         unhashed.hash = String::new();
+        unhashed.seal = None;
         let text = serde_json::to_string(&unhashed).expect("an entry serialises");
         hex::encode(Sha256::digest(format!("{}\n{text}", self.prev).as_bytes()))
     }
@@ -132,6 +146,25 @@ pub fn outputs_at(path: &Path) -> Vec<Output> {
         .collect()
 }
 
+/// The purpose label of audit seals under the audit key.
+const SEAL_PURPOSE: &str = "audit-seal";
+
+/// The audit key configured for the warehouse at `root` (the environment variable, else
+/// the warehouse's own `rollcall.toml`), if any; a configured key that is unsafe or
+/// unreadable is an error.
+pub fn seal_key(root: &Path) -> Result<Option<SecretKey>> {
+    let path = root.join(crate::config::CONFIG_FILE);
+    let config = if path.is_file() { crate::config::Config::load(&path)? } else { crate::config::Config::default() };
+    match config.audit_key_file() {
+        None => Ok(None),
+        Some(path) => SecretKey::read(&path, root).map(Some),
+    }
+}
+
+fn seal(key: &SecretKey, hash: &str) -> String {
+    key.pseudonym(SEAL_PURPOSE, hash)
+}
+
 /// Appends an entry for a command that ran against the warehouse at `root`.
 pub fn append(
     root: &Path,
@@ -140,6 +173,7 @@ pub fn append(
     details: Map<String, Value>,
     outputs: Vec<Output>,
 ) -> Result<Entry> {
+    let key = seal_key(root)?;
     let log = root.join(LOG_FILE);
     let dir = log.parent().expect("the log is in a directory");
     crate::warehouse::create_private_dir(dir)?;
@@ -161,8 +195,10 @@ pub fn append(
         outputs,
         prev,
         hash: String::new(),
+        seal: None,
     };
     entry.hash = entry.compute_hash();
+    entry.seal = key.as_ref().map(|key| seal(key, &entry.hash));
     let mut line = serde_json::to_string(&entry).expect("an entry serialises") + "\n";
     // After a line cut short, start on a line of its own.
     let ends_cleanly = {
@@ -180,6 +216,7 @@ pub fn append(
     }
     file.write_all(line.as_bytes()).map_err(|e| Error::io(&log, e))?;
     file.sync_data().map_err(|e| Error::io(&log, e))?;
+    crate::warehouse::fault::step();
     write_atomically(&root.join(HEAD_FILE), format!("{} {}\n", entry.seq, entry.hash).as_bytes())?;
     Ok(entry)
 }
@@ -229,19 +266,27 @@ fn last_entry(log: &Path) -> Result<Option<Entry>> {
 }
 
 /// What `audit verify` found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Verified {
     /// Entries checked.
     pub entries: u64,
+    /// Entries whose seal was checked against the audit key.
+    pub sealed: u64,
     /// Problems, each naming the line.
     pub problems: Vec<String>,
+    /// What could not be checked, and why (not a failure).
+    pub notices: Vec<String>,
 }
 
 /// Checks the whole chain: every hash, every link, the sequence, and the head.
 pub fn verify(root: &Path) -> Result<Verified> {
+    let key = seal_key(root)?;
     let log = root.join(LOG_FILE);
     let name = LOG_FILE;
     let mut problems = Vec::new();
+    let mut notices = Vec::new();
+    let (mut sealed, mut unchecked_seals) = (0, 0);
+    let mut first_sealed: Option<u64> = None;
     let mut prev = "0".repeat(64);
     let mut expected_seq = 1;
     let mut entries = 0;
@@ -272,6 +317,25 @@ pub fn verify(root: &Path) -> Result<Verified> {
             if entry.compute_hash() != entry.hash {
                 problems.push(format!("{name}:{n}: entry {} was changed after it was written", entry.seq));
             }
+            match (&entry.seal, &key) {
+                (Some(found), Some(key)) => {
+                    first_sealed.get_or_insert(entry.seq);
+                    sealed += 1;
+                    if *found != seal(key, &entry.hash) {
+                        problems.push(format!(
+                            "{name}:{n}: entry {}'s seal does not match (changed and re-hashed without the audit key, \
+                             or sealed with another key)",
+                            entry.seq
+                        ));
+                    }
+                }
+                (Some(_), None) => unchecked_seals += 1,
+                (None, Some(_)) if first_sealed.is_some() => problems.push(format!(
+                    "{name}:{n}: entry {} carries no seal though entries before it do (its seal was removed)",
+                    entry.seq
+                )),
+                (None, _) => {}
+            }
             behind_by_one = Some(format!("{} {}", expected_seq - 1, prev));
             prev = entry.hash.clone();
             expected_seq = entry.seq + 1;
@@ -295,7 +359,66 @@ pub fn verify(root: &Path) -> Result<Verified> {
         Err(_) if entries == 0 => {}
         Err(_) => problems.push(format!("{HEAD_FILE}: missing")),
     }
-    Ok(Verified { entries, problems })
+    if unchecked_seals > 0 {
+        notices.push(format!(
+            "{unchecked_seals} entries carry seals that were not checked: no audit key is configured \
+             (set {} or [privacy] audit_key_file)",
+            crate::config::env::AUDIT_KEY_FILE
+        ));
+    }
+    if key.is_some() && entries > sealed {
+        let before = first_sealed.map(|s| s.saturating_sub(1)).unwrap_or(entries);
+        notices.push(format!(
+            "{before} entries were written before the audit key was configured: they are checked by their hashes \
+             and the tables' anchors only"
+        ));
+    }
+    Ok(Verified { entries, sealed, problems, notices })
+}
+
+/// One anchor: a table commit's record of the audit head when it was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    /// The table.
+    pub table: String,
+    /// The commit's version.
+    pub version: i64,
+    /// The head it recorded: `SEQ HASH`.
+    pub head: String,
+}
+
+/// Checks the tables' anchors against the trail: each anchored entry must be in the log
+/// with the hash the commit recorded. A trail deleted, emptied, cut back below an anchor,
+/// or rewritten up to one, fails here however consistent it is in itself.
+pub fn check_anchors(root: &Path, anchors: &[Anchor]) -> Result<Vec<String>> {
+    let held: std::collections::HashMap<u64, String> = if root.join(LOG_FILE).exists() {
+        read_entries(&root.join(LOG_FILE)).unwrap_or_default().into_iter().map(|e| (e.seq, e.hash)).collect()
+    } else {
+        Default::default()
+    };
+    // One problem per table: its latest contradicting commit.
+    let mut problems: std::collections::BTreeMap<&str, (i64, String)> = std::collections::BTreeMap::new();
+    for anchor in anchors {
+        let Some((seq, hash)) = anchor.head.split_once(' ') else { continue };
+        let Ok(seq) = seq.parse::<u64>() else { continue };
+        let problem = match held.get(&seq) {
+            Some(h) if h == hash => continue,
+            Some(_) => format!(
+                "{}: commit {} records audit entry {seq} with a different hash than the trail holds (the trail was \
+                 rewritten)",
+                anchor.table, anchor.version
+            ),
+            None => format!(
+                "{}: commit {} was made when the audit trail reached entry {seq}, which the trail no longer holds \
+                 (entries deleted or the trail cut back)",
+                anchor.table, anchor.version
+            ),
+        };
+        if problems.get(anchor.table.as_str()).is_none_or(|(v, _)| anchor.version > *v) {
+            problems.insert(&anchor.table, (anchor.version, problem));
+        }
+    }
+    Ok(problems.into_values().map(|(_, p)| p).collect())
 }
 
 #[cfg(test)]
@@ -325,7 +448,7 @@ mod tests {
             let details = Map::from_iter([("rows".to_string(), Value::from(i))]);
             append(root, &format!("job {i}"), "ok", details, vec![]).unwrap();
         }
-        assert_eq!(verify(root).unwrap(), Verified { entries: 4, problems: vec![] });
+        assert_eq!(verify(root).unwrap(), Verified { entries: 4, ..Verified::default() });
         let log = root.join(LOG_FILE);
         let original = std::fs::read_to_string(&log).unwrap();
         let lines: Vec<&str> = original.lines().collect();
@@ -361,7 +484,7 @@ mod tests {
         let head = std::fs::read_to_string(root.join(HEAD_FILE)).unwrap();
         append(root, "job 3", "ok", Map::new(), vec![]).unwrap();
         std::fs::write(root.join(HEAD_FILE), &head).unwrap();
-        assert_eq!(verify(root).unwrap(), Verified { entries: 4, problems: vec![] });
+        assert_eq!(verify(root).unwrap(), Verified { entries: 4, ..Verified::default() });
         assert!(std::fs::read_to_string(root.join(HEAD_FILE)).unwrap().starts_with("4 "));
         // Killed half-way through writing a line: the next job still appends (chained to
         // the last intact entry), and verify names the cut line.

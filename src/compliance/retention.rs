@@ -8,12 +8,12 @@
 //! is erased last (so a run stopped part way still finds who is due), and every run
 //! vacuums and cleans every table, completing whatever an interrupted run left.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate};
 use datafusion::prelude::{Expr, SessionContext, col, lit};
 use datafusion::scalar::ScalarValue;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::time::{date_to_days, days_to_date};
 use crate::engine::cells::int_at;
@@ -169,6 +169,111 @@ fn matching(column: &str, values: &[String]) -> Expr {
     col(column).in_list(values.iter().map(|v| lit(v.as_str())).collect(), false)
 }
 
+/// A purge run under way, kept in [`PENDING_FILE`] from before its first erasure until it
+/// is recorded: counts only, never a student's id. A run that finds one left by a run that
+/// was stopped finishes the erasure and records the stopped run too, once, so every erased
+/// row is counted exactly once in `retention_runs` and the audit trail.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Run {
+    /// Opaque id, carried by each of the run's erasing commits (`rollcall.purge_run`).
+    run: String,
+    /// When it started (microseconds since 1970, UTC): its `run_at`.
+    started_at: i64,
+    as_of: NaiveDate,
+    rule: String,
+    /// Students it set out to erase, and those kept by a legal hold.
+    students: usize,
+    held: usize,
+    /// Rows erased per table, once every erasing commit is made.
+    erased: Option<BTreeMap<String, u64>>,
+}
+
+/// The commit metadata key naming the purge run that made an erasing commit.
+const RUN_KEY: &str = "rollcall.purge_run";
+
+impl Run {
+    fn read(warehouse: &Warehouse) -> Result<Option<Run>> {
+        let path = warehouse.root().join(PENDING_FILE);
+        match std::fs::read_to_string(&path) {
+            // A marker from an earlier release of Rollcall holds no record: nothing to add.
+            Ok(text) => Ok(serde_json::from_str(&text).ok()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&path, e)),
+        }
+    }
+
+    fn write(&self, warehouse: &Warehouse) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).expect("a run record serialises");
+        crate::warehouse::write_atomically(&warehouse.root().join(PENDING_FILE), text.as_bytes())
+    }
+
+    /// What a stopped run erased: its own count once it had made every erasing commit,
+    /// else the rows its commits record.
+    async fn erased(&self, warehouse: &Warehouse, schedule: &Schedule) -> Result<BTreeMap<String, u64>> {
+        if let Some(erased) = &self.erased {
+            return Ok(erased.clone());
+        }
+        let mut erased = BTreeMap::new();
+        for table in schedule.order() {
+            let def = tables::by_name(table).expect("schedule tables exist");
+            erased.insert(table.to_string(), warehouse.rows_deleted_by(&def, RUN_KEY, &self.run).await?);
+        }
+        Ok(erased)
+    }
+
+    /// Records the run in `retention_runs` and the audit trail, each unless already there.
+    async fn record(
+        &self,
+        warehouse: &Warehouse,
+        ctx: &SessionContext,
+        rows: &BTreeMap<String, u64>,
+        outcome: &str,
+    ) -> Result<()> {
+        // The students table is erased last: a stopped run that did not reach it erased no student whole.
+        let students =
+            if outcome == "ok" || rows.get("students").copied().unwrap_or(0) > 0 { self.students } else { 0 };
+        let rows_json = serde_json::to_string(rows).expect("counts serialise");
+        let at = crate::engine::cells::utc(self.started_at);
+        let recorded = int_at(&queries::collect(ctx, "retention/run_recorded", &[("run_at", at)]).await?, "n")?;
+        if recorded.unwrap_or(0) == 0 {
+            let rule = if outcome == "ok" {
+                self.rule.clone()
+            } else {
+                format!("{} (stopped part way; finished by a later run)", self.rule)
+            };
+            let run = vec![
+                ("run_at", row::instant(Some(self.started_at))),
+                ("as_of", row::day(Some(date_to_days(self.as_of)))),
+                ("rule", row::text(rule)),
+                ("students", row::int(students as i64)),
+                ("held", row::int(self.held as i64)),
+                ("rows", row::text(rows_json)),
+                ("os_user", row::text(os_user())),
+            ];
+            warehouse.append_named(&tables::RETENTION_RUNS, &[run], "retention purge").await?;
+        }
+        let root = warehouse.root();
+        let audited = crate::compliance::audit::entries(root)?
+            .iter()
+            .any(|e| e.command == RUN_COMMAND && e.details.get("run").and_then(|r| r.as_str()) == Some(&self.run));
+        if !audited {
+            let details = serde_json::Map::from_iter([
+                ("run".to_string(), serde_json::Value::from(self.run.clone())),
+                ("as_of".to_string(), serde_json::Value::from(self.as_of.to_string())),
+                ("students_erased".to_string(), serde_json::Value::from(students)),
+                ("students_held".to_string(), serde_json::Value::from(self.held)),
+                ("rows".to_string(), serde_json::to_value(rows).expect("counts serialise")),
+            ]);
+            crate::compliance::audit::append(root, RUN_COMMAND, outcome, details, vec![])?;
+        }
+        Ok(())
+    }
+}
+
+/// The audit entry recording what one purge run erased (each run has exactly one; the
+/// command's own entry names the run).
+pub const RUN_COMMAND: &str = "retention purge run";
+
 /// Runs the purge as of `as_of`; `dry_run` changes nothing.
 pub async fn purge(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> Result<Report> {
     let schedule = Schedule::shipped()?;
@@ -183,13 +288,29 @@ pub async fn purge(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> Re
         let ids = crate::engine::cells::texts(&batch, "student_id")?;
         report.undetermined.extend(ids.iter().flatten().map(str::to_string));
     }
+    let students_cutoff = years_before(as_of, schedule.years("students"));
+    let planned = due.iter().filter(|d| d.ended_on <= students_cutoff).count();
 
-    // While a purge is under way the warehouse holds this marker: a run that finds it
-    // (an earlier run was stopped) cleans every table, not only those it erased from.
-    let marker = warehouse.root().join(PENDING_FILE);
-    let resuming = marker.exists();
-    if !dry_run && !due.is_empty() {
-        crate::warehouse::write_atomically(&marker, b"retention purge under way\n")?;
+    // A run that was stopped: what it erased is recorded now (once), and every table is
+    // cleaned below, not only those this run erases from.
+    let stopped = if dry_run { None } else { Run::read(warehouse)? };
+    let resuming = warehouse.root().join(PENDING_FILE).exists();
+    if let Some(stopped) = &stopped {
+        let erased = stopped.erased(warehouse, &schedule).await?;
+        stopped.record(warehouse, &ctx, &erased, "stopped").await?;
+        crate::compliance::audit::note("finished_stopped_run", stopped.run.clone());
+    }
+    let run = Run {
+        run: crate::compliance::disclosure::new_id(),
+        started_at: warehouse.clock().now_micros(),
+        as_of,
+        rule: report.rule.clone(),
+        students: planned,
+        held,
+        erased: None,
+    };
+    if !dry_run {
+        run.write(warehouse)?;
     }
     let key = if due.is_empty() { None } else { equality_key(warehouse, &ctx).await? };
     for table in schedule.order() {
@@ -212,7 +333,7 @@ pub async fn purge(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> Re
             report.rows.insert(table.to_string(), 0);
             continue;
         }
-        let def = tables::ALL.iter().find(|d| d.name == table).expect("schedule tables exist");
+        let def = tables::by_name(table).expect("schedule tables exist");
         let rows = if dry_run {
             let frame = ctx.table(table).await.map_err(|e| Error::query(table, e))?;
             frame
@@ -222,43 +343,38 @@ pub async fn purge(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> Re
                 .await
                 .map_err(|e| Error::query(table, e))? as u64
         } else {
-            warehouse.delete_where(def, matching(by, &values)).await?
+            let tag = HashMap::from([
+                ("rollcall.operation".to_string(), serde_json::Value::from("retention purge")),
+                (RUN_KEY.to_string(), serde_json::Value::from(run.run.clone())),
+            ]);
+            warehouse.delete_tagged(&def, matching(by, &values), tag).await?
         };
         report.rows.insert(table.to_string(), rows);
     }
-    report.students =
-        due.into_iter().filter(|d| d.ended_on <= years_before(as_of, schedule.years("students"))).cloned().collect();
+    report.students = due.into_iter().filter(|d| d.ended_on <= students_cutoff).cloned().collect();
     crate::compliance::audit::note("students_undetermined", report.undetermined.len());
     if dry_run {
         return Ok(report);
     }
+    // Every erasing commit is made: the counts are kept with the run before the log
+    // entries that also hold them are cleaned away.
+    let run = Run { erased: Some(report.rows.clone()), ..run };
+    run.write(warehouse)?;
     // Physical erasure: superseded files and old log entries go too.
     for table in schedule.order() {
         if !resuming && report.rows.get(table).copied().unwrap_or(0) == 0 {
             continue;
         }
-        let def = tables::ALL.iter().find(|d| d.name == table).expect("schedule tables exist");
-        report.files_removed += warehouse.vacuum(def).await?;
-        warehouse.clean_log(def).await?;
+        let def = tables::by_name(table).expect("schedule tables exist");
+        report.files_removed += warehouse.vacuum(&def).await?;
+        warehouse.clean_log(&def).await?;
     }
-    if marker.exists() {
-        std::fs::remove_file(&marker).map_err(|e| Error::io(&marker, e))?;
-    }
-    let rows_json = serde_json::to_string(&report.rows).expect("counts serialise");
-    let def = tables::RETENTION_RUNS;
-    let run = vec![
-        ("run_at", row::instant(Some(warehouse.clock().now_micros()))),
-        ("as_of", row::day(Some(date_to_days(as_of)))),
-        ("rule", row::text(report.rule.clone())),
-        ("students", row::int(report.students.len() as i64)),
-        ("held", row::int(held as i64)),
-        ("rows", row::text(rows_json)),
-        ("os_user", row::text(os_user())),
-    ];
-    warehouse.append_named(&def, &[run], "retention purge").await?;
+    run.record(warehouse, &ctx, &report.rows, "ok").await?;
+    let marker = warehouse.root().join(PENDING_FILE);
+    std::fs::remove_file(&marker).map_err(|e| Error::io(&marker, e))?;
+    crate::compliance::audit::note("run", run.run.clone());
     crate::compliance::audit::note("students_erased", report.students.len());
     crate::compliance::audit::note("students_held", held);
-    crate::compliance::audit::note("rows", serde_json::to_value(&report.rows).expect("counts serialise"));
     crate::compliance::audit::note("rule", report.rule.clone());
     Ok(report)
 }

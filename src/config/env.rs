@@ -16,6 +16,12 @@ pub const WAREHOUSE: &str = "ROLLCALL_WAREHOUSE";
 pub const CONFIG: &str = "ROLLCALL_CONFIG";
 /// The pseudonym key file; overrides `[privacy] pseudonym_key_file`.
 pub const PSEUDONYM_KEY_FILE: &str = "ROLLCALL_PSEUDONYM_KEY_FILE";
+/// The audit seal's key file; overrides `[privacy] audit_key_file`.
+pub const AUDIT_KEY_FILE: &str = "ROLLCALL_AUDIT_KEY_FILE";
+/// Fault injection (tests): the durable step after which the process kills itself.
+pub const FAULT_KILL_AT: &str = "ROLLCALL_FAULT_KILL_AT";
+/// Fault injection (tests): milliseconds a reading command waits between snapshot and read.
+pub const FAULT_PAUSE_READ_MS: &str = "ROLLCALL_FAULT_PAUSE_READ_MS";
 /// Activity keys an export adapter holds before writing a chunk.
 pub const CHUNK_KEYS: &str = "ROLLCALL_CHUNK_KEYS";
 /// Size from which an interchange file is read by several threads.
@@ -32,6 +38,18 @@ pub const VARS: &[EnvVar] = &[
         about: "the settings file when `--config` is not given (default `WAREHOUSE/rollcall.toml`)",
     },
     EnvVar { name: PSEUDONYM_KEY_FILE, about: "the pseudonym key file; overrides `[privacy] pseudonym_key_file`" },
+    EnvVar {
+        name: AUDIT_KEY_FILE,
+        about: "the key that seals audit-trail entries; overrides `[privacy] audit_key_file`",
+    },
+    EnvVar {
+        name: FAULT_KILL_AT,
+        about: "for the crash tests only: kill the process (SIGKILL) after its N-th durable step",
+    },
+    EnvVar {
+        name: FAULT_PAUSE_READ_MS,
+        about: "for the crash tests only: hold a reading command N ms between loading tables and reading them",
+    },
     EnvVar {
         name: CHUNK_KEYS,
         about: "activity keys an export adapter holds before writing a chunk (default 1,048,576, about 100 MiB)",

@@ -150,6 +150,9 @@ pub struct PrivacyConfig {
     /// File holding the secret key for pseudonyms (outside the warehouse, not world-readable).
     /// `ROLLCALL_PSEUDONYM_KEY_FILE` overrides it.
     pub pseudonym_key_file: Option<PathBuf>,
+    /// File holding the secret key that seals audit-trail entries (outside the warehouse,
+    /// not world-readable). `ROLLCALL_AUDIT_KEY_FILE` overrides it.
+    pub audit_key_file: Option<PathBuf>,
     /// The lawful basis the university's privacy notice gives for monitoring engagement;
     /// subject-access exports state it.
     pub lawful_basis: crate::domain::terms::LawfulBasis,
@@ -157,7 +160,11 @@ pub struct PrivacyConfig {
 
 impl Default for PrivacyConfig {
     fn default() -> Self {
-        PrivacyConfig { pseudonym_key_file: None, lawful_basis: crate::domain::terms::LawfulBasis::PublicTask }
+        PrivacyConfig {
+            pseudonym_key_file: None,
+            audit_key_file: None,
+            lawful_basis: crate::domain::terms::LawfulBasis::PublicTask,
+        }
     }
 }
 
@@ -232,10 +239,20 @@ impl Config {
     /// The key file: `ROLLCALL_PSEUDONYM_KEY_FILE` if set, else `[privacy] pseudonym_key_file`
     /// (relative paths are relative to the configuration file).
     pub fn key_file(&self) -> Option<PathBuf> {
-        if let Some(env) = std::env::var_os(KEY_FILE_ENV).filter(|v| !v.is_empty()) {
+        self.secret_file(KEY_FILE_ENV, self.privacy.pseudonym_key_file.as_deref())
+    }
+
+    /// The audit seal's key file: `ROLLCALL_AUDIT_KEY_FILE` if set, else `[privacy]
+    /// audit_key_file` (relative paths are relative to the configuration file).
+    pub fn audit_key_file(&self) -> Option<PathBuf> {
+        self.secret_file(env::AUDIT_KEY_FILE, self.privacy.audit_key_file.as_deref())
+    }
+
+    fn secret_file(&self, var: &str, configured: Option<&Path>) -> Option<PathBuf> {
+        if let Some(env) = std::env::var_os(var).filter(|v| !v.is_empty()) {
             return Some(PathBuf::from(env));
         }
-        let file = self.privacy.pseudonym_key_file.clone()?;
+        let file = configured?.to_path_buf();
         if file.is_relative()
             && let Some(dir) = self.source.as_deref().and_then(Path::parent)
         {

@@ -213,11 +213,11 @@ pub fn generate(spec: &DemoSpec, dir: &Path) -> Result<DemoFiles> {
     Ok(DemoFiles { dir: dir.to_path_buf(), activity_files: w.activity_part, counts })
 }
 
-/// Writes a fresh random pseudonym key readable only by its owner.
-pub fn write_key(dir: &Path) -> Result<PathBuf> {
+/// Writes a fresh random 32-byte key (the pseudonym or audit key) readable only by its owner.
+pub fn write_key(dir: &Path, name: &str) -> Result<PathBuf> {
     use rand::RngCore;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let path = std::path::absolute(dir.join("pseudonym.key")).map_err(|e| Error::io(dir, e))?;
+    let path = std::path::absolute(dir.join(name)).map_err(|e| Error::io(dir, e))?;
     let mut key = [0u8; 32];
     rand::rng().fill_bytes(&mut key);
     std::fs::write(&path, key).map_err(|e| Error::io(&path, e))?;

@@ -319,6 +319,7 @@ fn members(key: &PseudonymKey, rows: &[CensusRow]) -> BTreeSet<String> {
 /// published and who was counted; returns the published figures.
 async fn draw_and_store(
     warehouse: &Warehouse,
+    ctx: &SessionContext,
     question: &Question,
     entry: &ledger::Entry,
     rows: Vec<CensusRow>,
@@ -330,10 +331,35 @@ async fn draw_and_store(
     drop(records);
     let published = page::publish(question, entry.scale, warehouse.config().equality.confidence, &noisy)?;
     drop(noisy);
-    ledger::store(warehouse, &entry.release_id, &published).await?;
+    // Who was counted first, then the figures: stored figures mean a recorded population,
+    // and a run that completes a release stopped between the two records nobody twice.
     let year = question.academic_year;
-    population::record(warehouse, population::Purpose::Release, &entry.release_id, year, members).await?;
+    if !population::recorded(ctx, &entry.release_id).await? {
+        population::record(warehouse, population::Purpose::Release, &entry.release_id, year, members).await?;
+    }
+    ledger::store(warehouse, &entry.release_id, &published).await?;
     Ok(published)
+}
+
+/// Present from a release's charge until its files are written: its id. A run of the same
+/// question that finds it (the release was stopped part way) finishes that release instead
+/// of charging a new one, even with `--new-release`.
+const PENDING_RELEASE: &str = "equality-release.pending";
+
+fn stopped_release(warehouse: &Warehouse) -> Option<String> {
+    std::fs::read_to_string(warehouse.root().join(PENDING_RELEASE)).ok().map(|t| t.trim().to_string())
+}
+
+fn release_finished(warehouse: &Warehouse) -> Result<()> {
+    let path = warehouse.root().join(PENDING_RELEASE);
+    match std::fs::remove_file(&path) {
+        Ok(()) => {
+            crate::warehouse::fault::step();
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(&path, e)),
+    }
 }
 
 /// The yearly cap: the warehouse's own configuration's, or the configuration in force if
@@ -376,8 +402,11 @@ pub async fn release(
     let lock = warehouse.lock()?;
     let ctx = session(warehouse, key.clone(), &groups, &question.census).await?;
     let entries = ledger::check(warehouse, &ctx).await?;
+    let stopped = stopped_release(warehouse);
     if !dry_run && let Some(entry) = entries.iter().rev().find(|e| e.question == digest) {
         let stored = ledger::stored(&ctx, &entry.release_id).await?;
+        // This release was stopped before its files were written: it is finished, not repeated.
+        let was_stopped = stopped.as_deref() == Some(entry.release_id.as_str());
         let spent = ledger::spent(&entries, None, delta)?;
         let spent: Vec<(String, ledger::Spent)> =
             entry.cohorts.iter().filter_map(|c| spent.get(c).map(|s| (c.clone(), *s))).collect();
@@ -386,9 +415,10 @@ pub async fn release(
             // published, so it is drawn now under that charge and never charged again.
             let rows = census_rows(&ctx, year).await?;
             let members = members(&key, &rows);
-            let published = draw_and_store(warehouse, &question, entry, rows, &members).await?;
-            drop(lock);
+            let published = draw_and_store(warehouse, &ctx, &question, entry, rows, &members).await?;
             let files = page::write(&question, entry, &published, warehouse.config(), dir, false)?;
+            release_finished(warehouse)?;
+            drop(lock);
             return Ok(Outcome {
                 release_id: entry.release_id.clone(),
                 charged: 0.0,
@@ -400,14 +430,17 @@ pub async fn release(
                 files,
             });
         }
-        if !new_release {
+        if !new_release || was_stopped {
+            let files = page::write(&question, entry, &stored, warehouse.config(), dir, !was_stopped)?;
+            if was_stopped {
+                release_finished(warehouse)?;
+            }
             drop(lock);
-            let files = page::write(&question, entry, &stored, warehouse.config(), dir, true)?;
             return Ok(Outcome {
                 release_id: entry.release_id.clone(),
                 charged: 0.0,
-                reserved: true,
-                completed: false,
+                reserved: !was_stopped,
+                completed: was_stopped,
                 dry_run: false,
                 spent,
                 cap,
@@ -468,11 +501,16 @@ pub async fn release(
             files: Vec::new(),
         });
     }
+    crate::warehouse::write_atomically(
+        &warehouse.root().join(PENDING_RELEASE),
+        format!("{}\n", entry.release_id).as_bytes(),
+    )?;
     ledger::charge(warehouse, &question, &entry).await?;
     // Charged: only now is the noise drawn.
-    let published = draw_and_store(warehouse, &question, &entry, rows, &members).await?;
-    drop(lock);
+    let published = draw_and_store(warehouse, &ctx, &question, &entry, rows, &members).await?;
     let files = page::write(&question, &entry, &published, warehouse.config(), dir, false)?;
+    release_finished(warehouse)?;
+    drop(lock);
     Ok(Outcome {
         release_id: entry.release_id,
         charged: calibration.epsilon,

@@ -78,6 +78,13 @@ pub fn guard(
     }
 }
 
+/// Whether who a release or extract counted is recorded already.
+pub async fn recorded(ctx: &SessionContext, ref_id: &str) -> Result<bool> {
+    let params = [("ref_id", ScalarValue::from(ref_id))];
+    let batches = queries::collect(ctx, "equality/population_recorded", &params).await?;
+    Ok(crate::engine::cells::int_at(&batches, "n")?.unwrap_or(0) > 0)
+}
+
 /// Records who a release or extract counted, in one commit.
 pub async fn record(
     warehouse: &Warehouse,

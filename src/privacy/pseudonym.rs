@@ -19,8 +19,9 @@ pub const EQUALITY_PURPOSE: &str = "equality";
 
 /// The key fingerprint the warehouse's pseudonyms were made with.
 pub(crate) const FINGERPRINT_FILE: &str = "pseudonym-key.fingerprint";
-/// Written while a key rotation is under way: the new key's fingerprint.
-pub(crate) const ROTATING_FILE: &str = "pseudonym-key.fingerprint.next";
+/// Present while a key rotation is under way: both keys' fingerprints and the steps done
+/// (see [`crate::privacy::rotate`]).
+pub(crate) const ROTATING_FILE: &str = "pseudonym-key.rotation";
 const MIN_KEY_BYTES: usize = 16;
 
 /// A loaded, checked pseudonymisation key.
@@ -36,12 +37,26 @@ impl std::fmt::Debug for PseudonymKey {
 
 impl PseudonymKey {
     /// Loads the configured key for `warehouse`, refusing a missing, short, world-readable,
-    /// in-warehouse or different key.
+    /// in-warehouse or different key, and any key while a rotation is under way (a job
+    /// that made or read pseudonyms then would work under a key on its way out).
     pub fn load(warehouse: &Warehouse) -> Result<PseudonymKey> {
-        let path = warehouse.config().key_file().ok_or_else(|| Error::Key(no_key_message(warehouse.config())))?;
-        let key = PseudonymKey::read(&path, warehouse.root())?;
+        if warehouse.root().join(ROTATING_FILE).exists() {
+            return Err(Error::Key(
+                "a pseudonym key rotation is under way: until it is finished no job reads or writes ethnicity data. \
+                 Finish it by running `rollcall keys rotate --new-key FILE` again with the same new key"
+                    .into(),
+            ));
+        }
+        let key = PseudonymKey::configured(warehouse)?;
         key.check_fingerprint(warehouse)?;
         Ok(key)
+    }
+
+    /// Reads the configured key, checked as [`PseudonymKey::read`] does but not against the
+    /// warehouse's fingerprint (for a rotation, which knows both keys).
+    pub(crate) fn configured(warehouse: &Warehouse) -> Result<PseudonymKey> {
+        let path = warehouse.config().key_file().ok_or_else(|| Error::Key(no_key_message(warehouse.config())))?;
+        PseudonymKey::read(&path, warehouse.root())
     }
 
     /// Reads and checks a key file (exists, long enough, not world-readable, not inside the
@@ -89,11 +104,6 @@ impl PseudonymKey {
         let fingerprint = self.fingerprint();
         match std::fs::read_to_string(&file) {
             Ok(held) if held.trim() == fingerprint => Ok(()),
-            Ok(_) if warehouse.root().join(ROTATING_FILE).exists() => Err(Error::Key(
-                "a key rotation was interrupted; run `rollcall keys rotate --new-key FILE` again with the same new key \
-                 (and the old key still configured) to finish it"
-                    .into(),
-            )),
             Ok(_) => Err(Error::Key(
                 "this is not the key the warehouse's pseudonyms were made with (its fingerprint differs); \
                  use the original key file, or change keys with `rollcall keys rotate`"

@@ -48,7 +48,9 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::io(&tmp, e));
     }
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    super::fault::step();
+    Ok(())
 }
 
 /// Gives a command's output (a file, or a directory and everything in it) the configured

@@ -4,6 +4,7 @@
 //! at its previous or its next version, never in between. Jobs that write take the
 //! warehouse lock, so two of them never interleave their read-modify-write cycles.
 
+pub mod fault;
 mod files;
 pub mod row;
 mod staged;
@@ -31,6 +32,12 @@ use tables::TableDef;
 pub use files::{apply_output_mode, create_private_dir, private_options, write_atomically};
 
 const LOCK_FILE: &str = ".rollcall.lock";
+/// The audit trail's head (last sequence number and hash), relative to the warehouse. Each
+/// commit records it (`rollcall.audit_head` in the commit's metadata), so a trail cut back
+/// or rewritten contradicts the tables' own logs.
+pub const AUDIT_HEAD_FILE: &str = "audit/head";
+/// The key in a commit's metadata that anchors the audit trail.
+pub const AUDIT_ANCHOR: &str = "rollcall.audit_head";
 const TABLES_DIR: &str = "tables";
 
 /// An opened warehouse with its configuration.
@@ -231,15 +238,13 @@ impl Warehouse {
     async fn write(&self, def: &TableDef, batches: Vec<RecordBatch>, mode: SaveMode, operation: &str) -> Result<i64> {
         let table = self.table(def).await?;
         let batches = if batches.is_empty() { vec![RecordBatch::new_empty(def.schema())] } else { batches };
-        let metadata: HashMap<String, serde_json::Value> =
-            HashMap::from([("rollcall.operation".to_string(), operation.into())]);
         let table = table
             .write(batches)
             .with_save_mode(mode)
-            .with_commit_properties(CommitProperties::default().with_metadata(metadata))
+            .with_commit_properties(self.commit_properties(operation_metadata(operation)))
             .await
             .map_err(|e| Error::table(def.name, e))?;
-        self.keep_private(def)?;
+        self.committed(def)?;
         Ok(table.version().unwrap_or_default() as i64)
     }
 
@@ -247,6 +252,21 @@ impl Warehouse {
     /// populations) are owner-only after every write, whatever the umask.
     fn keep_private(&self, def: &TableDef) -> Result<()> {
         if def.analyst_visible { Ok(()) } else { files::restrict_tree(&self.table_dir(def.name)) }
+    }
+
+    /// After every commit: the table's files kept private, and a durable step counted.
+    fn committed(&self, def: &TableDef) -> Result<()> {
+        fault::step();
+        self.keep_private(def)
+    }
+
+    /// A commit's properties: its metadata plus the audit trail's head as it stood when
+    /// the commit was made (see [`AUDIT_HEAD_FILE`]).
+    pub(crate) fn commit_properties(&self, mut metadata: HashMap<String, serde_json::Value>) -> CommitProperties {
+        if let Ok(head) = std::fs::read_to_string(self.root.join(AUDIT_HEAD_FILE)) {
+            metadata.insert(AUDIT_ANCHOR.to_string(), head.trim().into());
+        }
+        CommitProperties::default().with_metadata(metadata)
     }
 
     /// Writes a query's result to a table in one commit, streaming (never collected in
@@ -267,23 +287,77 @@ impl Warehouse {
             .with_target_file_size(target_file_size(def))
             .with_input_plan(input)
             .with_session_state(std::sync::Arc::new(state))
-            .with_commit_properties(CommitProperties::default().with_metadata(metadata));
+            .with_commit_properties(self.commit_properties(metadata));
         builder = match replace {
             None => builder.with_save_mode(SaveMode::Append),
             Some(None) => builder.with_save_mode(SaveMode::Overwrite),
             Some(Some(predicate)) => builder.with_save_mode(SaveMode::Overwrite).with_replace_where(predicate),
         };
         let table = builder.await.map_err(|e| Error::table(def.name, e))?;
-        self.keep_private(def)?;
+        self.committed(def)?;
         Ok(table.version().unwrap_or_default() as i64)
     }
 
     /// Deletes the rows matching `predicate` in one commit; returns how many.
     pub async fn delete_where(&self, def: &TableDef, predicate: Expr) -> Result<u64> {
-        let (_, metrics) =
-            self.table(def).await?.delete().with_predicate(predicate).await.map_err(|e| Error::table(def.name, e))?;
-        self.keep_private(def)?;
+        self.delete_tagged(def, predicate, HashMap::new()).await
+    }
+
+    /// Deletes the rows matching `predicate` in one commit whose metadata carries
+    /// `metadata` (the commit also records how many rows it deleted); returns how many.
+    pub async fn delete_tagged(
+        &self,
+        def: &TableDef,
+        predicate: Expr,
+        metadata: HashMap<String, serde_json::Value>,
+    ) -> Result<u64> {
+        let (_, metrics) = self
+            .table(def)
+            .await?
+            .delete()
+            .with_predicate(predicate)
+            .with_commit_properties(self.commit_properties(metadata))
+            .await
+            .map_err(|e| Error::table(def.name, e))?;
+        self.committed(def)?;
         Ok(metrics.num_deleted_rows.unwrap_or(0) as u64)
+    }
+
+    /// Rows deleted by the commits of a table whose metadata holds `key` = `value`, as far
+    /// back as its transaction log reaches.
+    pub async fn rows_deleted_by(&self, def: &TableDef, key: &str, value: &str) -> Result<u64> {
+        use futures::StreamExt;
+        let table = self.table(def).await?;
+        let mut history = table.history(None);
+        let mut rows = 0;
+        while let Some(commit) = history.next().await {
+            let commit = commit.map_err(|e| Error::table(def.name, e))?;
+            if commit.info.get(key).and_then(|v| v.as_str()) == Some(value) {
+                let metrics = commit.info.get("operationMetrics");
+                rows += metrics.and_then(|m| m.get("num_deleted_rows")).and_then(|n| n.as_u64()).unwrap_or(0);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// The audit head each commit of a table recorded (see [`AUDIT_ANCHOR`]), by version,
+    /// as far back as its transaction log reaches.
+    pub async fn audit_anchors(&self, def: &TableDef) -> Result<Vec<(i64, String)>> {
+        use futures::StreamExt;
+        let table = self.table(def).await?;
+        let latest = table.version().unwrap_or_default();
+        let mut history = table.history(None);
+        let mut anchors = Vec::new();
+        let mut i = 0;
+        while let Some(commit) = history.next().await {
+            let commit = commit.map_err(|e| Error::table(def.name, e))?;
+            let version = commit.read_version.map(|v| v as i64 + 1).unwrap_or(latest as i64 - i);
+            if let Some(head) = commit.info.get(AUDIT_ANCHOR).and_then(|v| v.as_str()) {
+                anchors.push((version, head.to_string()));
+            }
+            i += 1;
+        }
+        Ok(anchors)
     }
 
     /// Sets `column` to `value` in the rows matching `predicate`, in one commit; returns how many.
@@ -294,9 +368,10 @@ impl Warehouse {
             .update()
             .with_predicate(predicate)
             .with_update(column, value)
+            .with_commit_properties(self.commit_properties(HashMap::new()))
             .await
             .map_err(|e| Error::table(def.name, e))?;
-        self.keep_private(def)?;
+        self.committed(def)?;
         Ok(metrics.num_updated_rows as u64)
     }
 
@@ -311,6 +386,7 @@ impl Warehouse {
             .with_mode(deltalake::operations::vacuum::VacuumMode::Full)
             .await
             .map_err(|e| Error::table(def.name, e))?;
+        fault::step();
         Ok(metrics.files_deleted.len())
     }
 
@@ -325,9 +401,12 @@ impl Warehouse {
         }
         deltalake::checkpoints::create_checkpoint(&table, None).await.map_err(|e| Error::table(def.name, e))?;
         let cutoff = chrono::Utc::now().timestamp_millis() + 60_000;
-        deltalake::checkpoints::cleanup_expired_logs_for(version, table.log_store().as_ref(), cutoff, None)
-            .await
-            .map_err(|e| Error::table(def.name, e))
+        let removed =
+            deltalake::checkpoints::cleanup_expired_logs_for(version, table.log_store().as_ref(), cutoff, None)
+                .await
+                .map_err(|e| Error::table(def.name, e))?;
+        fault::step();
+        Ok(removed)
     }
 
     /// Removes every earlier version of a table (its files, then its log), leaving only the
@@ -410,6 +489,11 @@ fn target_file_size(def: &TableDef) -> Option<std::num::NonZeroU64> {
         "swipe_outcomes" => std::num::NonZeroU64::new(4 << 20),
         _ => None,
     }
+}
+
+/// Metadata naming a commit's operation.
+fn operation_metadata(operation: &str) -> HashMap<String, serde_json::Value> {
+    HashMap::from([("rollcall.operation".to_string(), operation.into())])
 }
 
 /// The operating-system account running this job, recorded with what it writes.

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use arrow::array::RecordBatch;
 use deltalake::DeltaTable;
-use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake::kernel::transaction::CommitBuilder;
 use deltalake::kernel::{Action, Add};
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
@@ -23,6 +23,7 @@ pub struct StagedFiles {
     dir: PathBuf,
     writer: RecordBatchWriter,
     adds: Vec<Add>,
+    warehouse: Warehouse,
 }
 
 impl std::fmt::Debug for StagedFiles {
@@ -35,7 +36,7 @@ impl Warehouse {
     /// Starts staging files for `table` (open, at the version they will be committed on).
     pub fn stage_files(&self, def: &TableDef, table: &DeltaTable) -> Result<StagedFiles> {
         let writer = RecordBatchWriter::for_table(table).map_err(|e| Error::table(def.name, e))?;
-        Ok(StagedFiles { def: *def, dir: self.table_dir(def.name), writer, adds: Vec::new() })
+        Ok(StagedFiles { def: *def, dir: self.table_dir(def.name), writer, adds: Vec::new(), warehouse: self.clone() })
     }
 }
 
@@ -73,11 +74,12 @@ impl StagedFiles {
         let actions: Vec<Action> = self.adds.drain(..).map(Action::Add).collect();
         let snapshot = table.snapshot().map_err(|e| Error::table(self.def.name, e))?;
         let op = DeltaOperation::Write { mode: SaveMode::Append, partition_by: None, predicate: None };
-        CommitBuilder::from(CommitProperties::default().with_metadata(metadata))
+        CommitBuilder::from(self.warehouse.commit_properties(metadata))
             .with_actions(actions)
             .build(Some(snapshot), table.log_store(), op)
             .await
             .map_err(|e| Error::table(self.def.name, e))?;
+        super::fault::step();
         table.update_state().await.map_err(|e| Error::table(self.def.name, e))?;
         Ok(true)
     }

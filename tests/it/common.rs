@@ -189,3 +189,10 @@ pub fn stored_order(env: &Env, table: &str) -> Vec<Vec<(i32, String)>> {
     }
     files
 }
+
+/// Prints a line of figures (fault-injection and fuzz counts) to the real stderr, past the
+/// test harness's capture, so `cargo test` shows them in every run.
+pub fn report(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}

@@ -16,7 +16,7 @@ fn udd_file(dir: &std::path::Path, name: &str, rows: &[&str]) {
 /// MOD_INSTANCE_ID since v1.5.1: `udd/student_event.md` carries it; EVENT_START as
 /// `YYYY-MM-DDThh:mm[:ss.mmm]Z`); `udd/period.md` (PERIOD_CODE, `ACADYR` for the academic
 /// year, institution codes for the others, no period type).
-fn udd_v16(env: &Env) -> std::path::PathBuf {
+pub(crate) fn udd_v16(env: &Env) -> std::path::PathBuf {
     let udd = env.dir.path().join("udd16");
     std::fs::create_dir_all(&udd).unwrap();
     udd_file(
@@ -181,7 +181,7 @@ pub(crate) fn balanced(stdout: &str) -> (u64, u64, u64, u64, u64) {
 /// Microsoft Teams" describes the download: `1. Summary`, `2. Participants` (Name, First
 /// Join, Last Leave, In-Meeting Duration, Email, Participant ID (UPN), Role), UTF-16,
 /// tab-separated.
-fn teams_report(title: &str, start: &str, end: &str, participants: &[[&str; 6]]) -> String {
+pub(crate) fn teams_report(title: &str, start: &str, end: &str, participants: &[[&str; 6]]) -> String {
     let mut text = format!(
         "1. Summary\r\nMeeting title\t{title}\r\nAttended participants\t{}\r\nStart time\t{start}\r\nEnd time\t{end}\r\n\r\n\
          2. Participants\r\nName\tFirst Join\tLast Leave\tIn-Meeting Duration\tEmail\tParticipant ID (UPN)\tRole\r\n",

@@ -61,11 +61,19 @@ pub(crate) fn activity(env: &Env) -> Vec<String> {
         .to_vec()
 }
 
-const LOG_HEADER: &str = "id,eventname,component,action,target,objecttable,objectid,crud,edulevel,contextid,\
+pub(crate) const LOG_HEADER: &str = "id,eventname,component,action,target,objecttable,objectid,crud,edulevel,contextid,\
 contextlevel,contextinstanceid,userid,courseid,relateduserid,anonymous,other,timecreated,origin,ip,realuserid";
 
 /// 1759741200 = 2025-10-06 09:00:00 UTC (10:00 BST).
-fn log_row(id: u32, event: &str, edulevel: u32, user: &str, anonymous: &str, time: i64, real: &str) -> String {
+pub(crate) fn log_row(
+    id: u32,
+    event: &str,
+    edulevel: u32,
+    user: &str,
+    anonymous: &str,
+    time: i64,
+    real: &str,
+) -> String {
     format!(
         "{id},{event},core,viewed,course,\\N,\\N,r,{edulevel},5,50,3,{user},3,\\N,{anonymous},\"{{\"\"note\"\":\"\"a, b\"\"}}\",{time},web,10.1.2.3,{real}"
     )

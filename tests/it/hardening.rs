@@ -169,3 +169,116 @@ fn finding_13_a_job_gives_up_on_a_held_lock_after_wait_seconds() {
     env.run(&["--wait", "1", "ingest", "terms", &terms]).ok();
     assert_eq!(env.scalar("SELECT count(*) FROM terms"), "3");
 }
+
+/// A warehouse with an audit key and a few entries, each job after the first committing
+/// to tables (whose commits anchor the trail's head).
+fn audited_university() -> (Env, std::path::PathBuf) {
+    let env = Env::new();
+    let key = env.dir.path().join("audit.key");
+    std::fs::write(&key, [5u8; 32]).unwrap();
+    crate::common::set_mode(&key, 0o600);
+    crate::fixtures::configure(
+        &env,
+        "# audit_key_file = \"/etc/rollcall/audit.key\"",
+        &format!("audit_key_file = \"{}\"", key.display()),
+    );
+    env.ingest("terms", &[&env.file("terms.csv", crate::fixtures::TERMS)]);
+    let header = "student_id,programme_code,department,level,stage,mode,start_date,status\n";
+    env.ingest("students", &[&env.file("a.csv", &format!("{header}A1,P,D,4,1,full-time,2025-09-22,active\n"))]);
+    env.ingest("students", &[&env.file("b.csv", &format!("{header}B1,P,D,4,1,full-time,2025-09-22,active\n"))]);
+    env.run(&["rate", "--as-of", "2025-11-01"]).ok();
+    let run = env.run(&["audit", "verify"]).ok();
+    assert!(run.stdout.contains("seal(s) checked"), "{}", run.stdout);
+    (env, key)
+}
+
+fn entries(env: &Env) -> Vec<rollcall::compliance::audit::Entry> {
+    rollcall::compliance::audit::entries(&env.warehouse).unwrap()
+}
+
+/// Writes entries back as the log, re-hashing the chain as anyone could (SHA-256 is public)
+/// and rewriting the head to match; seals are copied unchanged (they need the key).
+fn rewrite_chain(env: &Env, mut entries: Vec<rollcall::compliance::audit::Entry>) {
+    use sha2::Digest;
+    let mut prev = "0".repeat(64);
+    let mut text = String::new();
+    for e in &mut entries {
+        e.prev = prev.clone();
+        let mut bare = e.clone();
+        bare.hash = String::new();
+        bare.seal = None;
+        e.hash = hex::encode(sha2::Sha256::digest(format!("{prev}\n{}", serde_json::to_string(&bare).unwrap())));
+        prev = e.hash.clone();
+        text.push_str(&serde_json::to_string(e).unwrap());
+        text.push('\n');
+    }
+    std::fs::write(env.warehouse.join("audit/audit.jsonl"), text).unwrap();
+    let last = entries.last().map(|e| format!("{} {}\n", e.seq, e.hash)).unwrap_or_default();
+    std::fs::write(env.warehouse.join("audit/head"), last).unwrap();
+}
+
+/// Finding 7: the four tamperings `audit verify` missed are each found: the log and head
+/// deleted, the log emptied, a cut with the head rewritten, an edit with the chain re-hashed
+/// (with and without the audit key configured).
+#[test]
+fn finding_7_deletion_emptying_cutting_and_rehashing_the_trail_are_found() {
+    let (env, key) = audited_university();
+    let log = env.warehouse.join("audit/audit.jsonl");
+    let head = env.warehouse.join("audit/head");
+    let (saved_log, saved_head) = (std::fs::read(&log).unwrap(), std::fs::read(&head).unwrap());
+    let restore = || {
+        std::fs::write(&log, &saved_log).unwrap();
+        std::fs::write(&head, &saved_head).unwrap();
+        env.run(&["audit", "verify"]).ok();
+    };
+    let original = entries(&env);
+    assert!(original.len() >= 4 && original.iter().all(|e| e.seal.is_some()));
+
+    // 1. Log and head both deleted.
+    std::fs::remove_file(&log).unwrap();
+    std::fs::remove_file(&head).unwrap();
+    let run = env.run(&["audit", "verify"]).code(1);
+    assert!(run.stderr.contains("which the trail no longer holds"), "{}", run.stderr);
+    restore();
+
+    // 2. The log emptied, the head left.
+    std::fs::write(&log, "").unwrap();
+    let run = env.run(&["audit", "verify"]).code(1);
+    assert!(run.stderr.contains("no longer holds"), "{}", run.stderr);
+    restore();
+
+    // 3. Cut back to its first two entries, the head rewritten to match.
+    rewrite_chain(&env, original[..2].to_vec());
+    let run = env.run(&["audit", "verify"]).code(1);
+    assert!(run.stderr.contains("no longer holds"), "{}", run.stderr);
+    restore();
+
+    // 4. An entry edited and the whole chain re-hashed: its seal and the anchors disagree.
+    let mut edited = original.clone();
+    edited[1].details.insert("rows".into(), serde_json::Value::from(0));
+    rewrite_chain(&env, edited.clone());
+    let run = env.run(&["audit", "verify"]).code(1);
+    assert!(run.stderr.contains("entry 2's seal does not match"), "{}", run.stderr);
+    assert!(run.stderr.contains("with a different hash than the trail holds"), "{}", run.stderr);
+    // Seals stripped as well: the entries after the first sealed one say so, and the anchors still hold.
+    for e in &mut edited[1..] {
+        e.seal = None;
+    }
+    rewrite_chain(&env, edited.clone());
+    let run = env.run(&["audit", "verify"]).code(1);
+    assert!(run.stderr.contains("carries no seal though entries before it do"), "{}", run.stderr);
+    // Without the audit key configured, the anchors alone still find the re-hash.
+    let configured = format!("audit_key_file = \"{}\"", key.display());
+    let unconfigured = "# audit_key_file = \"/etc/rollcall/audit.key\"";
+    crate::fixtures::configure(&env, &configured, unconfigured);
+    let unkeyed = env.run(&["audit", "verify"]).code(1);
+    assert!(unkeyed.stderr.contains("with a different hash than the trail holds"), "{}", unkeyed.stderr);
+    assert!(unkeyed.stderr.contains("seals that were not checked"), "{}", unkeyed.stderr);
+    crate::fixtures::configure(&env, unconfigured, &configured);
+    std::fs::remove_file(&key).unwrap();
+    let run = env.run(&["audit", "verify"]);
+    assert_eq!(run.code, 1, "a configured key that is missing is an error: {}", run.stderr);
+    std::fs::write(&key, [5u8; 32]).unwrap();
+    crate::common::set_mode(&key, 0o600);
+    restore();
+}

@@ -74,17 +74,38 @@ pub(super) fn read(dir: &Path, entity: Entity, problems: &mut Vec<(PathBuf, Reje
         return Ok(None);
     };
     let (reader, _) = text::open(&path)?;
-    let mut lines = reader.lines();
+    // Lines as bytes, so a line that is not UTF-8 is a problem on that line, not the file's.
+    let mut lines = reader.split(b'\n').map(|line| {
+        line.map(|mut bytes| {
+            if bytes.last() == Some(&b'\r') {
+                bytes.pop();
+            }
+            String::from_utf8(bytes)
+        })
+    });
+    let not_utf8 = |number: u64| Reject {
+        line: number,
+        column: String::new(),
+        reason: "is not valid UTF-8 (save the file as UTF-8)".into(),
+        record: None,
+    };
     let header: Vec<String> = match lines.next() {
-        Some(line) => {
-            text::split_tabs(&line.map_err(|e| Error::io(&path, e))?).iter().map(|h| h.to_uppercase()).collect()
-        }
+        Some(line) => match line.map_err(|e| Error::io(&path, e))? {
+            Ok(line) => text::split_tabs(&line).iter().map(|h| h.to_uppercase()).collect(),
+            Err(_) => {
+                problems.push((path.clone(), not_utf8(1)));
+                return Ok(None);
+            }
+        },
         None => Vec::new(),
     };
     let mut rows = Vec::new();
     for (i, line) in lines.enumerate() {
-        let line = line.map_err(|e| Error::io(&path, e))?;
         let number = i as u64 + 2;
+        let Ok(line) = line.map_err(|e| Error::io(&path, e))? else {
+            problems.push((path.clone(), not_utf8(number)));
+            continue;
+        };
         if line.trim().is_empty() {
             continue;
         }
