@@ -27,6 +27,7 @@ pub mod compliance; // audit trail, disclosures, retention and holds, subject ac
 
 // Front ends.
 pub mod demo; // the synthetic university
+pub mod console; // the web console (`rollcall serve`)
 pub mod cli; // the `rollcall` command line
 
 pub use error::{Error, Result};

@@ -248,6 +248,9 @@ impl Args {
             purge.rows.values().sum::<u64>()
         ));
 
+        // Console accounts, one per role, all with one password made for this demo.
+        let console = demo_accounts(&warehouse, &subject).await?;
+
         // The demo's jobs read and wrote personal data (synthetic, but treated alike).
         crate::compliance::audit::note("students", self.students);
         let details = crate::compliance::audit::take_noted();
@@ -286,6 +289,13 @@ impl Args {
         println!("  subject access   {}  ({} tables about one student)", sar.files[0].display(), sar.tables.len());
         println!("  input files      {}  (truth.csv: who was generated to disengage)", input.display());
         println!("  pseudonym key    {}", key.display());
+        println!("  audit key        {}  (seals the audit trail)", audit_key.display());
+        println!(
+            "web console: rollcall --warehouse {} serve   then open http://127.0.0.1:8080/ and sign in as",
+            root.display()
+        );
+        println!("  {}", console.accounts.join(", "));
+        println!("  each with the password {}", console.password);
         println!("explore with, for example:");
         println!("  rollcall --warehouse {} ratings --date {december}", root.display());
         println!("  rollcall --warehouse {} review --as-of {december} --dry-run", root.display());
@@ -301,6 +311,43 @@ impl Args {
 }
 
 /// The first current student (by id), for the demo's subject-access export.
+/// The demo's console accounts and their password.
+struct DemoAccounts {
+    accounts: Vec<String>,
+    password: String,
+}
+
+/// One local console account per role: the first student's personal tutor, a department
+/// lead, the progress team, compliance, data protection, a planner, and the student.
+async fn demo_accounts(warehouse: &crate::warehouse::Warehouse, student: &str) -> Result<DemoAccounts> {
+    use crate::console::accounts::{Holder, add};
+    use rand::Rng;
+    let ctx = session::build(warehouse, Access::Internal { with_equality: false }).await?;
+    let record = crate::queries::collect(
+        &ctx,
+        "console/student_record",
+        &[("student_id", datafusion::scalar::ScalarValue::from(student))],
+    )
+    .await?;
+    let tutor = crate::engine::cells::string_at(&record, "personal_tutor")?
+        .ok_or_else(|| Error::Internal("the demo's first student has no personal tutor".into()))?;
+    let password: String = rand::rng().sample_iter(rand::distr::Alphanumeric).take(16).map(char::from).collect();
+    let mut accounts = Vec::new();
+    for (username, holder, about) in [
+        ("tutor", Holder::Staff(tutor.clone()), format!("personal tutor {tutor}")),
+        ("lead", Holder::Staff("D0001".into()), "department lead".into()),
+        ("progress", Holder::Staff("P0001".into()), "progress team".into()),
+        ("compliance", Holder::Staff("C0001".into()), "compliance officer".into()),
+        ("dpo", Holder::Staff("R0001".into()), "data-protection officer".into()),
+        ("planner", Holder::Staff("N0001".into()), "planner".into()),
+        ("student", Holder::Student(student.to_string()), format!("student {student}")),
+    ] {
+        add(warehouse, username, &password, holder, true)?;
+        accounts.push(format!("{username} ({about})"));
+    }
+    Ok(DemoAccounts { accounts, password })
+}
+
 async fn first_student(warehouse: &crate::warehouse::Warehouse) -> Result<String> {
     let ctx = session::build(warehouse, Access::Internal { with_equality: false }).await?;
     let batches = crate::queries::collect(&ctx, "demo/first_student", &[]).await?;

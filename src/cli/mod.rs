@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod case;
+pub mod console;
 pub mod demo;
 pub mod disclose;
 pub mod equality;
@@ -131,6 +132,11 @@ pub enum Command {
     Swipes(swipes::Command),
     /// Build a synthetic university in a fresh warehouse and run every job on it.
     Demo(demo::Args),
+    /// The web console for staff and students (see README, "Web console").
+    Serve(console::ServeArgs),
+    /// Local accounts of the web console.
+    #[command(subcommand)]
+    Users(console::UsersCommand),
 }
 
 impl Command {
@@ -157,6 +163,11 @@ impl Command {
             Command::Consent(_) => "consent",
             Command::Sql(_) => "sql",
             Command::Swipes(_) => "swipes suspicious",
+            // The console writes an entry for each sign-in, view and refusal itself.
+            Command::Serve(_) => return None,
+            Command::Users(console::UsersCommand::List) => "users list",
+            Command::Users(console::UsersCommand::Add(_)) => "users add",
+            Command::Users(console::UsersCommand::Remove(_)) => "users remove",
         })
     }
 }
@@ -294,6 +305,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Sql(args) => args.run(&cli.global).await,
         Command::Swipes(command) => command.run(&cli.global).await,
         Command::Demo(args) => args.run(&cli.global).await,
+        Command::Serve(args) => args.run(&cli.global).await,
+        Command::Users(command) => command.run(&cli.global).await,
     }
 }
 

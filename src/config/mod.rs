@@ -11,11 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub mod console;
 pub mod env;
 pub mod equality;
 pub mod rating;
 pub mod returns;
 pub mod review;
+pub use console::ConsoleConfig;
 pub use equality::{EqualityConfig, Mechanism, Neighbours};
 pub use rating::{Bands, RATINGS, RatingConfig, SignalWeights};
 pub use returns::{FunderConfig, LiabilityPeriod, UkviConfig};
@@ -57,6 +59,8 @@ pub struct Config {
     pub output: OutputConfig,
     /// Export formats read by `rollcall ingest` (Moodle, Teams, xAPI, lecture capture, UDD).
     pub formats: FormatsConfig,
+    /// The web console (`rollcall serve`).
+    pub console: ConsoleConfig,
     /// Where the file was read from (not a setting).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -190,6 +194,7 @@ impl Default for Config {
             disclosure: DisclosureConfig::default(),
             output: OutputConfig::default(),
             formats: FormatsConfig::default(),
+            console: ConsoleConfig::default(),
             source: None,
         }
     }

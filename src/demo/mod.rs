@@ -198,6 +198,7 @@ pub fn generate(spec: &DemoSpec, dir: &Path) -> Result<DemoFiles> {
         next_student += size;
     }
     generate_graduates(spec, &mut w, &mut counts).map_err(io)?;
+    write_staff(dir).map_err(io)?;
     for f in [
         &mut w.students,
         &mut w.sessions,
@@ -211,6 +212,28 @@ pub fn generate(spec: &DemoSpec, dir: &Path) -> Result<DemoFiles> {
         f.flush().map_err(io)?;
     }
     Ok(DemoFiles { dir: dir.to_path_buf(), activity_files: w.activity_part, counts })
+}
+
+/// The demo's staff list: a personal tutor for each `T` number the students carry, and one
+/// member of staff for each other console role.
+fn write_staff(dir: &Path) -> std::io::Result<()> {
+    let mut staff = std::io::BufWriter::new(std::fs::File::create(dir.join("staff.csv"))?);
+    writeln!(staff, "staff_id,email,name,roles,department")?;
+    for t in 1..400 {
+        let department = people::DEPARTMENTS[t % people::DEPARTMENTS.len()].0;
+        writeln!(staff, "T{t:04},t{t:04}@staff.example.ac.uk,Tutor {t},tutor,{department}")?;
+    }
+    let lead_department = people::programme(0).department;
+    for (id, email, name, roles, department) in [
+        ("D0001", "lead", "Department Lead", "tutor;department-lead", lead_department),
+        ("P0001", "progress", "Progress Officer", "progress", ""),
+        ("C0001", "compliance", "Compliance Officer", "compliance", ""),
+        ("R0001", "dpo", "Data Protection Officer", "dpo", ""),
+        ("N0001", "planner", "Planning Officer", "planner", ""),
+    ] {
+        writeln!(staff, "{id},{email}@staff.example.ac.uk,{name},{roles},{department}")?;
+    }
+    staff.flush()
 }
 
 /// Writes a fresh random 32-byte key (the pseudonym or audit key) readable only by its owner.

@@ -14,7 +14,7 @@ pub struct Programme {
     pub building: &'static str,
 }
 
-const DEPARTMENTS: &[(&str, &str, &[&str])] = &[
+pub const DEPARTMENTS: &[(&str, &str, &[&str])] = &[
     ("Computer Science", "CSE", &["CS", "SE", "AI"]),
     ("Mathematics", "MTH", &["MA", "MS"]),
     ("History", "HUM", &["HI", "AH"]),

@@ -278,6 +278,27 @@ pub const BANK_HOLIDAYS: Kind = Kind {
     order: &[],
 };
 
+/// Console roles a member of staff may hold (`staff` file's `roles`, separated by `;`).
+pub const STAFF_ROLES: &[&str] = &["tutor", "department-lead", "progress", "compliance", "dpo", "planner"];
+
+/// `staff`
+pub const STAFF: Kind = Kind {
+    name: "staff",
+    table: tables::STAFF,
+    columns: &[
+        req("staff_id", Check::Text),
+        req("email", Check::Text),
+        opt("name", Check::Text),
+        req("roles", Check::Flags(STAFF_ROLES)),
+        opt("department", Check::Text),
+    ],
+    key: &["staff_id"],
+    span: None,
+    day_of: None,
+    merge: Merge::Upsert,
+    order: &["staff_id"],
+};
+
 /// Every kind, in the order a full load should run.
 pub const ALL: &[Kind] = &[
     TERMS,
@@ -290,6 +311,7 @@ pub const ALL: &[Kind] = &[
     ACTIVITY,
     ABSENCES,
     STATUS_CHANGES,
+    STAFF,
 ];
 
 /// Looks a kind up by its command-line name.

@@ -13,7 +13,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("storage", &["warehouse"]),
     ("engine", &["queries", "engine"]),
     ("stages", &["derive", "ingest", "rating", "review", "returns", "report", "privacy", "equality", "compliance"]),
-    ("front ends", &["demo", "cli"]),
+    ("front ends", &["demo", "console", "cli"]),
 ];
 
 /// One use of another top-level module: (from, to, "file:line").

@@ -2,6 +2,7 @@
 
 mod clock;
 mod common;
+mod console;
 mod demo;
 mod dp_routes;
 mod equality;

@@ -27,6 +27,7 @@ const RUNTIME_INPUTS: &[(&str, &str)] = &[
     ("ingest/merge_equality", "staged"),
     ("ingest/merge_sessions", "staged"),
     ("ingest/merge_class_lists", "staged"),
+    ("ingest/merge_staff", "staged"),
     ("ingest/merge_terms", "staged"),
     ("ingest/merge_student_id_map", "staged"),
     ("ingest/merge_bank_holidays", "staged"),

@@ -60,6 +60,7 @@ fn analysts_see_tables_and_views_but_not_equality() {
             "retention_runs",
             "sar_requests",
             "sessions",
+            "staff",
             "status_periods",
             "student_id_map",
             "students",

@@ -35,6 +35,21 @@ pub const STUDENTS: TableDef = TableDef {
     ],
 };
 
+/// Staff who use the web console: who they are and what they may see.
+pub const STAFF: TableDef = TableDef {
+    name: "staff",
+    about: "staff who use the web console: e-mail, name, roles and department; re-ingesting a member updates them",
+    analyst_visible: true,
+    columns: &[
+        ("staff_id", Text),
+        ("email", Text),
+        ("name", Text),
+        ("roles", Text),
+        ("department", Text),
+        ("ingested_at", Timestamp),
+    ],
+};
+
 /// Special-category data, keyed by a keyed pseudonym; never registered for analysts.
 pub const EQUALITY: TableDef = TableDef {
     name: "equality",

@@ -84,6 +84,7 @@ pub const ALL: &[TableDef] = &[
     ACTIVITY,
     ABSENCES,
     STATUS_PERIODS,
+    STAFF,
     TERMS,
     BANK_HOLIDAYS,
     INGEST_LOG,

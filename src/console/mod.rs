@@ -1,0 +1,140 @@
+//! `rollcall serve`: the web console over the warehouse, for the people who act on its
+//! results. Pages are rendered on the server from the templates in `templates/console/`
+//! (minijinja, HTML escaped); the one stylesheet is served by Rollcall itself and the
+//! pages run no script, so the content security policy allows nothing from elsewhere and
+//! nothing inline.
+//!
+//! Who may see what is decided here, on every request, never by the page: a personal tutor
+//! opens their own tutees, a department lead their department, the progress team everyone;
+//! a planner sees aggregates only; a student sees their own page. A student page outside
+//! the user's scope answers 404 whether or not the student exists, and the refusal is
+//! logged. Every view of a student's page is recorded: an audit entry (opaque view id,
+//! page, role) and a line in `console/views.jsonl` naming the student, which their
+//! subject-access export can report.
+//!
+//! Reads never wait for batch jobs: pages read the tables' snapshots through a session
+//! that is rebuilt when it is a few seconds old, and take no warehouse lock.
+
+pub mod accounts;
+mod chart;
+mod pages;
+mod sessions;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use datafusion::prelude::SessionContext;
+use minijinja::Environment;
+use tokio::sync::RwLock;
+
+use crate::engine::session::{self, Access};
+use crate::error::{Error, Result};
+use crate::warehouse::Warehouse;
+
+/// The stylesheet, served at `/static/console.css`.
+const STYLESHEET: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/console.css"));
+
+/// The templates, by name.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/base.html"))),
+    ("login.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/login.html"))),
+    ("message.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/message.html"))),
+    ("home.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/home.html"))),
+    ("students.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/students.html"))),
+    ("student.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/student.html"))),
+    ("aggregates.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/aggregates.html"))),
+];
+
+/// How old the tables' snapshots a page reads may be.
+const SNAPSHOT_SECONDS: u64 = 5;
+
+/// The running console's shared state.
+pub(crate) struct App {
+    warehouse: Warehouse,
+    templates: Environment<'static>,
+    sessions: sessions::Sessions,
+    /// Cookies carry `Secure` unless the console listens on the loopback interface only.
+    secure_cookies: bool,
+    snapshot: RwLock<Option<(std::time::Instant, Arc<SessionContext>)>>,
+}
+
+impl App {
+    /// A session over the tables as they were at most a few seconds ago.
+    async fn tables(&self) -> Result<Arc<SessionContext>> {
+        if let Some((at, ctx)) = self.snapshot.read().await.as_ref()
+            && at.elapsed().as_secs() < SNAPSHOT_SECONDS
+        {
+            return Ok(ctx.clone());
+        }
+        let ctx = Arc::new(session::build(&self.warehouse, Access::Internal { with_equality: false }).await?);
+        *self.snapshot.write().await = Some((std::time::Instant::now(), ctx.clone()));
+        Ok(ctx)
+    }
+
+    /// Forgets the snapshot (after a read found files a purge had removed).
+    async fn refresh(&self) {
+        *self.snapshot.write().await = None;
+    }
+}
+
+fn templates() -> Result<Environment<'static>> {
+    let mut env = Environment::new();
+    for (name, text) in TEMPLATES {
+        env.add_template(name, text).map_err(|e| Error::Internal(format!("console template {name}: {e}")))?;
+    }
+    Ok(env)
+}
+
+/// Security headers on every response.
+async fn secure(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    let set = |value: &'static str| HeaderValue::from_static(value);
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        set("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+             base-uri 'none'"),
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, set("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, set("DENY"));
+    headers.insert(header::REFERRER_POLICY, set("no-referrer"));
+    headers.insert(header::CACHE_CONTROL, set("no-store"));
+    response
+}
+
+/// Serves the console on `listen` until the process is stopped; `ready` is told the
+/// address it listens on (the port chosen, when `listen` asks for port 0).
+pub async fn serve(warehouse: Warehouse, listen: SocketAddr, ready: impl FnOnce(SocketAddr)) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| Error::io(listen.to_string(), e))?;
+    let bound = listener.local_addr().map_err(|e| Error::io(listen.to_string(), e))?;
+    let idle = std::time::Duration::from_secs(u64::from(warehouse.config().console.idle_minutes.max(1)) * 60);
+    let app = Arc::new(App {
+        templates: templates()?,
+        sessions: sessions::Sessions::new(idle),
+        secure_cookies: !bound.ip().is_loopback(),
+        snapshot: RwLock::new(None),
+        warehouse,
+    });
+    let router = Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/students", get(pages::students))
+        .route("/students/{id}", get(pages::student))
+        .route("/me", get(pages::me))
+        .route("/aggregates", get(pages::aggregates))
+        .route(
+            "/static/console.css",
+            get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLESHEET) }),
+        )
+        .fallback(pages::not_found)
+        .layer(axum::middleware::map_response(secure))
+        .with_state(app);
+    ready(bound);
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .await
+        .map_err(|e| Error::io(bound.to_string(), e))
+}
