@@ -352,6 +352,20 @@ pub async fn purge(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> Re
         report.rows.insert(table.to_string(), rows);
     }
     report.students = due.into_iter().filter(|d| d.ended_on <= students_cutoff).cloned().collect();
+    // Who viewed their pages in the web console goes with them.
+    let erased_students: std::collections::HashSet<String> =
+        report.students.iter().map(|d| d.student_id.clone()).collect();
+    let views = if dry_run {
+        erased_students
+            .iter()
+            .map(|id| crate::compliance::views::of_student(warehouse.root(), id).map(|v| v.len() as u64))
+            .sum::<Result<u64>>()?
+    } else {
+        crate::compliance::views::erase(warehouse.root(), &erased_students)?
+    };
+    if views > 0 {
+        report.rows.insert("console_views".to_string(), views);
+    }
     crate::compliance::audit::note("students_undetermined", report.undetermined.len());
     if dry_run {
         return Ok(report);

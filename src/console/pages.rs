@@ -100,29 +100,20 @@ async fn refuse(app: &App, visit: &Visit, status: StatusCode, page: &str, reason
 async fn record_view(app: &App, visit: &Visit, student_id: &str, page: &str) -> Result<()> {
     let view = format!("V-{}", &crate::compliance::disclosure::new_id()[..12]);
     let (viewer, who) = visit.session.user.clone().expect("a signed-in user");
-    let line = serde_json::json!({
-        "view": view,
-        "at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "viewer": viewer,
-        "role": who.role(),
-        "student_id": student_id,
-        "page": page,
-    });
-    let path = app.warehouse.root().join(VIEWS_FILE);
-    tokio::task::spawn_blocking(move || -> Result<()> {
-        use std::io::Write;
-        crate::warehouse::create_private_dir(path.parent().expect("in a directory"))?;
-        let mut file = crate::warehouse::private_options().append(true).open(&path).map_err(|e| Error::io(&path, e))?;
-        file.write_all(format!("{line}\n").as_bytes()).map_err(|e| Error::io(&path, e))?;
-        file.sync_data().map_err(|e| Error::io(&path, e))
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("view log writer stopped: {e}")))??;
+    let entry = crate::compliance::views::View {
+        view: view.clone(),
+        at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        viewer,
+        role: who.role().to_string(),
+        student_id: student_id.to_string(),
+        page: page.to_string(),
+    };
+    let root = app.warehouse.root().to_path_buf();
+    tokio::task::spawn_blocking(move || crate::compliance::views::append(&root, &entry))
+        .await
+        .map_err(|e| Error::Internal(format!("view log writer stopped: {e}")))??;
     audit(app, "console view", "ok", details(&[("page", page), ("role", who.role()), ("view", &view)])).await
 }
-
-/// The console's log of who viewed which student's page, relative to the warehouse.
-pub const VIEWS_FILE: &str = "console/views.jsonl";
 
 /// Works out who is asking: a session cookie, or the single sign-on header from a trusted
 /// proxy. A header from anywhere else is refused and logged.

@@ -468,6 +468,16 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
         "{views}"
     );
     assert!(entries.iter().any(|e| e.command == "console view"), "views are audited");
+    // The student's subject-access export says who viewed their record.
+    let sar = dir.path().join("sar-viewed");
+    let run =
+        rollcall_command().arg("--warehouse").arg(&warehouse).args(["sar", tutee, "--out"]).arg(&sar).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let viewed = std::fs::read_to_string(sar.join("data/console_views.csv")).unwrap();
+    assert!(
+        viewed.starts_with("viewed_at,viewer,role,page,view") && viewed.contains(",tutor,tutor,student,V-"),
+        "{viewed}"
+    );
     assert!(
         !entries.iter().any(|e| serde_json::to_string(e).unwrap().contains(tutee)),
         "no student id in the audit trail"

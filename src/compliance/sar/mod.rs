@@ -117,6 +117,22 @@ async fn gather(warehouse: &Warehouse, student_id: &str) -> Result<Found> {
             }
         }
     }
+    // Who viewed their record in the web console.
+    let views = crate::compliance::views::of_student(warehouse.root(), student_id)?;
+    if !views.is_empty() {
+        let column = |f: fn(&crate::compliance::views::View) -> &str| -> arrow::array::ArrayRef {
+            std::sync::Arc::new(views.iter().map(|v| Some(f(v))).collect::<StringArray>())
+        };
+        let batch = RecordBatch::try_from_iter([
+            ("viewed_at", column(|v| &v.at)),
+            ("viewer", column(|v| &v.viewer)),
+            ("role", column(|v| &v.role)),
+            ("page", column(|v| &v.page)),
+            ("view", column(|v| &v.view)),
+        ])
+        .map_err(Error::from)?;
+        found.push(("console_views".into(), vec![batch]));
+    }
     // The sessions they were timetabled for (sessions hold no one else's data).
     if found.iter().any(|(n, _)| n == "class_lists") {
         let params = [("student_id", ScalarValue::from(student_id))];
