@@ -168,18 +168,18 @@ fn missing_unsafe_and_wrong_keys_are_refused() {
     assert_eq!(ledger_rows(&env), "1", "no refused run spent anything");
 }
 
-fn pseudonym(key: &[u8], id: &str) -> String {
+pub(crate) fn pseudonym(key: &[u8], id: &str) -> String {
     use hmac::{Hmac, Mac};
     let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).unwrap();
     mac.update(format!("equality\0{id}").as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// Every string held in the Parquet files under `dir`.
-fn parquet_text(dir: &Path) -> String {
+/// Every string held in the Parquet files and transaction-log entries under `dir`.
+pub(crate) fn parquet_text(dir: &Path) -> String {
     files_below(dir)
         .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet" || e == "json"))
         .map(|p| crate::privacy::text_of(&p))
         .collect()
 }

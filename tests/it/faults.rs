@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::common::{Env, Run, files_below, rollcall_command, set_mode};
+use crate::equality::{parquet_text, pseudonym};
 use crate::fixtures::{TERMS, activity, days, weekday};
 
 const KILL_AT: &str = "ROLLCALL_FAULT_KILL_AT";
@@ -144,21 +145,6 @@ fn kill_after_each_step(
         run_env(&env, &["audit", "verify"], &[]).ok();
     }
     unreachable!()
-}
-
-fn pseudonym(key: &[u8], id: &str) -> String {
-    use hmac::{Hmac, Mac};
-    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).unwrap();
-    mac.update(format!("equality\0{id}").as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
-
-fn parquet_text(dir: &Path) -> String {
-    files_below(dir)
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "parquet" || e == "json"))
-        .map(|p| crate::privacy::text_of(&p))
-        .collect()
 }
 
 /// Finding 1: a rotation killed after any step is exclusive until finished (other jobs
