@@ -277,7 +277,9 @@ pub const RUN_COMMAND: &str = "retention purge run";
 /// Runs the purge as of `as_of`; `dry_run` changes nothing.
 pub async fn purge(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> Result<Report> {
     let schedule = Schedule::shipped()?;
-    let _lock = warehouse.lock()?;
+    let lock = warehouse.lock()?;
+    // Rows recorded in the console meanwhile are erased with the rest.
+    warehouse.apply_queue(&lock).await?;
     let ctx = session::build(warehouse, Access::Internal { with_equality: true }).await?;
     let min_years = schedule.tables.keys().map(|n| schedule.years(n)).min().unwrap_or(schedule.default_years);
     let candidates = candidates(&ctx, years_before(as_of, min_years)).await?;

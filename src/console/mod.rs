@@ -43,7 +43,6 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/base.html"))),
     ("login.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/login.html"))),
     ("message.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/message.html"))),
-    ("home.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/home.html"))),
     ("students.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/students.html"))),
     ("student.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/student.html"))),
     ("aggregates.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/aggregates.html"))),

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::DataType;
 use axum::Form;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use datafusion::scalar::ScalarValue;
@@ -165,6 +166,33 @@ async fn visit(app: &App, headers: &HeaderMap, peer: SocketAddr, page: &str) -> 
     }
 }
 
+impl FromRequestParts<Arc<App>> for Visit {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> std::result::Result<Visit, Response> {
+        let peer = match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+            Some(ConnectInfo(peer)) => *peer,
+            None => return Err(failed(&Error::Internal("the console was served without peer addresses".into()))),
+        };
+        let route = parts.extensions.get::<MatchedPath>().map(MatchedPath::as_str);
+        visit(app, &parts.headers, peer, page_name(route)).await
+    }
+}
+
+/// The page a route is, as audit entries name it: `/students/{id}` is `student`, `/` is
+/// `home`, any address without a page `unknown`.
+fn page_name(route: Option<&str>) -> &'static str {
+    match route {
+        None => "unknown",
+        Some("/") => "home",
+        Some("/students/{id}") => "student",
+        Some(route) => PAGES.iter().find(|p| route.trim_start_matches('/').split('/').next() == Some(**p)).copied().unwrap_or("unknown"),
+    }
+}
+
+/// The pages by their address's first segment.
+const PAGES: &[&str] = &["login", "logout", "students", "me", "aggregates", "ukvi", "cases", "dpo", "absences"];
+
 const NOT_KNOWN: &str = "You are signed in to the university, but not as a member of staff on Rollcall's staff list \
                          or as a student. Ask the data team to add you to the staff list.";
 
@@ -276,15 +304,7 @@ fn scope_params(scope: &(String, String, bool)) -> Vec<(&'static str, ScalarValu
 }
 
 /// `GET /`: each role's main page.
-pub async fn home(
-    State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    let visit = match visit(&app, &headers, peer, "home").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn home(visit: Visit) -> Response {
     let target = match visit.user() {
         None => "/login",
         Some(Identity::Student { .. }) => "/me",
@@ -297,13 +317,8 @@ pub async fn home(
 /// `GET /login`
 pub async fn login_form(
     State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    visit: Visit,
 ) -> Response {
-    let visit = match visit(&app, &headers, peer, "login").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     if visit.user().is_some() {
         return with_cookie(&visit, Redirect::to("/"));
     }
@@ -345,14 +360,9 @@ async fn check_csrf(app: &App, visit: &Visit, token: &str, page: &str) -> std::r
 /// `POST /login`
 pub async fn login(
     State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    visit: Visit,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    let visit = match visit(&app, &headers, peer, "login").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     if let Err(refused) = check_csrf(&app, &visit, &form.csrf, "login").await {
         return refused;
     }
@@ -408,14 +418,9 @@ pub async fn login(
 /// `POST /logout`
 pub async fn logout(
     State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    visit: Visit,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    let visit = match visit(&app, &headers, peer, "logout").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     if let Err(refused) = check_csrf(&app, &visit, &form.csrf, "logout").await {
         return refused;
     }
@@ -426,13 +431,8 @@ pub async fn logout(
 /// `GET /students`: the students in the user's scope, lowest rating first.
 pub async fn students(
     State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    visit: Visit,
 ) -> Response {
-    let visit = match visit(&app, &headers, peer, "students").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let Some(who) = visit.user() else { return with_cookie(&visit, Redirect::to("/login")) };
     let Some(scope) = scope_of(who) else {
         return refuse(
@@ -479,15 +479,10 @@ pub struct Paging {
 /// `GET /students/{id}`: one student's page, within the user's scope.
 pub async fn student(
     State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    visit: Visit,
     Path(id): Path<String>,
     Query(paging): Query<Paging>,
 ) -> Response {
-    let visit = match visit(&app, &headers, peer, "student").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let Some(who) = visit.user() else { return with_cookie(&visit, Redirect::to("/login")) };
     const ELSEWHERE: &str = "There is no student page here that you can open.";
     match who {
@@ -523,14 +518,9 @@ pub async fn student(
 /// `GET /me`: a student's own page.
 pub async fn me(
     State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    visit: Visit,
     Query(paging): Query<Paging>,
 ) -> Response {
-    let visit = match visit(&app, &headers, peer, "me").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     match visit.user() {
         Some(Identity::Student { student_id }) => {
             let id = student_id.clone();
@@ -620,13 +610,8 @@ fn urlencode(text: &str) -> String {
 /// about one student. Any member of staff may see them; students may not.
 pub async fn aggregates(
     State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    visit: Visit,
 ) -> Response {
-    let visit = match visit(&app, &headers, peer, "aggregates").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     match visit.user() {
         None => return with_cookie(&visit, Redirect::to("/login")),
         Some(Identity::Student { .. }) => {
@@ -666,12 +651,7 @@ pub async fn aggregates(
 /// Any other address.
 pub async fn not_found(
     State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    visit: Visit,
 ) -> Response {
-    let visit = match visit(&app, &headers, peer, "unknown").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     message(&app, &visit, StatusCode::NOT_FOUND, "Not found", "There is no page at this address.")
 }

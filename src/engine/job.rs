@@ -28,6 +28,8 @@ impl<'w> Job<'w> {
     pub async fn start(warehouse: &'w Warehouse, access: Access) -> Result<Job<'w>> {
         let lock = warehouse.lock()?;
         warehouse.create_missing_tables().await?;
+        // Rows recorded in the console while another job held the lock come first.
+        warehouse.apply_queue(&lock).await?;
         let ctx = session::build(warehouse, access).await?;
         Ok(Job { warehouse, ctx, lock })
     }

@@ -6,6 +6,7 @@
 
 pub mod fault;
 mod files;
+pub mod queue;
 pub mod row;
 mod staged;
 pub mod tables;
@@ -235,13 +236,33 @@ impl Warehouse {
         self.write(def, batches, SaveMode::Overwrite, operation).await
     }
 
+    /// Appends batches to a table in one commit whose metadata carries `metadata`.
+    pub async fn append_tagged(
+        &self,
+        def: &TableDef,
+        batches: Vec<RecordBatch>,
+        metadata: HashMap<String, serde_json::Value>,
+    ) -> Result<i64> {
+        self.write_with(def, batches, SaveMode::Append, metadata).await
+    }
+
     async fn write(&self, def: &TableDef, batches: Vec<RecordBatch>, mode: SaveMode, operation: &str) -> Result<i64> {
+        self.write_with(def, batches, mode, operation_metadata(operation)).await
+    }
+
+    async fn write_with(
+        &self,
+        def: &TableDef,
+        batches: Vec<RecordBatch>,
+        mode: SaveMode,
+        metadata: HashMap<String, serde_json::Value>,
+    ) -> Result<i64> {
         let table = self.table(def).await?;
         let batches = if batches.is_empty() { vec![RecordBatch::new_empty(def.schema())] } else { batches };
         let table = table
             .write(batches)
             .with_save_mode(mode)
-            .with_commit_properties(self.commit_properties(operation_metadata(operation)))
+            .with_commit_properties(self.commit_properties(metadata))
             .await
             .map_err(|e| Error::table(def.name, e))?;
         self.committed(def)?;

@@ -89,6 +89,11 @@ pub async fn export(warehouse: &Warehouse, student_id: &str, dir: &Path) -> Resu
 /// Every row held about the student: their rows in every table with a `student_id`, their
 /// ethnicity through the pseudonym, and the sessions they were timetabled for.
 async fn gather(warehouse: &Warehouse, student_id: &str) -> Result<Found> {
+    // Rows recorded in the console go to their tables first, unless a job holds the lock
+    // (then they are listed as waiting, below).
+    if let Some(lock) = warehouse.try_lock()? {
+        warehouse.apply_queue(&lock).await?;
+    }
     let ctx = session::build(warehouse, Access::Internal { with_equality: true }).await?;
     let mut found: Found = Vec::new();
     for def in tables::ALL {
@@ -132,6 +137,21 @@ async fn gather(warehouse: &Warehouse, student_id: &str) -> Result<Found> {
         ])
         .map_err(Error::from)?;
         found.push(("console_views".into(), vec![batch]));
+    }
+    // Rows about them recorded in the console, still waiting for their tables.
+    let waiting: Vec<_> = crate::warehouse::queue::pending(warehouse.root())?
+        .into_iter()
+        .filter(|e| e.text("student_id") == Some(student_id))
+        .collect();
+    if !waiting.is_empty() {
+        let tables: StringArray = waiting.iter().map(|e| Some(e.table.as_str())).collect();
+        let cells: StringArray = waiting.iter().map(|e| Some(serde_json::to_string(&e.cells).unwrap_or_default())).collect();
+        let batch = RecordBatch::try_from_iter([
+            ("table", std::sync::Arc::new(tables) as arrow::array::ArrayRef),
+            ("row", std::sync::Arc::new(cells) as arrow::array::ArrayRef),
+        ])
+        .map_err(Error::from)?;
+        found.push(("waiting_rows".into(), vec![batch]));
     }
     // The sessions they were timetabled for (sessions hold no one else's data).
     if found.iter().any(|(n, _)| n == "class_lists") {
