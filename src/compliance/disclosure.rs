@@ -49,34 +49,40 @@ pub struct Disclosure {
     pub consent_id: Option<String>,
 }
 
+/// A new disclosure id.
+pub fn disclosure_id() -> String {
+    format!("D-{}", &new_id()[..12])
+}
+
+impl Disclosure {
+    /// The disclosure as a row of the log, recorded by `recorded_by` at `at`.
+    pub fn cells(&self, id: &str, recorded_by: &str, at: i64) -> Vec<row::Cell> {
+        vec![
+            ("disclosure_id", row::text(id)),
+            ("student_id", row::text(&self.student_id)),
+            ("recipient", row::text(&self.recipient)),
+            ("legal_basis", row::text(&self.legal_basis)),
+            ("purpose", row::text(&self.purpose)),
+            ("fields", row::text(&self.fields)),
+            ("disclosed_on", row::day(Some(date_to_days(self.disclosed_on)))),
+            ("source", row::text(&self.source)),
+            ("consent_id", ScalarValue::Utf8(self.consent_id.clone())),
+            ("recorded_by", row::text(recorded_by)),
+            ("recorded_at", row::instant(Some(at))),
+        ]
+    }
+}
+
 /// Appends disclosures to the log in one commit; returns their ids. The caller holds the
 /// warehouse lock.
 pub async fn log(warehouse: &Warehouse, items: &[Disclosure]) -> Result<Vec<String>> {
     if items.is_empty() {
         return Ok(vec![]);
     }
-    let ids: Vec<String> = items.iter().map(|_| format!("D-{}", &new_id()[..12])).collect();
+    let ids: Vec<String> = items.iter().map(|_| disclosure_id()).collect();
     let n = items.len();
     let at = warehouse.clock().now_micros();
-    let rows: Vec<Vec<row::Cell>> = items
-        .iter()
-        .zip(&ids)
-        .map(|(d, id)| {
-            vec![
-                ("disclosure_id", row::text(id)),
-                ("student_id", row::text(&d.student_id)),
-                ("recipient", row::text(&d.recipient)),
-                ("legal_basis", row::text(&d.legal_basis)),
-                ("purpose", row::text(&d.purpose)),
-                ("fields", row::text(&d.fields)),
-                ("disclosed_on", row::day(Some(date_to_days(d.disclosed_on)))),
-                ("source", row::text(&d.source)),
-                ("consent_id", ScalarValue::Utf8(d.consent_id.clone())),
-                ("recorded_by", row::text(os_user())),
-                ("recorded_at", row::instant(Some(at))),
-            ]
-        })
-        .collect();
+    let rows: Vec<Vec<row::Cell>> = items.iter().zip(&ids).map(|(d, id)| d.cells(id, &os_user(), at)).collect();
     warehouse.append_named(&tables::DISCLOSURES, &rows, "disclosures logged").await?;
     crate::compliance::audit::note("disclosures_logged", n);
     Ok(ids)

@@ -19,6 +19,7 @@ pub mod accounts;
 mod chart;
 mod pages;
 mod sessions;
+mod work;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,11 +46,16 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("message.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/message.html"))),
     ("students.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/students.html"))),
     ("student.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/student.html"))),
+    ("ukvi.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/ukvi.html"))),
+    ("cases.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/cases.html"))),
     ("aggregates.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/aggregates.html"))),
 ];
 
 /// How old the tables' snapshots a page reads may be.
 const SNAPSHOT_SECONDS: u64 = 5;
+
+/// How often the console looks for recorded rows still waiting for the warehouse lock.
+const QUEUE_SECONDS: u64 = 5;
 
 /// The running console's shared state.
 pub(crate) struct App {
@@ -123,7 +129,14 @@ pub async fn serve(warehouse: Warehouse, listen: SocketAddr, ready: impl FnOnce(
         .route("/logout", post(pages::logout))
         .route("/students", get(pages::students))
         .route("/students/{id}", get(pages::student))
+        .route("/students/{id}/outcome", post(work::record_outcome))
+        .route("/students/{id}/absence", post(work::decide_absence))
         .route("/me", get(pages::me))
+        .route("/me/absence", post(work::report_absence))
+        .route("/ukvi", get(work::ukvi))
+        .route("/ukvi/reported", post(work::ukvi_reported))
+        .route("/ukvi/return.xlsx", get(work::ukvi_workbook))
+        .route("/cases", get(work::cases))
         .route("/aggregates", get(pages::aggregates))
         .route(
             "/static/console.css",
@@ -131,7 +144,16 @@ pub async fn serve(warehouse: Warehouse, listen: SocketAddr, ready: impl FnOnce(
         )
         .fallback(pages::not_found)
         .layer(axum::middleware::map_response(secure))
-        .with_state(app);
+        .with_state(app.clone());
+    // Rows recorded while a job held the lock are written once it is free.
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(QUEUE_SECONDS)).await;
+            if crate::warehouse::queue::pending(app.warehouse.root()).is_ok_and(|p| !p.is_empty()) {
+                app.apply_soon();
+            }
+        }
+    });
     ready(bound);
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .await

@@ -28,17 +28,17 @@ const RATINGS_PER_PAGE: usize = 50;
 
 /// Who is asking, and the cookie to set if their session is new.
 pub(crate) struct Visit {
-    session: Session,
+    pub(super) session: Session,
     set_cookie: Option<String>,
 }
 
 impl Visit {
-    fn user(&self) -> Option<&Identity> {
+    pub(super) fn user(&self) -> Option<&Identity> {
         self.session.user.as_ref().map(|(_, who)| who)
     }
 }
 
-fn with_cookie(visit: &Visit, response: impl IntoResponse) -> Response {
+pub(super) fn with_cookie(visit: &Visit, response: impl IntoResponse) -> Response {
     let mut response = response.into_response();
     if let Some(cookie) = &visit.set_cookie
         && let Ok(value) = header::HeaderValue::from_str(cookie)
@@ -48,7 +48,7 @@ fn with_cookie(visit: &Visit, response: impl IntoResponse) -> Response {
     response
 }
 
-fn render(app: &App, name: &str, ctx: minijinja::Value) -> Response {
+pub(super) fn render(app: &App, name: &str, ctx: minijinja::Value) -> Response {
     match app.templates.get_template(name).and_then(|t| t.render(ctx)) {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -58,20 +58,20 @@ fn render(app: &App, name: &str, ctx: minijinja::Value) -> Response {
     }
 }
 
-fn message(app: &App, visit: &Visit, status: StatusCode, title: &str, text: &str) -> Response {
+pub(super) fn message(app: &App, visit: &Visit, status: StatusCode, title: &str, text: &str) -> Response {
     let page =
         render(app, "message.html", context! { title, text, user => user_context(visit), csrf => &visit.session.csrf });
     with_cookie(visit, (status, page))
 }
 
-fn failed(e: &Error) -> Response {
+pub(super) fn failed(e: &Error) -> Response {
     tracing::error!("console: {}", e.code());
     (StatusCode::INTERNAL_SERVER_ERROR, Html("<h1>Something went wrong</h1><p>Try again in a moment.</p>"))
         .into_response()
 }
 
 /// Appends an audit entry for the console (no personal data: roles, pages, opaque ids).
-async fn audit(app: &App, command: &str, outcome: &str, details: Map<String, Value>) -> Result<()> {
+pub(super) async fn audit(app: &App, command: &str, outcome: &str, details: Map<String, Value>) -> Result<()> {
     let root = app.warehouse.root().to_path_buf();
     let (command, outcome) = (command.to_string(), outcome.to_string());
     tokio::task::spawn_blocking(move || crate::compliance::audit::append(&root, &command, &outcome, details, vec![]))
@@ -80,12 +80,19 @@ async fn audit(app: &App, command: &str, outcome: &str, details: Map<String, Val
     Ok(())
 }
 
-fn details(pairs: &[(&str, &str)]) -> Map<String, Value> {
+pub(super) fn details(pairs: &[(&str, &str)]) -> Map<String, Value> {
     pairs.iter().map(|(k, v)| (k.to_string(), Value::from(*v))).collect()
 }
 
 /// Logs a refused request (who asked, by role, for which page) and answers it.
-async fn refuse(app: &App, visit: &Visit, status: StatusCode, page: &str, reason: &str, text: &str) -> Response {
+pub(super) async fn refuse(
+    app: &App,
+    visit: &Visit,
+    status: StatusCode,
+    page: &str,
+    reason: &str,
+    text: &str,
+) -> Response {
     let role = visit.user().map(Identity::role).unwrap_or("anonymous");
     if let Err(e) =
         audit(app, "console refused", "refused", details(&[("page", page), ("role", role), ("reason", reason)])).await
@@ -186,7 +193,11 @@ fn page_name(route: Option<&str>) -> &'static str {
         None => "unknown",
         Some("/") => "home",
         Some("/students/{id}") => "student",
-        Some(route) => PAGES.iter().find(|p| route.trim_start_matches('/').split('/').next() == Some(**p)).copied().unwrap_or("unknown"),
+        Some(route) => PAGES
+            .iter()
+            .find(|p| route.trim_start_matches('/').split('/').next() == Some(**p))
+            .copied()
+            .unwrap_or("unknown"),
     }
 }
 
@@ -198,7 +209,7 @@ const NOT_KNOWN: &str = "You are signed in to the university, but not as a membe
 
 /// Reads a catalog query over the console's snapshot, reading again once if a purge
 /// removed files the snapshot had.
-async fn read(app: &App, name: &str, params: &[(&str, ScalarValue)]) -> Result<Vec<RecordBatch>> {
+pub(super) async fn read(app: &App, name: &str, params: &[(&str, ScalarValue)]) -> Result<Vec<RecordBatch>> {
     let ctx = app.tables().await?;
     match queries::collect(&ctx, name, params).await {
         Err(e) if e.is_vanished_file() => {
@@ -239,7 +250,7 @@ async fn identify(app: &App, who: &str, holder: Option<&Holder>) -> Result<Optio
 
 /// Query results as rows of display text: dates as `YYYY-MM-DD`, fractions to two places,
 /// nothing for null.
-fn rows(batches: &[RecordBatch]) -> Vec<BTreeMap<String, String>> {
+pub(super) fn rows(batches: &[RecordBatch]) -> Vec<BTreeMap<String, String>> {
     let mut out = Vec::new();
     for batch in batches {
         let schema = batch.schema();
@@ -272,7 +283,7 @@ fn cell(column: &arrow::array::ArrayRef, r: usize) -> String {
     }
 }
 
-fn user_context(visit: &Visit) -> minijinja::Value {
+pub(super) fn user_context(visit: &Visit) -> minijinja::Value {
     match visit.user() {
         None => minijinja::Value::UNDEFINED,
         Some(Identity::Student { student_id }) => context! { name => student_id, role => "student", student => true },
@@ -280,6 +291,8 @@ fn user_context(visit: &Visit) -> minijinja::Value {
             name => name,
             role => who.role(),
             students => scope_of(who).is_some(),
+            cases => who.has("progress") || who.has("department-lead"),
+            ukvi => who.has("compliance"),
             aggregates => true,
         },
     }
@@ -287,14 +300,14 @@ fn user_context(visit: &Visit) -> minijinja::Value {
 
 /// A member of staff's student scope: (their staff id, their department if they lead it,
 /// everyone). `None`: their roles open no student's page.
-fn scope_of(who: &Identity) -> Option<(String, String, bool)> {
+pub(super) fn scope_of(who: &Identity) -> Option<(String, String, bool)> {
     let Identity::Staff { staff_id, department, .. } = who else { return None };
     let everyone = who.has("progress");
     let department = if who.has("department-lead") { department.clone() } else { String::new() };
     (everyone || who.has("tutor") || !department.is_empty()).then(|| (staff_id.clone(), department, everyone))
 }
 
-fn scope_params(scope: &(String, String, bool)) -> Vec<(&'static str, ScalarValue)> {
+pub(super) fn scope_params(scope: &(String, String, bool)) -> Vec<(&'static str, ScalarValue)> {
     vec![
         ("staff_id", ScalarValue::from(scope.0.as_str())),
         // No department matches the empty string: only a department lead's is given.
@@ -308,6 +321,8 @@ pub async fn home(visit: Visit) -> Response {
     let target = match visit.user() {
         None => "/login",
         Some(Identity::Student { .. }) => "/me",
+        Some(who) if who.has("progress") => "/cases",
+        Some(who) if who.has("compliance") => "/ukvi",
         Some(who) if scope_of(who).is_some() => "/students",
         Some(_) => "/aggregates",
     };
@@ -315,10 +330,7 @@ pub async fn home(visit: Visit) -> Response {
 }
 
 /// `GET /login`
-pub async fn login_form(
-    State(app): State<Arc<App>>,
-    visit: Visit,
-) -> Response {
+pub async fn login_form(State(app): State<Arc<App>>, visit: Visit) -> Response {
     if visit.user().is_some() {
         return with_cookie(&visit, Redirect::to("/"));
     }
@@ -342,7 +354,7 @@ pub struct TokenForm {
     csrf: String,
 }
 
-async fn check_csrf(app: &App, visit: &Visit, token: &str, page: &str) -> std::result::Result<(), Response> {
+pub(super) async fn check_csrf(app: &App, visit: &Visit, token: &str, page: &str) -> std::result::Result<(), Response> {
     if sessions::same_token(token, &visit.session.csrf) {
         return Ok(());
     }
@@ -358,11 +370,7 @@ async fn check_csrf(app: &App, visit: &Visit, token: &str, page: &str) -> std::r
 }
 
 /// `POST /login`
-pub async fn login(
-    State(app): State<Arc<App>>,
-    visit: Visit,
-    Form(form): Form<SignInForm>,
-) -> Response {
+pub async fn login(State(app): State<Arc<App>>, visit: Visit, Form(form): Form<SignInForm>) -> Response {
     if let Err(refused) = check_csrf(&app, &visit, &form.csrf, "login").await {
         return refused;
     }
@@ -416,11 +424,7 @@ pub async fn login(
 }
 
 /// `POST /logout`
-pub async fn logout(
-    State(app): State<Arc<App>>,
-    visit: Visit,
-    Form(form): Form<TokenForm>,
-) -> Response {
+pub async fn logout(State(app): State<Arc<App>>, visit: Visit, Form(form): Form<TokenForm>) -> Response {
     if let Err(refused) = check_csrf(&app, &visit, &form.csrf, "logout").await {
         return refused;
     }
@@ -429,10 +433,7 @@ pub async fn logout(
 }
 
 /// `GET /students`: the students in the user's scope, lowest rating first.
-pub async fn students(
-    State(app): State<Arc<App>>,
-    visit: Visit,
-) -> Response {
+pub async fn students(State(app): State<Arc<App>>, visit: Visit) -> Response {
     let Some(who) = visit.user() else { return with_cookie(&visit, Redirect::to("/login")) };
     let Some(scope) = scope_of(who) else {
         return refuse(
@@ -474,6 +475,8 @@ pub async fn students(
 pub struct Paging {
     #[serde(default)]
     page: Option<usize>,
+    #[serde(default)]
+    saved: Option<String>,
 }
 
 /// `GET /students/{id}`: one student's page, within the user's scope.
@@ -512,26 +515,23 @@ pub async fn student(
     if !in_scope {
         return refuse(&app, &visit, StatusCode::NOT_FOUND, "student", "outside the user's scope", ELSEWHERE).await;
     }
-    student_page(&app, &visit, &id, paging.page.unwrap_or(1), "student").await
+    student_page(&app, &visit, &id, &paging, "student").await
 }
 
 /// `GET /me`: a student's own page.
-pub async fn me(
-    State(app): State<Arc<App>>,
-    visit: Visit,
-    Query(paging): Query<Paging>,
-) -> Response {
+pub async fn me(State(app): State<Arc<App>>, visit: Visit, Query(paging): Query<Paging>) -> Response {
     match visit.user() {
         Some(Identity::Student { student_id }) => {
             let id = student_id.clone();
-            student_page(&app, &visit, &id, paging.page.unwrap_or(1), "own").await
+            student_page(&app, &visit, &id, &paging, "own").await
         }
         Some(_) => with_cookie(&visit, Redirect::to("/")),
         None => with_cookie(&visit, Redirect::to("/login")),
     }
 }
 
-async fn student_page(app: &App, visit: &Visit, id: &str, page: usize, kind: &str) -> Response {
+async fn student_page(app: &App, visit: &Visit, id: &str, paging: &Paging, kind: &str) -> Response {
+    let page = paging.page.unwrap_or(1);
     let student = [("student_id", ScalarValue::from(id))];
     let record = match read(app, "console/student_record", &student).await {
         Ok(b) => rows(&b),
@@ -567,6 +567,10 @@ async fn student_page(app: &App, visit: &Visit, id: &str, page: usize, kind: &st
         Ok(b) => rows(&b),
         Err(e) => return failed(&e),
     };
+    let absences = match super::work::absences_of(app, id).await {
+        Ok(a) => a,
+        Err(e) => return failed(&e),
+    };
     if let Err(e) = record_view(app, visit, id, kind).await {
         return failed(&e);
     }
@@ -590,6 +594,11 @@ async fn student_page(app: &App, visit: &Visit, id: &str, page: usize, kind: &st
             base,
             modules,
             cases,
+            absences,
+            outcomes => super::work::outcomes(),
+            today => app.warehouse.clock().today().to_string(),
+            saved => paging.saved.is_some(),
+            waiting => super::work::waiting_about(app, id),
             user => user_context(visit),
             csrf => &visit.session.csrf,
         },
@@ -597,7 +606,7 @@ async fn student_page(app: &App, visit: &Visit, id: &str, page: usize, kind: &st
     with_cookie(visit, html)
 }
 
-fn urlencode(text: &str) -> String {
+pub(super) fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
@@ -608,10 +617,7 @@ fn urlencode(text: &str) -> String {
 
 /// `GET /aggregates`: figures safe to publish (HESA rounding and suppression); never a row
 /// about one student. Any member of staff may see them; students may not.
-pub async fn aggregates(
-    State(app): State<Arc<App>>,
-    visit: Visit,
-) -> Response {
+pub async fn aggregates(State(app): State<Arc<App>>, visit: Visit) -> Response {
     match visit.user() {
         None => return with_cookie(&visit, Redirect::to("/login")),
         Some(Identity::Student { .. }) => {
@@ -649,9 +655,6 @@ pub async fn aggregates(
 }
 
 /// Any other address.
-pub async fn not_found(
-    State(app): State<Arc<App>>,
-    visit: Visit,
-) -> Response {
+pub async fn not_found(State(app): State<Arc<App>>, visit: Visit) -> Response {
     message(&app, &visit, StatusCode::NOT_FOUND, "Not found", "There is no page at this address.")
 }

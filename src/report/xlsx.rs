@@ -10,22 +10,27 @@ use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
 use crate::domain::time::days_to_date;
 use crate::error::{Error, Result};
 
-fn excel(path: &Path, e: XlsxError) -> Error {
-    Error::io(path, std::io::Error::other(e.to_string()))
+fn excel(e: XlsxError) -> Error {
+    Error::Internal(format!("the workbook could not be made: {e}"))
 }
 
 /// Writes the batches as one worksheet to `path` (atomically).
 pub fn write(batches: &[RecordBatch], path: &Path) -> Result<()> {
+    let Some(first) = batches.first() else {
+        return Err(Error::Internal("no result to write".into()));
+    };
+    crate::warehouse::write_atomically(path, &workbook(&first.schema(), batches)?)
+}
+
+/// The batches (with columns `schema`) as a workbook of one worksheet, in memory.
+pub fn workbook(schema: &arrow::datatypes::Schema, batches: &[RecordBatch]) -> Result<Vec<u8>> {
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
     let bold = Format::new().set_bold();
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
-    let Some(first) = batches.first() else {
-        return Err(Error::Internal("no result to write".into()));
-    };
-    for (col, field) in first.schema().fields().iter().enumerate() {
-        sheet.write_string_with_format(0, col as u16, field.name(), &bold).map_err(|e| excel(path, e))?;
+    for (col, field) in schema.fields().iter().enumerate() {
+        sheet.write_string_with_format(0, col as u16, field.name(), &bold).map_err(excel)?;
     }
     let mut row = 1u32;
     for batch in batches {
@@ -39,10 +44,8 @@ pub fn write(batches: &[RecordBatch], path: &Path) -> Result<()> {
                     for i in 0..days.len() {
                         if days.is_valid(i) {
                             let d = days_to_date(days.value(i));
-                            let value = ExcelDateTime::parse_from_str(&d.to_string()).map_err(|e| excel(path, e))?;
-                            sheet
-                                .write_datetime_with_format(row + i as u32, col, &value, &date)
-                                .map_err(|e| excel(path, e))?;
+                            let value = ExcelDateTime::parse_from_str(&d.to_string()).map_err(excel)?;
+                            sheet.write_datetime_with_format(row + i as u32, col, &value, &date).map_err(excel)?;
                         }
                     }
                 }
@@ -53,10 +56,8 @@ pub fn write(batches: &[RecordBatch], path: &Path) -> Result<()> {
                         if micros.is_valid(i) {
                             let t = chrono::DateTime::from_timestamp_micros(micros.value(i)).expect("in range");
                             let text = t.format("%Y-%m-%dT%H:%M:%S").to_string();
-                            let value = ExcelDateTime::parse_from_str(&text).map_err(|e| excel(path, e))?;
-                            sheet
-                                .write_datetime_with_format(row + i as u32, col, &value, &datetime)
-                                .map_err(|e| excel(path, e))?;
+                            let value = ExcelDateTime::parse_from_str(&text).map_err(excel)?;
+                            sheet.write_datetime_with_format(row + i as u32, col, &value, &datetime).map_err(excel)?;
                         }
                     }
                 }
@@ -65,7 +66,7 @@ pub fn write(batches: &[RecordBatch], path: &Path) -> Result<()> {
                     let numbers = numbers.as_any().downcast_ref::<arrow::array::Float64Array>().expect("float");
                     for i in 0..numbers.len() {
                         if numbers.is_valid(i) {
-                            sheet.write_number(row + i as u32, col, numbers.value(i)).map_err(|e| excel(path, e))?;
+                            sheet.write_number(row + i as u32, col, numbers.value(i)).map_err(excel)?;
                         }
                     }
                 }
@@ -73,7 +74,7 @@ pub fn write(batches: &[RecordBatch], path: &Path) -> Result<()> {
                     let flags = array.as_any().downcast_ref::<arrow::array::BooleanArray>().expect("bool");
                     for i in 0..flags.len() {
                         if flags.is_valid(i) {
-                            sheet.write_boolean(row + i as u32, col, flags.value(i)).map_err(|e| excel(path, e))?;
+                            sheet.write_boolean(row + i as u32, col, flags.value(i)).map_err(excel)?;
                         }
                     }
                 }
@@ -82,7 +83,7 @@ pub fn write(batches: &[RecordBatch], path: &Path) -> Result<()> {
                     let text = text.as_any().downcast_ref::<arrow::array::StringArray>().expect("text");
                     for i in 0..text.len() {
                         if text.is_valid(i) {
-                            sheet.write_string(row + i as u32, col, text.value(i)).map_err(|e| excel(path, e))?;
+                            sheet.write_string(row + i as u32, col, text.value(i)).map_err(excel)?;
                         }
                     }
                 }
@@ -90,8 +91,7 @@ pub fn write(batches: &[RecordBatch], path: &Path) -> Result<()> {
         }
         row += batch.num_rows() as u32;
     }
-    sheet.set_freeze_panes(1, 0).map_err(|e| excel(path, e))?;
+    sheet.set_freeze_panes(1, 0).map_err(excel)?;
     sheet.autofit();
-    let bytes = workbook.save_to_buffer().map_err(|e| excel(path, e))?;
-    crate::warehouse::write_atomically(path, &bytes)
+    workbook.save_to_buffer().map_err(excel)
 }

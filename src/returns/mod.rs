@@ -40,15 +40,7 @@ async fn prepared(warehouse: &Warehouse, as_of: NaiveDate) -> Result<(WriteLock,
 /// reported on that day, so later returns do not list them again.
 pub async fn ukvi(warehouse: &Warehouse, as_of: NaiveDate, record: bool) -> Result<Return> {
     let (lock, ctx) = prepared(warehouse, as_of).await?;
-    let config = &warehouse.config().ukvi;
-    let params = [
-        ("as_of", date(date_to_days(as_of))),
-        ("no_show_days", ScalarValue::Int64(Some(i64::from(config.no_engagement_days_after_start)))),
-        ("rule", ScalarValue::from(config.engagement_rule.as_str())),
-        ("threshold", ScalarValue::Int64(Some(i64::from(config.engagement_threshold)))),
-        ("within", ScalarValue::Int64(Some(i64::from(config.report_within_working_days)))),
-        ("excusing", ScalarValue::from(warehouse.config().rating.excusing_kinds())),
-    ];
+    let params = ukvi_params(warehouse.config(), as_of);
     let query = "returns/ukvi";
     let mut frame = queries::plan(&ctx, query, &params).await?;
     if record {
@@ -74,6 +66,19 @@ pub async fn ukvi(warehouse: &Warehouse, as_of: NaiveDate, record: bool) -> Resu
     }
     drop(lock);
     Ok(Return { frame, query })
+}
+
+/// The settings the UKVI return's query (`returns/ukvi`) is run with, as of a day.
+pub fn ukvi_params(config: &crate::config::Config, as_of: NaiveDate) -> Vec<(&'static str, ScalarValue)> {
+    let ukvi = &config.ukvi;
+    vec![
+        ("as_of", date(date_to_days(as_of))),
+        ("no_show_days", ScalarValue::Int64(Some(i64::from(ukvi.no_engagement_days_after_start)))),
+        ("rule", ScalarValue::from(ukvi.engagement_rule.as_str())),
+        ("threshold", ScalarValue::Int64(Some(i64::from(ukvi.engagement_threshold)))),
+        ("within", ScalarValue::Int64(Some(i64::from(ukvi.report_within_working_days)))),
+        ("excusing", ScalarValue::from(config.rating.excusing_kinds())),
+    ]
 }
 
 /// The funding-body return for `body` as of a day. With `record`, every line is logged as
@@ -143,15 +148,32 @@ fn reported_rows(rows: &[RecordBatch], as_of: NaiveDate, now: i64) -> Result<Vec
         let (ids, events, trigger) =
             (texts(batch, "student_id")?, texts(batch, "event")?, days(batch, "trigger_date")?);
         for r in 0..batch.num_rows() {
-            out.push(vec![
-                ("student_id", row::text(ids.value(r))),
-                ("event", row::text(events.value(r))),
-                ("trigger_date", row::day(trigger.is_valid(r).then(|| trigger.value(r)))),
-                ("reported_on", row::day(Some(date_to_days(as_of)))),
-                ("recorded_by", row::text(os_user())),
-                ("recorded_at", row::instant(Some(now))),
-            ]);
+            let trigger = trigger.is_valid(r).then(|| trigger.value(r));
+            out.push(reported_cells(ids.value(r), events.value(r), trigger, as_of, &os_user(), now));
         }
     }
     Ok(out)
+}
+
+/// The columns of the UKVI return, as a disclosure of one of its lines names them.
+pub const UKVI_FIELDS: &str = "student_id,cas_number,event,trigger_date,report_by,rule,overdue";
+
+/// A `ukvi_reports` row: the event (student, event, trigger day) recorded as reported on
+/// `reported_on` by `by` at `at` (UTC microseconds).
+pub fn reported_cells(
+    student_id: &str,
+    event: &str,
+    trigger_date: Option<i32>,
+    reported_on: NaiveDate,
+    by: &str,
+    at: i64,
+) -> Vec<row::Cell> {
+    vec![
+        ("student_id", row::text(student_id)),
+        ("event", row::text(event)),
+        ("trigger_date", row::day(trigger_date)),
+        ("reported_on", row::day(Some(date_to_days(reported_on)))),
+        ("recorded_by", row::text(by)),
+        ("recorded_at", row::instant(Some(at))),
+    ]
 }

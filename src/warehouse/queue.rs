@@ -83,7 +83,8 @@ fn to_cell(def: &TableDef, column: &str, value: &Value) -> Result<Cell> {
         .iter()
         .find(|(name, _)| *name == column)
         .ok_or_else(|| Error::Internal(format!("queued row: table '{}' has no column '{column}'", def.name)))?;
-    let wrong = || Error::Internal(format!("queued row: column '{column}' of '{}' has a value of another type", def.name));
+    let wrong =
+        || Error::Internal(format!("queued row: column '{column}' of '{}' has a value of another type", def.name));
     let cell = match (col, value) {
         (_, Value::Null) => ScalarValue::try_from(col.data_type()).map_err(|e| Error::query(def.name, e))?,
         (Col::Text, Value::String(t)) => super::row::text(t.as_str()),

@@ -145,7 +145,8 @@ async fn gather(warehouse: &Warehouse, student_id: &str) -> Result<Found> {
         .collect();
     if !waiting.is_empty() {
         let tables: StringArray = waiting.iter().map(|e| Some(e.table.as_str())).collect();
-        let cells: StringArray = waiting.iter().map(|e| Some(serde_json::to_string(&e.cells).unwrap_or_default())).collect();
+        let cells: StringArray =
+            waiting.iter().map(|e| Some(serde_json::to_string(&e.cells).unwrap_or_default())).collect();
         let batch = RecordBatch::try_from_iter([
             ("table", std::sync::Arc::new(tables) as arrow::array::ArrayRef),
             ("row", std::sync::Arc::new(cells) as arrow::array::ArrayRef),

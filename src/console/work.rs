@@ -1,0 +1,789 @@
+//! The console's working pages, where staff and students record things: outcomes on cases,
+//! absences reported and decided, UKVI events marked reported; and the lists they work
+//! from (the compliance officer's UKVI dashboard, the progress team's cases).
+//!
+//! Nothing recorded here waits for a batch job: each row goes to the warehouse's small
+//! queue (fsynced, its own lock) and the page answers at once; the row reaches its table as
+//! soon as no job holds the warehouse lock (see `crate::warehouse::queue`). Until then the
+//! pages show it as waiting, and count it as done (an event marked reported is not offered
+//! again).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::NaiveDate;
+use datafusion::scalar::ScalarValue;
+use minijinja::context;
+use serde::Deserialize;
+
+use super::App;
+use super::pages::{
+    Visit, audit, check_csrf, details, failed, message, read, refuse, render, rows, scope_of, scope_params,
+    user_context, with_cookie,
+};
+use super::sessions::Identity;
+use crate::domain::terms::Outcome;
+use crate::domain::time::{date_to_days, days_to_date};
+use crate::engine::cells;
+use crate::error::{Error, Result};
+use crate::warehouse::queue::{self, Entry};
+use crate::warehouse::row::{self, Cell};
+use crate::warehouse::tables::{self, TableDef};
+
+/// The longest note kept with an outcome, in characters.
+const NOTE_LIMIT: usize = 1000;
+/// The longest absence a student may report from the console, in days.
+const ABSENCE_LIMIT_DAYS: i64 = 60;
+
+impl App {
+    /// Queues a row for its table and, if no job holds the warehouse lock, writes it now
+    /// (in the background: the page does not wait).
+    async fn record(self: &Arc<Self>, def: TableDef, cells: Vec<Cell>) -> Result<String> {
+        let warehouse = self.warehouse.clone();
+        let id = tokio::task::spawn_blocking(move || warehouse.enqueue(&def, &cells))
+            .await
+            .map_err(|e| Error::Internal(format!("the queue writer stopped: {e}")))??;
+        self.apply_soon();
+        Ok(id)
+    }
+
+    /// Writes the queued rows to their tables if the warehouse lock is free.
+    pub(super) fn apply_soon(self: &Arc<Self>) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let lock = match app.warehouse.try_lock() {
+                Ok(Some(lock)) => lock,
+                Ok(None) => return,
+                Err(e) => return tracing::error!("console: the warehouse lock: {}", e.code()),
+            };
+            let applied = async {
+                app.warehouse.create_missing_tables().await?;
+                app.warehouse.apply_queue(&lock).await
+            };
+            match applied.await {
+                Ok(0) => {}
+                Ok(_) => app.refresh().await,
+                Err(e) => tracing::error!("console: applying recorded rows: {}", e.code()),
+            }
+        });
+    }
+
+    /// The rows waiting in the queue for `table`.
+    fn waiting(&self, table: &str) -> Vec<Entry> {
+        match queue::pending(self.warehouse.root()) {
+            Ok(entries) => entries.into_iter().filter(|e| e.table == table).collect(),
+            Err(e) => {
+                tracing::error!("console: reading the queue: {}", e.code());
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// A day from a form field, or a message naming the field.
+fn day_field(value: &str, field: &str) -> std::result::Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| format!("{field}: give a date as YYYY-MM-DD."))
+}
+
+fn today(app: &App) -> NaiveDate {
+    app.warehouse.clock().today()
+}
+
+/// Whether a member of staff may open `student_id`'s page (and so record on it).
+pub(super) async fn in_scope(app: &App, who: &Identity, student_id: &str) -> Result<bool> {
+    let Some(scope) = scope_of(who) else { return Ok(false) };
+    let mut params = scope_params(&scope);
+    params.push(("student_id", ScalarValue::from(student_id)));
+    let found = read(app, "console/student_in_scope", &params).await?;
+    Ok(cells::int_at(&found, "n")?.unwrap_or(0) > 0)
+}
+
+/// What is waiting in the queue about one student, in words, for their page.
+pub(super) fn waiting_about(app: &App, student_id: &str) -> Vec<String> {
+    let entries = match queue::pending(app.warehouse.root()) {
+        Ok(entries) => entries,
+        Err(e) => {
+            tracing::error!("console: reading the queue: {}", e.code());
+            return Vec::new();
+        }
+    };
+    let day = |e: &Entry, c: &str| {
+        e.cells.get(c).and_then(|v| v.as_i64()).and_then(|d| i32::try_from(d).ok()).map(days_to_date)
+    };
+    entries
+        .iter()
+        .filter(|e| e.text("student_id") == Some(student_id))
+        .map(|e| match e.table.as_str() {
+            "case_events" => format!(
+                "outcome \"{}\" on case {}",
+                e.text("outcome").unwrap_or_default(),
+                e.text("case_id").unwrap_or_default()
+            ),
+            "absences" => format!(
+                "absence from {} to {} ({})",
+                day(e, "starts_on").map(|d| d.to_string()).unwrap_or_default(),
+                day(e, "ends_on").map(|d| d.to_string()).unwrap_or_default(),
+                e.text("kind").unwrap_or_default()
+            ),
+            "ukvi_reports" => format!("UKVI event \"{}\" marked reported", e.text("event").unwrap_or_default()),
+            other => format!("a row for {other}"),
+        })
+        .collect()
+}
+
+/// A form that records an outcome on a case.
+#[derive(Debug, Deserialize)]
+pub struct OutcomeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    case_id: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    on: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /students/{id}/outcome`: a contact, meeting or outcome recorded on one of the
+/// student's cases, by a member of staff whose scope includes the student.
+pub async fn record_outcome(
+    State(app): State<Arc<App>>,
+    visit: Visit,
+    Path(id): Path<String>,
+    Form(form): Form<OutcomeForm>,
+) -> Response {
+    if let Err(refused) = check_csrf(&app, &visit, &form.csrf, "student").await {
+        return refused;
+    }
+    let Some(who @ Identity::Staff { staff_id, .. }) = visit.user() else {
+        return refuse(&app, &visit, StatusCode::NOT_FOUND, "student", "not staff", ELSEWHERE).await;
+    };
+    match in_scope(&app, who, &id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return refuse(&app, &visit, StatusCode::NOT_FOUND, "student", "outside the user's scope", ELSEWHERE).await;
+        }
+        Err(e) => return failed(&e),
+    }
+    let problem = |text: String| message(&app, &visit, StatusCode::BAD_REQUEST, "Not recorded", &text);
+    let Some(outcome) = Outcome::parse(form.outcome.trim()) else {
+        return problem("outcome: choose one of the outcomes listed.".into());
+    };
+    let on = match day_field(&form.on, "date") {
+        Ok(on) if on <= today(&app) => on,
+        Ok(_) => return problem("date: an outcome cannot be recorded for a day still to come.".into()),
+        Err(text) => return problem(text),
+    };
+    let note = form.note.trim();
+    if note.chars().count() > NOTE_LIMIT {
+        return problem(format!("note: keep it under {NOTE_LIMIT} characters."));
+    }
+    let cases = match read(&app, "console/student_cases", &[("student_id", ScalarValue::from(id.as_str()))]).await {
+        Ok(b) => rows(&b),
+        Err(e) => return failed(&e),
+    };
+    let Some(case) = cases.iter().find(|c| c.get("case_id").map(String::as_str) == Some(form.case_id.trim())) else {
+        return problem("case: choose one of this student's cases.".into());
+    };
+    let mut cells = vec![
+        ("case_id", row::text(form.case_id.trim())),
+        ("student_id", row::text(id.as_str())),
+        ("academic_year", row::text(case.get("academic_year").cloned().unwrap_or_default())),
+        ("recorded_on", row::day(Some(date_to_days(on)))),
+        ("outcome", row::text(outcome)),
+        ("recorded_by", row::text(staff_id.as_str())),
+        ("recorded_at", row::instant(Some(app.warehouse.clock().now_micros()))),
+    ];
+    if !note.is_empty() {
+        cells.push(("note", row::text(note)));
+    }
+    if let Err(e) = app.record(tables::CASE_EVENTS, cells).await {
+        return failed(&e);
+    }
+    let noted = details(&[("page", "student"), ("role", who.role()), ("case_id", form.case_id.trim())]);
+    if let Err(e) = audit(&app, "console case outcome", "ok", noted).await {
+        return failed(&e);
+    }
+    with_cookie(&visit, Redirect::to(&format!("/students/{}?saved=outcome", super::pages::urlencode(&id))))
+}
+
+const ELSEWHERE: &str = "There is no student page here that you can open.";
+
+/// A student's report of an absence.
+#[derive(Debug, Deserialize)]
+pub struct AbsenceForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    starts_on: String,
+    #[serde(default)]
+    ends_on: String,
+}
+
+/// `POST /me/absence`: a student reports an absence; it is pending until staff decide.
+/// No reason is asked for: the reason for an absence is often health, which the console
+/// does not collect; the student's tutor asks if need be.
+pub async fn report_absence(State(app): State<Arc<App>>, visit: Visit, Form(form): Form<AbsenceForm>) -> Response {
+    if let Err(refused) = check_csrf(&app, &visit, &form.csrf, "me").await {
+        return refused;
+    }
+    let Some(Identity::Student { student_id }) = visit.user() else {
+        return refuse(&app, &visit, StatusCode::FORBIDDEN, "me", "not a student", "This form is for students.").await;
+    };
+    let problem = |text: String| message(&app, &visit, StatusCode::BAD_REQUEST, "Not reported", &text);
+    let (starts, ends) = match (day_field(&form.starts_on, "first day"), day_field(&form.ends_on, "last day")) {
+        (Ok(s), Ok(e)) => (s, e),
+        (Err(text), _) | (_, Err(text)) => return problem(text),
+    };
+    if ends < starts {
+        return problem("last day: the absence cannot end before it starts.".into());
+    }
+    if (ends - starts).num_days() >= ABSENCE_LIMIT_DAYS {
+        return problem(format!(
+            "last day: an absence of {ABSENCE_LIMIT_DAYS} days or more is arranged with your department, not reported here."
+        ));
+    }
+    let reference = format!("ABS-{}", &crate::compliance::disclosure::new_id()[..12]);
+    let cells = vec![
+        ("student_id", row::text(student_id.as_str())),
+        ("starts_on", row::day(Some(date_to_days(starts)))),
+        ("ends_on", row::day(Some(date_to_days(ends)))),
+        ("kind", row::text(REPORTED)),
+        ("reference", row::text(reference.as_str())),
+        ("ingested_at", row::instant(Some(app.warehouse.clock().now_micros()))),
+    ];
+    if let Err(e) = app.record(tables::ABSENCES, cells).await {
+        return failed(&e);
+    }
+    if let Err(e) = audit(&app, "console absence reported", "ok", details(&[("reference", &reference)])).await {
+        return failed(&e);
+    }
+    with_cookie(&visit, Redirect::to("/me?saved=absence"))
+}
+
+/// The kind of an absence a student reported, before staff decide.
+const REPORTED: &str = "reported";
+
+/// Staff's decision on a reported absence.
+#[derive(Debug, Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    decision: String,
+}
+
+/// `POST /students/{id}/absence`: a member of staff authorises or declines an absence the
+/// student reported. An authorised absence excuses the sessions it covers from then on.
+pub async fn decide_absence(
+    State(app): State<Arc<App>>,
+    visit: Visit,
+    Path(id): Path<String>,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    if let Err(refused) = check_csrf(&app, &visit, &form.csrf, "student").await {
+        return refused;
+    }
+    let Some(who @ Identity::Staff { .. }) = visit.user() else {
+        return refuse(&app, &visit, StatusCode::NOT_FOUND, "student", "not staff", ELSEWHERE).await;
+    };
+    match in_scope(&app, who, &id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return refuse(&app, &visit, StatusCode::NOT_FOUND, "student", "outside the user's scope", ELSEWHERE).await;
+        }
+        Err(e) => return failed(&e),
+    }
+    let problem = |text: &str| message(&app, &visit, StatusCode::BAD_REQUEST, "Not recorded", text);
+    let kind = match form.decision.as_str() {
+        "authorised" => app.warehouse.config().rating.excusing_absence_kinds.first().cloned().unwrap_or_default(),
+        "declined" => "declined".to_string(),
+        _ => return problem("decision: authorise or decline."),
+    };
+    let absences = match absences_of(&app, &id).await {
+        Ok(a) => a,
+        Err(e) => return failed(&e),
+    };
+    let Some(absence) = absences.iter().find(|a| a.reference == form.reference && a.decision.is_empty()) else {
+        return problem("reference: this absence is not waiting for a decision.");
+    };
+    let cells = vec![
+        ("student_id", row::text(id.as_str())),
+        ("starts_on", row::day(Some(date_to_days(absence.starts_on)))),
+        ("ends_on", row::day(Some(date_to_days(absence.ends_on)))),
+        ("kind", row::text(kind.as_str())),
+        ("reference", row::text(absence.reference.as_str())),
+        ("ingested_at", row::instant(Some(app.warehouse.clock().now_micros()))),
+    ];
+    if let Err(e) = app.record(tables::ABSENCES, cells).await {
+        return failed(&e);
+    }
+    let noted = details(&[("role", who.role()), ("reference", &absence.reference), ("decision", &form.decision)]);
+    if let Err(e) = audit(&app, "console absence decided", "ok", noted).await {
+        return failed(&e);
+    }
+    with_cookie(&visit, Redirect::to(&format!("/students/{}?saved=absence", super::pages::urlencode(&id))))
+}
+
+/// An absence a student reported, with staff's decision (empty: pending).
+#[derive(Debug, Clone, serde::Serialize)]
+pub(super) struct Reported {
+    reference: String,
+    starts_on: NaiveDate,
+    ends_on: NaiveDate,
+    decision: String,
+}
+
+/// The absences a student reported, from the table and the queue.
+pub(super) async fn absences_of(app: &App, student_id: &str) -> Result<Vec<Reported>> {
+    let found = read(app, "console/student_absences", &[("student_id", ScalarValue::from(student_id))]).await?;
+    let mut out: Vec<Reported> = rows(&found)
+        .into_iter()
+        .map(|r| {
+            let day = |k: &str| r.get(k).and_then(|d| d.parse().ok()).unwrap_or_default();
+            Reported {
+                reference: r.get("reference").cloned().unwrap_or_default(),
+                starts_on: day("starts_on"),
+                ends_on: day("ends_on"),
+                decision: r.get("decision").cloned().unwrap_or_default(),
+            }
+        })
+        .collect();
+    let day = |e: &Entry, c: &str| {
+        e.cells
+            .get(c)
+            .and_then(|v| v.as_i64())
+            .and_then(|d| i32::try_from(d).ok())
+            .map(days_to_date)
+            .unwrap_or_default()
+    };
+    for entry in app.waiting("absences").iter().filter(|e| e.text("student_id") == Some(student_id)) {
+        let reference = entry.text("reference").unwrap_or_default().to_string();
+        match entry.text("kind") {
+            Some(REPORTED) => out.insert(
+                0,
+                Reported {
+                    reference,
+                    starts_on: day(entry, "starts_on"),
+                    ends_on: day(entry, "ends_on"),
+                    decision: String::new(),
+                },
+            ),
+            Some(kind) => {
+                if let Some(a) = out.iter_mut().find(|a| a.reference == reference) {
+                    a.decision = kind.to_string();
+                }
+            }
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The UKVI dashboard's day and filter.
+#[derive(Debug, Deserialize)]
+pub struct UkviQuery {
+    #[serde(default)]
+    as_of: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+/// Where a sponsored student stands, most urgent first.
+const STATUSES: &[(&str, &str)] = &[
+    ("overdue", "Threshold crossed, report overdue"),
+    ("crossed", "Threshold crossed"),
+    ("at-risk", "At risk"),
+    ("reported", "Reported"),
+    ("compliant", "Compliant"),
+];
+
+/// One line of the dashboard.
+#[derive(Debug, Clone, serde::Serialize)]
+struct Line {
+    status: &'static str,
+    label: &'static str,
+    student_id: String,
+    name: String,
+    cas_number: String,
+    department: String,
+    event: String,
+    trigger_date: String,
+    report_by: String,
+    rule: String,
+    last_engaged: String,
+    quiet_days: String,
+    missed_sessions: String,
+    reported_on: String,
+}
+
+/// The day a dashboard is for: the one asked for, else the latest day rated, else today.
+async fn dashboard_day(app: &App, asked: Option<&str>) -> std::result::Result<NaiveDate, String> {
+    if let Some(asked) = asked.filter(|a| !a.trim().is_empty()) {
+        return day_field(asked, "day");
+    }
+    let latest = read(app, "console/latest_day", &[]).await.ok().and_then(|b| cells::date_at(&b, "day").ok().flatten());
+    Ok(latest.map(days_to_date).unwrap_or_else(|| today(app)))
+}
+
+/// The UKVI return's lines as of a day, less those marked reported and still queued.
+async fn outstanding(app: &App, as_of: NaiveDate) -> Result<Vec<BTreeMap<String, String>>> {
+    let params = crate::returns::ukvi_params(app.warehouse.config(), as_of);
+    let lines = rows(&read(app, "returns/ukvi", &params).await?);
+    let marked: Vec<(String, String, String)> = app
+        .waiting("ukvi_reports")
+        .iter()
+        .map(|e| {
+            let trigger = e.cells.get("trigger_date").and_then(|v| v.as_i64()).and_then(|d| i32::try_from(d).ok());
+            (
+                e.text("student_id").unwrap_or_default().to_string(),
+                e.text("event").unwrap_or_default().to_string(),
+                trigger.map(|d| days_to_date(d).to_string()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    Ok(lines
+        .into_iter()
+        .filter(|l| {
+            let key = |k: &str| l.get(k).cloned().unwrap_or_default();
+            !marked.contains(&(key("student_id"), key("event"), key("trigger_date")))
+        })
+        .collect())
+}
+
+/// `GET /ukvi`: the compliance officer's dashboard: every sponsored student's status as of
+/// a day, overdue reports first, each outstanding event with its report-by day and a button
+/// to mark it reported.
+pub async fn ukvi(State(app): State<Arc<App>>, visit: Visit, Query(q): Query<UkviQuery>) -> Response {
+    let Some(who) = visit.user() else { return with_cookie(&visit, Redirect::to("/login")) };
+    if !who.has("compliance") {
+        return refuse(&app, &visit, StatusCode::FORBIDDEN, "ukvi", "not a compliance officer", COMPLIANCE_ONLY).await;
+    }
+    let as_of = match dashboard_day(&app, q.as_of.as_deref()).await {
+        Ok(d) => d,
+        Err(text) => return message(&app, &visit, StatusCode::BAD_REQUEST, "Not shown", &text),
+    };
+    let lines = match dashboard(&app, as_of).await {
+        Ok(lines) => lines,
+        Err(e) => return failed(&e),
+    };
+    let counts: Vec<(&str, &str, usize)> =
+        STATUSES.iter().map(|(k, label)| (*k, *label, lines.iter().filter(|l| l.status == *k).count())).collect();
+    let status = q.status.unwrap_or_default();
+    let shown: Vec<&Line> = lines.iter().filter(|l| status.is_empty() || l.status == status).collect();
+    let mut noted = details(&[("page", "ukvi"), ("role", who.role())]);
+    noted.insert("students".into(), serde_json::Value::from(shown.len()));
+    if let Err(e) = audit(&app, "console view", "ok", noted).await {
+        return failed(&e);
+    }
+    let config = &app.warehouse.config().ukvi;
+    let page = render(
+        &app,
+        "ukvi.html",
+        context! {
+            as_of => as_of.to_string(),
+            today => today(&app).to_string(),
+            lines => shown,
+            counts,
+            status,
+            saved => q.saved.is_some(),
+            rule => config.engagement_rule.as_str(),
+            threshold => config.engagement_threshold,
+            within => config.report_within_working_days,
+            user => user_context(&visit),
+            csrf => &visit.session.csrf,
+        },
+    );
+    with_cookie(&visit, page)
+}
+
+const COMPLIANCE_ONLY: &str = "This page is for the compliance officer.";
+
+/// Every sponsored student's line(s) as of a day, most urgent first.
+async fn dashboard(app: &App, as_of: NaiveDate) -> Result<Vec<Line>> {
+    let config = &app.warehouse.config();
+    let watch_params =
+        [("as_of", cells::date(date_to_days(as_of))), ("excusing", ScalarValue::from(config.rating.excusing_kinds()))];
+    let watch = rows(&read(app, "console/ukvi_watch", &watch_params).await?);
+    let events = outstanding(app, as_of).await?;
+    let mut reported: BTreeMap<String, String> = BTreeMap::new();
+    for r in rows(&read(app, "console/ukvi_reported", &[]).await?) {
+        let (id, on) = (r.get("student_id").cloned().unwrap_or_default(), r.get("reported_on").cloned());
+        reported.entry(id).or_insert(on.unwrap_or_default());
+    }
+    for e in app.waiting("ukvi_reports") {
+        reported.insert(e.text("student_id").unwrap_or_default().to_string(), today(app).to_string());
+    }
+    let threshold = i64::from(config.ukvi.engagement_threshold);
+    let by_sessions = config.ukvi.engagement_rule.as_str() == "missed-contact-points";
+    let mut lines = Vec::new();
+    for w in &watch {
+        let get = |k: &str| w.get(k).cloned().unwrap_or_default();
+        let id = get("student_id");
+        let base = Line {
+            status: "compliant",
+            label: "",
+            student_id: id.clone(),
+            name: get("name"),
+            cas_number: get("cas_number"),
+            department: get("department"),
+            event: String::new(),
+            trigger_date: String::new(),
+            report_by: String::new(),
+            rule: String::new(),
+            last_engaged: get("last_engaged"),
+            quiet_days: get("quiet_days"),
+            missed_sessions: get("missed_sessions"),
+            reported_on: reported.get(&id).cloned().unwrap_or_default(),
+        };
+        let mine: Vec<_> = events.iter().filter(|e| e.get("student_id") == Some(&id)).collect();
+        if mine.is_empty() {
+            let measure: i64 = get(if by_sessions { "missed_sessions" } else { "quiet_days" }).parse().unwrap_or(0);
+            let status = if get("status") == "active" && measure * 2 >= threshold {
+                "at-risk"
+            } else if !base.reported_on.is_empty() {
+                "reported"
+            } else {
+                "compliant"
+            };
+            lines.push(Line { status, ..base });
+            continue;
+        }
+        for e in mine {
+            let get = |k: &str| e.get(k).cloned().unwrap_or_default();
+            let status = if get("overdue") == "yes" { "overdue" } else { "crossed" };
+            lines.push(Line {
+                status,
+                event: get("event"),
+                trigger_date: get("trigger_date"),
+                report_by: get("report_by"),
+                rule: get("rule"),
+                ..base.clone()
+            });
+        }
+    }
+    for line in &mut lines {
+        line.label = STATUSES.iter().find(|(k, _)| *k == line.status).map(|(_, l)| *l).unwrap_or_default();
+    }
+    let rank = |s: &str| STATUSES.iter().position(|(k, _)| *k == s).unwrap_or(STATUSES.len());
+    lines.sort_by(|a, b| {
+        (rank(a.status), &a.report_by, &a.student_id).cmp(&(rank(b.status), &b.report_by, &b.student_id))
+    });
+    Ok(lines)
+}
+
+/// The form that marks an event reported.
+#[derive(Debug, Deserialize)]
+pub struct ReportedForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    student_id: String,
+    #[serde(default)]
+    event: String,
+    #[serde(default)]
+    trigger_date: String,
+    #[serde(default)]
+    as_of: String,
+}
+
+/// `POST /ukvi/reported`: the compliance officer marks an outstanding event as reported to
+/// the Home Office today: the same record `rollcall return ukvi --record` makes (a
+/// `ukvi_reports` row, so later returns do not list it again, and a disclosure to the Home
+/// Office in the disclosure log).
+pub async fn ukvi_reported(State(app): State<Arc<App>>, visit: Visit, Form(form): Form<ReportedForm>) -> Response {
+    if let Err(refused) = check_csrf(&app, &visit, &form.csrf, "ukvi").await {
+        return refused;
+    }
+    let Some(who @ Identity::Staff { staff_id, .. }) = visit.user() else {
+        return refuse(&app, &visit, StatusCode::FORBIDDEN, "ukvi", "not a compliance officer", COMPLIANCE_ONLY).await;
+    };
+    if !who.has("compliance") {
+        return refuse(&app, &visit, StatusCode::FORBIDDEN, "ukvi", "not a compliance officer", COMPLIANCE_ONLY).await;
+    }
+    let problem = |text: &str| message(&app, &visit, StatusCode::BAD_REQUEST, "Not recorded", text);
+    let as_of = match day_field(&form.as_of, "day") {
+        Ok(d) => d,
+        Err(text) => return problem(&text),
+    };
+    let lines = match outstanding(&app, as_of).await {
+        Ok(lines) => lines,
+        Err(e) => return failed(&e),
+    };
+    let key = |l: &BTreeMap<String, String>, k: &str| l.get(k).cloned().unwrap_or_default();
+    let Some(line) = lines.iter().find(|l| {
+        key(l, "student_id") == form.student_id
+            && key(l, "event") == form.event
+            && key(l, "trigger_date") == form.trigger_date
+    }) else {
+        return problem("This event is not outstanding on that day: it may already be marked reported.");
+    };
+    let trigger = key(line, "trigger_date").parse::<NaiveDate>().ok().map(date_to_days);
+    let now = app.warehouse.clock().now_micros();
+    let on = today(&app);
+    let by = staff_id.clone();
+    let report = crate::returns::reported_cells(&form.student_id, &form.event, trigger, on, &by, now);
+    let disclosure = crate::compliance::disclosure::Disclosure {
+        student_id: form.student_id.clone(),
+        recipient: "Home Office (UKVI)".into(),
+        legal_basis: "legal-obligation".into(),
+        purpose: "sponsor reporting duty".into(),
+        fields: crate::returns::UKVI_FIELDS.into(),
+        disclosed_on: on,
+        source: "console ukvi reported".into(),
+        consent_id: None,
+    };
+    let disclosure_id = crate::compliance::disclosure::disclosure_id();
+    // The disclosure first: a report marked without its disclosure would hide a sending.
+    if let Err(e) = app.record(tables::DISCLOSURES, disclosure.cells(&disclosure_id, &by, now)).await {
+        return failed(&e);
+    }
+    if let Err(e) = app.record(tables::UKVI_REPORTS, report).await {
+        return failed(&e);
+    }
+    let noted = details(&[("page", "ukvi"), ("role", who.role()), ("disclosure_id", &disclosure_id)]);
+    if let Err(e) = audit(&app, "console ukvi reported", "ok", noted).await {
+        return failed(&e);
+    }
+    with_cookie(&visit, Redirect::to(&format!("/ukvi?as_of={as_of}&saved=1")))
+}
+
+/// `GET /ukvi/return.xlsx`: the UKVI return as of a day, as a workbook (events marked
+/// reported are not in it, as in `rollcall return ukvi`).
+pub async fn ukvi_workbook(State(app): State<Arc<App>>, visit: Visit, Query(q): Query<UkviQuery>) -> Response {
+    let Some(who) = visit.user() else { return with_cookie(&visit, Redirect::to("/login")) };
+    if !who.has("compliance") {
+        return refuse(&app, &visit, StatusCode::FORBIDDEN, "ukvi", "not a compliance officer", COMPLIANCE_ONLY).await;
+    }
+    let as_of = match dashboard_day(&app, q.as_of.as_deref()).await {
+        Ok(d) => d,
+        Err(text) => return message(&app, &visit, StatusCode::BAD_REQUEST, "Not made", &text),
+    };
+    let params = crate::returns::ukvi_params(app.warehouse.config(), as_of);
+    let frame = match app.tables().await {
+        Ok(ctx) => crate::queries::plan(&ctx, "returns/ukvi", &params).await,
+        Err(e) => Err(e),
+    };
+    let made = async {
+        let frame = frame?;
+        let schema = frame.schema().as_arrow().clone();
+        let batches = frame.collect().await.map_err(|e| Error::query("returns/ukvi", e))?;
+        // Lines marked reported from the console and still queued are left out too.
+        let keep: Vec<String> = outstanding(&app, as_of)
+            .await?
+            .iter()
+            .map(|l| format!("{:?}", (l.get("student_id"), l.get("event"), l.get("trigger_date"))))
+            .collect();
+        let all = rows(&batches);
+        let mask: Vec<bool> = all
+            .iter()
+            .map(|l| keep.contains(&format!("{:?}", (l.get("student_id"), l.get("event"), l.get("trigger_date")))))
+            .collect();
+        let batch = arrow::compute::concat_batches(&std::sync::Arc::new(schema.clone()), &batches)?;
+        let batch = arrow::compute::filter_record_batch(&batch, &arrow::array::BooleanArray::from(mask))?;
+        let n = batch.num_rows();
+        Ok::<_, Error>((crate::report::xlsx::workbook(&schema, &[batch])?, n))
+    };
+    let (bytes, n) = match made.await {
+        Ok(made) => made,
+        Err(e) => return failed(&e),
+    };
+    let mut noted = details(&[("page", "ukvi return"), ("role", who.role())]);
+    noted.insert("rows".into(), serde_json::Value::from(n));
+    if let Err(e) = audit(&app, "console download", "ok", noted).await {
+        return failed(&e);
+    }
+    let disposition = format!("attachment; filename=\"ukvi-{as_of}.xlsx\"");
+    let headers = [
+        (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
+        (header::CONTENT_DISPOSITION, disposition),
+    ];
+    with_cookie(&visit, (headers, bytes).into_response())
+}
+
+/// The progress team's filters.
+#[derive(Debug, Deserialize)]
+pub struct CasesQuery {
+    #[serde(default)]
+    stage: Option<String>,
+    #[serde(default)]
+    department: Option<String>,
+    #[serde(default)]
+    all: Option<String>,
+}
+
+/// `GET /cases`: every case (open ones by default), filtered by stage and department, for
+/// the progress team; a department lead sees their department's.
+pub async fn cases(State(app): State<Arc<App>>, visit: Visit, Query(q): Query<CasesQuery>) -> Response {
+    let Some(who @ Identity::Staff { department: own, .. }) = visit.user() else {
+        return with_cookie(&visit, Redirect::to("/login"));
+    };
+    let department = if who.has("progress") {
+        q.department.clone().unwrap_or_default()
+    } else if who.has("department-lead") {
+        own.clone()
+    } else {
+        return refuse(
+            &app,
+            &visit,
+            StatusCode::FORBIDDEN,
+            "cases",
+            "role works no case list",
+            "This page is for the progress team and department leads.",
+        )
+        .await;
+    };
+    let stage: i64 = q.stage.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let open_only = q.all.is_none();
+    let params = [
+        ("stage", ScalarValue::Int64(Some(stage))),
+        ("department", ScalarValue::from(department.as_str())),
+        ("open_only", ScalarValue::Boolean(Some(open_only))),
+    ];
+    let (list, choices) =
+        match (read(&app, "console/cases", &params).await, read(&app, "console/case_choices", &[]).await) {
+            (Ok(list), Ok(choices)) => (rows(&list), rows(&choices)),
+            (Err(e), _) | (_, Err(e)) => return failed(&e),
+        };
+    let mut departments: Vec<String> = choices.iter().filter_map(|c| c.get("department").cloned()).collect();
+    departments.dedup();
+    let mut stages: Vec<i64> = choices.iter().filter_map(|c| c.get("stage")?.parse().ok()).collect();
+    stages.sort_unstable();
+    stages.dedup();
+    let mut noted = details(&[("page", "cases"), ("role", who.role())]);
+    noted.insert("cases".into(), serde_json::Value::from(list.len()));
+    if let Err(e) = audit(&app, "console view", "ok", noted).await {
+        return failed(&e);
+    }
+    let page = render(
+        &app,
+        "cases.html",
+        context! {
+            cases => list,
+            departments,
+            stages,
+            department,
+            stage,
+            open_only,
+            everyone => who.has("progress"),
+            user => user_context(&visit),
+            csrf => &visit.session.csrf,
+        },
+    );
+    with_cookie(&visit, page)
+}
+
+/// The outcomes staff may record, for the form.
+pub(super) fn outcomes() -> Vec<&'static str> {
+    crate::config::OUTCOMES.to_vec()
+}
