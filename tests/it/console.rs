@@ -297,6 +297,22 @@ impl Console {
     }
 }
 
+impl Console {
+    /// A whole response body for a signed-in session (a file download).
+    fn download(&self, path: &str, session: &str) -> Vec<u8> {
+        let mut stream = TcpStream::connect(self.at).unwrap();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nCookie: rollcall_session={session}\r\nConnection: close\r\n\r\n",
+            self.at
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).unwrap();
+        let start = response.windows(4).position(|w| w == b"\r\n\r\n").expect("a response") + 4;
+        response.split_off(start)
+    }
+}
+
 impl Drop for Console {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -407,6 +423,7 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
     check_page("department");
     browser.sign_out();
     browser.sign_in(&base, "progress", &password);
+    browser.goto(&format!("{base}/students"));
     let all = browser.text();
     assert!(all.contains("All students") && all.contains(&format!("{students} student(s)")), "{all}");
     browser.screenshot(&shots.join("progress-students.png"));
@@ -437,6 +454,141 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
     browser.goto(&format!("{base}/me"));
     browser.sign_out();
 
+    // Compliance officer: the UKVI dashboard, overdue first; marks an event reported (the
+    // same record as `return ukvi --record`: a report row and a disclosure); the return as
+    // a workbook holds the lines still outstanding.
+    browser.sign_in(&base, "compliance", &password);
+    assert!(browser.url().ends_with("/ukvi"), "{}", browser.url());
+    let dashboard = browser.text();
+    assert!(dashboard.contains("UKVI dashboard") && dashboard.contains("Compliant"), "{dashboard}");
+    check_page("ukvi dashboard");
+    browser.screenshot(&shots.join("compliance-ukvi.png"));
+    let as_of = browser.execute("return document.querySelector('#as_of').value;").as_str().unwrap().to_string();
+    let cli_return = |label: &str| -> Vec<String> {
+        let out = rollcall_command()
+            .arg("--warehouse")
+            .arg(&warehouse)
+            .args(["--format", "csv", "return", "ukvi", "--as-of", &as_of])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{label}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).lines().skip(1).map(str::to_string).collect()
+    };
+    let before = cli_return("before");
+    assert!(!before.is_empty(), "the demo has reportable events");
+    let statuses: Vec<String> = browser
+        .execute("return Array.from(document.querySelectorAll('td .status')).map(function (e) { return e.textContent; });")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let urgent = statuses.iter().take_while(|s| s.starts_with("Threshold crossed")).count();
+    assert_eq!(urgent, before.len(), "every outstanding event first, one line each: {statuses:?}");
+    let marked = browser
+        .execute("var f = document.querySelector('form[action=\"/ukvi/reported\"]'); return [f.student_id.value, f.event.value, f.trigger_date.value];");
+    browser.click("form[action='/ukvi/reported'] button");
+    browser.wait_until("the event to be marked", |_, text| text.contains("Marked as reported"));
+    let after = cli_return("after");
+    assert_eq!(after.len(), before.len() - 1, "the marked event is no longer outstanding");
+    let (student, event) = (marked[0].as_str().unwrap(), marked[1].as_str().unwrap());
+    let reports = sql(&format!(
+        "SELECT event, CAST(trigger_date AS VARCHAR), recorded_by FROM ukvi_reports WHERE student_id = '{student}'"
+    ));
+    assert_eq!(reports, vec![format!("{event},{},C0001", marked[2].as_str().unwrap())], "{reports:?}");
+    let disclosed = sql(&format!(
+        "SELECT recipient, source FROM disclosures WHERE student_id = '{student}' AND source = 'console ukvi reported'"
+    ));
+    assert_eq!(disclosed, vec!["Home Office (UKVI),console ukvi reported".to_string()]);
+    let cookie = browser.call("GET", &browser.s("/cookie/rollcall_session"), json!({}))["value"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, head, _) = console.request_from(
+        "127.0.0.1",
+        &format!("/ukvi/return.xlsx?as_of={as_of}"),
+        &[("Cookie", &format!("rollcall_session={cookie}"))],
+    );
+    assert_eq!(status, 200, "{head}");
+    let workbook = console.download(&format!("/ukvi/return.xlsx?as_of={as_of}"), &cookie);
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(workbook)).unwrap();
+    let mut sheet = String::new();
+    zip.by_name("xl/worksheets/sheet1.xml").unwrap().read_to_string(&mut sheet).unwrap();
+    assert_eq!(sheet.matches("<row").count(), after.len() + 1, "a header and each outstanding line");
+    browser.sign_out();
+
+    // Progress team: open cases by stage; an outcome recorded on a student's page.
+    browser.sign_in(&base, "progress", &password);
+    assert!(browser.url().ends_with("/cases"), "{}", browser.url());
+    assert!(browser.text().contains("Open cases"), "{}", browser.text());
+    check_page("cases");
+    browser.screenshot(&shots.join("progress-cases.png"));
+    let open = "SELECT count(*) FROM cases WHERE case_id NOT IN (SELECT case_id FROM case_events \
+                WHERE outcome IN ('withdrawn', 'intermitted', 'no-further-action'))";
+    let open_cases = sql(open)[0].clone();
+    assert!(browser.text().contains(&format!("{open_cases} case(s)")), "{}", browser.text());
+    let stage = sql("SELECT min(stage) FROM cases")[0].clone();
+    let in_stage = sql(&format!("{open} AND stage = {stage}"))[0].clone();
+    browser.execute(&format!("document.querySelector('#stage').value = '{stage}';"));
+    browser.click("form.filters button");
+    browser.wait_until("the filter", |url, _| url.contains("stage="));
+    assert!(browser.text().contains(&format!("{in_stage} case(s)")), "{}", browser.text());
+    browser.click("td a");
+    browser.wait_until("the student's page", |url, _| url.contains("/students/"));
+    check_page("student (progress, with forms)");
+    let case = browser.execute("return document.querySelector('#case_id').value;").as_str().unwrap().to_string();
+    browser.execute("document.querySelector('#outcome').value = 'no-further-action';");
+    browser.type_into("#note", "Spoke on the phone; back on track.");
+    browser.click("section.record button[type=submit]");
+    browser.wait_until("the outcome to be saved", |_, text| text.contains("Saved."));
+    assert_eq!(
+        sql(&format!("SELECT outcome, note, recorded_by FROM case_events WHERE case_id = '{case}'")),
+        vec!["no-further-action,Spoke on the phone; back on track.,P0001".to_string()]
+    );
+    browser.goto(&format!("{base}/cases"));
+    let open_now: usize = open_cases.parse::<usize>().unwrap() - 1;
+    assert!(browser.text().contains(&format!("{open_now} case(s)")), "the closed case has left the open list");
+    browser.sign_out();
+
+    // A tutor is not a compliance officer: the dashboard and its form are refused.
+    browser.sign_in(&base, "tutor", &password);
+    browser.goto(&format!("{base}/ukvi"));
+    assert!(browser.text().contains("for the compliance officer"), "{}", browser.text());
+    browser.sign_out();
+
+    // While a batch job holds the warehouse lock, a student reports an absence: the page
+    // answers at once and keeps it; it reaches the table once the lock is free, and the
+    // tutor authorises it.
+    let lock = std::fs::OpenOptions::new().write(true).open(warehouse.join(".rollcall.lock")).unwrap();
+    lock.lock().unwrap();
+    browser.sign_in(&base, "student", &password);
+    browser.execute("document.querySelector('#starts_on').value = '2026-02-01'; document.querySelector('#ends_on').value = '2026-02-03';");
+    let asked = Instant::now();
+    browser.click("form[action='/me/absence'] button");
+    browser.wait_until("the absence to be kept", |_, text| text.contains("kept safe until a running batch job"));
+    let answered = asked.elapsed();
+    assert!(answered < Duration::from_secs(1), "answered in {answered:?} while the lock was held");
+    assert!(browser.text().contains("2026-02-01") && browser.text().contains("waiting for staff"), "{}", browser.text());
+    let reported = "SELECT CAST(starts_on AS VARCHAR), CAST(ends_on AS VARCHAR), kind FROM absences WHERE reference LIKE 'ABS-%' ORDER BY kind";
+    assert!(sql(reported).is_empty(), "nothing written while the lock is held");
+    lock.unlock().unwrap();
+    let started = Instant::now();
+    while sql(reported).is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the queued absence never reached its table");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(sql(reported), vec![format!("2026-02-01,2026-02-03,reported")]);
+    browser.sign_out();
+    browser.sign_in(&base, "tutor", &password);
+    browser.goto(&format!("{base}/students/{tutee}"));
+    browser.click("button[value=authorised]");
+    browser.wait_until("the decision to be saved", |_, text| text.contains("Saved."));
+    assert_eq!(
+        sql(reported),
+        vec!["2026-02-01,2026-02-03,authorised".to_string(), "2026-02-01,2026-02-03,reported".to_string()]
+    );
+    browser.sign_out();
+
     // Single sign-on: the header is honoured from the trusted proxy only.
     let email = format!("{}@staff.example.ac.uk", tutor.to_lowercase());
     let (status, head, _) = console.request_from("127.0.0.2", "/", &[("X-Remote-User", &email)]);
@@ -459,6 +611,7 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
         "role sees no student",
         "another student's page",
         "sign-in header from an untrusted address",
+        "not a compliance officer",
     ] {
         assert!(refused.iter().any(|r| r == reason), "no refusal logged for {reason}: {refused:?}");
     }
@@ -468,6 +621,15 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
         "{views}"
     );
     assert!(entries.iter().any(|e| e.command == "console view"), "views are audited");
+    for command in [
+        "console ukvi reported",
+        "console download",
+        "console case outcome",
+        "console absence reported",
+        "console absence decided",
+    ] {
+        assert!(entries.iter().any(|e| e.command == command), "no audit entry {command}");
+    }
     // The student's subject-access export says who viewed their record.
     let sar = dir.path().join("sar-viewed");
     let run =
@@ -492,6 +654,6 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
         .then_some(())
         .expect("audit verify");
     crate::common::report(&format!(
-        "console: 5 roles' journeys (tutor, department lead, progress, planner, student), 6 escapes refused and logged, {pages_checked} pages checked by axe-core: 0 serious or critical"
+        "console: 6 roles' journeys (tutor, department lead, progress, compliance, planner, student), 7 escapes refused and logged, {pages_checked} pages checked by axe-core: 0 serious or critical"
     ));
 }
