@@ -401,7 +401,7 @@ pub struct UkviQuery {
 
 /// Where a sponsored student stands, most urgent first.
 const STATUSES: &[(&str, &str)] = &[
-    ("overdue", "Threshold crossed, report overdue"),
+    ("overdue", "Overdue"),
     ("crossed", "Threshold crossed"),
     ("at-risk", "At risk"),
     ("reported", "Reported"),
@@ -743,7 +743,7 @@ pub async fn cases(State(app): State<Arc<App>>, visit: Visit, Query(q): Query<Ca
         )
         .await;
     };
-    let stage: i64 = q.stage.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let stage: i64 = q.stage.as_deref().and_then(|s| s.parse().ok()).filter(|s| *s >= 0).unwrap_or(-1);
     let open_only = q.all.is_none();
     let params = [
         ("stage", ScalarValue::Int64(Some(stage))),

@@ -150,15 +150,22 @@ impl Browser {
         self.call("POST", &self.s("/url"), json!({ "url": url }));
     }
 
+    /// The element matching `css`, waiting (up to 10 s) while a page is still loading.
     fn find(&self, css: &str) -> String {
-        let found = self.call("POST", &self.s("/element"), json!({"using": "css selector", "value": css}));
-        let value = &found["value"];
-        value
-            .as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
-            .unwrap_or_else(|| panic!("no element {css}: {found}"))
-            .to_string()
+        let started = Instant::now();
+        loop {
+            let found = self.call("POST", &self.s("/element"), json!({"using": "css selector", "value": css}));
+            let id = found["value"]
+                .as_object()
+                .filter(|o| !o.contains_key("error"))
+                .and_then(|o| o.values().next())
+                .and_then(Value::as_str);
+            if let Some(id) = id {
+                return id.to_string();
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "no element {css}: {found}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn type_into(&self, css: &str, text: &str) {
@@ -477,13 +484,15 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
     let before = cli_return("before");
     assert!(!before.is_empty(), "the demo has reportable events");
     let statuses: Vec<String> = browser
-        .execute("return Array.from(document.querySelectorAll('td .status')).map(function (e) { return e.textContent; });")
+        .execute(
+            "return Array.from(document.querySelectorAll('td .status')).map(function (e) { return e.textContent; });",
+        )
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v.as_str().unwrap().to_string())
         .collect();
-    let urgent = statuses.iter().take_while(|s| s.starts_with("Threshold crossed")).count();
+    let urgent = statuses.iter().take_while(|s| *s == "Overdue" || *s == "Threshold crossed").count();
     assert_eq!(urgent, before.len(), "every outstanding event first, one line each: {statuses:?}");
     let marked = browser
         .execute("var f = document.querySelector('form[action=\"/ukvi/reported\"]'); return [f.student_id.value, f.event.value, f.trigger_date.value];");
@@ -527,12 +536,16 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
                 WHERE outcome IN ('withdrawn', 'intermitted', 'no-further-action'))";
     let open_cases = sql(open)[0].clone();
     assert!(browser.text().contains(&format!("{open_cases} case(s)")), "{}", browser.text());
-    let stage = sql("SELECT min(stage) FROM cases")[0].clone();
+    let stage = sql("SELECT stage FROM cases GROUP BY stage ORDER BY count(*), stage LIMIT 1")[0].clone();
     let in_stage = sql(&format!("{open} AND stage = {stage}"))[0].clone();
     browser.execute(&format!("document.querySelector('#stage').value = '{stage}';"));
     browser.click("form.filters button");
     browser.wait_until("the filter", |url, _| url.contains("stage="));
     assert!(browser.text().contains(&format!("{in_stage} case(s)")), "{}", browser.text());
+    let empty_stage = sql("SELECT max(stage) + 1 FROM cases")[0].clone();
+    browser.goto(&format!("{base}/cases?stage={empty_stage}"));
+    assert!(browser.text().contains("0 case(s)"), "a stage without cases lists none: {}", browser.text());
+    browser.goto(&format!("{base}/cases?stage={stage}"));
     browser.click("td a");
     browser.wait_until("the student's page", |url, _| url.contains("/students/"));
     check_page("student (progress, with forms)");
@@ -568,7 +581,11 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
     browser.wait_until("the absence to be kept", |_, text| text.contains("kept safe until a running batch job"));
     let answered = asked.elapsed();
     assert!(answered < Duration::from_secs(1), "answered in {answered:?} while the lock was held");
-    assert!(browser.text().contains("2026-02-01") && browser.text().contains("waiting for staff"), "{}", browser.text());
+    assert!(
+        browser.text().contains("2026-02-01") && browser.text().contains("waiting for staff"),
+        "{}",
+        browser.text()
+    );
     let reported = "SELECT CAST(starts_on AS VARCHAR), CAST(ends_on AS VARCHAR), kind FROM absences WHERE reference LIKE 'ABS-%' ORDER BY kind";
     assert!(sql(reported).is_empty(), "nothing written while the lock is held");
     lock.unlock().unwrap();
