@@ -18,42 +18,8 @@ impl Command {
         let warehouse = global.open()?;
         match self {
             Command::Verify => {
-                let mut verified = crate::compliance::audit::verify(warehouse.root())?;
-                // Each table's commits recorded the trail's head as it stood: a trail deleted,
-                // cut back or re-hashed contradicts them.
-                let mut anchors = Vec::new();
-                for def in crate::warehouse::tables::ALL {
-                    if warehouse.table_dir(def.name).join("_delta_log").is_dir() {
-                        for (version, head) in warehouse.audit_anchors(def).await? {
-                            anchors.push(crate::compliance::audit::Anchor {
-                                table: def.name.to_string(),
-                                version,
-                                head,
-                            });
-                        }
-                    }
-                }
-                verified.problems.extend(crate::compliance::audit::check_anchors(warehouse.root(), &anchors)?);
-                // The privacy-budget ledger is checked against the charges the trail recorded.
-                let ledger = warehouse.table_dir(crate::warehouse::tables::PRIVACY_BUDGET.name);
-                let charges = crate::equality::ledger::charges_audited(warehouse.root())?;
-                let entries = if ledger.join("_delta_log").is_dir() {
-                    let ctx = crate::engine::session::build(
-                        &warehouse,
-                        crate::engine::session::Access::Internal { with_equality: false },
-                    )
-                    .await?;
-                    let entries = crate::equality::ledger::entries(&ctx).await?;
-                    verified.problems.extend(crate::equality::ledger::problems(warehouse.root(), &entries)?);
-                    entries.len()
-                } else {
-                    if charges > 0 {
-                        verified.problems.push(format!(
-                            "privacy_budget: the ledger is missing but the audit trail records {charges} charge(s)"
-                        ));
-                    }
-                    0
-                };
+                let checked = crate::compliance::audit::verify_warehouse(&warehouse).await?;
+                let (verified, anchors, entries) = (checked.verified, checked.anchors, checked.ledger_entries);
                 for notice in &verified.notices {
                     eprintln!("note: {notice}");
                 }
@@ -62,9 +28,7 @@ impl Command {
                         "audit trail intact: {} entries, every hash and link checked, {} seal(s) checked with the \
                          audit key, {} table commit(s) anchoring it agree; privacy-budget ledger intact: {entries} \
                          charge(s), each matching the trail",
-                        verified.entries,
-                        verified.sealed,
-                        anchors.len()
+                        verified.entries, verified.sealed, anchors
                     );
                 } else {
                     for p in &verified.problems {

@@ -274,6 +274,35 @@ impl Run {
 /// command's own entry names the run).
 pub const RUN_COMMAND: &str = "retention purge run";
 
+/// What a purge as of a day would do, in counts: read from a session, without the lock
+/// (the console's preview for the data-protection officer; `purge --dry-run` adds the
+/// rows per table).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Preview {
+    /// Students whose rows would be erased from at least one table.
+    pub due: usize,
+    /// Students kept by a legal hold.
+    pub held: usize,
+    /// Students whose end of studies is not held (kept until it is).
+    pub undetermined: usize,
+    /// The rule applied.
+    pub rule: String,
+}
+
+/// A purge's preview as of `as_of`.
+pub async fn preview(ctx: &SessionContext, as_of: NaiveDate) -> Result<Preview> {
+    let schedule = Schedule::shipped()?;
+    let min_years = schedule.tables.keys().map(|n| schedule.years(n)).min().unwrap_or(schedule.default_years);
+    let candidates = candidates(ctx, years_before(as_of, min_years)).await?;
+    let undetermined = crate::engine::cells::row_count(&queries::collect(ctx, "retention/undetermined", &[]).await?);
+    Ok(Preview {
+        due: candidates.iter().filter(|c| !c.held).count(),
+        held: candidates.iter().filter(|c| c.held).count(),
+        undetermined,
+        rule: schedule.describe(),
+    })
+}
+
 /// Runs the purge as of `as_of`; `dry_run` changes nothing.
 pub async fn purge(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> Result<Report> {
     let schedule = Schedule::shipped()?;

@@ -17,6 +17,7 @@
 
 pub mod accounts;
 mod chart;
+mod dpo;
 mod pages;
 mod sessions;
 mod work;
@@ -48,6 +49,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("student.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/student.html"))),
     ("ukvi.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/ukvi.html"))),
     ("cases.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/cases.html"))),
+    ("dpo.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/dpo.html"))),
+    ("verified.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/verified.html"))),
     ("aggregates.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/aggregates.html"))),
 ];
 
@@ -113,6 +116,13 @@ async fn secure(mut response: Response) -> Response {
 /// Serves the console on `listen` until the process is stopped; `ready` is told the
 /// address it listens on (the port chosen, when `listen` asks for port 0).
 pub async fn serve(warehouse: Warehouse, listen: SocketAddr, ready: impl FnOnce(SocketAddr)) -> Result<()> {
+    // Tables added since the warehouse was made, and rows recorded while no console ran,
+    // are settled before the first page (a job holding the lock is waited for, once).
+    {
+        let lock = warehouse.lock()?;
+        warehouse.create_missing_tables().await?;
+        warehouse.apply_queue(&lock).await?;
+    }
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| Error::io(listen.to_string(), e))?;
     let bound = listener.local_addr().map_err(|e| Error::io(listen.to_string(), e))?;
     let idle = std::time::Duration::from_secs(u64::from(warehouse.config().console.idle_minutes.max(1)) * 60);
@@ -137,6 +147,12 @@ pub async fn serve(warehouse: Warehouse, listen: SocketAddr, ready: impl FnOnce(
         .route("/ukvi/reported", post(work::ukvi_reported))
         .route("/ukvi/return.xlsx", get(work::ukvi_workbook))
         .route("/cases", get(work::cases))
+        .route("/dpo", get(dpo::page))
+        .route("/dpo/requests", post(dpo::new_request))
+        .route("/dpo/requests/{ref}", post(dpo::request_step))
+        .route("/dpo/requests/{ref}/export.zip", get(dpo::request_export))
+        .route("/dpo/verify", post(dpo::verify))
+        .route("/me/data.zip", get(dpo::own_data))
         .route("/aggregates", get(pages::aggregates))
         .route(
             "/static/console.css",
@@ -150,7 +166,7 @@ pub async fn serve(warehouse: Warehouse, listen: SocketAddr, ready: impl FnOnce(
         loop {
             tokio::time::sleep(std::time::Duration::from_secs(QUEUE_SECONDS)).await;
             if crate::warehouse::queue::pending(app.warehouse.root()).is_ok_and(|p| !p.is_empty()) {
-                app.apply_soon();
+                app.apply_now().await;
             }
         }
     });

@@ -293,6 +293,7 @@ pub(super) fn user_context(visit: &Visit) -> minijinja::Value {
             students => scope_of(who).is_some(),
             cases => who.has("progress") || who.has("department-lead"),
             ukvi => who.has("compliance"),
+            dpo => who.has("dpo"),
             aggregates => true,
         },
     }
@@ -323,6 +324,7 @@ pub async fn home(visit: Visit) -> Response {
         Some(Identity::Student { .. }) => "/me",
         Some(who) if who.has("progress") => "/cases",
         Some(who) if who.has("compliance") => "/ukvi",
+        Some(who) if who.has("dpo") => "/dpo",
         Some(who) if scope_of(who).is_some() => "/students",
         Some(_) => "/aggregates",
     };
@@ -351,7 +353,7 @@ pub struct SignInForm {
 #[derive(Debug, Deserialize)]
 pub struct TokenForm {
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 pub(super) async fn check_csrf(app: &App, visit: &Visit, token: &str, page: &str) -> std::result::Result<(), Response> {

@@ -41,35 +41,33 @@ const ABSENCE_LIMIT_DAYS: i64 = 60;
 
 impl App {
     /// Queues a row for its table and, if no job holds the warehouse lock, writes it now
-    /// (in the background: the page does not wait).
-    async fn record(self: &Arc<Self>, def: TableDef, cells: Vec<Cell>) -> Result<String> {
+    /// (the next page shows it); otherwise it waits, safe in the queue, for the lock.
+    pub(super) async fn record(self: &Arc<Self>, def: TableDef, cells: Vec<Cell>) -> Result<String> {
         let warehouse = self.warehouse.clone();
         let id = tokio::task::spawn_blocking(move || warehouse.enqueue(&def, &cells))
             .await
             .map_err(|e| Error::Internal(format!("the queue writer stopped: {e}")))??;
-        self.apply_soon();
+        self.apply_now().await;
         Ok(id)
     }
 
-    /// Writes the queued rows to their tables if the warehouse lock is free.
-    pub(super) fn apply_soon(self: &Arc<Self>) {
-        let app = self.clone();
-        tokio::spawn(async move {
-            let lock = match app.warehouse.try_lock() {
-                Ok(Some(lock)) => lock,
-                Ok(None) => return,
-                Err(e) => return tracing::error!("console: the warehouse lock: {}", e.code()),
-            };
-            let applied = async {
-                app.warehouse.create_missing_tables().await?;
-                app.warehouse.apply_queue(&lock).await
-            };
-            match applied.await {
-                Ok(0) => {}
-                Ok(_) => app.refresh().await,
-                Err(e) => tracing::error!("console: applying recorded rows: {}", e.code()),
-            }
-        });
+    /// Writes the queued rows to their tables if the warehouse lock is free. A failure is
+    /// logged: the rows stay in the queue for the next try.
+    pub(super) async fn apply_now(&self) {
+        let lock = match self.warehouse.try_lock() {
+            Ok(Some(lock)) => lock,
+            Ok(None) => return,
+            Err(e) => return tracing::error!("console: the warehouse lock: {}", e.code()),
+        };
+        let applied = async {
+            self.warehouse.create_missing_tables().await?;
+            self.warehouse.apply_queue(&lock).await
+        };
+        match applied.await {
+            Ok(0) => {}
+            Ok(_) => self.refresh().await,
+            Err(e) => tracing::error!("console: applying recorded rows: {}", e.code()),
+        }
     }
 
     /// The rows waiting in the queue for `table`.

@@ -606,6 +606,67 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
     );
     browser.sign_out();
 
+    // Data-protection officer: a request received on 31 January is due on the last day of
+    // February, a Saturday, so on Monday 2 March; the export is run and downloaded from the
+    // page; answered, its copy is deleted; the audit trail verifies.
+    browser.sign_in(&base, "dpo", &password);
+    assert!(browser.url().ends_with("/dpo"), "{}", browser.url());
+    check_page("data protection");
+    browser.type_into("#student_id", tutee);
+    browser.execute("document.querySelector('#received_on').value = '2026-01-31';");
+    browser.click("form[action='/dpo/requests'] button");
+    browser.wait_until("the request to be registered", |_, text| text.contains("Recorded: received"));
+    let register = browser.text();
+    assert!(register.contains("2026-01-31 2026-03-02 overdue"), "{register}");
+    check_page("data protection, with a request");
+    browser.screenshot(&shots.join("dpo-register.png"));
+    browser.click("button[value=exported]");
+    browser.wait_until("the export", |_, text| text.contains("Recorded: exported"));
+    let dpo_cookie = browser.call("GET", &browser.s("/cookie/rollcall_session"), json!({}))["value"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let href = browser
+        .execute("return document.querySelector('a[href$=\"/export.zip\"]').getAttribute('href');")
+        .as_str()
+        .unwrap()
+        .to_string();
+    let names = |bytes: Vec<u8>| -> Vec<String> {
+        let zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip archive");
+        zip.file_names().map(|n| n.expect("a file name").into_owned()).collect()
+    };
+    let exported = names(console.download(&href, &dpo_cookie));
+    assert!(
+        exported.iter().any(|n| n == "index.html") && exported.iter().any(|n| n == "data/students.csv"),
+        "{exported:?}"
+    );
+    let kept = std::fs::read_dir(warehouse.join("console/sar")).unwrap().count();
+    assert_eq!(kept, 1, "the export is kept until the request is answered");
+    browser.click("button[value=answered]");
+    browser.wait_until("the answer", |_, text| text.contains("Recorded: answered"));
+    assert_eq!(std::fs::read_dir(warehouse.join("console/sar")).unwrap().count(), 0, "answered: the copy is deleted");
+    let answered = browser.text();
+    assert!(answered.contains("2026-01-31 2026-03-02 answered"), "{answered}");
+    assert!(sql("SELECT * FROM sar_log").is_empty(), "the register is not open to analysts");
+    browser.click("form[action='/dpo/verify'] button");
+    browser.wait_until("the verification", |_, text| text.contains("Intact:"));
+    browser.sign_out();
+    // A tutor is not the data-protection officer.
+    browser.sign_in(&base, "tutor", &password);
+    browser.goto(&format!("{base}/dpo"));
+    assert!(browser.text().contains("for the data-protection officer"), "{}", browser.text());
+    browser.sign_out();
+    // A student downloads their own data, including who viewed their record.
+    browser.sign_in(&base, "student", &password);
+    let own_cookie = browser.call("GET", &browser.s("/cookie/rollcall_session"), json!({}))["value"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let own = names(console.download("/me/data.zip", &own_cookie));
+    assert!(own.iter().any(|n| n == "data/console_views.csv") && own.iter().any(|n| n == "index.html"), "{own:?}");
+    assert_eq!(std::fs::read_dir(warehouse.join("console/sar")).unwrap().count(), 0, "no copy kept on the server");
+    browser.sign_out();
+
     // Single sign-on: the header is honoured from the trusted proxy only.
     let email = format!("{}@staff.example.ac.uk", tutor.to_lowercase());
     let (status, head, _) = console.request_from("127.0.0.2", "/", &[("X-Remote-User", &email)]);
@@ -629,6 +690,7 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
         "another student's page",
         "sign-in header from an untrusted address",
         "not a compliance officer",
+        "not the data-protection officer",
     ] {
         assert!(refused.iter().any(|r| r == reason), "no refusal logged for {reason}: {refused:?}");
     }
@@ -644,6 +706,8 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
         "console case outcome",
         "console absence reported",
         "console absence decided",
+        "console subject-access request",
+        "console audit verify",
     ] {
         assert!(entries.iter().any(|e| e.command == command), "no audit entry {command}");
     }
@@ -671,6 +735,6 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
         .then_some(())
         .expect("audit verify");
     crate::common::report(&format!(
-        "console: 6 roles' journeys (tutor, department lead, progress, compliance, planner, student), 7 escapes refused and logged, {pages_checked} pages checked by axe-core: 0 serious or critical"
+        "console: 7 roles' journeys (tutor, department lead, progress, compliance, data protection, planner, student), 8 escapes refused and logged, {pages_checked} pages checked by axe-core: 0 serious or critical"
     ));
 }

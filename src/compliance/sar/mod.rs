@@ -275,11 +275,16 @@ impl Row for Request<'_> {
     }
 }
 
-/// Records the request in `sar_requests`.
+/// Records the request in `sar_requests`: at once if no job holds the warehouse lock, else
+/// through the queue the next job applies (an export never waits for a batch job).
 async fn record_request(warehouse: &Warehouse, student_id: &str, request_id: &str, files: usize) -> Result<()> {
-    let _lock = warehouse.lock()?;
     let made_at = warehouse.clock().now_micros();
-    warehouse.append_rows(&[Request { request_id, student_id, made_at, files }], "subject-access export").await?;
+    let request = Request { request_id, student_id, made_at, files };
+    warehouse.enqueue(&tables::SAR_REQUESTS, &crate::warehouse::row::Row::cells(&request))?;
+    if let Some(lock) = warehouse.try_lock()? {
+        warehouse.create_missing_tables().await?;
+        warehouse.apply_queue(&lock).await?;
+    }
     Ok(())
 }
 

@@ -104,6 +104,7 @@ pub const ALL: &[TableDef] = &[
     DISCLOSURES,
     CONSENTS,
     SAR_REQUESTS,
+    SAR_LOG,
 ];
 
 /// Looks a table up by name.

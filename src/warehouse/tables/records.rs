@@ -157,3 +157,19 @@ pub const SAR_REQUESTS: TableDef = TableDef {
     analyst_visible: true,
     columns: &[("request_id", Text), ("student_id", Text), ("made_at", Timestamp), ("made_by", Text), ("files", Int)],
 };
+
+/// The data-protection officer's register of subject-access requests: one row per step.
+pub const SAR_LOG: TableDef = TableDef {
+    name: "sar_log",
+    about: "subject-access requests as a register: received, extended, exported, answered (one row per step)",
+    analyst_visible: false,
+    columns: &[
+        ("request_ref", Text),
+        ("student_id", Text),
+        ("step", Text),
+        ("on", Date),
+        ("note", Text),
+        ("recorded_by", Text),
+        ("recorded_at", Timestamp),
+    ],
+};
