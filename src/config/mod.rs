@@ -160,6 +160,9 @@ pub struct PrivacyConfig {
     /// The lawful basis the university's privacy notice gives for monitoring engagement;
     /// subject-access exports state it.
     pub lawful_basis: crate::domain::terms::LawfulBasis,
+    /// Whether a subject-access page names the staff who recorded or viewed something
+    /// (otherwise "a member of staff"; the data files always hold the values as stored).
+    pub sar_staff_names: bool,
 }
 
 impl Default for PrivacyConfig {
@@ -168,6 +171,7 @@ impl Default for PrivacyConfig {
             pseudonym_key_file: None,
             audit_key_file: None,
             lawful_basis: crate::domain::terms::LawfulBasis::PublicTask,
+            sar_staff_names: false,
         }
     }
 }

@@ -16,7 +16,6 @@
 //! that is rebuilt when it is a few seconds old, and take no warehouse lock.
 
 pub mod accounts;
-mod chart;
 mod dpo;
 mod pages;
 mod sessions;

@@ -579,7 +579,7 @@ async fn student_page(app: &App, visit: &Visit, id: &str, paging: &Paging, kind:
     let pages = ratings.len().div_ceil(RATINGS_PER_PAGE).max(1);
     let page = page.clamp(1, pages);
     let shown: Vec<_> = ratings.iter().skip((page - 1) * RATINGS_PER_PAGE).take(RATINGS_PER_PAGE).cloned().collect();
-    let chart = super::chart::ratings_svg(&ratings);
+    let chart = crate::report::rating_chart::ratings_svg(&ratings);
     let latest = ratings.first().cloned();
     let base = if kind == "own" { "/me".to_string() } else { format!("/students/{}", urlencode(id)) };
     let html = render(

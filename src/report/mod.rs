@@ -2,4 +2,5 @@
 
 pub mod chart;
 pub mod senate;
+pub mod rating_chart;
 pub mod xlsx;

@@ -7,6 +7,7 @@
 
 mod page;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, RecordBatch, StringArray};
@@ -73,11 +74,11 @@ type Found = Vec<(String, Vec<RecordBatch>)>;
 
 /// Writes the subject-access export of `student_id` to `dir`.
 pub async fn export(warehouse: &Warehouse, student_id: &str, dir: &Path) -> Result<Report> {
-    let found = gather(warehouse, student_id).await?;
+    let (found, modules) = gather(warehouse, student_id).await?;
     let request_id = format!("SAR-{}", &crate::compliance::disclosure::new_id()[..12]);
     crate::compliance::audit::note("request_id", request_id.clone());
     let audit = audit_entries(warehouse.root(), &audit_refs(&request_id, &found)?)?;
-    let report = write_export(warehouse, student_id, dir, &request_id, &found, &audit)?;
+    let report = write_export(warehouse, student_id, dir, &request_id, &found, &audit, &modules)?;
     if !found.is_empty() {
         record_request(warehouse, student_id, &request_id, report.files.len()).await?;
     }
@@ -88,7 +89,7 @@ pub async fn export(warehouse: &Warehouse, student_id: &str, dir: &Path) -> Resu
 
 /// Every row held about the student: their rows in every table with a `student_id`, their
 /// ethnicity through the pseudonym, and the sessions they were timetabled for.
-async fn gather(warehouse: &Warehouse, student_id: &str) -> Result<Found> {
+async fn gather(warehouse: &Warehouse, student_id: &str) -> Result<(Found, Vec<BTreeMap<String, String>>)> {
     // Rows recorded in the console go to their tables first, unless a job holds the lock
     // (then they are listed as waiting, below).
     if let Some(lock) = warehouse.try_lock()? {
@@ -162,7 +163,30 @@ async fn gather(warehouse: &Warehouse, student_id: &str) -> Result<Found> {
             found.push(("timetable".into(), batches));
         }
     }
-    Ok(found)
+    // In-person attendance by module, for the page.
+    let mut modules = Vec::new();
+    if found.iter().any(|(n, _)| n == "class_lists") {
+        let params = [
+            ("student_id", ScalarValue::from(student_id)),
+            ("until", crate::engine::cells::date(crate::domain::time::date_to_days(warehouse.clock().today()))),
+        ];
+        for batch in queries::collect(&ctx, "console/student_modules", &params).await? {
+            let schema = batch.schema();
+            for r in 0..batch.num_rows() {
+                let row = schema
+                    .fields()
+                    .iter()
+                    .zip(batch.columns())
+                    .map(|(f, c)| {
+                        let text = arrow::util::display::array_value_to_string(c, r).unwrap_or_default();
+                        (f.name().clone(), text)
+                    })
+                    .collect();
+                modules.push(row);
+            }
+        }
+    }
+    Ok((found, modules))
 }
 
 /// The ids audit entries about the student carry: this request's, and those of their
@@ -190,6 +214,7 @@ fn write_export(
     request_id: &str,
     found: &Found,
     audit: &[serde_json::Value],
+    modules: &[BTreeMap<String, String>],
 ) -> Result<Report> {
     let data = dir.join("data");
     crate::warehouse::create_private_dir(&data)?;
@@ -236,20 +261,28 @@ fn write_export(
     let all = dir.join("subject-access.json");
     write_atomically(&all, serde_json::to_string_pretty(&document).expect("json").as_bytes())?;
     report.files.insert(0, all);
-    let index = dir.join("index.html");
-    write_atomically(
-        &index,
-        page::page(
-            student_id,
-            request_id,
-            warehouse.clock().today(),
-            warehouse.config().privacy.lawful_basis,
-            found,
-            audit,
-        )
-        .as_bytes(),
-    )?;
-    report.files.insert(0, index);
+    let held = page::Held {
+        student_id,
+        request_id,
+        produced: warehouse.clock().today(),
+        basis: warehouse.config().privacy.lawful_basis,
+        found,
+        audit,
+        modules,
+    };
+    let shown = page::Shown {
+        tz: warehouse.config().tz().map_err(Error::Usage)?,
+        staff_names: warehouse.config().privacy.sar_staff_names,
+    };
+    for (i, (name, html)) in page::pages(&held, &shown).into_iter().enumerate() {
+        let path = dir.join(&name);
+        if let Some(parent) = path.parent() {
+            crate::warehouse::create_private_dir(parent)?;
+        }
+        write_atomically(&path, html.as_bytes())?;
+        // The summary page first, the further pages after the data files.
+        if i == 0 { report.files.insert(0, path) } else { report.files.push(path) }
+    }
     Ok(report)
 }
 

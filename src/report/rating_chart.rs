@@ -1,4 +1,5 @@
-//! A student's rating over time as an inline SVG drawn on the server (no script): one
+//! A student's rating over time as an inline SVG (no script), for the console's student
+//! pages and the subject-access page: one
 //! point per rated day, bands on the vertical axis by name, so the chart is read by its
 //! labels and shape, never by colour alone; the table under it gives the same figures.
 
@@ -6,6 +7,10 @@ use std::collections::BTreeMap;
 
 use crate::config::RATINGS;
 use crate::domain::html::escape;
+
+/// Styles for the chart's classes, for pages that do not carry the console's stylesheet.
+pub const STYLE: &str = ".chart .grid{stroke:#d0d0d0;stroke-width:1}.chart .axis{font-size:12px;fill:#1a1a1a}\
+                         .chart .rating{fill:none;stroke:#1d3557;stroke-width:2}.chart .point{fill:#1d3557}";
 
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 220.0;
