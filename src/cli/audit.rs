@@ -18,7 +18,7 @@ impl Command {
         let warehouse = global.open()?;
         match self {
             Command::Verify => {
-                let checked = crate::compliance::audit::verify_warehouse(&warehouse).await?;
+                let checked = crate::equality::ledger::verify_warehouse(&warehouse).await?;
                 let (verified, anchors, entries) = (checked.verified, checked.anchors, checked.ledger_entries);
                 for notice in &verified.notices {
                     eprintln!("note: {notice}");

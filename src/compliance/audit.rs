@@ -421,53 +421,6 @@ pub fn check_anchors(root: &Path, anchors: &[Anchor]) -> Result<Vec<String>> {
     Ok(problems.into_values().map(|(_, p)| p).collect())
 }
 
-/// What `audit verify` found over the whole warehouse.
-#[derive(Debug, Clone, Default)]
-pub struct WarehouseVerified {
-    /// The trail itself: entries, seals, problems and notices (with the anchors' and the
-    /// ledger's problems added).
-    pub verified: Verified,
-    /// Table commits anchoring the trail that were checked.
-    pub anchors: usize,
-    /// Privacy-budget charges checked against the trail.
-    pub ledger_entries: usize,
-}
-
-/// Checks the trail, every table's anchors of it, and the privacy-budget ledger against it.
-pub async fn verify_warehouse(warehouse: &crate::warehouse::Warehouse) -> Result<WarehouseVerified> {
-    let mut verified = verify(warehouse.root())?;
-    // Each table's commits recorded the trail's head as it stood: a trail deleted,
-    // cut back or re-hashed contradicts them.
-    let mut anchors = Vec::new();
-    for def in crate::warehouse::tables::ALL {
-        if warehouse.table_dir(def.name).join("_delta_log").is_dir() {
-            for (version, head) in warehouse.audit_anchors(def).await? {
-                anchors.push(Anchor { table: def.name.to_string(), version, head });
-            }
-        }
-    }
-    verified.problems.extend(check_anchors(warehouse.root(), &anchors)?);
-    // The privacy-budget ledger is checked against the charges the trail recorded.
-    let ledger = warehouse.table_dir(crate::warehouse::tables::PRIVACY_BUDGET.name);
-    let charges = crate::equality::ledger::charges_audited(warehouse.root())?;
-    let entries = if ledger.join("_delta_log").is_dir() {
-        let ctx =
-            crate::engine::session::build(warehouse, crate::engine::session::Access::Internal { with_equality: false })
-                .await?;
-        let entries = crate::equality::ledger::entries(&ctx).await?;
-        verified.problems.extend(crate::equality::ledger::problems(warehouse.root(), &entries)?);
-        entries.len()
-    } else {
-        if charges > 0 {
-            verified
-                .problems
-                .push(format!("privacy_budget: the ledger is missing but the audit trail records {charges} charge(s)"));
-        }
-        0
-    };
-    Ok(WarehouseVerified { anchors: anchors.len(), verified, ledger_entries: entries })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

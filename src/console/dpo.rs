@@ -380,7 +380,7 @@ pub async fn verify(State(app): State<Arc<App>>, visit: Visit, Form(form): Form<
     if !dpo_only(&visit) {
         return refuse(&app, &visit, StatusCode::FORBIDDEN, "dpo", "not the data-protection officer", DPO_ONLY).await;
     }
-    let checked = match crate::compliance::audit::verify_warehouse(&app.warehouse).await {
+    let checked = match crate::equality::ledger::verify_warehouse(&app.warehouse).await {
         Ok(c) => c,
         Err(e) => return failed(&e),
     };

@@ -429,3 +429,51 @@ pub async fn store(warehouse: &Warehouse, release_id: &str, published: &[Publish
     warehouse.append_named(&tables::EQUALITY_RELEASES, &rows, "equality release stored").await?;
     Ok(())
 }
+
+/// What `audit verify` found over the whole warehouse.
+#[derive(Debug, Clone, Default)]
+pub struct WarehouseVerified {
+    /// The trail itself: entries, seals, problems and notices (with the anchors' and the
+    /// ledger's problems added).
+    pub verified: crate::compliance::audit::Verified,
+    /// Table commits anchoring the trail that were checked.
+    pub anchors: usize,
+    /// Privacy-budget charges checked against the trail.
+    pub ledger_entries: usize,
+}
+
+/// Checks the audit trail, every table's anchors of it, and this ledger against it (what
+/// `rollcall audit verify` and the console's data-protection page run).
+pub async fn verify_warehouse(warehouse: &crate::warehouse::Warehouse) -> Result<WarehouseVerified> {
+    let mut verified = crate::compliance::audit::verify(warehouse.root())?;
+    // Each table's commits recorded the trail's head as it stood: a trail deleted,
+    // cut back or re-hashed contradicts them.
+    let mut anchors = Vec::new();
+    for def in crate::warehouse::tables::ALL {
+        if warehouse.table_dir(def.name).join("_delta_log").is_dir() {
+            for (version, head) in warehouse.audit_anchors(def).await? {
+                anchors.push(crate::compliance::audit::Anchor { table: def.name.to_string(), version, head });
+            }
+        }
+    }
+    verified.problems.extend(crate::compliance::audit::check_anchors(warehouse.root(), &anchors)?);
+    // The privacy-budget ledger is checked against the charges the trail recorded.
+    let ledger = warehouse.table_dir(crate::warehouse::tables::PRIVACY_BUDGET.name);
+    let charges = charges_audited(warehouse.root())?;
+    let entries = if ledger.join("_delta_log").is_dir() {
+        let ctx =
+            crate::engine::session::build(warehouse, crate::engine::session::Access::Internal { with_equality: false })
+                .await?;
+        let entries = entries(&ctx).await?;
+        verified.problems.extend(problems(warehouse.root(), &entries)?);
+        entries.len()
+    } else {
+        if charges > 0 {
+            verified
+                .problems
+                .push(format!("privacy_budget: the ledger is missing but the audit trail records {charges} charge(s)"));
+        }
+        0
+    };
+    Ok(WarehouseVerified { anchors: anchors.len(), verified, ledger_entries: entries })
+}
