@@ -261,9 +261,37 @@ fn read_entries(log: &Path) -> Result<Vec<Entry>> {
 }
 
 /// The last intact entry of the log (see [`entries`] for a line cut short).
+/// The last intact entry, read from the end of the log (a busy console appends thousands
+/// of entries a day; reading the whole trail for each would grow without end). As
+/// [`read_entries`] does, only a last line cut short is passed over; anything else odd in
+/// the tail is left to the full reading, which reports it.
 fn last_entry(log: &Path) -> Result<Option<Entry>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = match std::fs::File::open(log) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(log, e)),
+    };
+    let size = file.metadata().map_err(|e| Error::io(log, e))?.len();
+    let start = size.saturating_sub(TAIL_BYTES);
+    file.seek(SeekFrom::Start(start)).map_err(|e| Error::io(log, e))?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).map_err(|e| Error::io(log, e))?;
+    // The first line of a tail that does not start the file may be partial: never read.
+    let lines: Vec<&[u8]> = tail.split(|b| *b == b'\n').skip(usize::from(start > 0)).collect();
+    let mut cut_short = 0;
+    for line in lines.iter().rev().filter(|l| !l.iter().all(u8::is_ascii_whitespace)) {
+        match serde_json::from_slice::<Entry>(line) {
+            Ok(entry) => return Ok(Some(entry)),
+            Err(_) if cut_short == 0 => cut_short += 1,
+            Err(_) => break,
+        }
+    }
     Ok(read_entries(log)?.pop())
 }
+
+/// How much of the log's end [`last_entry`] reads: many entries' worth.
+const TAIL_BYTES: u64 = 64 * 1024;
 
 /// What `audit verify` found.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
