@@ -13,7 +13,7 @@
 //! subject-access export can report.
 //!
 //! Reads never wait for batch jobs: pages read the tables' snapshots through a session
-//! that is rebuilt when it is a few seconds old, and take no warehouse lock.
+//! that is rebuilt when a table has a new commit, and take no warehouse lock.
 
 pub mod accounts;
 mod dpo;
@@ -53,9 +53,6 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("aggregates.html", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console/aggregates.html"))),
 ];
 
-/// How old the tables' snapshots a page reads may be.
-const SNAPSHOT_SECONDS: u64 = 5;
-
 /// How often the console looks for recorded rows still waiting for the warehouse lock.
 const QUEUE_SECONDS: u64 = 5;
 
@@ -66,23 +63,45 @@ pub(crate) struct App {
     sessions: sessions::Sessions,
     /// Cookies carry `Secure` unless the console listens on the loopback interface only.
     secure_cookies: bool,
-    snapshot: RwLock<Option<(std::time::Instant, Arc<SessionContext>)>>,
+    snapshot: RwLock<Option<(u64, Arc<SessionContext>)>>,
+    /// The UKVI dashboard's figures, by tables' state and day (worked out once for each).
+    dashboards: tokio::sync::Mutex<Vec<(u64, chrono::NaiveDate, Arc<work::Figures>)>>,
 }
 
 impl App {
-    /// A session over the tables as they were at most a few seconds ago.
+    /// A session over the tables as they are: kept while no table has a new commit (each
+    /// commit adds a file to the table's `_delta_log`, which changes the directory's
+    /// modification time), built again when one has.
     async fn tables(&self) -> Result<Arc<SessionContext>> {
-        if let Some((at, ctx)) = self.snapshot.read().await.as_ref()
-            && at.elapsed().as_secs() < SNAPSHOT_SECONDS
-        {
-            return Ok(ctx.clone());
-        }
-        let ctx = Arc::new(session::build(&self.warehouse, Access::Internal { with_equality: false }).await?);
-        *self.snapshot.write().await = Some((std::time::Instant::now(), ctx.clone()));
-        Ok(ctx)
+        Ok(self.snapshot().await?.1)
     }
 
-    /// Forgets the snapshot (after a read found files a purge had removed).
+    /// The session and the tables' state it reads (a key for what is worked out from it).
+    async fn snapshot(&self) -> Result<(u64, Arc<SessionContext>)> {
+        let now = self.fingerprint();
+        if let Some((seen, ctx)) = self.snapshot.read().await.as_ref()
+            && *seen == now
+        {
+            return Ok((now, ctx.clone()));
+        }
+        let ctx = Arc::new(session::build(&self.warehouse, Access::Internal { with_equality: false }).await?);
+        *self.snapshot.write().await = Some((now, ctx.clone()));
+        Ok((now, ctx))
+    }
+
+    /// The tables' commit state: a hash of each transaction log directory's modification time.
+    fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hash = std::collections::hash_map::DefaultHasher::new();
+        for def in crate::warehouse::tables::ALL {
+            let log = self.warehouse.table_dir(def.name).join("_delta_log");
+            std::fs::metadata(&log).and_then(|m| m.modified()).ok().hash(&mut hash);
+        }
+        hash.finish()
+    }
+
+    /// Forgets the snapshot (after a read found files a purge had removed, or rows were
+    /// written from the console).
     async fn refresh(&self) {
         *self.snapshot.write().await = None;
     }
@@ -130,6 +149,7 @@ pub async fn serve(warehouse: Warehouse, listen: SocketAddr, ready: impl FnOnce(
         sessions: sessions::Sessions::new(idle),
         secure_cookies: !bound.ip().is_loopback(),
         snapshot: RwLock::new(None),
+        dashboards: tokio::sync::Mutex::new(Vec::new()),
         warehouse,
     });
     let router = Router::new()

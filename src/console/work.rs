@@ -436,8 +436,11 @@ async fn dashboard_day(app: &App, asked: Option<&str>) -> std::result::Result<Na
 
 /// The UKVI return's lines as of a day, less those marked reported and still queued.
 async fn outstanding(app: &App, as_of: NaiveDate) -> Result<Vec<BTreeMap<String, String>>> {
-    let params = crate::returns::ukvi_params(app.warehouse.config(), as_of);
-    let lines = rows(&read(app, "returns/ukvi", &params).await?);
+    Ok(unreported(app, &figures(app, as_of).await?.events))
+}
+
+/// Lines of the return, less those marked reported and still queued.
+fn unreported(app: &App, lines: &[BTreeMap<String, String>]) -> Vec<BTreeMap<String, String>> {
     let marked: Vec<(String, String, String)> = app
         .waiting("ukvi_reports")
         .iter()
@@ -450,13 +453,14 @@ async fn outstanding(app: &App, as_of: NaiveDate) -> Result<Vec<BTreeMap<String,
             )
         })
         .collect();
-    Ok(lines
-        .into_iter()
+    lines
+        .iter()
         .filter(|l| {
             let key = |k: &str| l.get(k).cloned().unwrap_or_default();
             !marked.contains(&(key("student_id"), key("event"), key("trigger_date")))
         })
-        .collect())
+        .cloned()
+        .collect()
 }
 
 /// `GET /ukvi`: the compliance officer's dashboard: every sponsored student's status as of
@@ -507,15 +511,47 @@ pub async fn ukvi(State(app): State<Arc<App>>, visit: Visit, Query(q): Query<Ukv
 
 const COMPLIANCE_ONLY: &str = "This page is for the compliance officer.";
 
+/// What the dashboard is drawn from, as the tables stand: worked out once for each state
+/// of the tables and day (the return's query reads the whole year), then only the rows
+/// recorded since and still queued are applied to it.
+#[derive(Debug)]
+pub(super) struct Figures {
+    watch: Vec<BTreeMap<String, String>>,
+    events: Vec<BTreeMap<String, String>>,
+    reported: Vec<BTreeMap<String, String>>,
+}
+
+/// The figures for a day, from the cache or worked out (one at a time: users asking at
+/// once wait for the one working them out).
+async fn figures(app: &App, as_of: NaiveDate) -> Result<Arc<Figures>> {
+    let mut cache = app.dashboards.lock().await;
+    let (state, _) = app.snapshot().await?;
+    if let Some((_, _, figures)) = cache.iter().find(|(s, d, _)| *s == state && *d == as_of) {
+        return Ok(figures.clone());
+    }
+    let config = app.warehouse.config();
+    let watch_params =
+        [("as_of", cells::date(date_to_days(as_of))), ("excusing", ScalarValue::from(config.rating.excusing_kinds()))];
+    let params = crate::returns::ukvi_params(config, as_of);
+    let figures = Arc::new(Figures {
+        watch: rows(&read(app, "console/ukvi_watch", &watch_params).await?),
+        events: rows(&read(app, "returns/ukvi", &params).await?),
+        reported: rows(&read(app, "console/ukvi_reported", &[]).await?),
+    });
+    cache.retain(|(s, _, _)| *s == state);
+    cache.truncate(7);
+    cache.push((state, as_of, figures.clone()));
+    Ok(figures)
+}
+
 /// Every sponsored student's line(s) as of a day, most urgent first.
 async fn dashboard(app: &App, as_of: NaiveDate) -> Result<Vec<Line>> {
     let config = &app.warehouse.config();
-    let watch_params =
-        [("as_of", cells::date(date_to_days(as_of))), ("excusing", ScalarValue::from(config.rating.excusing_kinds()))];
-    let watch = rows(&read(app, "console/ukvi_watch", &watch_params).await?);
-    let events = outstanding(app, as_of).await?;
+    let figures = figures(app, as_of).await?;
+    let watch = &figures.watch;
+    let events = unreported(app, &figures.events);
     let mut reported: BTreeMap<String, String> = BTreeMap::new();
-    for r in rows(&read(app, "console/ukvi_reported", &[]).await?) {
+    for r in &figures.reported {
         let (id, on) = (r.get("student_id").cloned().unwrap_or_default(), r.get("reported_on").cloned());
         reported.entry(id).or_insert(on.unwrap_or_default());
     }
@@ -525,7 +561,7 @@ async fn dashboard(app: &App, as_of: NaiveDate) -> Result<Vec<Line>> {
     let threshold = i64::from(config.ukvi.engagement_threshold);
     let by_sessions = config.ukvi.engagement_rule.as_str() == "missed-contact-points";
     let mut lines = Vec::new();
-    for w in &watch {
+    for w in watch {
         let get = |k: &str| w.get(k).cloned().unwrap_or_default();
         let id = get("student_id");
         let base = Line {
