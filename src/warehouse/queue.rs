@@ -222,3 +222,57 @@ fn new_id() -> String {
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::warehouse::row;
+
+    fn absence(student: &str) -> Vec<Cell> {
+        vec![
+            ("student_id", row::text(student)),
+            ("starts_on", row::day(Some(20_000))),
+            ("ends_on", row::day(Some(20_001))),
+            ("kind", row::text("reported")),
+            ("reference", row::text(format!("ABS-{student}"))),
+        ]
+    }
+
+    async fn rows_in(warehouse: &Warehouse) -> usize {
+        let ctx = crate::engine::session::build(warehouse, crate::engine::session::Access::Internal {
+            with_equality: false,
+        })
+        .await
+        .unwrap();
+        let batches = ctx.sql("SELECT * FROM absences").await.unwrap().collect().await.unwrap();
+        batches.iter().map(|b| b.num_rows()).sum()
+    }
+
+    #[tokio::test]
+    async fn a_row_applied_before_a_kill_is_not_applied_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (warehouse, _) = Warehouse::init(dir.path(), "staged-review").await.unwrap();
+        warehouse.enqueue(&tables::ABSENCES, &absence("S1")).unwrap();
+        warehouse.enqueue(&tables::ABSENCES, &absence("S2")).unwrap();
+        let queued = std::fs::read(path(dir.path())).unwrap();
+        let lock = warehouse.try_lock().unwrap().expect("no job holds the lock");
+        assert_eq!(warehouse.apply_queue(&lock).await.unwrap(), 2);
+        assert!(pending(dir.path()).unwrap().is_empty(), "applied rows leave the queue");
+        // A kill after the commit but before the queue was emptied: the queue still holds them.
+        std::fs::write(path(dir.path()), &queued).unwrap();
+        warehouse.enqueue(&tables::ABSENCES, &absence("S3")).unwrap();
+        assert_eq!(warehouse.apply_queue(&lock).await.unwrap(), 1, "only the new row is applied");
+        assert_eq!(rows_in(&warehouse).await, 3);
+        assert!(pending(dir.path()).unwrap().is_empty());
+        // A line cut short by a kill mid-append was never acknowledged: passed over.
+        std::fs::write(path(dir.path()), b"{\"id\":\"Q-1\",\"tab").unwrap();
+        assert_eq!(warehouse.apply_queue(&lock).await.unwrap(), 0);
+        // A wrong column is refused when recorded, not when applied.
+        assert!(warehouse.enqueue(&tables::ABSENCES, &[("no_such_column", row::text("x"))]).is_err());
+        // Another holder of the lock: none for this caller.
+        drop(lock);
+        let held = warehouse.lock().unwrap();
+        assert!(warehouse.try_lock().unwrap().is_none());
+        drop(held);
+    }
+}
