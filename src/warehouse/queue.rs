@@ -239,11 +239,10 @@ mod tests {
     }
 
     async fn rows_in(warehouse: &Warehouse) -> usize {
-        let ctx = crate::engine::session::build(warehouse, crate::engine::session::Access::Internal {
-            with_equality: false,
-        })
-        .await
-        .unwrap();
+        let ctx =
+            crate::engine::session::build(warehouse, crate::engine::session::Access::Internal { with_equality: false })
+                .await
+                .unwrap();
         let batches = ctx.sql("SELECT * FROM absences").await.unwrap().collect().await.unwrap();
         batches.iter().map(|b| b.num_rows()).sum()
     }
