@@ -107,6 +107,7 @@ catalog!(
     "console/case_choices",
     "console/student_absences",
     "console/sar_register",
+    "console/funding_bodies",
     "console/dpo_disclosures",
     "console/dpo_consents",
     "console/dpo_holds",

@@ -165,6 +165,7 @@ pub async fn serve(warehouse: Warehouse, listen: SocketAddr, ready: impl FnOnce(
         .route("/ukvi", get(work::ukvi))
         .route("/ukvi/reported", post(work::ukvi_reported))
         .route("/ukvi/return.xlsx", get(work::ukvi_workbook))
+        .route("/ukvi/funder.xlsx", get(work::funder_workbook))
         .route("/cases", get(work::cases))
         .route("/dpo", get(dpo::page))
         .route("/dpo/requests", post(dpo::new_request))

@@ -489,6 +489,10 @@ pub async fn ukvi(State(app): State<Arc<App>>, visit: Visit, Query(q): Query<Ukv
         return failed(&e);
     }
     let config = &app.warehouse.config().ukvi;
+    let bodies = match read(&app, "console/funding_bodies", &[]).await {
+        Ok(b) => rows(&b).into_iter().filter_map(|r| r.get("funding_body").cloned()).collect::<Vec<_>>(),
+        Err(e) => return failed(&e),
+    };
     let page = render(
         &app,
         "ukvi.html",
@@ -496,6 +500,7 @@ pub async fn ukvi(State(app): State<Arc<App>>, visit: Visit, Query(q): Query<Ukv
             as_of => as_of.to_string(),
             today => today(&app).to_string(),
             lines => shown,
+            bodies,
             counts,
             status,
             saved => q.saved.is_some(),
@@ -558,6 +563,10 @@ async fn dashboard(app: &App, as_of: NaiveDate) -> Result<Vec<Line>> {
     for e in app.waiting("ukvi_reports") {
         reported.insert(e.text("student_id").unwrap_or_default().to_string(), today(app).to_string());
     }
+    let mut by_student: BTreeMap<&str, Vec<&BTreeMap<String, String>>> = BTreeMap::new();
+    for e in &events {
+        by_student.entry(e.get("student_id").map(String::as_str).unwrap_or_default()).or_default().push(e);
+    }
     let threshold = i64::from(config.ukvi.engagement_threshold);
     let by_sessions = config.ukvi.engagement_rule.as_str() == "missed-contact-points";
     let mut lines = Vec::new();
@@ -580,7 +589,7 @@ async fn dashboard(app: &App, as_of: NaiveDate) -> Result<Vec<Line>> {
             missed_sessions: get("missed_sessions"),
             reported_on: reported.get(&id).cloned().unwrap_or_default(),
         };
-        let mine: Vec<_> = events.iter().filter(|e| e.get("student_id") == Some(&id)).collect();
+        let mine = by_student.get(id.as_str()).cloned().unwrap_or_default();
         if mine.is_empty() {
             let measure: i64 = get(if by_sessions { "missed_sessions" } else { "quiet_days" }).parse().unwrap_or(0);
             let status = if get("status") == "active" && measure * 2 >= threshold {
@@ -741,6 +750,69 @@ pub async fn ukvi_workbook(State(app): State<Arc<App>>, visit: Visit, Query(q): 
     let headers = [
         (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
         (header::CONTENT_DISPOSITION, disposition),
+    ];
+    with_cookie(&visit, (headers, bytes).into_response())
+}
+
+/// Which funding body's return, and as of which day.
+#[derive(Debug, Deserialize)]
+pub struct FunderQuery {
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    as_of: Option<String>,
+}
+
+/// `GET /ukvi/funder.xlsx?body=BODY`: a funding body's return as of a day, as a workbook
+/// (as `rollcall return funder` without `--record`: nothing is logged as sent). It is
+/// planned on a session of its own (the return adds its liability periods as a table).
+pub async fn funder_workbook(State(app): State<Arc<App>>, visit: Visit, Query(q): Query<FunderQuery>) -> Response {
+    let Some(who) = visit.user() else { return with_cookie(&visit, Redirect::to("/login")) };
+    if !who.has("compliance") {
+        return refuse(&app, &visit, StatusCode::FORBIDDEN, "ukvi", "not a compliance officer", COMPLIANCE_ONLY).await;
+    }
+    let as_of = match dashboard_day(&app, q.as_of.as_deref()).await {
+        Ok(d) => d,
+        Err(text) => return message(&app, &visit, StatusCode::BAD_REQUEST, "Not made", &text),
+    };
+    let bodies = match read(&app, "console/funding_bodies", &[]).await {
+        Ok(b) => rows(&b).into_iter().filter_map(|r| r.get("funding_body").cloned()).collect::<Vec<_>>(),
+        Err(e) => return failed(&e),
+    };
+    if !bodies.contains(&q.body) {
+        return message(
+            &app,
+            &visit,
+            StatusCode::BAD_REQUEST,
+            "Not made",
+            "body: choose one of the funding bodies listed.",
+        );
+    }
+    let made = async {
+        let ctx = crate::engine::session::build(
+            &app.warehouse,
+            crate::engine::session::Access::Internal { with_equality: false },
+        )
+        .await?;
+        let frame = crate::returns::funder_frame(&ctx, &app.warehouse.config().funder, &q.body, as_of).await?;
+        let schema = frame.schema().as_arrow().clone();
+        let batches = frame.collect().await.map_err(|e| Error::query("returns/funder", e))?;
+        let n: usize = batches.iter().map(|b| b.num_rows()).sum();
+        Ok::<_, Error>((crate::report::xlsx::workbook(&schema, &batches)?, n))
+    };
+    let (bytes, n) = match made.await {
+        Ok(made) => made,
+        Err(e) => return failed(&e),
+    };
+    let mut noted = details(&[("page", "funder return"), ("role", who.role())]);
+    noted.insert("rows".into(), serde_json::Value::from(n));
+    if let Err(e) = audit(&app, "console download", "ok", noted).await {
+        return failed(&e);
+    }
+    let safe: String = q.body.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    let headers = [
+        (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
+        (header::CONTENT_DISPOSITION, format!("attachment; filename=\"funder-{safe}-{as_of}.xlsx\"")),
     ];
     with_cookie(&visit, (headers, bytes).into_response())
 }

@@ -85,19 +85,8 @@ pub fn ukvi_params(config: &crate::config::Config, as_of: NaiveDate) -> Vec<(&'s
 /// a disclosure to the body.
 pub async fn funder(warehouse: &Warehouse, body: &str, as_of: NaiveDate, record: bool) -> Result<Return> {
     let (lock, ctx) = prepared(warehouse, as_of).await?;
-    let config = &warehouse.config().funder;
-    let periods = periods_batch(&config.periods, AcademicYear::of(as_of), date_to_days(as_of))?;
-    session::register_batches(&ctx, "periods", periods.schema(), vec![periods])?;
-    let params = [
-        ("as_of", date(date_to_days(as_of))),
-        ("body", ScalarValue::from(body)),
-        ("not_attending_days", ScalarValue::Int64(Some(i64::from(config.not_attending_after_days)))),
-        ("rule", ScalarValue::from(config.attending_rule.as_str())),
-        ("window", ScalarValue::Int64(Some(i64::from(config.window_teaching_days)))),
-        ("min_days", ScalarValue::Int64(Some(i64::from(config.min_days)))),
-    ];
     let query = "returns/funder";
-    let mut frame = queries::plan(&ctx, query, &params).await?;
+    let mut frame = funder_frame(&ctx, &warehouse.config().funder, body, as_of).await?;
     if record {
         let rows = frame.clone().collect().await.map_err(|e| Error::query(query, e))?;
         crate::compliance::disclosure::log_return(
@@ -115,6 +104,28 @@ pub async fn funder(warehouse: &Warehouse, body: &str, as_of: NaiveDate, record:
     }
     drop(lock);
     Ok(Return { frame, query })
+}
+
+/// The funding-body return's rows for `body` as of a day, planned on `ctx` (which gains a
+/// `periods` table: the year's liability periods). The ratings and rollups are read as
+/// they stand.
+pub async fn funder_frame(
+    ctx: &SessionContext,
+    config: &crate::config::FunderConfig,
+    body: &str,
+    as_of: NaiveDate,
+) -> Result<DataFrame> {
+    let periods = periods_batch(&config.periods, AcademicYear::of(as_of), date_to_days(as_of))?;
+    session::register_batches(ctx, "periods", periods.schema(), vec![periods])?;
+    let params = [
+        ("as_of", date(date_to_days(as_of))),
+        ("body", ScalarValue::from(body)),
+        ("not_attending_days", ScalarValue::Int64(Some(i64::from(config.not_attending_after_days)))),
+        ("rule", ScalarValue::from(config.attending_rule.as_str())),
+        ("window", ScalarValue::Int64(Some(i64::from(config.window_teaching_days)))),
+        ("min_days", ScalarValue::Int64(Some(i64::from(config.min_days)))),
+    ];
+    queries::plan(ctx, "returns/funder", &params).await
 }
 
 /// The liability periods of the academic year as a table; `until` is the period's end or

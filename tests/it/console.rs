@@ -540,6 +540,21 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
     let mut sheet = String::new();
     zip.by_name("xl/worksheets/sheet1.xml").unwrap().read_to_string(&mut sheet).unwrap();
     assert_eq!(sheet.matches("<row").count(), after.len() + 1, "a header and each outstanding line");
+    // The funding body's return, as `rollcall return funder` gives it.
+    let out = rollcall_command()
+        .arg("--warehouse")
+        .arg(&warehouse)
+        .args(["--format", "csv", "return", "funder", "--body", "SFE", "--as-of", &as_of])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let funder_lines = String::from_utf8_lossy(&out.stdout).lines().count() - 1;
+    assert!(funder_lines > 0, "the demo has SFE-funded students");
+    let workbook = console.download(&format!("/ukvi/funder.xlsx?body=SFE&as_of={as_of}"), &cookie);
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(workbook)).unwrap();
+    let mut sheet = String::new();
+    zip.by_name("xl/worksheets/sheet1.xml").unwrap().read_to_string(&mut sheet).unwrap();
+    assert_eq!(sheet.matches("<row").count(), funder_lines + 1, "a header and each line of the funder return");
     browser.sign_out();
 
     // Progress team: open cases by stage; an outcome recorded on a student's page.
@@ -565,6 +580,8 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
     browser.click("td a");
     browser.wait_until("the student's page", |url, _| url.contains("/students/"));
     check_page("student (progress, with forms)");
+    browser.execute("document.getElementById('record').scrollIntoView();");
+    browser.screenshot(&shots.join("progress-record.png"));
     let case = browser.execute("return document.querySelector('#case_id').value;").as_str().unwrap().to_string();
     browser.execute("document.querySelector('#outcome').value = 'no-further-action';");
     browser.type_into("#note", "Spoke on the phone; back on track.");
