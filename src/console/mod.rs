@@ -66,6 +66,8 @@ pub(crate) struct App {
     snapshot: RwLock<Option<(u64, Arc<SessionContext>)>>,
     /// The UKVI dashboard's figures, by tables' state and day (worked out once for each).
     dashboards: tokio::sync::Mutex<Vec<(u64, chrono::NaiveDate, Arc<work::Figures>)>>,
+    /// The latest day rated, by tables' state.
+    latest: tokio::sync::Mutex<Option<(u64, Option<i32>)>>,
 }
 
 impl App {
@@ -98,6 +100,20 @@ impl App {
             std::fs::metadata(&log).and_then(|m| m.modified()).ok().hash(&mut hash);
         }
         hash.finish()
+    }
+
+    /// The latest day rated (days since 1970), worked out once for each state of the tables.
+    async fn latest_rated(&self) -> Result<Option<i32>> {
+        let (state, ctx) = self.snapshot().await?;
+        if let Some((seen, day)) = *self.latest.lock().await
+            && seen == state
+        {
+            return Ok(day);
+        }
+        let found = crate::queries::collect(&ctx, "console/latest_day", &[]).await?;
+        let day = crate::engine::cells::date_at(&found, "day")?;
+        *self.latest.lock().await = Some((state, day));
+        Ok(day)
     }
 
     /// Forgets the snapshot (after a read found files a purge had removed, or rows were
@@ -150,6 +166,7 @@ pub async fn serve(warehouse: Warehouse, listen: SocketAddr, ready: impl FnOnce(
         secure_cookies: !bound.ip().is_loopback(),
         snapshot: RwLock::new(None),
         dashboards: tokio::sync::Mutex::new(Vec::new()),
+        latest: tokio::sync::Mutex::new(None),
         warehouse,
     });
     let router = Router::new()

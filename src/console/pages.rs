@@ -25,6 +25,10 @@ use crate::queries;
 
 /// Ratings shown per page of a student's history.
 const RATINGS_PER_PAGE: usize = 50;
+/// Students shown per page of a list.
+const LIST_PER_PAGE: usize = 100;
+/// How far back from the latest day rated a list looks for each student's latest rating.
+const LIST_RATING_DAYS: i32 = 27;
 
 /// Who is asking, and the cookie to set if their session is new.
 pub(crate) struct Visit {
@@ -435,7 +439,7 @@ pub async fn logout(State(app): State<Arc<App>>, visit: Visit, Form(form): Form<
 }
 
 /// `GET /students`: the students in the user's scope, lowest rating first.
-pub async fn students(State(app): State<Arc<App>>, visit: Visit) -> Response {
+pub async fn students(State(app): State<Arc<App>>, visit: Visit, Query(paging): Query<Paging>) -> Response {
     let Some(who) = visit.user() else { return with_cookie(&visit, Redirect::to("/login")) };
     let Some(scope) = scope_of(who) else {
         return refuse(
@@ -448,10 +452,20 @@ pub async fn students(State(app): State<Arc<App>>, visit: Visit) -> Response {
         )
         .await;
     };
-    let list = match read(&app, "console/in_scope", &scope_params(&scope)).await {
+    let since = match app.latest_rated().await {
+        Ok(latest) => latest.unwrap_or(0) - LIST_RATING_DAYS,
+        Err(e) => return failed(&e),
+    };
+    let mut params = scope_params(&scope);
+    params.push(("since", crate::engine::cells::date(since)));
+    let list = match read(&app, "console/in_scope", &params).await {
         Ok(batches) => rows(&batches),
         Err(e) => return failed(&e),
     };
+    let total = list.len();
+    let pages = total.div_ceil(LIST_PER_PAGE).max(1);
+    let page = paging.page.unwrap_or(1).clamp(1, pages);
+    let list: Vec<_> = list.into_iter().skip((page - 1) * LIST_PER_PAGE).take(LIST_PER_PAGE).collect();
     let mut noted = details(&[("page", "students"), ("role", who.role())]);
     noted.insert("students".into(), Value::from(list.len()));
     if let Err(e) = audit(&app, "console view", "ok", noted).await {
@@ -467,7 +481,7 @@ pub async fn students(State(app): State<Arc<App>>, visit: Visit) -> Response {
     let page = render(
         &app,
         "students.html",
-        context! { title, students => list, user => user_context(&visit), csrf => &visit.session.csrf },
+        context! { title, students => list, total, page, pages, user => user_context(&visit), csrf => &visit.session.csrf },
     );
     with_cookie(&visit, page)
 }

@@ -395,7 +395,12 @@ pub struct UkviQuery {
     status: Option<String>,
     #[serde(default)]
     saved: Option<String>,
+    #[serde(default)]
+    page: Option<usize>,
 }
+
+/// Dashboard lines per page.
+const LINES_PER_PAGE: usize = 100;
 
 /// Where a sponsored student stands, most urgent first.
 const STATUSES: &[(&str, &str)] = &[
@@ -430,7 +435,7 @@ async fn dashboard_day(app: &App, asked: Option<&str>) -> std::result::Result<Na
     if let Some(asked) = asked.filter(|a| !a.trim().is_empty()) {
         return day_field(asked, "day");
     }
-    let latest = read(app, "console/latest_day", &[]).await.ok().and_then(|b| cells::date_at(&b, "day").ok().flatten());
+    let latest = app.latest_rated().await.ok().flatten();
     Ok(latest.map(days_to_date).unwrap_or_else(|| today(app)))
 }
 
@@ -482,7 +487,10 @@ pub async fn ukvi(State(app): State<Arc<App>>, visit: Visit, Query(q): Query<Ukv
     let counts: Vec<(&str, &str, usize)> =
         STATUSES.iter().map(|(k, label)| (*k, *label, lines.iter().filter(|l| l.status == *k).count())).collect();
     let status = q.status.unwrap_or_default();
-    let shown: Vec<&Line> = lines.iter().filter(|l| status.is_empty() || l.status == status).collect();
+    let matching: Vec<&Line> = lines.iter().filter(|l| status.is_empty() || l.status == status).collect();
+    let pages = matching.len().div_ceil(LINES_PER_PAGE).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let shown: Vec<&Line> = matching.iter().skip((page - 1) * LINES_PER_PAGE).take(LINES_PER_PAGE).copied().collect();
     let mut noted = details(&[("page", "ukvi"), ("role", who.role())]);
     noted.insert("students".into(), serde_json::Value::from(shown.len()));
     if let Err(e) = audit(&app, "console view", "ok", noted).await {
@@ -500,6 +508,9 @@ pub async fn ukvi(State(app): State<Arc<App>>, visit: Visit, Query(q): Query<Ukv
             as_of => as_of.to_string(),
             today => today(&app).to_string(),
             lines => shown,
+            matching => matching.len(),
+            page,
+            pages,
             bodies,
             counts,
             status,
