@@ -159,16 +159,10 @@ pub async fn record_outcome(
     if let Err(refused) = check_csrf(&app, &visit, &form.csrf, "student").await {
         return refused;
     }
-    let Some(who @ Identity::Staff { staff_id, .. }) = visit.user() else {
-        return refuse(&app, &visit, StatusCode::NOT_FOUND, "student", "not staff", ELSEWHERE).await;
+    let (who, staff_id) = match staff_on(&app, &visit, &id).await {
+        Ok(found) => found,
+        Err(refused) => return refused,
     };
-    match in_scope(&app, who, &id).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return refuse(&app, &visit, StatusCode::NOT_FOUND, "student", "outside the user's scope", ELSEWHERE).await;
-        }
-        Err(e) => return failed(&e),
-    }
     let problem = |text: String| message(&app, &visit, StatusCode::BAD_REQUEST, "Not recorded", &text);
     let Some(outcome) = Outcome::parse(form.outcome.trim()) else {
         return problem("outcome: choose one of the outcomes listed.".into());
@@ -195,7 +189,7 @@ pub async fn record_outcome(
         ("academic_year", row::text(case.get("academic_year").cloned().unwrap_or_default())),
         ("recorded_on", row::day(Some(date_to_days(on)))),
         ("outcome", row::text(outcome)),
-        ("recorded_by", row::text(staff_id.as_str())),
+        ("recorded_by", row::text(staff_id)),
         ("recorded_at", row::instant(Some(app.warehouse.clock().now_micros()))),
     ];
     if !note.is_empty() {
@@ -212,6 +206,26 @@ pub async fn record_outcome(
 }
 
 const ELSEWHERE: &str = "There is no student page here that you can open.";
+
+/// The member of staff recording on `student_id`'s page (and their staff id), if the
+/// student is in their scope; otherwise the refusal (logged), the same whether or not the
+/// student exists.
+async fn staff_on<'v>(
+    app: &App,
+    visit: &'v Visit,
+    student_id: &str,
+) -> std::result::Result<(&'v Identity, &'v str), Response> {
+    let Some(who @ Identity::Staff { staff_id, .. }) = visit.user() else {
+        return Err(refuse(app, visit, StatusCode::NOT_FOUND, "student", "not staff", ELSEWHERE).await);
+    };
+    match in_scope(app, who, student_id).await {
+        Ok(true) => Ok((who, staff_id.as_str())),
+        Ok(false) => {
+            Err(refuse(app, visit, StatusCode::NOT_FOUND, "student", "outside the user's scope", ELSEWHERE).await)
+        }
+        Err(e) => Err(failed(&e)),
+    }
+}
 
 /// A student's report of an absence.
 #[derive(Debug, Deserialize)]
@@ -290,16 +304,10 @@ pub async fn decide_absence(
     if let Err(refused) = check_csrf(&app, &visit, &form.csrf, "student").await {
         return refused;
     }
-    let Some(who @ Identity::Staff { .. }) = visit.user() else {
-        return refuse(&app, &visit, StatusCode::NOT_FOUND, "student", "not staff", ELSEWHERE).await;
+    let (who, _) = match staff_on(&app, &visit, &id).await {
+        Ok(found) => found,
+        Err(refused) => return refused,
     };
-    match in_scope(&app, who, &id).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return refuse(&app, &visit, StatusCode::NOT_FOUND, "student", "outside the user's scope", ELSEWHERE).await;
-        }
-        Err(e) => return failed(&e),
-    }
     let problem = |text: &str| message(&app, &visit, StatusCode::BAD_REQUEST, "Not recorded", text);
     let kind = match form.decision.as_str() {
         "authorised" => app.warehouse.config().rating.excusing_absence_kinds.first().cloned().unwrap_or_default(),
