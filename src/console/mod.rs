@@ -17,6 +17,7 @@
 
 pub mod accounts;
 mod dpo;
+mod index;
 mod pages;
 mod sessions;
 mod work;
@@ -66,8 +67,8 @@ pub(crate) struct App {
     snapshot: RwLock<Option<(u64, Arc<SessionContext>)>>,
     /// The UKVI dashboard's figures, by tables' state and day (worked out once for each).
     dashboards: tokio::sync::Mutex<Vec<(u64, chrono::NaiveDate, Arc<work::Figures>)>>,
-    /// The latest day rated, by tables' state.
-    latest: tokio::sync::Mutex<Option<(u64, Option<i32>)>>,
+    /// The index of students, by the state of its tables and the day (see [`index`]).
+    index: tokio::sync::Mutex<Option<((u64, chrono::NaiveDate), Arc<index::Index>)>>,
 }
 
 impl App {
@@ -93,27 +94,40 @@ impl App {
 
     /// The tables' commit state: a hash of each transaction log directory's modification time.
     fn fingerprint(&self) -> u64 {
+        self.fingerprint_of(crate::warehouse::tables::ALL.iter().map(|def| def.name))
+    }
+
+    /// The commit state of some tables, as [`App::fingerprint`].
+    fn fingerprint_of<'a>(&self, tables: impl IntoIterator<Item = &'a str>) -> u64 {
         use std::hash::{Hash, Hasher};
         let mut hash = std::collections::hash_map::DefaultHasher::new();
-        for def in crate::warehouse::tables::ALL {
-            let log = self.warehouse.table_dir(def.name).join("_delta_log");
+        for name in tables {
+            let log = self.warehouse.table_dir(name).join("_delta_log");
             std::fs::metadata(&log).and_then(|m| m.modified()).ok().hash(&mut hash);
         }
         hash.finish()
     }
 
-    /// The latest day rated (days since 1970), worked out once for each state of the tables.
-    async fn latest_rated(&self) -> Result<Option<i32>> {
-        let (state, ctx) = self.snapshot().await?;
-        if let Some((seen, day)) = *self.latest.lock().await
-            && seen == state
+    /// The index of students for the tables as they are: read again when one of its tables
+    /// has a new commit or the day changes; a request arriving during a build waits for it.
+    async fn index(&self) -> Result<Arc<index::Index>> {
+        let key = (self.fingerprint_of(index::TABLES.iter().copied()), self.warehouse.clock().today());
+        let mut held = self.index.lock().await;
+        if let Some((seen, index)) = held.as_ref()
+            && *seen == key
         {
-            return Ok(day);
+            return Ok(index.clone());
         }
-        let found = crate::queries::collect(&ctx, "console/latest_day", &[]).await?;
-        let day = crate::engine::cells::date_at(&found, "day")?;
-        *self.latest.lock().await = Some((state, day));
-        Ok(day)
+        let built = match index::Index::build(self.tables().await?.as_ref(), key.1).await {
+            Err(e) if e.is_vanished_file() => {
+                self.refresh().await;
+                index::Index::build(self.tables().await?.as_ref(), key.1).await?
+            }
+            other => other?,
+        };
+        let built = Arc::new(built);
+        *held = Some((key, built.clone()));
+        Ok(built)
     }
 
     /// Forgets the snapshot (after a read found files a purge had removed, or rows were
@@ -166,8 +180,15 @@ pub async fn serve(warehouse: Warehouse, listen: SocketAddr, ready: impl FnOnce(
         secure_cookies: !bound.ip().is_loopback(),
         snapshot: RwLock::new(None),
         dashboards: tokio::sync::Mutex::new(Vec::new()),
-        latest: tokio::sync::Mutex::new(None),
+        index: tokio::sync::Mutex::new(None),
         warehouse,
+    });
+    // The index of students is read before the first page asks for it.
+    let early = app.clone();
+    tokio::spawn(async move {
+        if let Err(e) = early.index().await {
+            tracing::error!("console: reading the index of students: {}", e.code());
+        }
     });
     let router = Router::new()
         .route("/", get(pages::home))

@@ -17,9 +17,9 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::App;
 use super::accounts::{self, Holder, SignIn};
 use super::sessions::{self, Identity, Session};
+use super::{App, index};
 use crate::error::{Error, Result};
 use crate::queries;
 
@@ -27,6 +27,8 @@ use crate::queries;
 const RATINGS_PER_PAGE: usize = 50;
 /// Students shown per page of a list.
 const LIST_PER_PAGE: usize = 100;
+/// The columns of a student in a list.
+const LIST_COLUMNS: &[&str] = &["student_id", "name", "programme_code", "stage", "department", "status"];
 /// How far back from the latest day rated a list looks for each student's latest rating.
 const LIST_RATING_DAYS: i32 = 27;
 
@@ -305,20 +307,11 @@ pub(super) fn user_context(visit: &Visit) -> minijinja::Value {
 
 /// A member of staff's student scope: (their staff id, their department if they lead it,
 /// everyone). `None`: their roles open no student's page.
-pub(super) fn scope_of(who: &Identity) -> Option<(String, String, bool)> {
+pub(super) fn scope_of(who: &Identity) -> Option<index::Scope> {
     let Identity::Staff { staff_id, department, .. } = who else { return None };
     let everyone = who.has("progress");
     let department = if who.has("department-lead") { department.clone() } else { String::new() };
     (everyone || who.has("tutor") || !department.is_empty()).then(|| (staff_id.clone(), department, everyone))
-}
-
-pub(super) fn scope_params(scope: &(String, String, bool)) -> Vec<(&'static str, ScalarValue)> {
-    vec![
-        ("staff_id", ScalarValue::from(scope.0.as_str())),
-        // No department matches the empty string: only a department lead's is given.
-        ("department", ScalarValue::from(if scope.1.is_empty() { "\u{0}" } else { scope.1.as_str() })),
-        ("everyone", ScalarValue::Boolean(Some(scope.2))),
-    ]
 }
 
 /// `GET /`: each role's main page.
@@ -452,16 +445,24 @@ pub async fn students(State(app): State<Arc<App>>, visit: Visit, Query(paging): 
         )
         .await;
     };
-    let since = match app.latest_rated().await {
-        Ok(latest) => latest.unwrap_or(0) - LIST_RATING_DAYS,
+    let index = match app.index().await {
+        Ok(index) => index,
         Err(e) => return failed(&e),
     };
-    let mut params = scope_params(&scope);
-    params.push(("since", crate::engine::cells::date(since)));
-    let list = match read(&app, "console/in_scope", &params).await {
-        Ok(batches) => rows(&batches),
-        Err(e) => return failed(&e),
-    };
+    let since = index.latest_day().unwrap_or(0) - LIST_RATING_DAYS;
+    let list: Vec<_> = index
+        .in_scope(&scope, since)
+        .into_iter()
+        .map(|(student, rating)| {
+            let mut row = student.record.clone();
+            row.retain(|k, _| LIST_COLUMNS.contains(&k.as_str()));
+            if let Some((day, rating)) = rating {
+                row.insert("rating".into(), rating.into());
+                row.insert("rated_on".into(), crate::domain::time::days_to_date(day).to_string());
+            }
+            row
+        })
+        .collect();
     let total = list.len();
     let pages = total.div_ceil(LIST_PER_PAGE).max(1);
     let page = paging.page.unwrap_or(1).clamp(1, pages);
@@ -522,10 +523,8 @@ pub async fn student(
         )
         .await;
     };
-    let mut params = scope_params(&scope);
-    params.push(("student_id", ScalarValue::from(id.as_str())));
-    let in_scope = match read(&app, "console/student_in_scope", &params).await {
-        Ok(b) => crate::engine::cells::int_at(&b, "n").ok().flatten().unwrap_or(0) > 0,
+    let in_scope = match app.index().await {
+        Ok(index) => index.student(&id).is_some_and(|s| s.in_scope(&scope)),
         Err(e) => return failed(&e),
     };
     if !in_scope {
@@ -547,13 +546,11 @@ pub async fn me(State(app): State<Arc<App>>, visit: Visit, Query(paging): Query<
 }
 
 async fn student_page(app: &App, visit: &Visit, id: &str, paging: &Paging, kind: &str) -> Response {
-    let page = paging.page.unwrap_or(1);
-    let student = [("student_id", ScalarValue::from(id))];
-    let record = match read(app, "console/student_record", &student).await {
-        Ok(b) => rows(&b),
+    let index = match app.index().await {
+        Ok(index) => index,
         Err(e) => return failed(&e),
     };
-    let Some(record) = record.into_iter().next() else {
+    let Some(found) = index.student(id) else {
         return message(
             app,
             visit,
@@ -562,23 +559,27 @@ async fn student_page(app: &App, visit: &Visit, id: &str, paging: &Paging, kind:
             "There is no student page here that you can open.",
         );
     };
-    let ratings = match read(app, "console/student_ratings", &student).await {
-        Ok(b) => rows(&b),
+    let rated = found.ratings.len();
+    let pages = rated.div_ceil(RATINGS_PER_PAGE).max(1);
+    let page = paging.page.unwrap_or(1).clamp(1, pages);
+    let ratings_of = |page: usize| async move {
+        let Some(days) = index::ratings_page(found, page, RATINGS_PER_PAGE) else { return Ok(Vec::new()) };
+        let params = [("student_id", ScalarValue::from(id)), days[0].clone(), days[1].clone()];
+        read(app, "console/student_ratings", &params).await.map(|b| rows(&b))
+    };
+    let shown = match ratings_of(page).await {
+        Ok(rows) => rows,
         Err(e) => return failed(&e),
     };
-    let until = ratings
-        .first()
-        .and_then(|r| r.get("day"))
-        .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
-        .unwrap_or_else(|| app.warehouse.clock().today());
-    let module_params = [
-        ("student_id", ScalarValue::from(id)),
-        ("until", crate::engine::cells::date(crate::domain::time::date_to_days(until))),
-    ];
-    let modules = match read(app, "console/student_modules", &module_params).await {
-        Ok(b) => rows(&b),
-        Err(e) => return failed(&e),
+    let latest = if page == 1 {
+        shown.first().cloned()
+    } else {
+        match ratings_of(1).await {
+            Ok(rows) => rows.into_iter().next(),
+            Err(e) => return failed(&e),
+        }
     };
+    let student = [("student_id", ScalarValue::from(id))];
     let cases = match read(app, "console/student_cases", &student).await {
         Ok(b) => rows(&b),
         Err(e) => return failed(&e),
@@ -590,25 +591,21 @@ async fn student_page(app: &App, visit: &Visit, id: &str, paging: &Paging, kind:
     if let Err(e) = record_view(app, visit, id, kind).await {
         return failed(&e);
     }
-    let pages = ratings.len().div_ceil(RATINGS_PER_PAGE).max(1);
-    let page = page.clamp(1, pages);
-    let shown: Vec<_> = ratings.iter().skip((page - 1) * RATINGS_PER_PAGE).take(RATINGS_PER_PAGE).cloned().collect();
-    let chart = crate::report::rating_chart::ratings_svg(&ratings);
-    let latest = ratings.first().cloned();
+    let chart = found.chart();
     let base = if kind == "own" { "/me".to_string() } else { format!("/students/{}", urlencode(id)) };
     let html = render(
         app,
         "student.html",
         context! {
             own => kind == "own",
-            student => record,
+            student => &found.record,
             latest,
             chart,
             ratings => shown,
             page,
             pages,
             base,
-            modules,
+            modules => &found.modules,
             cases,
             absences,
             outcomes => super::work::outcomes(),

@@ -22,8 +22,7 @@ use serde::Deserialize;
 
 use super::App;
 use super::pages::{
-    Visit, audit, check_csrf, details, failed, message, read, refuse, render, rows, scope_of, scope_params,
-    user_context, with_cookie,
+    Visit, audit, check_csrf, details, failed, message, read, refuse, render, rows, scope_of, user_context, with_cookie,
 };
 use super::sessions::Identity;
 use crate::domain::terms::Outcome;
@@ -94,10 +93,7 @@ fn today(app: &App) -> NaiveDate {
 /// Whether a member of staff may open `student_id`'s page (and so record on it).
 pub(super) async fn in_scope(app: &App, who: &Identity, student_id: &str) -> Result<bool> {
     let Some(scope) = scope_of(who) else { return Ok(false) };
-    let mut params = scope_params(&scope);
-    params.push(("student_id", ScalarValue::from(student_id)));
-    let found = read(app, "console/student_in_scope", &params).await?;
-    Ok(cells::int_at(&found, "n")?.unwrap_or(0) > 0)
+    Ok(app.index().await?.student(student_id).is_some_and(|s| s.in_scope(&scope)))
 }
 
 /// What is waiting in the queue about one student, in words, for their page.
@@ -443,7 +439,7 @@ async fn dashboard_day(app: &App, asked: Option<&str>) -> std::result::Result<Na
     if let Some(asked) = asked.filter(|a| !a.trim().is_empty()) {
         return day_field(asked, "day");
     }
-    let latest = app.latest_rated().await.ok().flatten();
+    let latest = app.index().await.ok().and_then(|index| index.latest_day());
     Ok(latest.map(days_to_date).unwrap_or_else(|| today(app)))
 }
 

@@ -29,6 +29,12 @@ pub fn ratings_svg(ratings: &[BTreeMap<String, String>]) -> String {
             Some((r.get("day").map(String::as_str).unwrap_or(""), band))
         })
         .collect();
+    svg(&points)
+}
+
+/// The chart of `points`: (day, band: the rating's position in [`RATINGS`]), oldest first;
+/// empty when there are none.
+pub fn svg<D: AsRef<str>>(points: &[(D, usize)]) -> String {
     if points.is_empty() {
         return String::new();
     }
@@ -36,7 +42,7 @@ pub fn ratings_svg(ratings: &[BTreeMap<String, String>]) -> String {
     let y = |band: usize| TOP + (HEIGHT - TOP - BOTTOM) * (1.0 - band as f64 / (bands - 1.0));
     let step = if points.len() > 1 { (WIDTH - LEFT - 10.0) / (points.len() - 1) as f64 } else { 0.0 };
     let x = |i: usize| LEFT + step * i as f64;
-    let (first, last) = (points[0].0, points[points.len() - 1].0);
+    let (first, last) = (points[0].0.as_ref(), points[points.len() - 1].0.as_ref());
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" \
          aria-labelledby=\"chart-title\"><title id=\"chart-title\">Engagement rating from {} to {}, {} rated days</title>",

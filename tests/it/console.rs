@@ -421,6 +421,38 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
         "{page}"
     );
     assert!(!page.to_lowercase().contains("ethnicity"), "nobody sees ethnicity");
+    // The page's figures are the tables' own: the latest rating, every rated day on the
+    // chart, attendance by module up to the latest rated day, and the second page of ratings.
+    let latest =
+        sql(&format!("SELECT day, rating FROM ratings WHERE student_id = '{tutee}' ORDER BY day DESC LIMIT 1"));
+    let (day, rating) = latest[0].split_once(',').unwrap();
+    assert!(page.contains(&format!("On {day} the rating was {rating}.")), "{page}");
+    let rated = sql(&format!("SELECT count(*) FROM ratings WHERE student_id = '{tutee}'"))[0].clone();
+    let title = browser.execute("return document.querySelector('figure.chart svg title').textContent;");
+    assert!(title.as_str().unwrap_or("").ends_with(&format!(", {rated} rated days")), "{title}");
+    let modules = sql(&format!(
+        "SELECT s.module_code, count(*), count(a.session_id), CAST(round(100.0 * count(a.session_id) / count(*)) AS BIGINT) \
+         FROM class_lists c JOIN sessions s ON s.session_id = c.session_id \
+         LEFT JOIN (SELECT DISTINCT session_id FROM swipe_outcomes WHERE student_id = '{tutee}' AND outcome = 'attended') a \
+           ON a.session_id = c.session_id \
+         WHERE c.student_id = '{tutee}' AND coalesce(s.delivery, 'in-person') <> 'online' \
+           AND CAST(s.starts_at AS DATE) <= DATE '{day}' \
+         GROUP BY s.module_code ORDER BY s.module_code"
+    ));
+    assert!(!modules.is_empty(), "the tutee has in-person sessions");
+    let shown = browser.execute(
+        "return [...document.querySelectorAll('#modules ~ table tbody tr')].map(r => [...r.cells].map(c => c.textContent.replace('%', '')).join(','));",
+    );
+    let shown: Vec<String> = shown.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    assert_eq!(shown, modules, "attendance by module");
+    let second =
+        sql(&format!("SELECT day FROM ratings WHERE student_id = '{tutee}' ORDER BY day DESC LIMIT 1 OFFSET 50"));
+    if let Some(day) = second.first() {
+        browser.goto(&format!("{base}/students/{tutee}?page=2"));
+        let first_row = browser.execute("return document.querySelector('#history ~ table tbody tr td').textContent;");
+        assert_eq!(first_row.as_str(), Some(day.as_str()), "page 2 starts at the 51st newest day");
+        browser.goto(&format!("{base}/students/{tutee}"));
+    }
     check_page("student (tutor)");
     browser.screenshot(&shots.join("tutor-student.png"));
     browser.goto(&format!("{base}/students/{not_tutee}"));
