@@ -1,23 +1,28 @@
--- description: every student's in-person attendance by module: sessions timetabled up to the student's latest rated day (up to $today when never rated), and attended
--- params: $today Date32
+-- description: every student's in-person attendance by module: sessions timetabled up to $until (the latest day rated) and attended
+-- params: $until Date32
 -- output: student_id, module_code, timetabled, attended
-WITH last_rated AS (
-    SELECT student_id, max(day) AS until
-    FROM ratings
-    GROUP BY student_id
+--
+-- Timetabled and attended sessions are counted apart and then matched by student and
+-- module: an attended session is always on the student's class list (a swipe counts as
+-- attendance only then, see derive/swipe_outcomes), and `attendance` has one row per
+-- student and session.
+WITH teaching AS (
+    SELECT session_id, module_code
+    FROM sessions
+    WHERE coalesce(delivery, 'in-person') <> 'online' AND CAST(starts_at AS DATE) <= $until
 ),
 timetabled AS (
-    SELECT c.student_id, s.module_code, s.session_id
+    SELECT c.student_id, t.module_code, count(*) AS timetabled
     FROM class_lists c
-    JOIN sessions s ON s.session_id = c.session_id
-    LEFT JOIN last_rated r ON r.student_id = c.student_id
-    WHERE coalesce(s.delivery, 'in-person') <> 'online'
-      AND CAST(s.starts_at AS DATE) <= coalesce(r.until, $today)
+    JOIN teaching t ON t.session_id = c.session_id
+    GROUP BY c.student_id, t.module_code
 ),
 went AS (
-    SELECT DISTINCT student_id, session_id FROM attendance
+    SELECT a.student_id, t.module_code, count(*) AS attended
+    FROM attendance a
+    JOIN teaching t ON t.session_id = a.session_id
+    GROUP BY a.student_id, t.module_code
 )
-SELECT t.student_id, t.module_code, count(*) AS timetabled, count(w.session_id) AS attended
+SELECT t.student_id, t.module_code, t.timetabled, coalesce(w.attended, 0) AS attended
 FROM timetabled t
-LEFT JOIN went w ON w.student_id = t.student_id AND w.session_id = t.session_id
-GROUP BY t.student_id, t.module_code
+LEFT JOIN went w ON w.student_id = t.student_id AND w.module_code = t.module_code

@@ -47,7 +47,7 @@ pub(super) struct Student {
     pub modules: Vec<Module>,
 }
 
-/// Sessions timetabled in one module up to the student's latest rated day, and attended.
+/// Sessions timetabled in one module up to the latest day rated, and attended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(super) struct Module {
     pub module_code: String,
@@ -117,8 +117,8 @@ impl Index {
         found
     }
 
-    /// Reads the index from the tables of `ctx`; `today` bounds the modules of a student
-    /// never rated.
+    /// Reads the index from the tables of `ctx`; attendance by module counts sessions up to
+    /// the latest day rated (up to `today` before any rating).
     pub async fn build(ctx: &SessionContext, today: NaiveDate) -> Result<Index> {
         let mut students = HashMap::new();
         for record in super::pages::rows(&queries::collect(ctx, "console/index_students", &[]).await?) {
@@ -153,7 +153,8 @@ impl Index {
             student.ratings.shrink_to_fit();
         }
 
-        let params = [("today", cells::date(date_to_days(today)))];
+        let until = latest_day.unwrap_or_else(|| date_to_days(today));
+        let params = [("until", cells::date(until))];
         for batch in queries::collect(ctx, "console/index_modules", &params).await? {
             let (ids, codes) = (cells::texts(&batch, "student_id")?, cells::texts(&batch, "module_code")?);
             let (timetabled, attended) = (cells::ints(&batch, "timetabled")?, cells::ints(&batch, "attended")?);
