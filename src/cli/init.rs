@@ -31,6 +31,8 @@ impl Args {
             }
         }
         let (warehouse, report) = crate::ingest::init_warehouse(&global.warehouse, &self.preset).await?;
+        // The e-mails' texts, for the university to edit (an edited copy is kept).
+        crate::review::mail::copy_templates(warehouse.root())?;
         let config = warehouse.root().join(CONFIG_FILE);
         if report.wrote_config {
             println!("wrote {} (preset {})", config.display(), self.preset);

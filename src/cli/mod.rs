@@ -9,6 +9,7 @@ pub mod equality;
 pub mod ingest;
 pub mod init;
 pub mod keys;
+pub mod mail;
 pub mod output;
 pub mod rate;
 pub mod report;
@@ -108,6 +109,9 @@ pub enum Command {
     /// Record and list case outcomes.
     #[command(subcommand)]
     Case(case::Command),
+    /// E-mails to students named by the escalation ladder (send, list, release).
+    #[command(subcommand)]
+    Mail(mail::Command),
     /// Differentially private ethnicity analysis, its privacy budget and pseudonymised extracts.
     Equality(equality::Args),
     /// Pseudonymisation keys.
@@ -153,6 +157,10 @@ impl Command {
             Command::Return(ret::Command::Funder(_)) => "return funder",
             Command::Report(_) => "report senate",
             Command::Case(_) => "case",
+            Command::Mail(mail::Command::Send(a)) if a.dry_run => "mail send --dry-run",
+            Command::Mail(mail::Command::Send(_)) => "mail send",
+            Command::Mail(mail::Command::List) => "mail list",
+            Command::Mail(mail::Command::Release(_)) => "mail release",
             Command::Equality(_) => "equality",
             Command::Keys(_) => "keys rotate",
             Command::Retention(retention::Command::Purge(a)) if a.dry_run => "retention purge --dry-run",
@@ -293,6 +301,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Ratings(args) => args.run(&cli.global).await,
         Command::Review(args) => args.run(&cli.global).await,
         Command::Case(command) => command.run(&cli.global).await,
+        Command::Mail(command) => command.run(&cli.global).await,
         Command::Return(command) => command.run(&cli.global).await,
         Command::Report(command) => command.run(&cli.global).await,
         Command::Equality(args) => args.run(&cli.global).await,

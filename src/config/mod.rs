@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 pub mod console;
+pub mod mail;
 pub mod env;
 pub mod equality;
 pub mod rating;
@@ -19,6 +20,7 @@ pub mod returns;
 pub mod review;
 pub use console::ConsoleConfig;
 pub use equality::{EqualityConfig, Mechanism, Neighbours};
+pub use mail::MailConfig;
 pub use rating::{Bands, RATINGS, RatingConfig, SignalWeights};
 pub use returns::{FunderConfig, LiabilityPeriod, UkviConfig};
 pub use review::{OUTCOMES, PRESETS, ReviewConfig, Rung, ladder_template};
@@ -61,6 +63,8 @@ pub struct Config {
     pub formats: FormatsConfig,
     /// The web console (`rollcall serve`).
     pub console: ConsoleConfig,
+    /// E-mails to students (`rollcall mail send`).
+    pub mail: MailConfig,
     /// Where the file was read from (not a setting).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -199,6 +203,7 @@ impl Default for Config {
             output: OutputConfig::default(),
             formats: FormatsConfig::default(),
             console: ConsoleConfig::default(),
+            mail: MailConfig::default(),
             source: None,
         }
     }
@@ -226,6 +231,7 @@ impl Config {
         self.ukvi.validate().map_err(fail)?;
         self.funder.validate().map_err(fail)?;
         self.equality.validate().map_err(fail)?;
+        self.mail.validate().map_err(fail)?;
         if !PRESETS.contains(&self.preset.as_str()) {
             return Err(fail(format!(
                 "preset: unknown preset '{}', expected one of {}",

@@ -100,6 +100,10 @@ pub struct Rung {
     /// Only for students on these programmes.
     #[serde(default)]
     pub programmes: Vec<String>,
+    /// The e-mail sent to the student when the action is raised: a template's name
+    /// (`WAREHOUSE/templates/mail/NAME.txt`), sent by `rollcall mail send`.
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// What separates a rung's cohort values when the ladder is handed to SQL.
@@ -139,6 +143,11 @@ impl ReviewConfig {
             let texts = rung.modes.iter().chain(&rung.departments).chain(&rung.programmes);
             if let Some(bad) = texts.into_iter().find(|t| t.trim().is_empty() || t.contains(COHORT_SEPARATOR)) {
                 return fail(&format!("'{bad}' cannot name a cohort (empty, or holding '{COHORT_SEPARATOR}')"));
+            }
+            if let Some(email) = &rung.email
+                && (email.is_empty() || !email.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+            {
+                return fail("email must name a template: letters, digits and '-' only");
             }
             if rung.limit_outcome.is_some() && (rung.limit_per_year == 0 || rung.beyond_limit_action.is_none()) {
                 return fail("limit_outcome needs limit_per_year (1 or more) and beyond_limit_action");

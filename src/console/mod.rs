@@ -57,6 +57,9 @@ const TEMPLATES: &[(&str, &str)] = &[
 /// How often the console looks for recorded rows still waiting for the warehouse lock.
 const QUEUE_SECONDS: u64 = 5;
 
+/// What an index of students was read for: its tables' state and the day.
+type IndexKey = (u64, chrono::NaiveDate);
+
 /// The running console's shared state.
 pub(crate) struct App {
     warehouse: Warehouse,
@@ -68,7 +71,7 @@ pub(crate) struct App {
     /// The UKVI dashboard's figures, by tables' state and day (worked out once for each).
     dashboards: tokio::sync::Mutex<Vec<(u64, chrono::NaiveDate, Arc<work::Figures>)>>,
     /// The index of students, by the state of its tables and the day (see [`index`]).
-    index: tokio::sync::Mutex<Option<((u64, chrono::NaiveDate), Arc<index::Index>)>>,
+    index: tokio::sync::Mutex<Option<(IndexKey, Arc<index::Index>)>>,
 }
 
 impl App {

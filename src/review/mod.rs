@@ -6,6 +6,8 @@
 //! student, action and episode; staff record outcomes with `rollcall case record`. Lists
 //! are recommendations: no job changes a student's status.
 
+pub mod mail;
+
 use std::sync::Arc;
 
 use arrow::array::{Date32Array, Int64Array, RecordBatch, StringArray};

@@ -15,6 +15,7 @@ mod hardening;
 mod golden;
 mod ingest;
 mod layers;
+mod mail;
 mod policy;
 mod privacy;
 mod queries;

@@ -43,6 +43,7 @@ fn source_of(table: &str) -> (&'static str, &'static str) {
         "cases" | "case_events" => {
             ("raised by Rollcall's review and recorded by staff", "contacting and supporting you")
         }
+        "outbox" | "mail_log" => ("e-mails Rollcall sent you", "contacting and supporting you"),
         "ukvi_reports" => ("Rollcall's Home Office return", "the university's duties as a visa sponsor"),
         "disclosures" => ("the disclosure log", "accountability for what was shared"),
         "consents" => ("your written authorisations", "sharing your data as you asked"),
@@ -71,6 +72,8 @@ fn table_title(table: &str) -> String {
         "ratings" => "Engagement ratings",
         "cases" => "Cases raised for staff to contact you",
         "case_events" => "What staff recorded on your cases",
+        "outbox" => "E-mails sent to you about your engagement",
+        "mail_log" => "When each e-mail was sent",
         "ukvi_reports" => "Events reported to the Home Office",
         "disclosures" => "Your data shared with others",
         "consents" => "Your consents to share",

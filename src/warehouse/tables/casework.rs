@@ -59,3 +59,28 @@ pub const UKVI_REPORTS: TableDef = TableDef {
         ("recorded_at", Timestamp),
     ],
 };
+
+/// E-mails to students made by the escalation ladder, once per case (`rollcall mail send`).
+pub const OUTBOX: TableDef = TableDef {
+    name: "outbox",
+    about: "e-mails to students made by the escalation ladder, once per case: recipient, subject and text",
+    analyst_visible: false,
+    columns: &[
+        ("message_id", Text),
+        ("case_id", Text),
+        ("student_id", Text),
+        ("template", Text),
+        ("to_address", Text),
+        ("subject", Text),
+        ("body", Text),
+        ("created_at", Timestamp),
+    ],
+};
+
+/// Each attempt to send an e-mail and its result.
+pub const MAIL_LOG: TableDef = TableDef {
+    name: "mail_log",
+    about: "each attempt to send an e-mail and its result: attempt, sent, failed (reply code), released",
+    analyst_visible: false,
+    columns: &[("message_id", Text), ("student_id", Text), ("event", Text), ("at", Timestamp), ("detail", Text)],
+};

@@ -105,6 +105,8 @@ pub const ALL: &[TableDef] = &[
     CONSENTS,
     SAR_REQUESTS,
     SAR_LOG,
+    OUTBOX,
+    MAIL_LOG,
 ];
 
 /// Looks a table up by name.
