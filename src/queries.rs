@@ -70,6 +70,8 @@ catalog!(
     "review/case_lookup",
     "review/open_cases",
     "review/case_list",
+    "review/appeal_due",
+    "review/case_decision",
     "mail/to_make",
     "mail/unsent",
     "mail/unsent_log",

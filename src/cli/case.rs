@@ -8,6 +8,7 @@ use crate::domain::day::Day;
 use crate::domain::terms::Outcome;
 use crate::engine::session::{self, Access};
 use crate::error::Result;
+use crate::review::decisions;
 use crate::{queries, review};
 
 /// Record and list case outcomes.
@@ -17,6 +18,59 @@ pub enum Command {
     Record(RecordArgs),
     /// List every case with how many outcomes are recorded.
     List,
+    /// Record a decision on a case (continue, intermit, withdraw, transfer) and the day the
+    /// student was notified; prints the last day to appeal and the rule that gave it.
+    Decide(DecideArgs),
+    /// Record an appeal against a case's decision (one lodged after the deadline is recorded
+    /// as late, not refused).
+    Appeal(AppealArgs),
+    /// Record the outcome of an appeal: upheld or not-upheld.
+    AppealOutcome(AppealOutcomeArgs),
+}
+
+/// Record a decision.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DecideArgs {
+    /// The case.
+    pub case_id: String,
+    /// The decision.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(decisions::DECISIONS))]
+    pub decision: String,
+    /// The day the student was notified of it.
+    #[arg(long)]
+    pub notified: Day,
+    /// A short note (no special-category data).
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+/// Record an appeal.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AppealArgs {
+    /// The case.
+    pub case_id: String,
+    /// The day the appeal was lodged.
+    #[arg(long)]
+    pub lodged: Day,
+    /// A short note (no special-category data).
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+/// Record an appeal's outcome.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AppealOutcomeArgs {
+    /// The case.
+    pub case_id: String,
+    /// The outcome.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(decisions::APPEAL_OUTCOMES))]
+    pub outcome: String,
+    /// When it was decided (default: today).
+    #[arg(long)]
+    pub on: Option<Day>,
+    /// A short note (no special-category data).
+    #[arg(long)]
+    pub note: Option<String>,
 }
 
 /// Record what happened on a case.
@@ -45,6 +99,37 @@ impl Command {
                 let outcome = Outcome::parse(&args.outcome).expect("clap accepts only outcome names");
                 review::record_outcome(&warehouse, &args.case_id, outcome, on, args.note.as_deref()).await?;
                 println!("recorded {} on case {} ({on})", args.outcome, args.case_id);
+            }
+            Command::Decide(args) => {
+                let decided = decisions::decide(
+                    &warehouse,
+                    &args.case_id,
+                    &args.decision,
+                    args.notified.date(),
+                    args.note.as_deref(),
+                )
+                .await?;
+                println!("recorded {} on case {}", args.decision, args.case_id);
+                println!("appeal by {}: {}", decided.appeal_by, decided.rule);
+            }
+            Command::Appeal(args) => {
+                let appealed =
+                    decisions::appeal(&warehouse, &args.case_id, args.lodged.date(), args.note.as_deref()).await?;
+                if appealed.late {
+                    println!(
+                        "recorded the appeal on case {} as late: lodged {}, the deadline was {}",
+                        args.case_id,
+                        args.lodged.date(),
+                        appealed.appeal_by
+                    );
+                } else {
+                    println!("recorded the appeal on case {} (deadline {})", args.case_id, appealed.appeal_by);
+                }
+            }
+            Command::AppealOutcome(args) => {
+                let on = args.on.map_or_else(|| warehouse.clock().today(), Day::date);
+                decisions::appeal_outcome(&warehouse, &args.case_id, &args.outcome, on, args.note.as_deref()).await?;
+                println!("recorded the appeal on case {} as {} ({on})", args.case_id, args.outcome);
             }
             Command::List => {
                 let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;

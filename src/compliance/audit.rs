@@ -173,6 +173,32 @@ pub fn append(
     details: Map<String, Value>,
     outputs: Vec<Output>,
 ) -> Result<Entry> {
+    let mut entries = append_all(
+        root,
+        vec![Pending { command: command.to_string(), outcome: outcome.to_string(), details, outputs }],
+    )?;
+    Ok(entries.pop().expect("one entry appended"))
+}
+
+/// An entry to append: what ran, how it ended, its details and outputs.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// The command.
+    pub command: String,
+    /// How it ended.
+    pub outcome: String,
+    /// Its details (never a student's personal data).
+    pub details: Map<String, Value>,
+    /// The files it wrote.
+    pub outputs: Vec<Output>,
+}
+
+/// Appends entries in order, chained as if appended one by one, with one write and one
+/// flush to disk for all of them (a server recording many page views at once).
+pub fn append_all(root: &Path, pending: Vec<Pending>) -> Result<Vec<Entry>> {
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
     let key = seal_key(root)?;
     let log = root.join(LOG_FILE);
     let dir = log.parent().expect("the log is in a directory");
@@ -181,25 +207,31 @@ pub fn append(
         crate::warehouse::private_options().append(true).read(true).open(&log).map_err(|e| Error::io(&log, e))?;
     // One writer at a time: the sequence number and previous hash are read under the lock.
     file.lock().map_err(|e| Error::io(&log, e))?;
-    let (seq, prev) = match last_entry(&log)? {
+    let (mut seq, mut prev) = match last_entry(&log)? {
         Some(last) => (last.seq + 1, last.hash),
         None => (1, "0".repeat(64)),
     };
-    let mut entry = Entry {
-        seq,
-        at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        user: os_user(),
-        command: command.to_string(),
-        outcome: outcome.to_string(),
-        details,
-        outputs,
-        prev,
-        hash: String::new(),
-        seal: None,
-    };
-    entry.hash = entry.compute_hash();
-    entry.seal = key.as_ref().map(|key| seal(key, &entry.hash));
-    let mut line = serde_json::to_string(&entry).expect("an entry serialises") + "\n";
+    let mut entries = Vec::with_capacity(pending.len());
+    let mut lines = String::new();
+    for p in pending {
+        let mut entry = Entry {
+            seq,
+            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            user: os_user(),
+            command: p.command,
+            outcome: p.outcome,
+            details: p.details,
+            outputs: p.outputs,
+            prev,
+            hash: String::new(),
+            seal: None,
+        };
+        entry.hash = entry.compute_hash();
+        entry.seal = key.as_ref().map(|key| seal(key, &entry.hash));
+        lines.push_str(&(serde_json::to_string(&entry).expect("an entry serialises") + "\n"));
+        (seq, prev) = (entry.seq + 1, entry.hash.clone());
+        entries.push(entry);
+    }
     // After a line cut short, start on a line of its own.
     let ends_cleanly = {
         use std::io::{Read, Seek, SeekFrom};
@@ -212,13 +244,14 @@ pub fn append(
         last[0] == b'\n'
     };
     if !ends_cleanly {
-        line.insert(0, '\n');
+        lines.insert(0, '\n');
     }
-    file.write_all(line.as_bytes()).map_err(|e| Error::io(&log, e))?;
+    file.write_all(lines.as_bytes()).map_err(|e| Error::io(&log, e))?;
     file.sync_data().map_err(|e| Error::io(&log, e))?;
     crate::warehouse::fault::step();
-    write_atomically(&root.join(HEAD_FILE), format!("{} {}\n", entry.seq, entry.hash).as_bytes())?;
-    Ok(entry)
+    let last = entries.last().expect("at least one entry");
+    write_atomically(&root.join(HEAD_FILE), format!("{} {}\n", last.seq, last.hash).as_bytes())?;
+    Ok(entries)
 }
 
 /// Every intact entry of the trail at `root`, oldest first (none before the first job).
@@ -466,6 +499,30 @@ mod tests {
         note("outside", 3); // no scope: dropped, no panic
         let ((), after) = scoped(async {}).await;
         assert!(after.is_empty());
+    }
+
+    #[test]
+    fn entries_appended_together_chain_as_if_appended_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        append(root, "job 0", "ok", Map::new(), vec![]).unwrap();
+        let pending = |i: usize| Pending {
+            command: format!("job {i}"),
+            outcome: "ok".into(),
+            details: Map::from_iter([("rows".to_string(), Value::from(i))]),
+            outputs: vec![],
+        };
+        let written = append_all(root, (1..4).map(pending).collect()).unwrap();
+        assert_eq!(written.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3, 4]);
+        append(root, "job 4", "ok", Map::new(), vec![]).unwrap();
+        assert_eq!(verify(root).unwrap(), Verified { entries: 5, ..Verified::default() });
+        let all = entries(root).unwrap();
+        assert_eq!(
+            all.iter().map(|e| e.command.as_str()).collect::<Vec<_>>(),
+            ["job 0", "job 1", "job 2", "job 3", "job 4"]
+        );
+        assert!(all.windows(2).all(|w| w[1].prev == w[0].hash), "each entry names the one before it");
+        assert!(append_all(root, vec![]).unwrap().is_empty());
     }
 
     #[test]

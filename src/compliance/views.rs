@@ -34,11 +34,19 @@ pub struct View {
 
 /// Appends a view (fsynced).
 pub fn append(root: &Path, view: &View) -> Result<()> {
+    append_all(root, std::slice::from_ref(view))
+}
+
+/// Appends views with one write and one flush to disk for all of them.
+pub fn append_all(root: &Path, views: &[View]) -> Result<()> {
+    if views.is_empty() {
+        return Ok(());
+    }
     let path = root.join(FILE);
     crate::warehouse::create_private_dir(path.parent().expect("in a directory"))?;
     let mut file = crate::warehouse::private_options().append(true).open(&path).map_err(|e| Error::io(&path, e))?;
-    let line = serde_json::to_string(view).expect("a view serialises") + "\n";
-    file.write_all(line.as_bytes()).map_err(|e| Error::io(&path, e))?;
+    let lines: String = views.iter().map(|v| serde_json::to_string(v).expect("a view serialises") + "\n").collect();
+    file.write_all(lines.as_bytes()).map_err(|e| Error::io(&path, e))?;
     file.sync_data().map_err(|e| Error::io(&path, e))
 }
 

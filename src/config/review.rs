@@ -27,12 +27,26 @@ pub fn ladder_template(preset: &str) -> &'static str {
 pub const OUTCOMES: &[&str] = Outcome::NAMES;
 
 /// `[review]`
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewConfig {
     /// The ladder's rungs, in order.
     #[serde(default)]
     pub rungs: Vec<Rung>,
+    /// Working days a student has to appeal a decision on their case, from the day they
+    /// were notified (weekends and bank holidays not counted).
+    #[serde(default = "ten")]
+    pub appeal_working_days: u32,
+}
+
+fn ten() -> u32 {
+    10
+}
+
+impl Default for ReviewConfig {
+    fn default() -> Self {
+        ReviewConfig { rungs: Vec::new(), appeal_working_days: ten() }
+    }
 }
 
 /// One rung of the escalation ladder.

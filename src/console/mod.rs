@@ -18,6 +18,7 @@
 pub mod accounts;
 mod dpo;
 mod index;
+mod journal;
 mod pages;
 mod sessions;
 mod work;
@@ -70,6 +71,8 @@ pub(crate) struct App {
     snapshot: RwLock<Option<(u64, Arc<SessionContext>)>>,
     /// The UKVI dashboard's figures, by tables' state and day (worked out once for each).
     dashboards: tokio::sync::Mutex<Vec<(u64, chrono::NaiveDate, Arc<work::Figures>)>>,
+    /// Writes audit entries and page views, many requests' at once.
+    journal: journal::Journal,
     /// The index of students, by the state of its tables and the day (see [`index`]).
     index: tokio::sync::Mutex<Option<(IndexKey, Arc<index::Index>)>>,
 }
@@ -184,6 +187,7 @@ pub async fn serve(warehouse: Warehouse, listen: SocketAddr, ready: impl FnOnce(
         snapshot: RwLock::new(None),
         dashboards: tokio::sync::Mutex::new(Vec::new()),
         index: tokio::sync::Mutex::new(None),
+        journal: journal::Journal::start(warehouse.root().to_path_buf()),
         warehouse,
     });
     // The index of students is read before the first page asks for it.

@@ -78,12 +78,16 @@ pub(super) fn failed(e: &Error) -> Response {
 
 /// Appends an audit entry for the console (no personal data: roles, pages, opaque ids).
 pub(super) async fn audit(app: &App, command: &str, outcome: &str, details: Map<String, Value>) -> Result<()> {
-    let root = app.warehouse.root().to_path_buf();
-    let (command, outcome) = (command.to_string(), outcome.to_string());
-    tokio::task::spawn_blocking(move || crate::compliance::audit::append(&root, &command, &outcome, details, vec![]))
-        .await
-        .map_err(|e| Error::Internal(format!("audit writer stopped: {e}")))??;
-    Ok(())
+    app.journal.write(None, entry(command, outcome, details)).await
+}
+
+fn entry(command: &str, outcome: &str, details: Map<String, Value>) -> crate::compliance::audit::Pending {
+    crate::compliance::audit::Pending {
+        command: command.to_string(),
+        outcome: outcome.to_string(),
+        details,
+        outputs: Vec::new(),
+    }
 }
 
 pub(super) fn details(pairs: &[(&str, &str)]) -> Map<String, Value> {
@@ -114,7 +118,7 @@ pub(super) async fn refuse(
 async fn record_view(app: &App, visit: &Visit, student_id: &str, page: &str) -> Result<()> {
     let view = format!("V-{}", &crate::compliance::disclosure::new_id()[..12]);
     let (viewer, who) = visit.session.user.clone().expect("a signed-in user");
-    let entry = crate::compliance::views::View {
+    let seen = crate::compliance::views::View {
         view: view.clone(),
         at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         viewer,
@@ -122,11 +126,8 @@ async fn record_view(app: &App, visit: &Visit, student_id: &str, page: &str) -> 
         student_id: student_id.to_string(),
         page: page.to_string(),
     };
-    let root = app.warehouse.root().to_path_buf();
-    tokio::task::spawn_blocking(move || crate::compliance::views::append(&root, &entry))
-        .await
-        .map_err(|e| Error::Internal(format!("view log writer stopped: {e}")))??;
-    audit(app, "console view", "ok", details(&[("page", page), ("role", who.role()), ("view", &view)])).await
+    let noted = details(&[("page", page), ("role", who.role()), ("view", &view)]);
+    app.journal.write(Some(seen), entry("console view", "ok", noted)).await
 }
 
 /// Works out who is asking: a session cookie, or the single sign-on header from a trusted

@@ -58,12 +58,13 @@ pub const TEMPLATE_DIR: &str = "templates/mail";
 
 /// Writes the built-in message texts into a new warehouse, for the university to edit.
 pub fn copy_templates(root: &Path) -> Result<()> {
+    // Owner-only, as every file of the warehouse.
     let dir = root.join(TEMPLATE_DIR);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    crate::warehouse::create_private_dir(&dir)?;
     for (name, text) in TEMPLATES {
         let path = dir.join(format!("{name}.txt"));
         if !path.exists() {
-            std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+            crate::warehouse::write_atomically(&path, text.as_bytes())?;
         }
     }
     Ok(())

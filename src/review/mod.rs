@@ -6,6 +6,7 @@
 //! student, action and episode; staff record outcomes with `rollcall case record`. Lists
 //! are recommendations: no job changes a student's status.
 
+pub mod decisions;
 pub mod mail;
 
 use std::sync::Arc;

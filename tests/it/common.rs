@@ -1,7 +1,8 @@
 //! Shared helpers: a temporary warehouse and a way to run the real binary against it.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 use tempfile::TempDir;
 
@@ -195,4 +196,13 @@ pub fn stored_order(env: &Env, table: &str) -> Vec<Vec<(i32, String)>> {
 pub fn report(line: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Starts a server process and returns it with the first line it prints (where it
+/// listens, or that it is ready); its errors go to the test's output.
+pub fn spawn_until_first_line(mut cmd: Command) -> (Child, String) {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("start the process");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("its output")).read_line(&mut line).expect("its first line");
+    (child, line)
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::common::rollcall_command;
+use crate::common::{rollcall_command, spawn_until_first_line};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -268,16 +268,9 @@ struct Console {
 
 impl Console {
     fn start(warehouse: &Path) -> Console {
-        let mut child = rollcall_command()
-            .arg("--warehouse")
-            .arg(warehouse)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let mut serve = rollcall_command();
+        serve.arg("--warehouse").arg(warehouse).args(["serve", "--listen", "127.0.0.1:0"]);
+        let (child, line) = spawn_until_first_line(serve);
         let at = line
             .split("http://")
             .nth(1)

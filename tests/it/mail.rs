@@ -2,12 +2,11 @@
 //! (Python's aiosmtpd, `tests/smtp/server.py`) that the test starts on 127.0.0.1, and
 //! checked by what arrived there.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
-use crate::common::{Env, rollcall_command};
+use crate::common::{Env, rollcall_command, spawn_until_first_line};
 use crate::fixtures::{TERMS, days, swipes, timetable, weekday};
 
 /// A Python with aiosmtpd: the one `.ci/run` prepares, else one made here (from PyPI).
@@ -111,18 +110,9 @@ impl Smtp {
         let (ca, cert, key) = certificates(dir);
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp/server.py");
-        let mut child = Command::new(python())
-            .arg(script)
-            .arg(port.to_string())
-            .arg(&inbox)
-            .arg(&cert)
-            .arg(&key)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let mut server = Command::new(python());
+        server.arg(script).arg(port.to_string()).arg(&inbox).arg(&cert).arg(&key);
+        let (child, line) = spawn_until_first_line(server);
         assert_eq!(line.trim(), "ready", "the SMTP server did not start");
         Smtp { child, port, inbox, ca }
     }

@@ -203,3 +203,47 @@ fn dry_run_records_nothing() {
     assert!(run.stdout.contains(",V,weekly-review,"), "{}", run.stdout);
     assert_eq!(env.scalar("SELECT count(*) FROM cases"), "0");
 }
+
+#[test]
+fn a_decision_across_christmas_sets_the_appeal_deadline_and_a_late_appeal_is_recorded_as_late() {
+    // W1 stops attending after the first week: four weeks later the interview is raised.
+    let env = university(&[student("W1", "P1", 1, "full-time", "active", "")]);
+    preset(&env, "consecutive-weeks");
+    timetable(&env, &days("2025-09-29", "2025-12-12", weekday), &["W1"]);
+    swipes(&env, "s1.csv", "W1", &days("2025-09-29", "2025-10-03", weekday));
+    review(&env, "2025-11-03");
+    let case = case_id(&env, "W1", "attendance-interview");
+
+    // No decision yet: nothing to appeal against.
+    let early = env.run(&["case", "appeal", &case, "--lodged", "2025-12-01"]).code(2);
+    assert!(early.stderr.contains("no decision to appeal against"), "{}", early.stderr);
+    let unknown = env.run(&["case", "decide", "NO-SUCH-CASE", "withdraw", "--notified", "2025-12-18"]).code(2);
+    assert!(unknown.stderr.contains("no case NO-SUCH-CASE"), "{}", unknown.stderr);
+
+    // Notified on Thursday 18 December 2025: ten working days, counted past the weekends,
+    // Christmas Day, Boxing Day and New Year's Day (England and Wales), end on Tuesday
+    // 6 January 2026 (19, 22, 23, 24, 29, 30, 31 December, 2, 5, 6 January).
+    let decided = env.run(&["case", "decide", &case, "withdraw", "--notified", "2025-12-18"]).ok();
+    assert!(
+        decided.stdout.contains("appeal by 2026-01-06: 10 working days after the student was notified on 2025-12-18"),
+        "{}",
+        decided.stdout
+    );
+    let row = env.sql(&format!(
+        "SELECT value, CAST(\"on\" AS VARCHAR), CAST(due AS VARCHAR) FROM case_decisions WHERE case_id = '{case}' AND step = 'decision'"
+    ));
+    assert_eq!(row[1], "withdraw,2025-12-18,2026-01-06");
+
+    // Lodged on the deadline: in time. Lodged the day after: late, and still recorded.
+    let in_time = env.run(&["case", "appeal", &case, "--lodged", "2026-01-06"]).ok();
+    assert!(in_time.stdout.contains("(deadline 2026-01-06)"), "{}", in_time.stdout);
+    let late = env.run(&["case", "appeal", &case, "--lodged", "2026-01-07"]).ok();
+    assert!(late.stdout.contains("as late: lodged 2026-01-07, the deadline was 2026-01-06"), "{}", late.stdout);
+    let steps =
+        env.sql(&format!("SELECT step, value FROM case_decisions WHERE case_id = '{case}' ORDER BY recorded_at"));
+    assert_eq!(steps[1..], ["decision,withdraw", "appeal,lodged", "appeal,lodged late"]);
+    env.run(&["case", "appeal-outcome", &case, "not-upheld", "--on", "2026-01-20"]).ok();
+    let outcome =
+        env.scalar(&format!("SELECT value FROM case_decisions WHERE case_id = '{case}' AND step = 'appeal-outcome'"));
+    assert_eq!(outcome, "not-upheld");
+}

@@ -84,3 +84,23 @@ pub const MAIL_LOG: TableDef = TableDef {
     analyst_visible: false,
     columns: &[("message_id", Text), ("student_id", Text), ("event", Text), ("at", Timestamp), ("detail", Text)],
 };
+
+/// Decisions on cases and appeals against them, one row per step, with the deadline each
+/// step set or was measured against and the rule that produced it.
+pub const CASE_DECISIONS: TableDef = TableDef {
+    name: "case_decisions",
+    about: "decisions on cases (continue, intermit, withdraw, transfer) and appeals: notified, appeal deadline and its rule, lodged (or lodged late), outcome",
+    analyst_visible: true,
+    columns: &[
+        ("case_id", Text),
+        ("student_id", Text),
+        ("step", Text),
+        ("value", Text),
+        ("on", Date),
+        ("due", Date),
+        ("rule", Text),
+        ("note", Text),
+        ("recorded_by", Text),
+        ("recorded_at", Timestamp),
+    ],
+};

@@ -107,6 +107,7 @@ pub const ALL: &[TableDef] = &[
     SAR_LOG,
     OUTBOX,
     MAIL_LOG,
+    CASE_DECISIONS,
 ];
 
 /// Looks a table up by name.
