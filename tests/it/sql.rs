@@ -42,6 +42,7 @@ fn analysts_see_tables_and_views_but_not_equality() {
             "activity",
             "attendance",
             "bank_holidays",
+            "case_decisions",
             "case_events",
             "cases",
             "class_lists",
