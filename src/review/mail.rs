@@ -13,7 +13,8 @@
 //!   `unknown` with its Message-ID, for staff to look up in the server's log and release
 //!   (`rollcall mail release ID`) if it did not arrive;
 //! - a `failed` message (refused, or the server could not be reached) is tried again on
-//!   the next run, up to `max_attempts`, then listed as `given up`.
+//!   the next run, up to `max_attempts`, then listed as `given up`; one that cannot be
+//!   sent at all (its address is not an address) is recorded `undeliverable` and given up.
 //!
 //! So a message reaches the server at most once, and a job killed between messages loses
 //! nothing: the next run sends what was not sent. Nothing is sent on a day in a quiet
@@ -182,6 +183,7 @@ impl State {
                 "sent" => return State::Sent,
                 "attempt" => open = true,
                 "failed" => (open, failures) = (false, failures + 1),
+                "undeliverable" => (open, failures) = (false, max_attempts),
                 "released" => (open, failures) = (false, 0),
                 _ => {}
             }
@@ -285,9 +287,7 @@ pub async fn send(warehouse: &Warehouse, dry_run: bool) -> Result<SendReport> {
             Ok(email) => email,
             Err(why) => {
                 // An address the message cannot go to will not improve by trying again.
-                for _ in 0..config.mail.max_attempts {
-                    warehouse.append_rows(&[log("failed", why.to_string())], "mail: not sendable").await?;
-                }
+                warehouse.append_rows(&[log("undeliverable", why.to_string())], "mail: not sendable").await?;
                 report.given_up.push(message.message_id.clone());
                 continue;
             }
@@ -528,6 +528,8 @@ mod tests {
         assert_eq!(State::of(&["attempt", "failed"], 3), State::Waiting { failures: 1 });
         assert_eq!(State::of(&["attempt", "failed", "attempt", "failed", "attempt", "failed"], 3), State::GivenUp);
         assert_eq!(State::of(&["attempt", "released"], 3), State::Waiting { failures: 0 });
+        assert_eq!(State::of(&["undeliverable"], 3), State::GivenUp);
+        assert_eq!(State::of(&["undeliverable", "released"], 3), State::Waiting { failures: 0 });
         assert_eq!(State::of(&["attempt", "released", "attempt"], 3), State::Unknown);
     }
 

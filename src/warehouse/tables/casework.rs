@@ -80,7 +80,7 @@ pub const OUTBOX: TableDef = TableDef {
 /// Each attempt to send an e-mail and its result.
 pub const MAIL_LOG: TableDef = TableDef {
     name: "mail_log",
-    about: "each attempt to send an e-mail and its result: attempt, sent, failed (reply code), released",
+    about: "each attempt to send an e-mail and its result: attempt, sent, failed (reply code), undeliverable, released",
     analyst_visible: false,
     columns: &[("message_id", Text), ("student_id", Text), ("event", Text), ("at", Timestamp), ("detail", Text)],
 };
