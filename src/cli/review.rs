@@ -27,11 +27,13 @@ impl Args {
         eprintln!("{}", super::rate::summary(&outcome.rate));
         crate::compliance::audit::note("ratings", outcome.rate.ratings);
         crate::compliance::audit::note("cases_raised", outcome.raised);
+        crate::compliance::audit::note("cases_escalated", outcome.escalated);
         eprintln!(
-            "review {}: {} new action(s){}; preset {}. These are recommendations for staff to review: \
+            "review {}: {} new action(s), {} case(s) moved to their next step (still rated low){}; preset {}. These are recommendations for staff to review: \
              no decision rests on them alone and no student's status has been changed.",
             self.as_of,
             thousands(outcome.raised),
+            thousands(outcome.escalated),
             if self.dry_run { " (dry run: nothing recorded)" } else { "" },
             warehouse.config().preset
         );

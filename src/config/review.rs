@@ -37,6 +37,80 @@ pub struct ReviewConfig {
     /// were notified (weekends and bank holidays not counted).
     #[serde(default = "ten")]
     pub appeal_working_days: u32,
+    /// Working days a student has, from the day they were told their exceptional withdrawal
+    /// was approved, to ask to remain a student (the final date to remain).
+    #[serde(default = "ten")]
+    pub remain_working_days: u32,
+    /// What happens to a meeting at a step with `notice_days` scheduled at shorter notice:
+    /// `flag` records it with the shortfall, `refuse` does not record it.
+    #[serde(default)]
+    pub short_notice: ShortNotice,
+    /// The procedure's steps: who owns a case at each, what moves it to the next, and what
+    /// closes it. Rungs name the step their cases start at (`starts_at`).
+    #[serde(default)]
+    pub steps: Vec<Step>,
+}
+
+/// What `rollcall case meeting` does with a meeting notified later than its step requires.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShortNotice {
+    /// Record it, flagged with the shortfall.
+    #[default]
+    Flag,
+    /// Do not record it.
+    Refuse,
+}
+
+/// One step of the case procedure (`[[review.steps]]`), e.g. the personal tutor, the
+/// department's progress officer, the faculty, a progress committee.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Its name, e.g. `progress-officer`: letters, digits and '-'.
+    pub name: String,
+    /// How staff and reports call it, e.g. "Department progress officer".
+    pub label: String,
+    /// Who owns a case at this step, e.g. "personal tutor".
+    pub owner: String,
+    /// The step a case moves to when it is escalated.
+    #[serde(default)]
+    pub next: Option<String>,
+    /// Outcomes that move a case at this step to `next` (a missed meeting: `no-show`).
+    #[serde(default)]
+    pub escalate_on: Vec<Outcome>,
+    /// A case still rated in its rung's ratings this many weeks after reaching this step
+    /// moves to `next` (checked by `rollcall review`).
+    #[serde(default)]
+    pub still_low_weeks: Option<u32>,
+    /// Outcomes that close a case at this step.
+    #[serde(default)]
+    pub closes_on: Vec<Outcome>,
+    /// Calendar days of notice a student must have of a meeting at this step (Essex:
+    /// faculty meetings and progress committees, at least a week).
+    #[serde(default)]
+    pub notice_days: Option<u32>,
+}
+
+/// The outcomes that close a case at no step (as the review list closes cases).
+pub const CLOSING_OUTCOMES: &[Outcome] =
+    &[Outcome::Agreement, Outcome::Intermitted, Outcome::Withdrawn, Outcome::NoFurtherAction];
+
+impl ReviewConfig {
+    /// The step named `name`.
+    pub fn step(&self, name: &str) -> Option<&Step> {
+        self.steps.iter().find(|s| s.name == name)
+    }
+
+    /// The step cases raised by `action` start at: the rung's `starts_at`, else (a
+    /// `beyond_limit_action`) the step of the rung that raises it.
+    pub fn start_step(&self, action: &str) -> Option<&Step> {
+        let rung = self.rungs.iter().find(|r| r.action == action).or_else(|| {
+            self.rungs.iter().find(|r| r.beyond_limit_action.as_deref() == Some(action))
+        })?;
+        let name = if rung.action == action { rung.starts_at.as_deref() } else { rung.beyond_limit_starts_at.as_deref() };
+        self.step(name?)
+    }
 }
 
 fn ten() -> u32 {
@@ -45,7 +119,13 @@ fn ten() -> u32 {
 
 impl Default for ReviewConfig {
     fn default() -> Self {
-        ReviewConfig { rungs: Vec::new(), appeal_working_days: ten() }
+        ReviewConfig {
+            rungs: Vec::new(),
+            appeal_working_days: ten(),
+            remain_working_days: ten(),
+            short_notice: ShortNotice::default(),
+            steps: Vec::new(),
+        }
     }
 }
 
@@ -118,6 +198,47 @@ pub struct Rung {
     /// (`WAREHOUSE/templates/mail/NAME.txt`), sent by `rollcall mail send`.
     #[serde(default)]
     pub email: Option<String>,
+    /// The procedure step (`[[review.steps]]`) its cases start at.
+    #[serde(default)]
+    pub starts_at: Option<String>,
+    /// The step a `beyond_limit_action` case starts at.
+    #[serde(default)]
+    pub beyond_limit_starts_at: Option<String>,
+}
+
+impl ReviewConfig {
+    fn validate_steps(&self) -> std::result::Result<(), String> {
+        for (i, step) in self.steps.iter().enumerate() {
+            let key = format!("review.steps[{}] ({})", i + 1, step.name);
+            let fail = |m: &str| Err(format!("{key}: {m}"));
+            if step.name.is_empty() || !step.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                return fail("name must be letters, digits and '-' only");
+            }
+            if self.steps.iter().filter(|s| s.name == step.name).count() > 1 {
+                return fail("another step has the same name");
+            }
+            if step.label.trim().is_empty() || step.owner.trim().is_empty() {
+                return fail("label and owner must not be empty");
+            }
+            match &step.next {
+                Some(next) if self.step(next).is_none() => {
+                    return fail(&format!("next names no step: '{next}'"));
+                }
+                Some(next) if *next == step.name => return fail("next must be another step"),
+                None if !step.escalate_on.is_empty() || step.still_low_weeks.is_some() => {
+                    return fail("escalate_on and still_low_weeks need next (the step a case moves to)");
+                }
+                _ => {}
+            }
+            if let Some(both) = step.escalate_on.iter().find(|o| step.closes_on.contains(o)) {
+                return fail(&format!("'{both}' cannot both escalate and close a case"));
+            }
+            if step.still_low_weeks == Some(0) || step.notice_days == Some(0) {
+                return fail("still_low_weeks and notice_days must be at least 1");
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What separates a rung's cohort values when the ladder is handed to SQL.
@@ -125,6 +246,7 @@ pub const COHORT_SEPARATOR: char = '|';
 
 impl ReviewConfig {
     pub(super) fn validate(&self) -> std::result::Result<(), String> {
+        self.validate_steps()?;
         for (i, rung) in self.rungs.iter().enumerate() {
             let key = format!("review.rungs[{}] ({})", i + 1, rung.action);
             let fail = |m: &str| Err(format!("{key}: {m}"));
@@ -165,6 +287,13 @@ impl ReviewConfig {
             }
             if rung.limit_outcome.is_some() && (rung.limit_per_year == 0 || rung.beyond_limit_action.is_none()) {
                 return fail("limit_outcome needs limit_per_year (1 or more) and beyond_limit_action");
+            }
+            for (field, step) in [("starts_at", &rung.starts_at), ("beyond_limit_starts_at", &rung.beyond_limit_starts_at)] {
+                if let Some(step) = step
+                    && self.step(step).is_none()
+                {
+                    return fail(&format!("{field} names no step of [[review.steps]]: '{step}'"));
+                }
             }
         }
         Ok(())

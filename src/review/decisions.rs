@@ -29,16 +29,16 @@ pub const DECISIONS: &[&str] = &["continue", "intermit", "withdraw", "transfer"]
 pub const APPEAL_OUTCOMES: &[&str] = &["upheld", "not-upheld"];
 
 /// One `case_decisions` row.
-struct Step<'a> {
-    case_id: &'a str,
-    student_id: &'a str,
-    step: &'static str,
-    value: &'a str,
-    on: i32,
-    due: Option<i32>,
-    rule: Option<String>,
-    note: Option<&'a str>,
-    recorded_at: i64,
+pub(super) struct Step<'a> {
+    pub(super) case_id: &'a str,
+    pub(super) student_id: &'a str,
+    pub(super) step: &'static str,
+    pub(super) value: &'a str,
+    pub(super) on: i32,
+    pub(super) due: Option<i32>,
+    pub(super) rule: Option<String>,
+    pub(super) note: Option<&'a str>,
+    pub(super) recorded_at: i64,
 }
 
 impl Row for Step<'_> {
@@ -79,7 +79,7 @@ pub struct Appealed {
     pub late: bool,
 }
 
-async fn student_of(ctx: &datafusion::prelude::SessionContext, case_id: &str) -> Result<String> {
+pub(super) async fn student_of(ctx: &datafusion::prelude::SessionContext, case_id: &str) -> Result<String> {
     let found = queries::collect(ctx, "review/case_lookup", &[("case_id", ScalarValue::from(case_id))]).await?;
     cells::string_at(&found, "student_id")?
         .ok_or_else(|| Error::Usage(format!("no case {case_id}; `rollcall case list` shows them")))

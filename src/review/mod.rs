@@ -8,6 +8,7 @@
 
 pub mod decisions;
 pub mod mail;
+pub mod procedure;
 
 use std::sync::Arc;
 
@@ -37,6 +38,8 @@ pub struct ReviewOutcome {
     pub rate: RateReport,
     /// Cases raised now.
     pub raised: u64,
+    /// Open cases moved to their next step because the student is still rated low.
+    pub escalated: u64,
     /// The review list (open cases), ready to print.
     pub list: DataFrame,
 }
@@ -153,8 +156,12 @@ pub async fn review(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> R
         all.extend(fresh);
         session::register_batches(ctx, "cases", schema, cast_all(all, &tables::CASES.schema())?)?;
     }
+    let escalated = procedure::escalate_still_low(warehouse, ctx, as_of, dry_run).await?;
+    if escalated > 0 && !dry_run {
+        session::register(ctx, warehouse, &tables::CASE_DECISIONS).await?;
+    }
     let list = queries::plan(ctx, "review/open_cases", &[("as_of", day)]).await?;
-    Ok(ReviewOutcome { rate, raised, list })
+    Ok(ReviewOutcome { rate, raised, escalated, list })
 }
 
 fn candidates_schema() -> Arc<Schema> {

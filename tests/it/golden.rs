@@ -13,7 +13,7 @@ use crate::common::rollcall_command;
 const CASES: &[(&str, &[&str])] = &[
     ("ratings_on-2025-12-01", &["ratings", "--date", "2025-12-01"]),
     ("ratings_on-2026-03-02", &["ratings", "--date", "2026-03-02"]),
-    ("case_list", &["case", "list"]),
+    ("case_list", &["case", "list", "--as-of", "2026-03-02"]),
     ("open_cases-2025-12-01", &["review", "--as-of", "2025-12-01", "--dry-run"]),
     ("ukvi-2026-03-02", &["return", "ukvi", "--as-of", "2026-03-02"]),
     ("funder-SFE-2026-03-02", &["return", "funder", "--body", "SFE", "--as-of", "2026-03-02"]),

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, driving the real `rollcall` executable on generated files.
 
+mod casework;
 mod clock;
 mod common;
 mod console;

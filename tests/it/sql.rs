@@ -44,6 +44,7 @@ fn analysts_see_tables_and_views_but_not_equality() {
             "bank_holidays",
             "case_decisions",
             "case_events",
+            "case_meetings",
             "cases",
             "class_lists",
             "consents",

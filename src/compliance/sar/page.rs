@@ -40,7 +40,7 @@ fn source_of(table: &str) -> (&'static str, &'static str) {
         "daily_activity" | "daily_attendance" | "ratings" => {
             ("worked out by Rollcall from the above", "engagement monitoring and support")
         }
-        "cases" | "case_events" | "case_decisions" => {
+        "cases" | "case_events" | "case_decisions" | "case_meetings" => {
             ("raised by Rollcall's review and recorded by staff", "contacting and supporting you")
         }
         "outbox" | "mail_log" => ("e-mails Rollcall sent you", "contacting and supporting you"),
@@ -73,6 +73,7 @@ fn table_title(table: &str) -> String {
         "cases" => "Cases raised for staff to contact you",
         "case_events" => "What staff recorded on your cases",
         "case_decisions" => "Decisions on your cases and appeals",
+        "case_meetings" => "Meetings about your cases",
         "outbox" => "E-mails sent to you about your engagement",
         "mail_log" => "When each e-mail was sent",
         "ukvi_reports" => "Events reported to the Home Office",

@@ -104,3 +104,29 @@ pub const CASE_DECISIONS: TableDef = TableDef {
         ("recorded_at", Timestamp),
     ],
 };
+
+/// Meetings on cases: each scheduled, attended, missed or cancelled, one row per event,
+/// with the notice the student was given and the rule it was checked against.
+pub const CASE_MEETINGS: TableDef = TableDef {
+    name: "case_meetings",
+    about: "meetings on cases: scheduled (day, time, place, attendees' roles, notice given and the rule it was checked against), attended, no-show, cancelled",
+    analyst_visible: true,
+    columns: &[
+        ("meeting_id", Text),
+        ("case_id", Text),
+        ("student_id", Text),
+        ("event", Text),
+        ("step", Text),
+        ("held_on", Date),
+        ("time", Text),
+        ("place", Text),
+        ("attendees", Text),
+        ("notified_on", Date),
+        ("notice_days", Int),
+        ("notice_required", Int),
+        ("rule", Text),
+        ("note", Text),
+        ("recorded_by", Text),
+        ("recorded_at", Timestamp),
+    ],
+};

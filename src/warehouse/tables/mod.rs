@@ -108,6 +108,7 @@ pub const ALL: &[TableDef] = &[
     OUTBOX,
     MAIL_LOG,
     CASE_DECISIONS,
+    CASE_MEETINGS,
 ];
 
 /// Looks a table up by name.
