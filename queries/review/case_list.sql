@@ -1,11 +1,17 @@
 -- description: every case with its step and owner, its outcomes so far and its next dated item with the rule that set it, for `rollcall case list`: overdue first, then by date
--- params: $today Date32
+-- params: $today Date32 (the day items are judged overdue on)
 -- output: one row per case
-WITH items AS (
+WITH open_items AS (
+    SELECT case_id, due, rule, staff_action IS NOT NULL AND due < $today AS overdue,
+           CASE WHEN staff_action IS NOT NULL AND due < $today THEN concat(item, ': ', staff_action) ELSE item END AS item
+    FROM case_deadlines
+    WHERE NOT ("window" AND due < $today)
+),
+items AS (
     SELECT case_id, due, item, rule, overdue,
            row_number() OVER (PARTITION BY case_id ORDER BY overdue DESC, due) AS k,
            sum(CASE WHEN overdue THEN 1 ELSE 0 END) OVER (PARTITION BY case_id) AS overdue_items
-    FROM case_deadlines
+    FROM open_items
 )
 SELECT c.case_id, c.student_id, c.academic_year, c.action, c.raised_on, c.department, c.personal_tutor,
        (SELECT count(*) FROM case_events e WHERE e.case_id = c.case_id) AS outcomes,

@@ -309,7 +309,7 @@ impl Command {
             Command::List(args) => {
                 let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;
                 let today = args.as_of.map_or_else(|| warehouse.clock().today(), Day::date);
-                procedure::register(&ctx, &warehouse.config().review, today).await?;
+                procedure::register(&ctx, &warehouse.config().review).await?;
                 let frame = queries::plan(&ctx, "review/case_list", &[("today", cells::date(date_to_days(today)))]).await?;
                 output::write_frame(frame, "review/case_list", global.format(), global.out.as_deref()).await?;
             }

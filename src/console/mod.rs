@@ -93,7 +93,10 @@ impl App {
         {
             return Ok((now, ctx.clone()));
         }
-        let ctx = Arc::new(session::build(&self.warehouse, Access::Internal { with_equality: false }).await?);
+        let ctx = session::build(&self.warehouse, Access::Internal { with_equality: false }).await?;
+        // Each case's step and the dated items on it, for the case lists.
+        crate::review::procedure::register(&ctx, &self.warehouse.config().review).await?;
+        let ctx = Arc::new(ctx);
         *self.snapshot.write().await = Some((now, ctx.clone()));
         Ok((now, ctx))
     }
@@ -204,6 +207,7 @@ pub async fn serve(warehouse: Warehouse, listen: SocketAddr, ready: impl FnOnce(
         .route("/students", get(pages::students))
         .route("/students/{id}", get(pages::student))
         .route("/students/{id}/outcome", post(work::record_outcome))
+        .route("/students/{id}/case", post(work::record_case_step))
         .route("/students/{id}/absence", post(work::decide_absence))
         .route("/me", get(pages::me))
         .route("/me/absence", post(work::report_absence))

@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 use super::accounts::{self, Holder, SignIn};
 use super::sessions::{self, Identity, Session};
 use super::{App, index};
+use crate::domain::time::date_to_days;
 use crate::error::{Error, Result};
 use crate::queries;
 
@@ -580,10 +581,19 @@ async fn student_page(app: &App, visit: &Visit, id: &str, paging: &Paging, kind:
             Err(e) => return failed(&e),
         }
     };
-    let student = [("student_id", ScalarValue::from(id))];
+    let today = app.warehouse.clock().today();
+    let student = [("student_id", ScalarValue::from(id)), ("today", crate::engine::cells::date(date_to_days(today)))];
     let cases = match read(app, "console/student_cases", &student).await {
         Ok(b) => rows(&b),
         Err(e) => return failed(&e),
+    };
+    let meetings = if kind == "own" {
+        Vec::new()
+    } else {
+        match read(app, "console/student_meetings", &student[..1]).await {
+            Ok(b) => rows(&b),
+            Err(e) => return failed(&e),
+        }
     };
     let absences = match super::work::absences_of(app, id).await {
         Ok(a) => a,
@@ -608,8 +618,11 @@ async fn student_page(app: &App, visit: &Visit, id: &str, paging: &Paging, kind:
             base,
             modules => &found.modules,
             cases,
+            meetings,
             absences,
             outcomes => super::work::outcomes(),
+            decisions => crate::review::decisions::DECISIONS,
+            meeting_events => crate::review::procedure::MEETING_EVENTS,
             today => app.warehouse.clock().today().to_string(),
             saved => paging.saved.is_some(),
             waiting => super::work::waiting_about(app, id),

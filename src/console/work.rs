@@ -124,6 +124,18 @@ pub(super) fn waiting_about(app: &App, student_id: &str) -> Vec<String> {
                 e.text("kind").unwrap_or_default()
             ),
             "ukvi_reports" => format!("UKVI event \"{}\" marked reported", e.text("event").unwrap_or_default()),
+            "case_meetings" => format!(
+                "meeting {} ({}) on case {}",
+                e.text("meeting_id").unwrap_or_default(),
+                e.text("event").unwrap_or_default(),
+                e.text("case_id").unwrap_or_default()
+            ),
+            "case_decisions" => format!(
+                "{} \"{}\" on case {}",
+                e.text("step").unwrap_or_default(),
+                e.text("value").unwrap_or_default(),
+                e.text("case_id").unwrap_or_default()
+            ),
             other => format!("a row for {other}"),
         })
         .collect()
@@ -172,8 +184,8 @@ pub async fn record_outcome(
     if note.chars().count() > NOTE_LIMIT {
         return problem(format!("note: keep it under {NOTE_LIMIT} characters."));
     }
-    let cases = match read(&app, "console/student_cases", &[("student_id", ScalarValue::from(id.as_str()))]).await {
-        Ok(b) => rows(&b),
+    let cases = match cases_of(&app, &id).await {
+        Ok(cases) => cases,
         Err(e) => return failed(&e),
     };
     let Some(case) = cases.iter().find(|c| c.get("case_id").map(String::as_str) == Some(form.case_id.trim())) else {
@@ -199,6 +211,145 @@ pub async fn record_outcome(
         return failed(&e);
     }
     with_cookie(&visit, Redirect::to(&format!("/students/{}?saved=outcome", super::pages::urlencode(&id))))
+}
+
+/// One student's cases, as their page lists them.
+async fn cases_of(app: &App, student_id: &str) -> Result<Vec<BTreeMap<String, String>>> {
+    let params = [("student_id", ScalarValue::from(student_id)), ("today", cells::date(date_to_days(today(app))))];
+    Ok(rows(&read(app, "console/student_cases", &params).await?))
+}
+
+/// A form that records a step of the case procedure: a meeting scheduled, a meeting's
+/// attendance, a decision, an appeal.
+#[derive(Debug, Deserialize)]
+pub struct CaseStepForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    case_id: String,
+    #[serde(default)]
+    meeting_id: String,
+    #[serde(default)]
+    on: String,
+    #[serde(default)]
+    at: String,
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    attendees: String,
+    #[serde(default)]
+    notified: String,
+    #[serde(default)]
+    value: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /students/{id}/case`: a meeting scheduled (its notice checked against its step),
+/// a meeting's attendance, a decision (its appeal deadline worked out) or an appeal (late
+/// ones recorded as late) on one of the student's cases, by staff whose scope includes the
+/// student. The page after shows the case's next dated item with the rule that set it.
+pub async fn record_case_step(
+    State(app): State<Arc<App>>,
+    visit: Visit,
+    Path(id): Path<String>,
+    Form(form): Form<CaseStepForm>,
+) -> Response {
+    use crate::review::{decisions, procedure};
+    if let Err(refused) = check_csrf(&app, &visit, &form.csrf, "student").await {
+        return refused;
+    }
+    let (who, staff_id) = match staff_on(&app, &visit, &id).await {
+        Ok(found) => found,
+        Err(refused) => return refused,
+    };
+    let problem = |text: String| message(&app, &visit, StatusCode::BAD_REQUEST, "Not recorded", &text);
+    let note = form.note.trim();
+    if note.chars().count() > NOTE_LIMIT {
+        return problem(format!("note: keep it under {NOTE_LIMIT} characters."));
+    }
+    let note = (!note.is_empty()).then_some(note);
+    let optional = |v: &str| Some(v.trim()).filter(|v| !v.is_empty()).map(str::to_string);
+    let ctx = match app.tables().await {
+        Ok(ctx) => ctx,
+        Err(e) => return failed(&e),
+    };
+    // The case must be one of this student's (a meeting, one of their cases' meetings).
+    let case_id = if form.kind == "attendance" {
+        let found = read(&app, "console/student_meetings", &[("student_id", ScalarValue::from(id.as_str()))]).await;
+        match found.map(|b| rows(&b)) {
+            Ok(meetings) => match meetings.iter().find(|m| m.get("meeting_id").map(|s| s.trim()) == Some(form.meeting_id.trim())) {
+                Some(m) => m.get("case_id").cloned().unwrap_or_default(),
+                None => return problem("meeting: choose one of this student's meetings still to be recorded.".into()),
+            },
+            Err(e) => return failed(&e),
+        }
+    } else {
+        form.case_id.trim().to_string()
+    };
+    match cases_of(&app, &id).await {
+        Ok(cases) if cases.iter().any(|c| c.get("case_id") == Some(&case_id)) => {}
+        Ok(_) => return problem("case: choose one of this student's cases.".into()),
+        Err(e) => return failed(&e),
+    }
+    let by = decisions::By { who: staff_id, at: app.warehouse.clock().now_micros() };
+    let review = &app.warehouse.config().review;
+    let worked = match form.kind.as_str() {
+        "meeting" => {
+            let (held, notified) = match (day_field(&form.on, "meeting day"), optional(&form.notified)) {
+                (Ok(held), None) => (held, None),
+                (Ok(held), Some(n)) => match day_field(&n, "student notified on") {
+                    Ok(n) => (held, Some(n)),
+                    Err(text) => return problem(text),
+                },
+                (Err(text), _) => return problem(text),
+            };
+            let (at, place) = (optional(&form.at), optional(&form.place));
+            let plan = procedure::MeetingPlan {
+                case_id: &case_id,
+                step: None,
+                held_on: held,
+                time: at.as_deref(),
+                place: place.as_deref(),
+                attendees: &form.attendees,
+                notified,
+                note,
+            };
+            procedure::meeting_row(&ctx, review, &plan, by).await.map(|(row, _)| (tables::CASE_MEETINGS, row))
+        }
+        "attendance" => procedure::attendance_row(&ctx, form.meeting_id.trim(), form.value.trim(), note, by)
+            .await
+            .map(|row| (tables::CASE_MEETINGS, row)),
+        "decision" => match day_field(&form.notified, "student notified on") {
+            Ok(notified) => decisions::decision_row(&ctx, review, &case_id, form.value.trim(), notified, note, by)
+                .await
+                .map(|(row, _)| (tables::CASE_DECISIONS, row)),
+            Err(text) => return problem(text),
+        },
+        "appeal" => match day_field(&form.on, "appeal lodged on") {
+            Ok(lodged) => {
+                decisions::appeal_row(&ctx, &case_id, lodged, note, by).await.map(|(row, _)| (tables::CASE_DECISIONS, row))
+            }
+            Err(text) => return problem(text),
+        },
+        _ => return problem("choose what to record.".into()),
+    };
+    let (table, row) = match worked {
+        Ok(worked) => worked,
+        // A usage error names the field or rule broken (never a value about the student).
+        Err(Error::Usage(text)) => return problem(text.replace("--", "")),
+        Err(e) => return failed(&e),
+    };
+    if let Err(e) = app.record(table, row).await {
+        return failed(&e);
+    }
+    let noted = details(&[("page", "student"), ("role", who.role()), ("case_id", &case_id), ("step", &form.kind)]);
+    if let Err(e) = audit(&app, "console case step", "ok", noted).await {
+        return failed(&e);
+    }
+    with_cookie(&visit, Redirect::to(&format!("/students/{}?saved=step#cases", super::pages::urlencode(&id))))
 }
 
 const ELSEWHERE: &str = "There is no student page here that you can open.";
@@ -870,6 +1021,7 @@ pub async fn cases(State(app): State<Arc<App>>, visit: Visit, Query(q): Query<Ca
         ("stage", ScalarValue::Int64(Some(stage))),
         ("department", ScalarValue::from(department.as_str())),
         ("open_only", ScalarValue::Boolean(Some(open_only))),
+        ("today", cells::date(date_to_days(today(&app)))),
     ];
     let (list, choices) =
         match (read(&app, "console/cases", &params).await, read(&app, "console/case_choices", &[]).await) {

@@ -38,6 +38,7 @@ pub(super) struct Step<'a> {
     pub(super) due: Option<i32>,
     pub(super) rule: Option<String>,
     pub(super) note: Option<&'a str>,
+    pub(super) recorded_by: &'a str,
     pub(super) recorded_at: i64,
 }
 
@@ -52,7 +53,7 @@ impl Row for Step<'_> {
             ("value", row::text(self.value)),
             ("on", row::day(Some(self.on))),
             ("due", row::day(self.due)),
-            ("recorded_by", row::text(crate::warehouse::os_user())),
+            ("recorded_by", row::text(self.recorded_by)),
             ("recorded_at", row::instant(Some(self.recorded_at))),
         ];
         cells.extend(self.rule.as_ref().map(|r| ("rule", row::text(r))));
@@ -85,23 +86,34 @@ pub(super) async fn student_of(ctx: &datafusion::prelude::SessionContext, case_i
         .ok_or_else(|| Error::Usage(format!("no case {case_id}; `rollcall case list` shows them")))
 }
 
-/// Records a decision on a case, notified to the student on `notified`.
-pub async fn decide(
-    warehouse: &Warehouse,
+/// Who records, and when: the account and instant a row carries.
+#[derive(Debug, Clone, Copy)]
+pub struct By<'a> {
+    /// The member of staff (an account name from the command line, a staff id from the console).
+    pub who: &'a str,
+    /// When, UTC microseconds.
+    pub at: i64,
+}
+
+/// Works out the `case_decisions` row of a decision on a case, notified to the student on
+/// `notified`, with its appeal deadline (nothing written).
+pub async fn decision_row(
+    ctx: &datafusion::prelude::SessionContext,
+    review: &crate::config::ReviewConfig,
     case_id: &str,
     decision: &str,
     notified: NaiveDate,
     note: Option<&str>,
-) -> Result<Decided> {
+    by: By<'_>,
+) -> Result<(Vec<Cell>, Decided)> {
     if !DECISIONS.contains(&decision) {
         return Err(Error::Usage(format!("decision: expected one of {}", DECISIONS.join(", "))));
     }
-    let job = Job::start(warehouse, Access::Internal { with_equality: false }).await?;
-    let student = student_of(&job.ctx, case_id).await?;
-    let days = warehouse.config().review.appeal_working_days;
+    let student = student_of(ctx, case_id).await?;
+    let days = review.appeal_working_days;
     let params =
         [("notified", cells::date(date_to_days(notified))), ("days", ScalarValue::Int64(Some(i64::from(days))))];
-    let due = cells::date_at(&queries::collect(&job.ctx, "review/appeal_due", &params).await?, "appeal_by")?
+    let due = cells::date_at(&queries::collect(ctx, "review/appeal_due", &params).await?, "appeal_by")?
         .ok_or_else(|| Error::Internal("no appeal deadline worked out".into()))?;
     let rule = format!(
         "{days} working days after the student was notified on {notified} (weekends and England and Wales bank \
@@ -116,18 +128,40 @@ pub async fn decide(
         due: Some(due),
         rule: Some(rule.clone()),
         note,
-        recorded_at: warehouse.clock().now_micros(),
+        recorded_by: by.who,
+        recorded_at: by.at,
     };
-    warehouse.append_rows(&[step], "case decision").await?;
-    Ok(Decided { appeal_by: days_to_date(due), rule })
+    Ok((step.cells(), Decided { appeal_by: days_to_date(due), rule }))
 }
 
-/// Records an appeal lodged on `lodged` against the case's latest decision; late when after
-/// the deadline (recorded, not refused).
-pub async fn appeal(warehouse: &Warehouse, case_id: &str, lodged: NaiveDate, note: Option<&str>) -> Result<Appealed> {
+/// Records a decision on a case, notified to the student on `notified`.
+pub async fn decide(
+    warehouse: &Warehouse,
+    case_id: &str,
+    decision: &str,
+    notified: NaiveDate,
+    note: Option<&str>,
+) -> Result<Decided> {
     let job = Job::start(warehouse, Access::Internal { with_equality: false }).await?;
-    let student = student_of(&job.ctx, case_id).await?;
-    let found = queries::collect(&job.ctx, "review/case_decision", &[("case_id", ScalarValue::from(case_id))]).await?;
+    let who = crate::warehouse::os_user();
+    let by = By { who: &who, at: warehouse.clock().now_micros() };
+    let (row, decided) =
+        decision_row(&job.ctx, &warehouse.config().review, case_id, decision, notified, note, by).await?;
+    warehouse.append_named(&tables::CASE_DECISIONS, &[row], "case decision").await?;
+    Ok(decided)
+}
+
+/// Works out the `case_decisions` row of an appeal lodged on `lodged` against the case's
+/// latest decision; late when after the deadline (recorded, not refused).
+pub async fn appeal_row(
+    ctx: &datafusion::prelude::SessionContext,
+    case_id: &str,
+    lodged: NaiveDate,
+    note: Option<&str>,
+    by: By<'_>,
+) -> Result<(Vec<Cell>, Appealed)> {
+    let student = student_of(ctx, case_id).await?;
+    let found = queries::collect(ctx, "review/case_decision", &[("case_id", ScalarValue::from(case_id))]).await?;
     let due = cells::date_at(&found, "appeal_by")?.ok_or_else(|| {
         Error::Usage(format!("case {case_id} has no decision to appeal against; record it with `rollcall case decide`"))
     })?;
@@ -141,10 +175,21 @@ pub async fn appeal(warehouse: &Warehouse, case_id: &str, lodged: NaiveDate, not
         due: Some(due),
         rule: None,
         note,
-        recorded_at: warehouse.clock().now_micros(),
+        recorded_by: by.who,
+        recorded_at: by.at,
     };
-    warehouse.append_rows(&[step], "case appeal").await?;
-    Ok(Appealed { appeal_by: days_to_date(due), late })
+    Ok((step.cells(), Appealed { appeal_by: days_to_date(due), late }))
+}
+
+/// Records an appeal lodged on `lodged` against the case's latest decision; late when after
+/// the deadline (recorded, not refused).
+pub async fn appeal(warehouse: &Warehouse, case_id: &str, lodged: NaiveDate, note: Option<&str>) -> Result<Appealed> {
+    let job = Job::start(warehouse, Access::Internal { with_equality: false }).await?;
+    let who = crate::warehouse::os_user();
+    let by = By { who: &who, at: warehouse.clock().now_micros() };
+    let (row, appealed) = appeal_row(&job.ctx, case_id, lodged, note, by).await?;
+    warehouse.append_named(&tables::CASE_DECISIONS, &[row], "case appeal").await?;
+    Ok(appealed)
 }
 
 /// Records the outcome of the appeal on a case.
@@ -175,6 +220,7 @@ pub async fn appeal_outcome(
         due: None,
         rule: None,
         note,
+        recorded_by: &crate::warehouse::os_user(),
         recorded_at: warehouse.clock().now_micros(),
     };
     warehouse.append_rows(&[step], "case appeal outcome").await?;

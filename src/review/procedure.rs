@@ -26,7 +26,7 @@ use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 
-use super::decisions::{self, Step as Record};
+use super::decisions::{self, By, Step as Record};
 use crate::config::review::{CLOSING_OUTCOMES, ShortNotice};
 use crate::config::ReviewConfig;
 use crate::domain::terms::Outcome;
@@ -186,9 +186,9 @@ fn steps_schema() -> Arc<Schema> {
 }
 
 /// Registers `case_steps` (each case's position: step, its label and owner, status, since
-/// and rule), `steps` (the configured steps) and `case_deadlines` (dated items open on
-/// each case as of `today`) in `ctx`, for the case lists.
-pub async fn register(ctx: &SessionContext, config: &ReviewConfig, today: NaiveDate) -> Result<()> {
+/// and rule), `steps` (the configured steps) and `case_deadlines` (the dated items open on
+/// each case, a view) in `ctx`, for the case lists.
+pub async fn register(ctx: &SessionContext, config: &ReviewConfig) -> Result<()> {
     let at = positions(ctx, config).await?;
     let step = |p: &Position| p.step.as_deref().and_then(|s| config.step(s));
     let batch = RecordBatch::try_new(
@@ -227,32 +227,9 @@ pub async fn register(ctx: &SessionContext, config: &ReviewConfig, today: NaiveD
     )?;
     session::register_batches(ctx, "steps", schema, vec![batch])?;
 
-    let deadlines =
-        queries::collect(ctx, "review/case_deadlines", &[("today", cells::date(date_to_days(today)))]).await?;
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("case_id", DataType::Utf8, true),
-        Field::new("due", DataType::Date32, true),
-        Field::new("item", DataType::Utf8, true),
-        Field::new("rule", DataType::Utf8, true),
-        Field::new("overdue", DataType::Boolean, true),
-    ]));
-    let deadlines = deadlines
-        .into_iter()
-        .map(|b| {
-            let columns = schema
-                .fields()
-                .iter()
-                .map(|f| {
-                    let column = b
-                        .column_by_name(f.name())
-                        .ok_or_else(|| Error::Internal(format!("case deadlines: no column '{}'", f.name())))?;
-                    Ok(arrow::compute::cast(column, f.data_type())?)
-                })
-                .collect::<Result<Vec<_>>>()?;
-            Ok(RecordBatch::try_new(schema.clone(), columns)?)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    session::register_batches(ctx, "case_deadlines", schema, deadlines)?;
+    // The dated items are a view: read when a list asks for them, judged against its day.
+    let deadlines = queries::plan(ctx, "review/case_deadlines", &[]).await?;
+    ctx.register_table("case_deadlines", deadlines.into_view()).map_err(|e| Error::query("case_deadlines", e))?;
     Ok(())
 }
 
@@ -317,6 +294,7 @@ pub async fn escalate(
         due: None,
         rule: Some(rule),
         note,
+        recorded_by: &crate::warehouse::os_user(),
         recorded_at: warehouse.clock().now_micros(),
     };
     warehouse.append_rows(&[record], "case escalated").await?;
@@ -336,7 +314,7 @@ pub async fn escalate_still_low(
     if config.steps.iter().all(|s| s.still_low_weeks.is_none()) {
         return Ok(0);
     }
-    register(ctx, config, as_of).await?;
+    register(ctx, config).await?;
     let found = queries::collect(ctx, "review/still_low", &[("as_of", cells::date(date_to_days(as_of)))]).await?;
     let mut moves: Vec<(String, String, String, String)> = Vec::new();
     for batch in &found {
@@ -361,6 +339,7 @@ pub async fn escalate_still_low(
     }
     if !dry_run && !moves.is_empty() {
         let now = warehouse.clock().now_micros();
+        let who = crate::warehouse::os_user();
         let records: Vec<Record<'_>> = moves
             .iter()
             .map(|(case, student, next, rule)| Record {
@@ -372,6 +351,7 @@ pub async fn escalate_still_low(
                 due: None,
                 rule: Some(rule.clone()),
                 note: None,
+                recorded_by: &who,
                 recorded_at: now,
             })
             .collect();
@@ -396,6 +376,7 @@ struct MeetingRow<'a> {
     notice_required: Option<i64>,
     rule: Option<&'a str>,
     note: Option<&'a str>,
+    recorded_by: &'a str,
     recorded_at: i64,
 }
 
@@ -410,7 +391,7 @@ impl Row for MeetingRow<'_> {
             ("event", row::text(self.event)),
             ("held_on", row::day(Some(self.held_on))),
             ("notified_on", row::day(self.notified_on)),
-            ("recorded_by", row::text(crate::warehouse::os_user())),
+            ("recorded_by", row::text(self.recorded_by)),
             ("recorded_at", row::instant(Some(self.recorded_at))),
         ];
         let texts = [
@@ -463,7 +444,22 @@ pub struct Scheduled {
 /// Schedules a meeting on a case; at a step with `notice_days`, checks the notice the
 /// student was given, flagging (or, configured so, refusing) a meeting notified too late.
 pub async fn schedule_meeting(warehouse: &Warehouse, plan: &MeetingPlan<'_>) -> Result<Scheduled> {
-    let config = &warehouse.config().review;
+    let job = Job::start(warehouse, Access::Internal { with_equality: false }).await?;
+    let who = crate::warehouse::os_user();
+    let by = By { who: &who, at: warehouse.clock().now_micros() };
+    let (row, scheduled) = meeting_row(&job.ctx, &warehouse.config().review, plan, by).await?;
+    warehouse.append_named(&tables::CASE_MEETINGS, &[row], "meeting scheduled").await?;
+    Ok(scheduled)
+}
+
+/// Works out the `case_meetings` row of a meeting scheduled (nothing written): the notice
+/// check of [`schedule_meeting`].
+pub async fn meeting_row(
+    ctx: &SessionContext,
+    config: &ReviewConfig,
+    plan: &MeetingPlan<'_>,
+    by: By<'_>,
+) -> Result<(Vec<Cell>, Scheduled)> {
     if let Some(time) = plan.time
         && chrono::NaiveTime::parse_from_str(time, "%H:%M").is_err()
     {
@@ -472,8 +468,7 @@ pub async fn schedule_meeting(warehouse: &Warehouse, plan: &MeetingPlan<'_>) -> 
     if plan.attendees.split(',').all(|a| a.trim().is_empty()) {
         return Err(Error::Usage("--attendees: name at least one role (e.g. \"student, personal tutor\")".into()));
     }
-    let job = Job::start(warehouse, Access::Internal { with_equality: false }).await?;
-    let at = position_of(&job.ctx, config, plan.case_id).await?;
+    let at = position_of(ctx, config, plan.case_id).await?;
     if at.status == "closed" {
         return Err(Error::Usage(format!("case {} is closed; a meeting cannot be scheduled on it", plan.case_id)));
     }
@@ -521,8 +516,8 @@ pub async fn schedule_meeting(warehouse: &Warehouse, plan: &MeetingPlan<'_>) -> 
             rule.as_deref().unwrap_or_default()
         )));
     }
-    let student = decisions::student_of(&job.ctx, plan.case_id).await?;
-    let count = queries::collect(&job.ctx, "review/meeting_count", &[("case_id", ScalarValue::from(plan.case_id))])
+    let student = decisions::student_of(ctx, plan.case_id).await?;
+    let count = queries::collect(ctx, "review/meeting_count", &[("case_id", ScalarValue::from(plan.case_id))])
         .await?;
     let meeting_id = format!("{}-M{}", plan.case_id, cells::int_at(&count, "n")?.unwrap_or(0) + 1);
     let attendees: Vec<&str> = plan.attendees.split(',').map(str::trim).filter(|a| !a.is_empty()).collect();
@@ -542,10 +537,10 @@ pub async fn schedule_meeting(warehouse: &Warehouse, plan: &MeetingPlan<'_>) -> 
         notice_required: required,
         rule: rule.as_deref(),
         note: plan.note,
-        recorded_at: warehouse.clock().now_micros(),
+        recorded_by: by.who,
+        recorded_at: by.at,
     };
-    warehouse.append_rows(&[meeting], "meeting scheduled").await?;
-    Ok(Scheduled { meeting_id, rule, short_by })
+    Ok((meeting.cells(), Scheduled { meeting_id, rule, short_by }))
 }
 
 /// What staff record about a meeting.
@@ -559,12 +554,28 @@ pub async fn meeting_attendance(
     event: &str,
     note: Option<&str>,
 ) -> Result<()> {
+    let job = Job::start(warehouse, Access::Internal { with_equality: false }).await?;
+    let who = crate::warehouse::os_user();
+    let by = By { who: &who, at: warehouse.clock().now_micros() };
+    let row = attendance_row(&job.ctx, meeting_id, event, note, by).await?;
+    warehouse.append_named(&tables::CASE_MEETINGS, &[row], "meeting attendance").await?;
+    Ok(())
+}
+
+/// Works out the `case_meetings` row recording a meeting's attendance or cancellation
+/// (nothing written).
+pub async fn attendance_row(
+    ctx: &SessionContext,
+    meeting_id: &str,
+    event: &str,
+    note: Option<&str>,
+    by: By<'_>,
+) -> Result<Vec<Cell>> {
     if !MEETING_EVENTS.contains(&event) {
         return Err(Error::Usage(format!("expected one of {}", MEETING_EVENTS.join(", "))));
     }
-    let job = Job::start(warehouse, Access::Internal { with_equality: false }).await?;
     let found =
-        queries::collect(&job.ctx, "review/meeting_lookup", &[("meeting_id", ScalarValue::from(meeting_id))]).await?;
+        queries::collect(ctx, "review/meeting_lookup", &[("meeting_id", ScalarValue::from(meeting_id))]).await?;
     let case = cells::string_at(&found, "case_id")?.ok_or_else(|| {
         Error::Usage(format!("no meeting {meeting_id}; `rollcall case list` shows each case's next meeting"))
     })?;
@@ -589,10 +600,10 @@ pub async fn meeting_attendance(
         notice_required: None,
         rule: None,
         note,
-        recorded_at: warehouse.clock().now_micros(),
+        recorded_by: by.who,
+        recorded_at: by.at,
     };
-    warehouse.append_rows(&[row], "meeting attendance").await?;
-    Ok(())
+    Ok(row.cells())
 }
 
 /// The steps of an exceptional withdrawal.
@@ -662,6 +673,7 @@ pub async fn withdrawal(
         due,
         rule: rule.clone(),
         note,
+        recorded_by: &crate::warehouse::os_user(),
         recorded_at: warehouse.clock().now_micros(),
     };
     warehouse.append_rows(&[row], "exceptional withdrawal").await?;
@@ -681,6 +693,7 @@ pub async fn completion_letter(warehouse: &Warehouse, case_id: &str, sent: Naive
         due: None,
         rule: None,
         note,
+        recorded_by: &crate::warehouse::os_user(),
         recorded_at: warehouse.clock().now_micros(),
     };
     warehouse.append_rows(&[row], "completion of procedures letter").await?;

@@ -619,6 +619,86 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
     browser.goto(&format!("{base}/cases"));
     let open_now: usize = open_cases.parse::<usize>().unwrap() - 1;
     assert!(browser.text().contains(&format!("{open_now} case(s)")), "the closed case has left the open list");
+
+    // The progress team schedules a faculty meeting at three days' notice (flagged: the
+    // step needs seven), records a decision and an appeal, then the meeting's attendance.
+    let list = rollcall_command()
+        .arg("--warehouse")
+        .arg(&warehouse)
+        .args(["--format", "csv", "case", "list"])
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout).to_string();
+    let mut reader = csv::Reader::from_reader(list.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let at_faculty = reader
+        .records()
+        .map(|r| r.unwrap())
+        .find(|r| &r[col("step")] == "faculty" && &r[col("status")] == "open")
+        .expect("the demo has an open case at the faculty step");
+    let (faculty_case, faculty_student) = (at_faculty[col("case_id")].to_string(), at_faculty[col("student_id")].to_string());
+    let today = chrono::Utc::now().date_naive();
+    let meeting_day = today + chrono::Duration::days(3);
+    browser.goto(&format!("{base}/students/{faculty_student}"));
+    let set = |css: &str, value: &str| {
+        browser.execute(&format!("document.querySelector('{css}').value = '{value}';"));
+    };
+    set("#meeting-case", &faculty_case);
+    set("#meeting-on", &meeting_day.to_string());
+    set("#meeting-at", "14:00");
+    set("#meeting-attendees", "student, deputy dean (education), progress team");
+    set("#meeting-notified", &today.to_string());
+    browser.click("section[aria-labelledby=schedule] button[type=submit]");
+    browser.wait_until("the meeting to be saved", |_, text| text.contains("Saved."));
+    let meeting = sql(&format!(
+        "SELECT meeting_id, notice_days, notice_required, recorded_by FROM case_meetings WHERE case_id = '{faculty_case}'"
+    ));
+    assert_eq!(meeting, [format!("{faculty_case}-M1,3,7,P0001")]);
+    assert!(browser.text().contains("SHORT NOTICE: 4 day(s) less than required"), "{}", browser.text());
+    check_page("student (progress, case procedure)");
+    browser.execute("document.getElementById('cases').scrollIntoView();");
+    browser.screenshot(&shots.join("progress-case-procedure.png"));
+    set("#decision-case", &faculty_case);
+    set("#decision-value", "intermit");
+    browser.click("section[aria-labelledby=decide] form:first-of-type button[type=submit]");
+    browser.wait_until("the decision to be saved", |_, text| text.contains("Saved."));
+    let appeal_by = sql(&format!("SELECT CAST(add_working_days(DATE '{today}', 10) AS VARCHAR)"))[0].clone();
+    assert_eq!(
+        sql(&format!("SELECT value, CAST(due AS VARCHAR), recorded_by FROM case_decisions WHERE case_id = '{faculty_case}' AND step = 'decision'")),
+        [format!("intermit,{appeal_by},P0001")]
+    );
+    set("#appeal-case", &faculty_case);
+    browser.click("section[aria-labelledby=decide] form:last-of-type button[type=submit]");
+    browser.wait_until("the appeal to be saved", |_, text| text.contains("Saved."));
+    set("#attendance-meeting", &format!("{faculty_case}-M1"));
+    set("#attendance-value", "attended");
+    browser.click("section[aria-labelledby=attendance] button[type=submit]");
+    browser.wait_until("the attendance to be saved", |_, text| text.contains("Saved."));
+    assert_eq!(
+        sql(&format!(
+            "SELECT step, value FROM case_decisions WHERE case_id = '{faculty_case}' AND step IN ('decision', 'appeal') ORDER BY recorded_at"
+        )),
+        ["decision,intermit", "appeal,lodged"]
+    );
+    assert_eq!(
+        sql(&format!("SELECT event FROM case_meetings WHERE case_id = '{faculty_case}' ORDER BY recorded_at")),
+        ["scheduled", "attended"]
+    );
+    // A case of a student outside the page is refused, and nothing is written.
+    let csrf = browser.execute("return document.querySelector('section[aria-labelledby=decide] input[name=csrf]').value;");
+    let cookie = browser.call("GET", &browser.s("/cookie/rollcall_session"), json!({}))["value"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let decisions_before = sql("SELECT count(*) FROM case_decisions")[0].clone();
+    let (status, _) = console.post(
+        &format!("/students/{faculty_student}/case"),
+        &cookie,
+        &format!("csrf={}&kind=decision&case_id=C999999&value=withdraw&notified={today}", csrf.as_str().unwrap()),
+    );
+    assert_eq!(status, 400, "another student's case");
+    assert_eq!(sql("SELECT count(*) FROM case_decisions")[0], decisions_before);
     browser.sign_out();
 
     // A tutor is not a compliance officer: the dashboard and its form are refused.
