@@ -6,9 +6,9 @@ use super::{GlobalArgs, output};
 use crate::config::OUTCOMES;
 use crate::domain::day::Day;
 use crate::domain::terms::Outcome;
-use crate::engine::session::{self, Access};
 use crate::domain::time::date_to_days;
 use crate::engine::cells;
+use crate::engine::session::{self, Access};
 use crate::error::Result;
 use crate::review::{decisions, procedure};
 use crate::{queries, review};
@@ -279,19 +279,13 @@ impl Command {
                 }
             }
             Command::Attendance(args) => {
-                procedure::meeting_attendance(&warehouse, &args.meeting_id, &args.event, args.note.as_deref())
-                    .await?;
+                procedure::meeting_attendance(&warehouse, &args.meeting_id, &args.event, args.note.as_deref()).await?;
                 println!("recorded meeting {} as {}", args.meeting_id, args.event);
             }
             Command::Withdrawal(args) => {
-                let done = procedure::withdrawal(
-                    &warehouse,
-                    &args.case_id,
-                    &args.step,
-                    args.on.date(),
-                    args.note.as_deref(),
-                )
-                .await?;
+                let done =
+                    procedure::withdrawal(&warehouse, &args.case_id, &args.step, args.on.date(), args.note.as_deref())
+                        .await?;
                 println!("recorded exceptional withdrawal: {} on case {} ({})", args.step, args.case_id, args.on);
                 match (&done.remain_by, &done.rule) {
                     (Some(by), Some(rule)) => println!("final date to request to remain {by}: {rule}"),
@@ -302,15 +296,15 @@ impl Command {
                 }
             }
             Command::Letter(args) => {
-                procedure::completion_letter(&warehouse, &args.case_id, args.sent.date(), args.note.as_deref())
-                    .await?;
+                procedure::completion_letter(&warehouse, &args.case_id, args.sent.date(), args.note.as_deref()).await?;
                 println!("recorded the completion of procedures letter on case {} ({})", args.case_id, args.sent);
             }
             Command::List(args) => {
                 let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;
                 let today = args.as_of.map_or_else(|| warehouse.clock().today(), Day::date);
                 procedure::register(&ctx, &warehouse.config().review).await?;
-                let frame = queries::plan(&ctx, "review/case_list", &[("today", cells::date(date_to_days(today)))]).await?;
+                let frame =
+                    queries::plan(&ctx, "review/case_list", &[("today", cells::date(date_to_days(today)))]).await?;
                 output::write_frame(frame, "review/case_list", global.format(), global.out.as_deref()).await?;
             }
         }

@@ -105,10 +105,13 @@ impl ReviewConfig {
     /// The step cases raised by `action` start at: the rung's `starts_at`, else (a
     /// `beyond_limit_action`) the step of the rung that raises it.
     pub fn start_step(&self, action: &str) -> Option<&Step> {
-        let rung = self.rungs.iter().find(|r| r.action == action).or_else(|| {
-            self.rungs.iter().find(|r| r.beyond_limit_action.as_deref() == Some(action))
-        })?;
-        let name = if rung.action == action { rung.starts_at.as_deref() } else { rung.beyond_limit_starts_at.as_deref() };
+        let rung = self
+            .rungs
+            .iter()
+            .find(|r| r.action == action)
+            .or_else(|| self.rungs.iter().find(|r| r.beyond_limit_action.as_deref() == Some(action)))?;
+        let name =
+            if rung.action == action { rung.starts_at.as_deref() } else { rung.beyond_limit_starts_at.as_deref() };
         self.step(name?)
     }
 }
@@ -288,7 +291,9 @@ impl ReviewConfig {
             if rung.limit_outcome.is_some() && (rung.limit_per_year == 0 || rung.beyond_limit_action.is_none()) {
                 return fail("limit_outcome needs limit_per_year (1 or more) and beyond_limit_action");
             }
-            for (field, step) in [("starts_at", &rung.starts_at), ("beyond_limit_starts_at", &rung.beyond_limit_starts_at)] {
+            for (field, step) in
+                [("starts_at", &rung.starts_at), ("beyond_limit_starts_at", &rung.beyond_limit_starts_at)]
+            {
                 if let Some(step) = step
                     && self.step(step).is_none()
                 {

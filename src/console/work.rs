@@ -280,7 +280,10 @@ pub async fn record_case_step(
     let case_id = if form.kind == "attendance" {
         let found = read(&app, "console/student_meetings", &[("student_id", ScalarValue::from(id.as_str()))]).await;
         match found.map(|b| rows(&b)) {
-            Ok(meetings) => match meetings.iter().find(|m| m.get("meeting_id").map(|s| s.trim()) == Some(form.meeting_id.trim())) {
+            Ok(meetings) => match meetings
+                .iter()
+                .find(|m| m.get("meeting_id").map(|s| s.trim()) == Some(form.meeting_id.trim()))
+            {
                 Some(m) => m.get("case_id").cloned().unwrap_or_default(),
                 None => return problem("meeting: choose one of this student's meetings still to be recorded.".into()),
             },
@@ -329,9 +332,9 @@ pub async fn record_case_step(
             Err(text) => return problem(text),
         },
         "appeal" => match day_field(&form.on, "appeal lodged on") {
-            Ok(lodged) => {
-                decisions::appeal_row(&ctx, &case_id, lodged, note, by).await.map(|(row, _)| (tables::CASE_DECISIONS, row))
-            }
+            Ok(lodged) => decisions::appeal_row(&ctx, &case_id, lodged, note, by)
+                .await
+                .map(|(row, _)| (tables::CASE_DECISIONS, row)),
             Err(text) => return problem(text),
         },
         _ => return problem("choose what to record.".into()),

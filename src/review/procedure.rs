@@ -27,8 +27,8 @@ use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 
 use super::decisions::{self, By, Step as Record};
-use crate::config::review::{CLOSING_OUTCOMES, ShortNotice};
 use crate::config::ReviewConfig;
+use crate::config::review::{CLOSING_OUTCOMES, ShortNotice};
 use crate::domain::terms::Outcome;
 use crate::domain::time::{date_to_days, days_to_date};
 use crate::engine::cells;
@@ -473,9 +473,9 @@ pub async fn meeting_row(
         return Err(Error::Usage(format!("case {} is closed; a meeting cannot be scheduled on it", plan.case_id)));
     }
     let step = match plan.step {
-        Some(name) => Some(config.step(name).ok_or_else(|| {
-            Error::Usage(format!("--step: no step '{name}' in [[review.steps]]"))
-        })?),
+        Some(name) => Some(
+            config.step(name).ok_or_else(|| Error::Usage(format!("--step: no step '{name}' in [[review.steps]]")))?,
+        ),
         None => at.step.as_deref().and_then(|s| config.step(s)),
     };
     let held = date_to_days(plan.held_on);
@@ -517,8 +517,7 @@ pub async fn meeting_row(
         )));
     }
     let student = decisions::student_of(ctx, plan.case_id).await?;
-    let count = queries::collect(ctx, "review/meeting_count", &[("case_id", ScalarValue::from(plan.case_id))])
-        .await?;
+    let count = queries::collect(ctx, "review/meeting_count", &[("case_id", ScalarValue::from(plan.case_id))]).await?;
     let meeting_id = format!("{}-M{}", plan.case_id, cells::int_at(&count, "n")?.unwrap_or(0) + 1);
     let attendees: Vec<&str> = plan.attendees.split(',').map(str::trim).filter(|a| !a.is_empty()).collect();
     let attendees = attendees.join(", ");
@@ -681,7 +680,12 @@ pub async fn withdrawal(
 }
 
 /// Records the day a completion of procedures letter was sent on a case.
-pub async fn completion_letter(warehouse: &Warehouse, case_id: &str, sent: NaiveDate, note: Option<&str>) -> Result<()> {
+pub async fn completion_letter(
+    warehouse: &Warehouse,
+    case_id: &str,
+    sent: NaiveDate,
+    note: Option<&str>,
+) -> Result<()> {
     let job = Job::start(warehouse, Access::Internal { with_equality: false }).await?;
     let student = decisions::student_of(&job.ctx, case_id).await?;
     let row = Record {

@@ -21,10 +21,7 @@ fn case_list(env: &Env, as_of: &str) -> Vec<HashMap<String, String>> {
     let run = env.run(&["--format", "csv", "case", "list", "--as-of", as_of]).ok();
     let mut reader = csv::Reader::from_reader(run.stdout.as_bytes());
     let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
-    reader
-        .records()
-        .map(|r| header.iter().cloned().zip(r.unwrap().iter().map(str::to_string)).collect())
-        .collect()
+    reader.records().map(|r| header.iter().cloned().zip(r.unwrap().iter().map(str::to_string)).collect()).collect()
 }
 
 fn listed<'a>(list: &'a [HashMap<String, String>], case: &str) -> &'a HashMap<String, String> {
@@ -48,13 +45,25 @@ fn an_essex_case_goes_from_a_missed_tutor_meeting_to_a_faculty_meeting_at_short_
     review(&env, "2025-09-30");
     let case = case_id(&env, "V", "weekly-review");
     let row = listed(&case_list(&env, "2025-09-30"), &case).clone();
-    assert_eq!((row["step"].as_str(), row["owner"].as_str(), row["status"].as_str()), ("tutor", "personal tutor", "open"));
+    assert_eq!(
+        (row["step"].as_str(), row["owner"].as_str(), row["status"].as_str()),
+        ("tutor", "personal tutor", "open")
+    );
     assert!(row["step_rule"].contains("weekly-review cases start with the personal tutor"), "{row:?}");
 
     // The personal tutor meets the student: no notice is required at this step.
     let met = env
         .run(&[
-            "case", "meeting", &case, "--on", "2025-10-03", "--at", "10:00", "--place", "Room 5.12", "--attendees",
+            "case",
+            "meeting",
+            &case,
+            "--on",
+            "2025-10-03",
+            "--at",
+            "10:00",
+            "--place",
+            "Room 5.12",
+            "--attendees",
             "student, personal tutor",
         ])
         .ok();
@@ -88,8 +97,17 @@ fn an_essex_case_goes_from_a_missed_tutor_meeting_to_a_faculty_meeting_at_short_
     assert!(bare.stderr.contains("needs --notified"), "{}", bare.stderr);
     let short = env
         .run(&[
-            "case", "meeting", &case, "--on", "2025-10-20", "--at", "14:00", "--attendees",
-            "student, deputy dean (education), progress team", "--notified", "2025-10-14",
+            "case",
+            "meeting",
+            &case,
+            "--on",
+            "2025-10-20",
+            "--at",
+            "14:00",
+            "--attendees",
+            "student, deputy dean (education), progress team",
+            "--notified",
+            "2025-10-14",
         ])
         .ok();
     assert!(short.stderr.contains("flagged: the student had 1 day(s) less notice than required"), "{}", short.stderr);
@@ -109,7 +127,10 @@ fn an_essex_case_goes_from_a_missed_tutor_meeting_to_a_faculty_meeting_at_short_
         .run(&["case", "meeting", &case, "--on", "2025-10-20", "--attendees", "student", "--notified", "2025-10-14"])
         .code(2);
     assert!(refused.stderr.contains("not scheduled"), "{}", refused.stderr);
-    assert_eq!(env.scalar(&format!("SELECT count(*) FROM case_meetings WHERE case_id = '{case}' AND event = 'scheduled'")), "3");
+    assert_eq!(
+        env.scalar(&format!("SELECT count(*) FROM case_meetings WHERE case_id = '{case}' AND event = 'scheduled'")),
+        "3"
+    );
     configure(&env, "short_notice = \"refuse\"", "short_notice = \"flag\"");
 
     // The student attends; the faculty decides on withdrawal, notified on Wednesday 22
@@ -125,7 +146,8 @@ fn an_essex_case_goes_from_a_missed_tutor_meeting_to_a_faculty_meeting_at_short_
     assert!(late.stdout.contains("as late: lodged 2025-11-07, the deadline was 2025-11-05"), "{}", late.stdout);
     env.run(&["case", "appeal-outcome", &case, "not-upheld", "--on", "2025-11-20"]).ok();
     env.run(&["case", "letter", &case, "--sent", "2025-11-21"]).ok();
-    let steps = env.sql(&format!("SELECT step, value FROM case_decisions WHERE case_id = '{case}' ORDER BY recorded_at"));
+    let steps =
+        env.sql(&format!("SELECT step, value FROM case_decisions WHERE case_id = '{case}' ORDER BY recorded_at"));
     assert_eq!(
         steps[1..],
         ["decision,withdraw", "appeal,lodged late", "appeal-outcome,not-upheld", "completion-letter,sent"]
@@ -142,12 +164,15 @@ fn a_case_still_rated_low_two_weeks_after_reaching_its_step_moves_on_once() {
     // still rated Very Low: it goes to the progress officer. The later weekly cases stay.
     let said = review(&env, "2025-10-14");
     assert!(said.contains("1 case(s) moved to their next step"), "{said}");
-    let moved = env.sql(
-        "SELECT case_id, value, rule FROM case_decisions WHERE step = 'escalated' ORDER BY case_id",
-    );
+    let moved = env.sql("SELECT case_id, value, rule FROM case_decisions WHERE step = 'escalated' ORDER BY case_id");
     assert_eq!(moved.len(), 2, "{moved:?}");
     assert!(moved[1].starts_with(&format!("{first},progress-officer,")), "{moved:?}");
-    assert!(moved[1].contains("still rated Very Low on 2025-10-14, 2 weeks or more after reaching the personal tutor step on 2025-09-30"), "{moved:?}");
+    assert!(
+        moved[1].contains(
+            "still rated Very Low on 2025-10-14, 2 weeks or more after reaching the personal tutor step on 2025-09-30"
+        ),
+        "{moved:?}"
+    );
     // Run again the same day, and a week later: nothing more moves (one case per student
     // at the next step; the first has been there one week only).
     assert!(review(&env, "2025-10-14").contains("0 case(s) moved"));

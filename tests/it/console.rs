@@ -637,7 +637,8 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
         .map(|r| r.unwrap())
         .find(|r| &r[col("step")] == "faculty" && &r[col("status")] == "open")
         .expect("the demo has an open case at the faculty step");
-    let (faculty_case, faculty_student) = (at_faculty[col("case_id")].to_string(), at_faculty[col("student_id")].to_string());
+    let (faculty_case, faculty_student) =
+        (at_faculty[col("case_id")].to_string(), at_faculty[col("student_id")].to_string());
     let today = chrono::Utc::now().date_naive();
     let meeting_day = today + chrono::Duration::days(3);
     browser.goto(&format!("{base}/students/{faculty_student}"));
@@ -665,7 +666,9 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
     browser.wait_until("the decision to be saved", |_, text| text.contains("Saved."));
     let appeal_by = sql(&format!("SELECT CAST(add_working_days(DATE '{today}', 10) AS VARCHAR)"))[0].clone();
     assert_eq!(
-        sql(&format!("SELECT value, CAST(due AS VARCHAR), recorded_by FROM case_decisions WHERE case_id = '{faculty_case}' AND step = 'decision'")),
+        sql(&format!(
+            "SELECT value, CAST(due AS VARCHAR), recorded_by FROM case_decisions WHERE case_id = '{faculty_case}' AND step = 'decision'"
+        )),
         [format!("intermit,{appeal_by},P0001")]
     );
     set("#appeal-case", &faculty_case);
@@ -686,7 +689,8 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
         ["scheduled", "attended"]
     );
     // A case of a student outside the page is refused, and nothing is written.
-    let csrf = browser.execute("return document.querySelector('section[aria-labelledby=decide] input[name=csrf]').value;");
+    let csrf =
+        browser.execute("return document.querySelector('section[aria-labelledby=decide] input[name=csrf]').value;");
     let cookie = browser.call("GET", &browser.s("/cookie/rollcall_session"), json!({}))["value"]["value"]
         .as_str()
         .unwrap()
