@@ -90,6 +90,11 @@ catalog!(
     "report/senate_weeks",
     "report/senate_departments",
     "report/senate_years",
+    "report/senate_steps",
+    "report/senate_decisions",
+    "report/senate_progression",
+    "report/senate_comparison",
+    "report/senate_breakdowns",
     "report/senate_interventions",
     "equality/census",
     "equality/term_end",
@@ -137,6 +142,7 @@ catalog!(
     "demo/week_four",
     "demo/false_alarms",
     "demo/first_student",
+    "demo/raised_on",
 );
 
 /// The SQL text of a catalog query.

@@ -12,11 +12,12 @@ WITH per_case AS (
     WHERE c.academic_year = $year
     GROUP BY c.case_id, c.action, c.rung
 )
-SELECT action,
+SELECT coalesce(l.label, p.action) AS action,
        hesa_count(count(*)) AS cases,
-       hesa_average(avg(before), count(before)) AS score_before,
-       hesa_average(avg(after), count(after)) AS score_after,
-       min(rung) AS rung
-FROM per_case
-GROUP BY action
+       hesa_average(avg(p.before), count(p.before)) AS score_before,
+       hesa_average(avg(p.after), count(p.after)) AS score_after,
+       min(p.rung) AS rung
+FROM per_case p
+LEFT JOIN action_labels l ON l.action = p.action
+GROUP BY coalesce(l.label, p.action)
 ORDER BY rung, action

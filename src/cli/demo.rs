@@ -82,6 +82,7 @@ impl Args {
         let audit_key = demo::write_key(&self.dir.join("keys"), "audit.key")?;
         let root = self.dir.join("warehouse");
         ingest::init_warehouse(&root, &self.preset).await?;
+        crate::report::senate::copy_spec(&root)?;
         let config_path = root.join(CONFIG_FILE);
         let config = std::fs::read_to_string(&config_path).map_err(|e| Error::io(&config_path, e))?;
         let config = config.replace(
@@ -141,19 +142,23 @@ impl Args {
         review_days.sort();
         review_days.dedup();
         let mut raised = 0;
+        let mut recorded = 0;
         for day in &review_days {
             let outcome = review::review(&warehouse, *day, false).await?;
             raised += outcome.raised;
+            // Staff act on what was raised: contacts, meetings, outcomes, decisions.
+            recorded += demo::staff::act(&warehouse, *day, self.seed).await?;
             if outcome.rate.mode == "full" {
                 println!("{}", super::rate::summary(&outcome.rate));
             }
         }
         println!(
-            "reviewed {} days from {} to {}: {} actions raised for staff",
+            "reviewed {} days from {} to {}: {} actions raised for staff, {} outcomes and decisions recorded by staff",
             review_days.len(),
             review_days[0],
             review_days[review_days.len() - 1],
-            thousands(raised)
+            thousands(raised),
+            thousands(recorded as u64)
         );
 
         let out = self.dir.join("out");

@@ -33,6 +33,8 @@ impl Args {
         let (warehouse, report) = crate::ingest::init_warehouse(&global.warehouse, &self.preset).await?;
         // The e-mails' texts, for the university to edit (an edited copy is kept).
         crate::review::mail::copy_templates(warehouse.root())?;
+        // The Senate report's sections, for planners to edit.
+        crate::report::senate::copy_spec(warehouse.root())?;
         let config = warehouse.root().join(CONFIG_FILE);
         if report.wrote_config {
             println!("wrote {} (preset {})", config.display(), self.preset);

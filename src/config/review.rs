@@ -96,7 +96,32 @@ pub struct Step {
 pub const CLOSING_OUTCOMES: &[Outcome] =
     &[Outcome::Agreement, Outcome::Intermitted, Outcome::Withdrawn, Outcome::NoFurtherAction];
 
+/// An action's name in words: `withdrawal-review` is "Withdrawal review".
+pub fn action_words(action: &str) -> String {
+    let words = action.replace('-', " ");
+    let mut chars = words.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 impl ReviewConfig {
+    /// Every action the ladder raises with its label: each rung's, and each
+    /// `beyond_limit_action` (in words).
+    pub fn action_labels(&self) -> Vec<(String, String)> {
+        let mut labels: Vec<(String, String)> = Vec::new();
+        for rung in &self.rungs {
+            if !labels.iter().any(|(a, _)| *a == rung.action) {
+                let label = rung.label.clone().unwrap_or_else(|| action_words(&rung.action));
+                labels.push((rung.action.clone(), label));
+            }
+            if let Some(beyond) = &rung.beyond_limit_action
+                && !labels.iter().any(|(a, _)| a == beyond)
+            {
+                labels.push((beyond.clone(), action_words(beyond)));
+            }
+        }
+        labels
+    }
+
     /// The step named `name`.
     pub fn step(&self, name: &str) -> Option<&Step> {
         self.steps.iter().find(|s| s.name == name)
@@ -138,6 +163,10 @@ impl Default for ReviewConfig {
 pub struct Rung {
     /// Action raised, e.g. `weekly-review`.
     pub action: String,
+    /// How reports name the action, e.g. "Weekly review (autumn weeks 1-5)" (default: the
+    /// action's name in words).
+    #[serde(default)]
+    pub label: Option<String>,
     /// What puts a student on the rung.
     pub trigger: Trigger,
     /// Ratings that meet a rating or low-engagement trigger.

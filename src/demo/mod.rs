@@ -10,6 +10,7 @@ mod calendar;
 mod events;
 mod people;
 pub mod real;
+pub mod staff;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -1,8 +1,11 @@
 //! `rollcall report senate`: the annual report to Senate as one self-contained HTML page
 //! (inline CSS and SVG charts, no external fetches, printable) plus one CSV per table.
 //!
-//! Sections, their queries and charts come from `reports/senate.toml`. Every figure is
-//! published with HESA's rounding and suppression rules, applied in the queries.
+//! Sections, their queries and charts come from `WAREHOUSE/reports/senate.toml` (copied
+//! from the shipped `reports/senate.toml` at init, for planners to add, remove or reword
+//! sections without a new build), else the shipped file. A section names a catalog query
+//! under `report/`: those publish aggregates only, with HESA's rounding and suppression
+//! applied in the query, so no edit of the file can publish a row about one student.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -67,9 +70,63 @@ pub struct ChartSpec {
     pub y: String,
 }
 
+/// Where a warehouse keeps its editable copy of the report's specification.
+pub const SPEC_FILE: &str = "reports/senate.toml";
+
 /// The shipped specification.
 pub fn spec() -> Result<Spec> {
-    toml::from_str(SPEC).map_err(|e| Error::config_syntax("reports/senate.toml", SPEC, e))
+    parse(SPEC, Path::new(SPEC_FILE))
+}
+
+/// The warehouse's specification (its copy, else the shipped one), checked.
+pub fn spec_of(root: &Path) -> Result<Spec> {
+    let path = root.join(SPEC_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse(&text, &path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => spec(),
+        Err(e) => Err(Error::io(&path, e)),
+    }
+}
+
+/// Writes the shipped specification into a new warehouse (owner-only), for planners to
+/// edit; an existing copy is kept.
+pub fn copy_spec(root: &Path) -> Result<()> {
+    let path = root.join(SPEC_FILE);
+    if path.exists() {
+        return Ok(());
+    }
+    crate::warehouse::create_private_dir(&root.join("reports"))?;
+    write_atomically(&path, SPEC.as_bytes())
+}
+
+fn parse(text: &str, path: &Path) -> Result<Spec> {
+    let spec: Spec = toml::from_str(text).map_err(|e| Error::config_syntax(path, text, e))?;
+    let fail = |message: String| Error::Config { path: path.to_path_buf(), message };
+    if spec.sections.is_empty() {
+        return Err(fail("sections: name at least one section".into()));
+    }
+    for (i, section) in spec.sections.iter().enumerate() {
+        let key = format!("sections[{}] ({})", i + 1, section.id);
+        if section.id.is_empty() || !section.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(fail(format!("{key}: id must be letters, digits, '-' and '_' only (it names a CSV file)")));
+        }
+        if spec.sections.iter().filter(|s| s.id == section.id).count() > 1 {
+            return Err(fail(format!("{key}: another section has the same id")));
+        }
+        // Only the report queries: aggregates, rounded and suppressed.
+        if !section.query.starts_with("report/") || queries::sql(&section.query).is_err() {
+            let names: Vec<&str> =
+                queries::CATALOG.iter().map(|(n, _)| *n).filter(|n| n.starts_with("report/senate")).collect();
+            return Err(fail(format!("{key}: query must name a report query, one of {}", names.join(", "))));
+        }
+        if let Some(chart) = &section.chart
+            && chart.kind != "bars"
+            && chart.kind != "lines"
+        {
+            return Err(fail(format!("{key}: chart kind must be \"bars\" or \"lines\"")));
+        }
+    }
+    Ok(spec)
 }
 
 /// A table as text cells.
@@ -103,8 +160,10 @@ fn to_table(batches: &[RecordBatch], hide: &[String]) -> Result<Table> {
 
 /// Writes `DIR/index.html` and `DIR/<section>.csv` for an academic year; returns the files.
 pub async fn render(warehouse: &Warehouse, year: AcademicYear, dir: &Path) -> Result<Vec<PathBuf>> {
-    let spec = spec()?;
+    let spec = spec_of(warehouse.root())?;
     let ctx = session::build(warehouse, Access::Internal { with_equality: false }).await?;
+    // Each case's step and the ladder's labels, for the sections on the procedure.
+    crate::review::procedure::register(&ctx, &warehouse.config().review).await?;
     crate::warehouse::create_private_dir(dir)?;
     let mut files = Vec::new();
     let mut body = String::new();

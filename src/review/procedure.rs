@@ -186,8 +186,9 @@ fn steps_schema() -> Arc<Schema> {
 }
 
 /// Registers `case_steps` (each case's position: step, its label and owner, status, since
-/// and rule), `steps` (the configured steps) and `case_deadlines` (the dated items open on
-/// each case, a view) in `ctx`, for the case lists.
+/// and rule), `steps` (the configured steps), `action_labels` (each action's label) and
+/// `case_deadlines` (the dated items open on each case, a view) in `ctx`, for the case
+/// lists and reports.
 pub async fn register(ctx: &SessionContext, config: &ReviewConfig) -> Result<()> {
     let at = positions(ctx, config).await?;
     let step = |p: &Position| p.step.as_deref().and_then(|s| config.step(s));
@@ -226,6 +227,20 @@ pub async fn register(ctx: &SessionContext, config: &ReviewConfig) -> Result<()>
         ],
     )?;
     session::register_batches(ctx, "steps", schema, vec![batch])?;
+
+    let labels = config.action_labels();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("action", DataType::Utf8, false),
+        Field::new("label", DataType::Utf8, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(labels.iter().map(|(a, _)| Some(a.as_str())).collect::<StringArray>()),
+            Arc::new(labels.iter().map(|(_, l)| Some(l.as_str())).collect::<StringArray>()),
+        ],
+    )?;
+    session::register_batches(ctx, "action_labels", schema, vec![batch])?;
 
     // The dated items are a view: read when a list asks for them, judged against its day.
     let deadlines = queries::plan(ctx, "review/case_deadlines", &[]).await?;
