@@ -613,7 +613,9 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
     browser.click("section.record button[type=submit]");
     browser.wait_until("the outcome to be saved", |_, text| text.contains("Saved."));
     assert_eq!(
-        sql(&format!("SELECT outcome, note, recorded_by FROM case_events WHERE case_id = '{case}'")),
+        sql(&format!(
+            "SELECT outcome, note, recorded_by FROM case_events WHERE case_id = '{case}' AND recorded_by = 'P0001'"
+        )),
         vec!["no-further-action,Spoke on the phone; back on track.,P0001".to_string()]
     );
     browser.goto(&format!("{base}/cases"));
