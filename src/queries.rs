@@ -118,7 +118,6 @@ catalog!(
     "console/student_ratings",
     "console/student_modules",
     "console/student_cases",
-    "console/student_meetings",
     "console/latest_year",
     "console/ukvi_watch",
     "console/ukvi_reported",

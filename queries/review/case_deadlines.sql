@@ -1,5 +1,5 @@
 -- description: the dated items open on each case, each with the rule that set its date: meetings to hold (and their attendance to record), the final date to ask to remain after an exceptional withdrawal is approved, the last day to appeal a decision
--- output: case_id, due, item, rule, staff_action (what staff must record once `due` has passed: the item is then overdue), window (true: the student's window, listed only until it closes)
+-- output: case_id, meeting_id (meetings only), due, item, rule, staff_action (what staff must record once `due` has passed: the item is then overdue), window (true: the student's window, listed only until it closes)
 --
 -- A meeting is open until its attendance (or cancellation) is recorded. The final date to
 -- remain is open until a request to remain or a decision is recorded. The appeal window
@@ -26,7 +26,7 @@ later AS (
     SELECT case_id, step, recorded_at FROM case_decisions
     WHERE step IN ('request-to-remain', 'decision', 'appeal')
 )
-SELECT case_id, held_on AS due,
+SELECT case_id, meeting_id, held_on AS due,
        concat('meeting ', meeting_id, coalesce(concat(' (', step, ')'), ''), ' on ', CAST(held_on AS VARCHAR),
               coalesce(concat(' at ', time), ''), coalesce(concat(', ', place), '')) AS item,
        rule,
@@ -35,7 +35,7 @@ SELECT case_id, held_on AS due,
 FROM meeting_state
 WHERE k = 1 AND settled = 0
 UNION ALL
-SELECT a.case_id, a.due, 'final date for the student to request to remain' AS item, a.rule,
+SELECT a.case_id, CAST(NULL AS VARCHAR) AS meeting_id, a.due, 'final date for the student to request to remain' AS item, a.rule,
        'it has passed: record the decision' AS staff_action,
        false AS "window"
 FROM approved a
@@ -43,7 +43,7 @@ WHERE a.k = 1
   AND NOT EXISTS (SELECT 1 FROM later d
                   WHERE d.case_id = a.case_id AND d.step IN ('request-to-remain', 'decision') AND d.recorded_at > a.recorded_at)
 UNION ALL
-SELECT d.case_id, d.due, 'last day for the student to appeal the decision' AS item, d.rule,
+SELECT d.case_id, CAST(NULL AS VARCHAR) AS meeting_id, d.due, 'last day for the student to appeal the decision' AS item, d.rule,
        CAST(NULL AS VARCHAR) AS staff_action,
        true AS "window"
 FROM decided d

@@ -17,6 +17,7 @@
 
 pub mod accounts;
 mod dpo;
+mod casework;
 mod index;
 mod journal;
 mod pages;
@@ -61,6 +62,10 @@ const QUEUE_SECONDS: u64 = 5;
 /// What an index of students was read for: its tables' state and the day.
 type IndexKey = (u64, chrono::NaiveDate);
 
+/// A session over the tables as they were at one commit state, and each case's position
+/// and dated items worked out from it.
+type Snapshot = (u64, Arc<SessionContext>, Arc<casework::Casework>);
+
 /// The running console's shared state.
 pub(crate) struct App {
     warehouse: Warehouse,
@@ -68,7 +73,7 @@ pub(crate) struct App {
     sessions: sessions::Sessions,
     /// Cookies carry `Secure` unless the console listens on the loopback interface only.
     secure_cookies: bool,
-    snapshot: RwLock<Option<(u64, Arc<SessionContext>)>>,
+    snapshot: RwLock<Option<Snapshot>>,
     /// The UKVI dashboard's figures, by tables' state and day (worked out once for each).
     dashboards: tokio::sync::Mutex<Vec<(u64, chrono::NaiveDate, Arc<work::Figures>)>>,
     /// Writes audit entries and page views, many requests' at once.
@@ -86,19 +91,25 @@ impl App {
     }
 
     /// The session and the tables' state it reads (a key for what is worked out from it).
-    async fn snapshot(&self) -> Result<(u64, Arc<SessionContext>)> {
+    async fn snapshot(&self) -> Result<Snapshot> {
         let now = self.fingerprint();
-        if let Some((seen, ctx)) = self.snapshot.read().await.as_ref()
+        if let Some((seen, ctx, cases)) = self.snapshot.read().await.as_ref()
             && *seen == now
         {
-            return Ok((now, ctx.clone()));
+            return Ok((now, ctx.clone(), cases.clone()));
         }
         let ctx = session::build(&self.warehouse, Access::Internal { with_equality: false }).await?;
-        // Each case's step and the dated items on it, for the case lists.
-        crate::review::procedure::register(&ctx, &self.warehouse.config().review).await?;
+        // Each case's step and the dated items on it, for the case lists and pages.
+        let registered = crate::review::procedure::register(&ctx, &self.warehouse.config().review).await?;
+        let cases = Arc::new(casework::Casework::new(registered));
         let ctx = Arc::new(ctx);
-        *self.snapshot.write().await = Some((now, ctx.clone()));
-        Ok((now, ctx))
+        *self.snapshot.write().await = Some((now, ctx.clone(), cases.clone()));
+        Ok((now, ctx, cases))
+    }
+
+    /// Each case's position and dated items, as of the tables' latest state.
+    async fn casework(&self) -> Result<Arc<casework::Casework>> {
+        Ok(self.snapshot().await?.2)
     }
 
     /// The tables' commit state: a hash of each transaction log directory's modification time.

@@ -581,19 +581,23 @@ async fn student_page(app: &App, visit: &Visit, id: &str, paging: &Paging, kind:
             Err(e) => return failed(&e),
         }
     };
-    let today = app.warehouse.clock().today();
-    let student = [("student_id", ScalarValue::from(id)), ("today", crate::engine::cells::date(date_to_days(today)))];
-    let cases = match read(app, "console/student_cases", &student).await {
+    let student = [("student_id", ScalarValue::from(id))];
+    let mut cases = match read(app, "console/student_cases", &student).await {
         Ok(b) => rows(&b),
         Err(e) => return failed(&e),
     };
+    // Each case's step, owner and next dated item, and the meetings to record: no more SQL.
+    let casework = match app.casework().await {
+        Ok(c) => c,
+        Err(e) => return failed(&e),
+    };
+    let today = date_to_days(app.warehouse.clock().today());
+    casework.annotate(&app.warehouse.config().review, &mut cases, today);
     let meetings = if kind == "own" {
         Vec::new()
     } else {
-        match read(app, "console/student_meetings", &student[..1]).await {
-            Ok(b) => rows(&b),
-            Err(e) => return failed(&e),
-        }
+        let ids: Vec<String> = cases.iter().filter_map(|c| c.get("case_id").cloned()).collect();
+        casework.meetings(&ids)
     };
     let absences = match super::work::absences_of(app, id).await {
         Ok(a) => a,

@@ -215,8 +215,7 @@ pub async fn record_outcome(
 
 /// One student's cases, as their page lists them.
 async fn cases_of(app: &App, student_id: &str) -> Result<Vec<BTreeMap<String, String>>> {
-    let params = [("student_id", ScalarValue::from(student_id)), ("today", cells::date(date_to_days(today(app))))];
-    Ok(rows(&read(app, "console/student_cases", &params).await?))
+    Ok(rows(&read(app, "console/student_cases", &[("student_id", ScalarValue::from(student_id))]).await?))
 }
 
 /// A form that records a step of the case procedure: a meeting scheduled, a meeting's
@@ -277,25 +276,25 @@ pub async fn record_case_step(
         Err(e) => return failed(&e),
     };
     // The case must be one of this student's (a meeting, one of their cases' meetings).
+    let cases = match cases_of(&app, &id).await {
+        Ok(cases) => cases,
+        Err(e) => return failed(&e),
+    };
     let case_id = if form.kind == "attendance" {
-        let found = read(&app, "console/student_meetings", &[("student_id", ScalarValue::from(id.as_str()))]).await;
-        match found.map(|b| rows(&b)) {
-            Ok(meetings) => match meetings
-                .iter()
-                .find(|m| m.get("meeting_id").map(|s| s.trim()) == Some(form.meeting_id.trim()))
-            {
-                Some(m) => m.get("case_id").cloned().unwrap_or_default(),
-                None => return problem("meeting: choose one of this student's meetings still to be recorded.".into()),
-            },
+        let ids: Vec<String> = cases.iter().filter_map(|c| c.get("case_id").cloned()).collect();
+        let meetings = match app.casework().await {
+            Ok(casework) => casework.meetings(&ids),
             Err(e) => return failed(&e),
+        };
+        match meetings.iter().find(|m| m.get("meeting_id").map(|s| s.trim()) == Some(form.meeting_id.trim())) {
+            Some(m) => m.get("case_id").cloned().unwrap_or_default(),
+            None => return problem("meeting: choose one of this student's meetings still to be recorded.".into()),
         }
     } else {
         form.case_id.trim().to_string()
     };
-    match cases_of(&app, &id).await {
-        Ok(cases) if cases.iter().any(|c| c.get("case_id") == Some(&case_id)) => {}
-        Ok(_) => return problem("case: choose one of this student's cases.".into()),
-        Err(e) => return failed(&e),
+    if !cases.iter().any(|c| c.get("case_id") == Some(&case_id)) {
+        return problem("case: choose one of this student's cases.".into());
     }
     let by = decisions::By { who: staff_id, at: app.warehouse.clock().now_micros() };
     let review = &app.warehouse.config().review;
@@ -699,7 +698,7 @@ pub(super) struct Figures {
 /// once wait for the one working them out).
 async fn figures(app: &App, as_of: NaiveDate) -> Result<Arc<Figures>> {
     let mut cache = app.dashboards.lock().await;
-    let (state, _) = app.snapshot().await?;
+    let (state, _, _) = app.snapshot().await?;
     if let Some((_, _, figures)) = cache.iter().find(|(s, d, _)| *s == state && *d == as_of) {
         return Ok(figures.clone());
     }

@@ -189,7 +189,7 @@ fn steps_schema() -> Arc<Schema> {
 /// and rule), `steps` (the configured steps), `action_labels` (each action's label) and
 /// `case_deadlines` (the dated items open on each case, a view) in `ctx`, for the case
 /// lists and reports.
-pub async fn register(ctx: &SessionContext, config: &ReviewConfig) -> Result<()> {
+pub async fn register(ctx: &SessionContext, config: &ReviewConfig) -> Result<Registered> {
     let at = positions(ctx, config).await?;
     let step = |p: &Position| p.step.as_deref().and_then(|s| config.step(s));
     let batch = RecordBatch::try_new(
@@ -242,10 +242,78 @@ pub async fn register(ctx: &SessionContext, config: &ReviewConfig) -> Result<()>
     )?;
     session::register_batches(ctx, "action_labels", schema, vec![batch])?;
 
-    // The dated items are a view: read when a list asks for them, judged against its day.
-    let deadlines = queries::plan(ctx, "review/case_deadlines", &[]).await?;
-    ctx.register_table("case_deadlines", deadlines.into_view()).map_err(|e| Error::query("case_deadlines", e))?;
-    Ok(())
+    // The dated items, read once (a case list judges them against its day).
+    let frame = queries::plan(ctx, "review/case_deadlines", &[]).await?;
+    let schema = Arc::new(frame.schema().as_arrow().clone());
+    let batches = frame.collect().await.map_err(|e| Error::query("review/case_deadlines", e))?;
+    // The batches' own schema (a union's branches may differ from the plan's in nullability).
+    let schema = batches.first().map_or(schema, RecordBatch::schema);
+    let mut deadlines = Vec::new();
+    for batch in &batches {
+        let (case, meeting, due) =
+            (cells::texts(batch, "case_id")?, cells::texts(batch, "meeting_id")?, cells::days(batch, "due")?);
+        let (item, rule, action) =
+            (cells::texts(batch, "item")?, cells::texts(batch, "rule")?, cells::texts(batch, "staff_action")?);
+        let window = arrow::compute::cast(
+            batch.column_by_name("window").ok_or_else(|| Error::Internal("case deadlines: no window".into()))?,
+            &DataType::Boolean,
+        )?;
+        let window = window.as_any().downcast_ref::<arrow::array::BooleanArray>().expect("cast to boolean");
+        for i in 0..batch.num_rows() {
+            let text = |a: &StringArray| a.is_valid(i).then(|| a.value(i).to_string());
+            deadlines.push(Deadline {
+                case_id: case.value(i).to_string(),
+                meeting_id: text(&meeting),
+                due: due.value(i),
+                item: item.value(i).to_string(),
+                rule: text(&rule),
+                staff_action: text(&action),
+                window: window.value(i),
+            });
+        }
+    }
+    session::register_batches(ctx, "case_deadlines", schema, batches)?;
+    Ok(Registered { positions: at, deadlines })
+}
+
+/// What [`register`] worked out, for callers that look cases up without SQL.
+#[derive(Debug, Clone, Default)]
+pub struct Registered {
+    /// Every case's position.
+    pub positions: Vec<Position>,
+    /// Every dated item open on a case.
+    pub deadlines: Vec<Deadline>,
+}
+
+/// A dated item open on a case (`review/case_deadlines`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deadline {
+    /// The case.
+    pub case_id: String,
+    /// The meeting, for a meeting's item.
+    pub meeting_id: Option<String>,
+    /// Its day.
+    pub due: i32,
+    /// What it is, in words.
+    pub item: String,
+    /// The rule that set the day.
+    pub rule: Option<String>,
+    /// What staff must record once the day has passed (the item is then overdue).
+    pub staff_action: Option<String>,
+    /// The student's window: listed only until it closes.
+    pub window: bool,
+}
+
+impl Deadline {
+    /// Whether it is overdue on `today` (a day number).
+    pub fn overdue(&self, today: i32) -> bool {
+        self.staff_action.is_some() && self.due < today
+    }
+
+    /// Whether it is still listed on `today`.
+    pub fn listed(&self, today: i32) -> bool {
+        !(self.window && self.due < today)
+    }
 }
 
 /// The position of one case, or a usage error naming it when there is no such case.

@@ -359,3 +359,86 @@ fn quiet_days_and_dry_runs_hold_messages_and_a_refused_address_is_given_up() {
     let failures = internal(&env, "SELECT count(*) FROM mail_log WHERE event = 'failed' AND detail = '550'");
     assert_eq!(failures, "2", "each refusal recorded with the server's reply code");
 }
+
+/// Every message that reached the server for `to`, by subject, with how often each arrived.
+fn subjects_to(smtp: &Smtp, to: &str) -> Vec<String> {
+    let mut subjects: Vec<String> = smtp
+        .received()
+        .iter()
+        .filter(|m| m.to == [to.to_string()])
+        .map(|m| m.header("Subject").unwrap_or_default())
+        .collect();
+    subjects.sort();
+    subjects
+}
+
+#[test]
+fn an_ljmu_case_from_first_email_to_a_second_agreement_to_withdrawal_review_with_each_email_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(dir.path());
+    let env = university(&smtp, ["ada@example.ac.uk", "grace@example.ac.uk"], "[]", 5);
+    // Spring teaching too; Ada attends weeks 1, 6 (3 November) and 11 (8 December) only.
+    timetable(&env, &days("2026-01-12", "2026-03-27", weekday), &["W1", "W2"]);
+    let back = [days("2025-11-03", "2025-11-07", weekday), days("2025-12-08", "2025-12-12", weekday)].concat();
+    swipes(&env, "s3.csv", "W1", &back);
+    let ada = "ada@example.ac.uk";
+    let case_of = |action: &str| {
+        env.scalar(&format!("SELECT max(case_id) FROM cases WHERE student_id = 'W1' AND action = '{action}'"))
+    };
+
+    // One week without attendance: the first e-mail. The run is killed mid-way (after its
+    // second durable step) and run again: it arrives once.
+    env.run(&["review", "--as-of", "2025-10-13"]).ok();
+    let (code, _) = mail_send(&env.warehouse, Some(2));
+    assert_eq!(code, None, "killed");
+    send_the_rest(&smtp, &env.warehouse);
+    assert_eq!(subjects_to(&smtp, ada), ["We have missed you at your classes"]);
+    // Three weeks: the second e-mail, killed after its third step this time.
+    env.run(&["review", "--as-of", "2025-10-27"]).ok();
+    let (code, _) = mail_send(&env.warehouse, Some(3));
+    assert_eq!(code, None, "killed");
+    send_the_rest(&smtp, &env.warehouse);
+    assert_eq!(subjects_to(&smtp, ada), ["We have missed you at your classes", "Your attendance: please get in touch"]);
+
+    // Four weeks: the attendance interview, with the school; at it, an agreement (one).
+    env.run(&["review", "--as-of", "2025-11-03"]).ok();
+    let first = case_of("attendance-interview");
+    env.run(&["case", "record", &first, "agreement", "--on", "2025-11-04"]).ok();
+    // Back in week 6, then four weeks missed again: a second interview and agreement (two).
+    env.run(&["review", "--as-of", "2025-12-08"]).ok();
+    let second = case_of("attendance-interview");
+    assert_ne!(first, second);
+    env.run(&["case", "record", &second, "agreement", "--on", "2025-12-09"]).ok();
+    // Spring: four more weeks without attendance. Two agreements this year: withdrawal review.
+    env.run(&["review", "--as-of", "2026-02-09"]).ok();
+    let review = case_of("withdrawal-review");
+    assert!(!review.is_empty(), "a withdrawal review is raised");
+    send_the_rest(&smtp, &env.warehouse);
+
+    let list = env.run(&["--format", "csv", "case", "list", "--as-of", "2026-02-09"]).ok().stdout;
+    let mut reader = csv::Reader::from_reader(list.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let row = |case: &str| rows.iter().find(|r| &r[col("case_id")] == case).unwrap().clone();
+    for case in [&first, &second] {
+        let r = row(case);
+        assert_eq!((&r[col("step")], &r[col("status")]), ("school", "closed"), "{r:?}");
+        assert!(r[col("step_rule")].contains("agreement recorded on"), "{r:?}");
+    }
+    let r = row(&review);
+    assert_eq!((&r[col("step")], &r[col("owner")], &r[col("status")]), ("faculty", "faculty", "open"), "{r:?}");
+
+    // Every message arrived exactly once: Ada's two e-mails and an interview e-mail per
+    // interview (the highest rung met is the only one raised when several are met at once).
+    assert!(smtp.counts().values().all(|n| *n == 1), "{:?}", smtp.counts());
+    assert_eq!(
+        subjects_to(&smtp, ada),
+        [
+            "We have missed you at your classes",
+            "Your attendance: an interview with your Programme Leader",
+            "Your attendance: an interview with your Programme Leader",
+            "Your attendance: please get in touch",
+        ]
+    );
+}
