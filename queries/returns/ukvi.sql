@@ -31,10 +31,20 @@ WITH sponsored AS (
     FROM students
     WHERE visa_route = 'student'
 ),
+-- Each sponsored student's first day of engagement of any kind.
+first_engaged AS (
+    SELECT e.student_id, min(e.day) AS first_day
+    FROM (SELECT student_id, min(day) AS day FROM daily_activity WHERE events > 0 GROUP BY student_id
+          UNION ALL
+          SELECT student_id, min(day) AS day FROM attendance GROUP BY student_id) e
+    JOIN sponsored s ON s.student_id = e.student_id
+    GROUP BY e.student_id
+),
+-- The days of engagement, read only where the rule counts days.
 engaged_days AS (
-    SELECT student_id, day FROM daily_activity WHERE events > 0
+    SELECT student_id, day FROM daily_activity WHERE events > 0 AND $rule = 'days-without-engagement'
     UNION
-    SELECT student_id, day FROM attendance
+    SELECT student_id, day FROM attendance WHERE $rule = 'days-without-engagement'
 ),
 excused_days AS (
     SELECT student_id,
@@ -95,8 +105,7 @@ no_show AS (
           FROM sponsored) s
     -- Active on the day the event would be reported for.
     JOIN monitored_days m ON m.student_id = s.student_id AND m.day = s.due_on
-    LEFT JOIN (SELECT student_id, min(day) AS first_day FROM engaged_days GROUP BY student_id) f
-      ON f.student_id = s.student_id
+    LEFT JOIN first_engaged f ON f.student_id = s.student_id
     -- Only for courses that started within the terms held: an earlier start has no data to judge by.
     WHERE s.start_date >= (SELECT min(starts_on) FROM terms) - INTERVAL '60 days'
       -- Not enrolled in time is reported whatever the engagement.
@@ -128,8 +137,9 @@ completed_early AS (
 ),
 expected_sessions AS (
     SELECT cl.student_id, s.starts_at, s.day, a.student_id IS NOT NULL AS attended
-    FROM sessions s
-    JOIN class_lists cl ON cl.session_id = s.session_id
+    FROM class_lists cl
+    JOIN sponsored p ON p.student_id = cl.student_id
+    JOIN sessions s ON s.session_id = cl.session_id
     JOIN monitored_days md ON md.student_id = cl.student_id AND md.day = s.day
     LEFT JOIN attendance a ON a.student_id = cl.student_id AND a.session_id = s.session_id
     LEFT JOIN excused_days x ON x.student_id = cl.student_id AND x.day = s.day
@@ -137,18 +147,21 @@ expected_sessions AS (
       AND (x.student_id IS NULL OR a.student_id IS NOT NULL)
 ),
 -- Every run of missed sessions, not only the latest: `streak` numbers the runs (the
--- attendances before each session), `k` counts a run's sessions, its attendance first.
-streaks AS (
+-- attendances before each session), `missed` counts the sessions since the run's
+-- attendance (since the first expected session, before any): a session's place in the
+-- student's sessions less the place of the last one attended.
+numbered_sessions AS (
     SELECT *,
            sum(CASE WHEN attended THEN 1 ELSE 0 END)
-               OVER (PARTITION BY student_id ORDER BY starts_at ROWS UNBOUNDED PRECEDING) AS streak
+               OVER (PARTITION BY student_id ORDER BY starts_at ROWS UNBOUNDED PRECEDING) AS streak,
+           row_number() OVER (PARTITION BY student_id ORDER BY starts_at ROWS UNBOUNDED PRECEDING) AS n
     FROM expected_sessions
 ),
 counted_missed AS (
     SELECT *,
-           row_number() OVER (PARTITION BY student_id, streak ORDER BY starts_at)
-               - CASE WHEN streak > 0 THEN 1 ELSE 0 END AS missed
-    FROM streaks
+           n - max(CASE WHEN attended THEN n ELSE 0 END)
+                   OVER (PARTITION BY student_id ORDER BY starts_at ROWS UNBOUNDED PRECEDING) AS missed
+    FROM numbered_sessions
 ),
 missed_sessions AS (
     SELECT student_id, 'stopped engaging' AS event, day AS trigger_date, streak,
@@ -166,21 +179,25 @@ day_marks AS (
     LEFT JOIN engaged_days e ON e.student_id = j.student_id AND e.day = j.day
     LEFT ANTI JOIN excused_days x ON x.student_id = j.student_id AND x.day = j.day
 ),
+-- As for sessions: a quiet day's place among the student's judged days less the place of
+-- the last engaged day.
 quiet_streaks AS (
     SELECT *,
-           sum(engaged) OVER (PARTITION BY student_id ORDER BY day ROWS UNBOUNDED PRECEDING) AS streak
+           sum(engaged) OVER (PARTITION BY student_id ORDER BY day ROWS UNBOUNDED PRECEDING) AS streak,
+           row_number() OVER (PARTITION BY student_id ORDER BY day ROWS UNBOUNDED PRECEDING) AS k
     FROM day_marks
 ),
 counted_quiet AS (
-    SELECT student_id, day, streak, row_number() OVER (PARTITION BY student_id, streak ORDER BY day) AS n
+    SELECT student_id, day, streak, engaged,
+           k - max(CASE WHEN engaged = 1 THEN k ELSE 0 END)
+                   OVER (PARTITION BY student_id ORDER BY day ROWS UNBOUNDED PRECEDING) AS n
     FROM quiet_streaks
-    WHERE engaged = 0
 ),
 quiet AS (
     SELECT student_id, 'stopped engaging' AS event, day AS trigger_date, streak,
            concat(CAST($threshold AS VARCHAR), ' days without engagement of any kind since the last engagement') AS rule
     FROM counted_quiet
-    WHERE n = $threshold
+    WHERE engaged = 0 AND n = $threshold
 ),
 -- Each run is its own event: a student who stops, returns and stops again is reported
 -- twice. The run before any engagement (streak 0) of a student reported as never having
