@@ -16,6 +16,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use chrono::NaiveDate;
 use rollcall::console::accounts::{self, Holder};
 use rollcall::demo::{self, DemoSpec};
@@ -124,19 +126,28 @@ fn one(warehouse: &Warehouse, query: &str) -> String {
     })
 }
 
-/// `users` users at once, each signed in as `account`, asking for `path` `requests` times.
-fn measure(at: SocketAddr, account: &str, path: &str, users: usize, requests: usize) -> (Vec<Duration>, Duration) {
+/// `users` users at once, each signed in as `account`, asking `requests` times for one of
+/// `paths` after another (user `u`'s request `r` asks for path `u * requests + r`, round).
+fn measure(
+    at: SocketAddr,
+    account: &str,
+    paths: &[String],
+    users: usize,
+    requests: usize,
+) -> (Vec<Duration>, Duration) {
     let cookies: Vec<String> = (0..users).map(|_| sign_in(at, account)).collect();
     let started = Instant::now();
     let threads: Vec<_> = cookies
         .into_iter()
-        .map(|cookie| {
-            let path = path.to_string();
+        .enumerate()
+        .map(|(u, cookie)| {
+            let paths = paths.to_vec();
             std::thread::spawn(move || {
                 (0..requests)
-                    .map(|_| {
+                    .map(|r| {
+                        let path = &paths[(u * requests + r) % paths.len()];
                         let asked = Instant::now();
-                        let (status, head, body) = http(at, "GET", &path, Some(&cookie), "");
+                        let (status, head, body) = http(at, "GET", path, Some(&cookie), "");
                         let took = asked.elapsed();
                         assert_eq!(status, 200, "{path}: {head}");
                         assert!(!body.is_empty());
@@ -150,6 +161,17 @@ fn measure(at: SocketAddr, account: &str, path: &str, users: usize, requests: us
     let wall = started.elapsed();
     times.sort();
     (times, wall)
+}
+
+/// This process's resident memory now (VmRSS) in MiB.
+fn resident_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0
 }
 
 fn quantile(sorted: &[Duration], q: f64) -> Duration {
@@ -190,6 +212,14 @@ fn main() {
     );
     let tutees = one(&warehouse, &format!("SELECT count(*) FROM students WHERE personal_tutor = '{tutor}'"));
     let tutee = one(&warehouse, &format!("SELECT min(student_id) FROM students WHERE personal_tutor = '{tutor}'"));
+    // Every tutee, in turn: a tutor opens one tutee's page after another.
+    let all_tutees = one(
+        &warehouse,
+        &format!(
+            "SELECT string_agg(student_id, ',' ORDER BY student_id) FROM students WHERE personal_tutor = '{tutor}'"
+        ),
+    );
+    let tutee_pages: Vec<String> = all_tutees.split(',').map(|id| format!("/students/{id}")).collect();
     let compliance = one(&warehouse, "SELECT min(staff_id) FROM staff WHERE roles LIKE '%compliance%'");
     let sponsored = one(&warehouse, "SELECT count(*) FROM students WHERE visa_route = 'student'");
     for (name, holder) in [
@@ -218,20 +248,33 @@ fn main() {
         dir.display()
     );
     let pages = [
-        ("tutor: list of tutees", "bench-tutor", "/students".to_string()),
-        ("tutor: a tutee's page", "bench-tutor", format!("/students/{tutee}")),
-        ("student: own page", "bench-student", "/me".to_string()),
-        ("compliance: UKVI dashboard", "bench-compliance", "/ukvi".to_string()),
+        ("tutor: list of tutees", "bench-tutor", vec!["/students".to_string()]),
+        ("tutor: a tutee's page (each in turn)", "bench-tutor", tutee_pages),
+        ("student: own page", "bench-student", vec!["/me".to_string()]),
+        ("compliance: UKVI dashboard", "bench-compliance", vec!["/ukvi".to_string()]),
     ];
+    // The console works out the index of students and the UKVI dashboard's figures when it
+    // starts (and after each change to their tables): a first dashboard page waits for both.
+    let started = Instant::now();
+    assert_eq!(http(at, "GET", "/ukvi", Some(&sign_in(at, "bench-compliance")), "").0, 200);
+    println!(
+        "console prepared (index of students and UKVI figures, worked out at start): {} ms after it started; \
+         resident {:.0} MiB (peak {:.0} MiB; the data set was already built)",
+        ms(started.elapsed()),
+        resident_mib(),
+        common::peak_rss_mib()
+    );
     println!("| page | requests | median ms | p95 ms | slowest ms | requests/s |");
     println!("|---|---|---|---|---|---|");
-    for (label, account, path) in pages {
-        // One request first, alone: the first read of a snapshot is not what users wait for.
+    // PAGES=text measures only the pages whose label contains it (to profile one page).
+    let only = std::env::var("PAGES").unwrap_or_default();
+    for (label, account, paths) in pages.into_iter().filter(|(label, _, _)| label.contains(only.as_str())) {
+        // One request first, alone (a page's first read of the session's files).
         let cookie = sign_in(at, account);
         let first = Instant::now();
-        assert_eq!(http(at, "GET", &path, Some(&cookie), "").0, 200);
+        assert_eq!(http(at, "GET", &paths[0], Some(&cookie), "").0, 200);
         let first = first.elapsed();
-        let (times, wall) = measure(at, account, &path, users, requests);
+        let (times, wall) = measure(at, account, &paths, users, requests);
         println!(
             "| {label} | {} | {} | {} | {} | {:.1} |  (first, alone: {} ms)",
             times.len(),

@@ -113,6 +113,7 @@ catalog!(
     "console/student_member",
     "console/index_students",
     "console/index_ratings",
+    "console/index_recent_ratings",
     "console/index_modules",
     "console/student_record",
     "console/student_ratings",

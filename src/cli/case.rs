@@ -7,7 +7,6 @@ use crate::config::OUTCOMES;
 use crate::domain::day::Day;
 use crate::domain::terms::Outcome;
 use crate::domain::time::date_to_days;
-use crate::engine::cells;
 use crate::engine::session::{self, Access};
 use crate::error::Result;
 use crate::review::{decisions, procedure};
@@ -302,9 +301,8 @@ impl Command {
             Command::List(args) => {
                 let ctx = session::build(&warehouse, Access::Internal { with_equality: false }).await?;
                 let today = args.as_of.map_or_else(|| warehouse.clock().today(), Day::date);
-                procedure::register(&ctx, &warehouse.config().review).await?;
-                let frame =
-                    queries::plan(&ctx, "review/case_list", &[("today", cells::date(date_to_days(today)))]).await?;
+                procedure::register(&ctx, &warehouse.config().review, date_to_days(today)).await?;
+                let frame = queries::plan(&ctx, "review/case_list", &[]).await?;
                 output::write_frame(frame, "review/case_list", global.format(), global.out.as_deref()).await?;
             }
         }

@@ -59,12 +59,19 @@ const TEMPLATES: &[(&str, &str)] = &[
 /// How often the console looks for recorded rows still waiting for the warehouse lock.
 const QUEUE_SECONDS: u64 = 5;
 
+/// How often the console looks for new commits to work out the index and the dashboard's
+/// figures ahead of the pages (see [`serve`]).
+const PREPARE_SECONDS: u64 = 10;
+
 /// What an index of students was read for: its tables' state and the day.
 type IndexKey = (u64, chrono::NaiveDate);
 
-/// A session over the tables as they were at one commit state, and each case's position
-/// and dated items worked out from it.
-type Snapshot = (u64, Arc<SessionContext>, Arc<casework::Casework>);
+/// A session over the tables as they were at one commit state on one day, and each case's
+/// position and dated items worked out from it (each case's next item is judged on the day).
+type Snapshot = (SnapshotKey, Arc<SessionContext>, Arc<casework::Casework>);
+
+/// What a snapshot was made for: its tables' commit state and the day.
+type SnapshotKey = (u64, chrono::NaiveDate);
 
 /// The running console's shared state.
 pub(crate) struct App {
@@ -74,7 +81,8 @@ pub(crate) struct App {
     /// Cookies carry `Secure` unless the console listens on the loopback interface only.
     secure_cookies: bool,
     snapshot: RwLock<Option<Snapshot>>,
-    /// The UKVI dashboard's figures, by tables' state and day (worked out once for each).
+    /// The UKVI dashboard's figures, by the state of their tables and day (worked out once
+    /// for each).
     dashboards: tokio::sync::Mutex<Vec<(u64, chrono::NaiveDate, Arc<work::Figures>)>>,
     /// Writes audit entries and page views, many requests' at once.
     journal: journal::Journal,
@@ -85,14 +93,14 @@ pub(crate) struct App {
 impl App {
     /// A session over the tables as they are: kept while no table has a new commit (each
     /// commit adds a file to the table's `_delta_log`, which changes the directory's
-    /// modification time), built again when one has.
+    /// modification time) and the day is the same, built again when not.
     async fn tables(&self) -> Result<Arc<SessionContext>> {
         Ok(self.snapshot().await?.1)
     }
 
     /// The session and the tables' state it reads (a key for what is worked out from it).
     async fn snapshot(&self) -> Result<Snapshot> {
-        let now = self.fingerprint();
+        let now = (self.fingerprint(), self.warehouse.clock().today());
         if let Some((seen, ctx, cases)) = self.snapshot.read().await.as_ref()
             && *seen == now
         {
@@ -100,8 +108,8 @@ impl App {
         }
         let ctx = session::build(&self.warehouse, Access::Internal { with_equality: false }).await?;
         // Each case's step and the dated items on it, for the case lists and pages.
-        let registered = crate::review::procedure::register(&ctx, &self.warehouse.config().review).await?;
-        let cases = Arc::new(casework::Casework::new(registered));
+        let today = crate::domain::time::date_to_days(now.1);
+        let cases = Arc::new(casework::Casework::read(&ctx, &self.warehouse.config().review, today).await?);
         let ctx = Arc::new(ctx);
         *self.snapshot.write().await = Some((now, ctx.clone(), cases.clone()));
         Ok((now, ctx, cases))
@@ -148,6 +156,17 @@ impl App {
         let built = Arc::new(built);
         *held = Some((key, built.clone()));
         Ok(built)
+    }
+
+    /// Works out the index of students and the UKVI dashboard's figures for the tables as
+    /// they are (each only if not already held for this state).
+    async fn prepare(&self) {
+        if let Err(e) = self.index().await {
+            tracing::error!("console: reading the index of students: {}", e.code());
+        }
+        if let Err(e) = work::prepare_dashboard(self).await {
+            tracing::error!("console: working out the UKVI dashboard: {}", e.code());
+        }
     }
 
     /// Forgets the snapshot (after a read found files a purge had removed, or rows were
@@ -204,11 +223,21 @@ pub async fn serve(warehouse: Warehouse, listen: SocketAddr, ready: impl FnOnce(
         journal: journal::Journal::start(warehouse.root().to_path_buf()),
         warehouse,
     });
-    // The index of students is read before the first page asks for it.
+    // What the first pages would otherwise wait for is worked out ahead of them: at start,
+    // and again once the tables have settled after a change (a job's commits, then none for
+    // one period), so the first page after a daily `rate` finds it ready.
     let early = app.clone();
     tokio::spawn(async move {
-        if let Err(e) = early.index().await {
-            tracing::error!("console: reading the index of students: {}", e.code());
+        let state = || (early.fingerprint(), early.warehouse.clock().today());
+        let (mut last, mut prepared) = (state(), None);
+        loop {
+            let now = state();
+            if now == last && prepared != Some(now) {
+                early.prepare().await;
+                prepared = Some(now);
+            }
+            last = now;
+            tokio::time::sleep(std::time::Duration::from_secs(PREPARE_SECONDS)).await;
         }
     });
     let router = Router::new()

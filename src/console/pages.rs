@@ -17,15 +17,15 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::App;
 use super::accounts::{self, Holder, SignIn};
+use super::index::{self, RATINGS_PER_PAGE};
 use super::sessions::{self, Identity, Session};
-use super::{App, index};
 use crate::domain::time::date_to_days;
 use crate::error::{Error, Result};
 use crate::queries;
 
 /// Ratings shown per page of a student's history.
-const RATINGS_PER_PAGE: usize = 50;
 /// Students shown per page of a list.
 const LIST_PER_PAGE: usize = 100;
 /// The columns of a student in a list.
@@ -452,9 +452,14 @@ pub async fn students(State(app): State<Arc<App>>, visit: Visit, Query(paging): 
         Err(e) => return failed(&e),
     };
     let since = index.latest_day().unwrap_or(0) - LIST_RATING_DAYS;
-    let list: Vec<_> = index
-        .in_scope(&scope, since)
+    let found = index.in_scope(&scope, since);
+    let total = found.len();
+    let pages = total.div_ceil(LIST_PER_PAGE).max(1);
+    let page = paging.page.unwrap_or(1).clamp(1, pages);
+    let list: Vec<_> = found
         .into_iter()
+        .skip((page - 1) * LIST_PER_PAGE)
+        .take(LIST_PER_PAGE)
         .map(|(student, rating)| {
             let mut row = student.record.clone();
             row.retain(|k, _| LIST_COLUMNS.contains(&k.as_str()));
@@ -465,10 +470,6 @@ pub async fn students(State(app): State<Arc<App>>, visit: Visit, Query(paging): 
             row
         })
         .collect();
-    let total = list.len();
-    let pages = total.div_ceil(LIST_PER_PAGE).max(1);
-    let page = paging.page.unwrap_or(1).clamp(1, pages);
-    let list: Vec<_> = list.into_iter().skip((page - 1) * LIST_PER_PAGE).take(LIST_PER_PAGE).collect();
     let mut noted = details(&[("page", "students"), ("role", who.role())]);
     noted.insert("students".into(), Value::from(list.len()));
     if let Err(e) = audit(&app, "console view", "ok", noted).await {
@@ -564,7 +565,13 @@ async fn student_page(app: &App, visit: &Visit, id: &str, paging: &Paging, kind:
     let rated = found.ratings.len();
     let pages = rated.div_ceil(RATINGS_PER_PAGE).max(1);
     let page = paging.page.unwrap_or(1).clamp(1, pages);
+    // The first page from the index (no SQL), others from the table.
     let ratings_of = |page: usize| async move {
+        if page == 1
+            && let Some(rated) = found.first_page()
+        {
+            return Ok(rated.map(index::Rated::row).collect());
+        }
         let Some(days) = index::ratings_page(found, page, RATINGS_PER_PAGE) else { return Ok(Vec::new()) };
         let params = [("student_id", ScalarValue::from(id)), days[0].clone(), days[1].clone()];
         read(app, "console/student_ratings", &params).await.map(|b| rows(&b))
@@ -581,16 +588,13 @@ async fn student_page(app: &App, visit: &Visit, id: &str, paging: &Paging, kind:
             Err(e) => return failed(&e),
         }
     };
-    let student = [("student_id", ScalarValue::from(id))];
-    let mut cases = match read(app, "console/student_cases", &student).await {
-        Ok(b) => rows(&b),
-        Err(e) => return failed(&e),
-    };
-    // Each case's step, owner and next dated item, and the meetings to record: no more SQL.
+    // The student's cases, each one's step, owner and next dated item, and the meetings to
+    // record: held beside the session, no SQL.
     let casework = match app.casework().await {
         Ok(c) => c,
         Err(e) => return failed(&e),
     };
+    let mut cases = casework.cases_of(id);
     let today = date_to_days(app.warehouse.clock().today());
     casework.annotate(&app.warehouse.config().review, &mut cases, today);
     let meetings = if kind == "own" {

@@ -8,7 +8,7 @@
 //! pages show it as waiting, and count it as done (an event marked reported is not offered
 //! again).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use axum::Form;
@@ -164,11 +164,8 @@ pub async fn record_outcome(
     Path(id): Path<String>,
     Form(form): Form<OutcomeForm>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&app, &visit, &form.csrf, "student").await {
-        return refused;
-    }
-    let (who, staff_id) = match staff_on(&app, &visit, &id).await {
-        Ok(found) => found,
+    let CaseForm { who, staff_id, note, cases } = match case_form(&app, &visit, &id, &form.csrf, &form.note).await {
+        Ok(checked) => checked,
         Err(refused) => return refused,
     };
     let problem = |text: String| message(&app, &visit, StatusCode::BAD_REQUEST, "Not recorded", &text);
@@ -179,14 +176,6 @@ pub async fn record_outcome(
         Ok(on) if on <= today(&app) => on,
         Ok(_) => return problem("date: an outcome cannot be recorded for a day still to come.".into()),
         Err(text) => return problem(text),
-    };
-    let note = form.note.trim();
-    if note.chars().count() > NOTE_LIMIT {
-        return problem(format!("note: keep it under {NOTE_LIMIT} characters."));
-    }
-    let cases = match cases_of(&app, &id).await {
-        Ok(cases) => cases,
-        Err(e) => return failed(&e),
     };
     let Some(case) = cases.iter().find(|c| c.get("case_id").map(String::as_str) == Some(form.case_id.trim())) else {
         return problem("case: choose one of this student's cases.".into());
@@ -200,7 +189,7 @@ pub async fn record_outcome(
         ("recorded_by", row::text(staff_id)),
         ("recorded_at", row::instant(Some(app.warehouse.clock().now_micros()))),
     ];
-    if !note.is_empty() {
+    if let Some(note) = note {
         cells.push(("note", row::text(note)));
     }
     if let Err(e) = app.record(tables::CASE_EVENTS, cells).await {
@@ -213,9 +202,38 @@ pub async fn record_outcome(
     with_cookie(&visit, Redirect::to(&format!("/students/{}?saved=outcome", super::pages::urlencode(&id))))
 }
 
+/// What the forms on a student's cases are checked for first, in this order: the CSRF
+/// token, a member of staff whose scope includes the student, the note's length; then the
+/// student's cases, which the form must name one of.
+struct CaseForm<'v> {
+    who: &'v Identity,
+    staff_id: &'v str,
+    /// The note, trimmed; `None` when empty.
+    note: Option<&'v str>,
+    cases: Vec<BTreeMap<String, String>>,
+}
+
+async fn case_form<'v>(
+    app: &App,
+    visit: &'v Visit,
+    student_id: &str,
+    csrf: &str,
+    note: &'v str,
+) -> std::result::Result<CaseForm<'v>, Response> {
+    check_csrf(app, visit, csrf, "student").await?;
+    let (who, staff_id) = staff_on(app, visit, student_id).await?;
+    let note = note.trim();
+    if note.chars().count() > NOTE_LIMIT {
+        let text = format!("note: keep it under {NOTE_LIMIT} characters.");
+        return Err(message(app, visit, StatusCode::BAD_REQUEST, "Not recorded", &text));
+    }
+    let cases = cases_of(app, student_id).await.map_err(|e| failed(&e))?;
+    Ok(CaseForm { who, staff_id, note: (!note.is_empty()).then_some(note), cases })
+}
+
 /// One student's cases, as their page lists them.
 async fn cases_of(app: &App, student_id: &str) -> Result<Vec<BTreeMap<String, String>>> {
-    Ok(rows(&read(app, "console/student_cases", &[("student_id", ScalarValue::from(student_id))]).await?))
+    Ok(app.casework().await?.cases_of(student_id))
 }
 
 /// A form that records a step of the case procedure: a meeting scheduled, a meeting's
@@ -257,29 +275,17 @@ pub async fn record_case_step(
     Form(form): Form<CaseStepForm>,
 ) -> Response {
     use crate::review::{decisions, procedure};
-    if let Err(refused) = check_csrf(&app, &visit, &form.csrf, "student").await {
-        return refused;
-    }
-    let (who, staff_id) = match staff_on(&app, &visit, &id).await {
-        Ok(found) => found,
+    let CaseForm { who, staff_id, note, cases } = match case_form(&app, &visit, &id, &form.csrf, &form.note).await {
+        Ok(checked) => checked,
         Err(refused) => return refused,
     };
     let problem = |text: String| message(&app, &visit, StatusCode::BAD_REQUEST, "Not recorded", &text);
-    let note = form.note.trim();
-    if note.chars().count() > NOTE_LIMIT {
-        return problem(format!("note: keep it under {NOTE_LIMIT} characters."));
-    }
-    let note = (!note.is_empty()).then_some(note);
     let optional = |v: &str| Some(v.trim()).filter(|v| !v.is_empty()).map(str::to_string);
     let ctx = match app.tables().await {
         Ok(ctx) => ctx,
         Err(e) => return failed(&e),
     };
     // The case must be one of this student's (a meeting, one of their cases' meetings).
-    let cases = match cases_of(&app, &id).await {
-        Ok(cases) => cases,
-        Err(e) => return failed(&e),
-    };
     let case_id = if form.kind == "attendance" {
         let ids: Vec<String> = cases.iter().filter_map(|c| c.get("case_id").cloned()).collect();
         let meetings = match app.casework().await {
@@ -499,9 +505,10 @@ pub(super) struct Reported {
 
 /// The absences a student reported, from the table and the queue.
 pub(super) async fn absences_of(app: &App, student_id: &str) -> Result<Vec<Reported>> {
-    let found = read(app, "console/student_absences", &[("student_id", ScalarValue::from(student_id))]).await?;
-    let mut out: Vec<Reported> = rows(&found)
-        .into_iter()
+    let casework = app.casework().await?;
+    let mut out: Vec<Reported> = casework
+        .absences_of(student_id)
+        .iter()
         .map(|r| {
             let day = |k: &str| r.get(k).and_then(|d| d.parse().ok()).unwrap_or_default();
             Reported {
@@ -596,15 +603,17 @@ async fn dashboard_day(app: &App, asked: Option<&str>) -> std::result::Result<Na
     Ok(latest.map(days_to_date).unwrap_or_else(|| today(app)))
 }
 
-/// The UKVI return's lines as of a day, less those marked reported and still queued.
+/// The UKVI return's lines as of a day, less those marked reported since it was worked out
+/// (in the table or still queued).
 async fn outstanding(app: &App, as_of: NaiveDate) -> Result<Vec<BTreeMap<String, String>>> {
-    Ok(unreported(app, &figures(app, as_of).await?.events))
+    let figures = figures(app, as_of).await?;
+    let reported = rows(&read(app, "console/ukvi_reported", &[]).await?);
+    Ok(unreported(&figures.events, &reported, &queued_marks(app)))
 }
 
-/// Lines of the return, less those marked reported and still queued.
-fn unreported(app: &App, lines: &[BTreeMap<String, String>]) -> Vec<BTreeMap<String, String>> {
-    let marked: Vec<(String, String, String)> = app
-        .waiting("ukvi_reports")
+/// The reports marked and still queued: (student, event, trigger date).
+fn queued_marks(app: &App) -> Vec<(String, String, String)> {
+    app.waiting("ukvi_reports")
         .iter()
         .map(|e| {
             let trigger = e.cells.get("trigger_date").and_then(|v| v.as_i64()).and_then(|d| i32::try_from(d).ok());
@@ -614,15 +623,32 @@ fn unreported(app: &App, lines: &[BTreeMap<String, String>]) -> Vec<BTreeMap<Str
                 trigger.map(|d| days_to_date(d).to_string()).unwrap_or_default(),
             )
         })
-        .collect();
+        .collect()
+}
+
+/// Lines of the return, less those in `reported` (rows of `console/ukvi_reported`) and
+/// those `queued` ([`queued_marks`]).
+fn unreported(
+    lines: &[BTreeMap<String, String>],
+    reported: &[BTreeMap<String, String>],
+    queued: &[(String, String, String)],
+) -> Vec<BTreeMap<String, String>> {
+    let key = |l: &BTreeMap<String, String>, k: &str| l.get(k).cloned().unwrap_or_default();
+    let mut marked: HashSet<(String, String, String)> =
+        reported.iter().map(|r| (key(r, "student_id"), key(r, "event"), key(r, "trigger_date"))).collect();
+    marked.extend(queued.iter().cloned());
     lines
         .iter()
-        .filter(|l| {
-            let key = |k: &str| l.get(k).cloned().unwrap_or_default();
-            !marked.contains(&(key("student_id"), key("event"), key("trigger_date")))
-        })
+        .filter(|l| !marked.contains(&(key(l, "student_id"), key(l, "event"), key(l, "trigger_date"))))
         .cloned()
         .collect()
+}
+
+/// Works out the dashboard's figures for the day it opens on, so that its first page after
+/// a job does not wait for them.
+pub(super) async fn prepare_dashboard(app: &App) -> Result<()> {
+    let as_of = dashboard_day(app, None).await.map_err(Error::Internal)?;
+    figures(app, as_of).await.map(|_| ())
 }
 
 /// `GET /ukvi`: the compliance officer's dashboard: every sponsored student's status as of
@@ -637,8 +663,8 @@ pub async fn ukvi(State(app): State<Arc<App>>, visit: Visit, Query(q): Query<Ukv
         Ok(d) => d,
         Err(text) => return message(&app, &visit, StatusCode::BAD_REQUEST, "Not shown", &text),
     };
-    let lines = match dashboard(&app, as_of).await {
-        Ok(lines) => lines,
+    let (lines, bodies) = match dashboard(&app, as_of).await {
+        Ok(drawn) => drawn,
         Err(e) => return failed(&e),
     };
     let counts: Vec<(&str, &str, usize)> =
@@ -654,10 +680,6 @@ pub async fn ukvi(State(app): State<Arc<App>>, visit: Visit, Query(q): Query<Ukv
         return failed(&e);
     }
     let config = &app.warehouse.config().ukvi;
-    let bodies = match read(&app, "console/funding_bodies", &[]).await {
-        Ok(b) => rows(&b).into_iter().filter_map(|r| r.get("funding_body").cloned()).collect::<Vec<_>>(),
-        Err(e) => return failed(&e),
-    };
     let page = render(
         &app,
         "ukvi.html",
@@ -684,21 +706,43 @@ pub async fn ukvi(State(app): State<Arc<App>>, visit: Visit, Query(q): Query<Ukv
 
 const COMPLIANCE_ONLY: &str = "This page is for the compliance officer.";
 
+/// The tables the dashboard's figures are worked out from. `ukvi_reports` is not among
+/// them: reports marked since are taken off when a page is drawn, so marking one does not
+/// work the year out again.
+pub(super) const UKVI_TABLES: &[&str] = &[
+    "students",
+    "status_periods",
+    "daily_activity",
+    "swipe_outcomes",
+    "absences",
+    "terms",
+    "sessions",
+    "class_lists",
+    "bank_holidays",
+];
+
 /// What the dashboard is drawn from, as the tables stand: worked out once for each state
-/// of the tables and day (the return's query reads the whole year), then only the rows
-/// recorded since and still queued are applied to it.
+/// of [`UKVI_TABLES`] and day (the return's query reads the whole year), then the reports
+/// marked since (recorded or still queued) are taken off it.
 #[derive(Debug)]
 pub(super) struct Figures {
     watch: Vec<BTreeMap<String, String>>,
     events: Vec<BTreeMap<String, String>>,
-    reported: Vec<BTreeMap<String, String>>,
+    /// The funding bodies students are funded by (a return to download for each).
+    bodies: Vec<String>,
+    /// The dashboard's lines drawn from these, for the reports marked when they were drawn.
+    lines: std::sync::Mutex<Option<(Marked, Arc<Vec<Line>>)>>,
 }
+
+/// What the reports marked were when a dashboard's lines were drawn: the state of
+/// `ukvi_reports`, the marks still queued, and the day (a queued mark is dated today).
+type Marked = (u64, Vec<(String, String, String)>, NaiveDate);
 
 /// The figures for a day, from the cache or worked out (one at a time: users asking at
 /// once wait for the one working them out).
 async fn figures(app: &App, as_of: NaiveDate) -> Result<Arc<Figures>> {
     let mut cache = app.dashboards.lock().await;
-    let (state, _, _) = app.snapshot().await?;
+    let state = app.fingerprint_of(UKVI_TABLES.iter().copied());
     if let Some((_, _, figures)) = cache.iter().find(|(s, d, _)| *s == state && *d == as_of) {
         return Ok(figures.clone());
     }
@@ -709,7 +753,11 @@ async fn figures(app: &App, as_of: NaiveDate) -> Result<Arc<Figures>> {
     let figures = Arc::new(Figures {
         watch: rows(&read(app, "console/ukvi_watch", &watch_params).await?),
         events: rows(&read(app, "returns/ukvi", &params).await?),
-        reported: rows(&read(app, "console/ukvi_reported", &[]).await?),
+        bodies: rows(&read(app, "console/funding_bodies", &[]).await?)
+            .into_iter()
+            .filter_map(|r| r.get("funding_body").cloned())
+            .collect(),
+        lines: std::sync::Mutex::new(None),
     });
     cache.retain(|(s, _, _)| *s == state);
     cache.truncate(7);
@@ -717,19 +765,35 @@ async fn figures(app: &App, as_of: NaiveDate) -> Result<Arc<Figures>> {
     Ok(figures)
 }
 
-/// Every sponsored student's line(s) as of a day, most urgent first.
-async fn dashboard(app: &App, as_of: NaiveDate) -> Result<Vec<Line>> {
-    let config = &app.warehouse.config();
+/// Every sponsored student's line(s) as of a day, most urgent first (drawn again only when
+/// the figures or the reports marked have changed), and the funding bodies.
+async fn dashboard(app: &App, as_of: NaiveDate) -> Result<(Arc<Vec<Line>>, Vec<String>)> {
     let figures = figures(app, as_of).await?;
+    let marked: Marked = (app.fingerprint_of(["ukvi_reports"]), queued_marks(app), today(app));
+    if let Some((seen, lines)) = figures.lines.lock().expect("dashboard lines").as_ref()
+        && *seen == marked
+    {
+        return Ok((lines.clone(), figures.bodies.clone()));
+    }
+    let lines = Arc::new(draw_dashboard(app, &figures, &marked.1).await?);
+    *figures.lines.lock().expect("dashboard lines") = Some((marked, lines.clone()));
+    Ok((lines, figures.bodies.clone()))
+}
+
+/// The dashboard's lines from its figures, the reports marked in `ukvi_reports` and those
+/// still `queued` (student, event, trigger date).
+async fn draw_dashboard(app: &App, figures: &Figures, queued: &[(String, String, String)]) -> Result<Vec<Line>> {
+    let config = &app.warehouse.config();
     let watch = &figures.watch;
-    let events = unreported(app, &figures.events);
+    let marked = rows(&read(app, "console/ukvi_reported", &[]).await?);
+    let events = unreported(&figures.events, &marked, queued);
     let mut reported: BTreeMap<String, String> = BTreeMap::new();
-    for r in &figures.reported {
+    for r in &marked {
         let (id, on) = (r.get("student_id").cloned().unwrap_or_default(), r.get("reported_on").cloned());
         reported.entry(id).or_insert(on.unwrap_or_default());
     }
-    for e in app.waiting("ukvi_reports") {
-        reported.insert(e.text("student_id").unwrap_or_default().to_string(), today(app).to_string());
+    for (student_id, _, _) in queued {
+        reported.insert(student_id.clone(), today(app).to_string());
     }
     let mut by_student: BTreeMap<&str, Vec<&BTreeMap<String, String>>> = BTreeMap::new();
     for e in &events {
@@ -1023,7 +1087,6 @@ pub async fn cases(State(app): State<Arc<App>>, visit: Visit, Query(q): Query<Ca
         ("stage", ScalarValue::Int64(Some(stage))),
         ("department", ScalarValue::from(department.as_str())),
         ("open_only", ScalarValue::Boolean(Some(open_only))),
-        ("today", cells::date(date_to_days(today(&app)))),
     ];
     let (list, choices) =
         match (read(&app, "console/cases", &params).await, read(&app, "console/case_choices", &[]).await) {

@@ -28,6 +28,25 @@ fn fail<E: std::fmt::Display>(e: E) -> Error {
     Error::Internal(format!("chart: {e}"))
 }
 
+/// The width of the plotting area: the chart's 860 pixels less the y labels' 60 and the
+/// margins.
+const PLOT_WIDTH: f64 = 860.0 - 60.0 - 2.0 * 12.0;
+
+/// How many characters of a 13-pixel sans-serif label fit in `pixels` (about 7.5 pixels a
+/// character, with room on either side).
+fn label_chars(pixels: f64) -> usize {
+    ((pixels - 8.0) / 7.5).floor().max(3.0) as usize
+}
+
+/// `label` cut to `chars` characters, the cut marked with an ellipsis.
+fn shortened(label: &str, chars: usize) -> String {
+    if label.chars().count() <= chars {
+        return label.to_string();
+    }
+    let kept: String = label.chars().take(chars.saturating_sub(1)).collect();
+    format!("{}…", kept.trim_end())
+}
+
 /// An SVG chart of `series` over `labels`; missing (suppressed) values are left out.
 pub fn svg(kind: ChartKind, labels: &[String], series: &[(String, Vec<Option<f64>>)], y_title: &str) -> Result<String> {
     let mut svg = String::new();
@@ -43,12 +62,14 @@ pub fn svg(kind: ChartKind, labels: &[String], series: &[(String, Vec<Option<f64
             .y_label_area_size(60)
             .build_cartesian_2d(0f64..n as f64, 0f64..top)
             .map_err(fail)?;
-        // Horizontal labels, thinned so that they never overlap.
+        // Horizontal labels, thinned so that they never overlap, and each cut to the width
+        // its categories have (the table beside the chart gives them in full).
         let step = n.div_ceil(8).max(1);
+        let fits = label_chars(PLOT_WIDTH * step as f64 / n as f64);
         let label_for = |x: &f64| {
             let i = x.floor() as usize;
             if (x - x.floor() - 0.5).abs() < 1e-6 && i.is_multiple_of(step) {
-                labels.get(i).cloned().unwrap_or_default()
+                labels.get(i).map(|l| shortened(l, fits)).unwrap_or_default()
             } else {
                 String::new()
             }
@@ -87,4 +108,18 @@ pub fn svg(kind: ChartKind, labels: &[String], series: &[(String, Vec<Option<f64
         root.present().map_err(fail)?;
     }
     Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_labels_are_cut_to_their_slot_and_short_ones_kept() {
+        assert_eq!(shortened("Personal tutor", 20), "Personal tutor");
+        assert_eq!(shortened("Student Progress team decision", 12), "Student Pro…");
+        assert_eq!(shortened("Student Progress team decision", 12).chars().count(), 12);
+        // Eight categories across the plot: about 97 pixels each, 11 characters.
+        assert_eq!(label_chars(PLOT_WIDTH / 8.0), 11);
+    }
 }

@@ -163,7 +163,8 @@ pub async fn render(warehouse: &Warehouse, year: AcademicYear, dir: &Path) -> Re
     let spec = spec_of(warehouse.root())?;
     let ctx = session::build(warehouse, Access::Internal { with_equality: false }).await?;
     // Each case's step and the ladder's labels, for the sections on the procedure.
-    crate::review::procedure::register(&ctx, &warehouse.config().review).await?;
+    let today = crate::domain::time::date_to_days(warehouse.clock().today());
+    crate::review::procedure::register(&ctx, &warehouse.config().review, today).await?;
     crate::warehouse::create_private_dir(dir)?;
     let mut files = Vec::new();
     let mut body = String::new();

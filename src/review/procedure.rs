@@ -186,10 +186,11 @@ fn steps_schema() -> Arc<Schema> {
 }
 
 /// Registers `case_steps` (each case's position: step, its label and owner, status, since
-/// and rule), `steps` (the configured steps), `action_labels` (each action's label) and
-/// `case_deadlines` (the dated items open on each case, a view) in `ctx`, for the case
-/// lists and reports.
-pub async fn register(ctx: &SessionContext, config: &ReviewConfig) -> Result<Registered> {
+/// and rule), `steps` (the configured steps), `action_labels` (each action's label),
+/// `case_deadlines` (the dated items open on each case, a view) and `case_next_items` (each
+/// case's next dated item on `today`, a day number, as [`next_item`] picks it) in `ctx`, for
+/// the case lists and reports.
+pub async fn register(ctx: &SessionContext, config: &ReviewConfig, today: i32) -> Result<Registered> {
     let at = positions(ctx, config).await?;
     let step = |p: &Position| p.step.as_deref().and_then(|s| config.step(s));
     let batch = RecordBatch::try_new(
@@ -273,7 +274,70 @@ pub async fn register(ctx: &SessionContext, config: &ReviewConfig) -> Result<Reg
         }
     }
     session::register_batches(ctx, "case_deadlines", schema, batches)?;
-    Ok(Registered { positions: at, deadlines })
+    let registered = Registered { positions: at, deadlines };
+    register_next_items(ctx, &registered.next_items(today))?;
+    Ok(registered)
+}
+
+/// Registers `case_next_items`: each case's next dated item on the day it was worked out for.
+fn register_next_items(ctx: &SessionContext, next: &[NextItem]) -> Result<()> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("case_id", DataType::Utf8, false),
+        Field::new("next_due", DataType::Date32, false),
+        Field::new("next_item", DataType::Utf8, false),
+        Field::new("next_rule", DataType::Utf8, true),
+        Field::new("overdue", DataType::Boolean, false),
+        Field::new("overdue_items", DataType::Int64, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(next.iter().map(|n| Some(n.case_id.as_str())).collect::<StringArray>()),
+            Arc::new(next.iter().map(|n| Some(n.due)).collect::<Date32Array>()),
+            Arc::new(next.iter().map(|n| Some(n.item.as_str())).collect::<StringArray>()),
+            Arc::new(next.iter().map(|n| n.rule.as_deref()).collect::<StringArray>()),
+            Arc::new(next.iter().map(|n| Some(n.overdue)).collect::<arrow::array::BooleanArray>()),
+            Arc::new(next.iter().map(|n| Some(n.overdue_items)).collect::<Int64Array>()),
+        ],
+    )?;
+    session::register_batches(ctx, "case_next_items", schema, vec![batch])
+}
+
+/// A case's next dated item on a day, as every case list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextItem {
+    /// The case.
+    pub case_id: String,
+    /// Its day.
+    pub due: i32,
+    /// What it is, with what staff must record once it is overdue.
+    pub item: String,
+    /// The rule that set the day.
+    pub rule: Option<String>,
+    /// Whether it is overdue.
+    pub overdue: bool,
+    /// How many of the case's items are overdue.
+    pub overdue_items: i64,
+}
+
+/// The next of one case's dated items on `today` (a day number): of those still listed,
+/// an overdue one first, then the earliest.
+pub fn next_item(items: &[&Deadline], today: i32) -> Option<NextItem> {
+    let listed = items.iter().filter(|d| d.listed(today));
+    let next = listed.clone().min_by_key(|d| (!d.overdue(today), d.due))?;
+    let overdue = next.overdue(today);
+    let item = match (&next.staff_action, overdue) {
+        (Some(action), true) => format!("{}: {action}", next.item),
+        _ => next.item.clone(),
+    };
+    Some(NextItem {
+        case_id: next.case_id.clone(),
+        due: next.due,
+        item,
+        rule: next.rule.clone(),
+        overdue,
+        overdue_items: listed.filter(|d| d.overdue(today)).count() as i64,
+    })
 }
 
 /// What [`register`] worked out, for callers that look cases up without SQL.
@@ -283,6 +347,17 @@ pub struct Registered {
     pub positions: Vec<Position>,
     /// Every dated item open on a case.
     pub deadlines: Vec<Deadline>,
+}
+
+impl Registered {
+    /// Each case's next dated item on `today` (a day number), for the cases that have one.
+    pub fn next_items(&self, today: i32) -> Vec<NextItem> {
+        let mut by_case: std::collections::BTreeMap<&str, Vec<&Deadline>> = std::collections::BTreeMap::new();
+        for d in &self.deadlines {
+            by_case.entry(d.case_id.as_str()).or_default().push(d);
+        }
+        by_case.values().filter_map(|items| next_item(items, today)).collect()
+    }
 }
 
 /// A dated item open on a case (`review/case_deadlines`).
@@ -397,7 +472,7 @@ pub async fn escalate_still_low(
     if config.steps.iter().all(|s| s.still_low_weeks.is_none()) {
         return Ok(0);
     }
-    register(ctx, config).await?;
+    register(ctx, config, date_to_days(as_of)).await?;
     let found = queries::collect(ctx, "review/still_low", &[("as_of", cells::date(date_to_days(as_of)))]).await?;
     let mut moves: Vec<(String, String, String, String)> = Vec::new();
     for batch in &found {

@@ -57,7 +57,7 @@ async fn every_catalog_query_plans_against_the_production_schema() {
     let (warehouse, _) = Warehouse::init(&dir.path().join("w"), "staged-review").await.unwrap();
     let ctx = session::build(&warehouse, Access::Internal { with_equality: true }).await.unwrap();
     // Each case's step and its dated items, as every job and page that lists cases registers them.
-    rollcall::review::procedure::register(&ctx, &warehouse.config().review).await.unwrap();
+    rollcall::review::procedure::register(&ctx, &warehouse.config().review, 0).await.unwrap();
     let mut failures = Vec::new();
     let mut needing_input = Vec::new();
     for (name, sql) in CATALOG {
