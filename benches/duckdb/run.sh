@@ -4,9 +4,12 @@
 #   benches/duckdb/run.sh            # 30,000 students (STUDENTS=N to change)
 #
 # Builds Rollcall in release mode, makes the benchmark university with
-# `cargo bench --bench scale` if it is not there yet, installs DuckDB from PyPI into a
-# virtual environment under target/, then runs benches/duckdb/reference.py, which checks
-# that both produce the same ratings and prints Rollcall/DuckDB time ratios.
+# `cargo bench --bench scale` if it is not there yet, installs DuckDB and Polars from PyPI
+# into a virtual environment under target/, then runs
+#   benches/duckdb/rating.py    the full-year rating against expert DuckDB and Polars
+#                               references: identical ratings checked, then timed in turn,
+#                               ROUNDS rounds (default 3), wall and CPU ratios, and the floor;
+#   benches/duckdb/reference.py ingest, SAR and the project's first DuckDB reference.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 students="${STUDENTS:-30000}"
@@ -29,6 +32,9 @@ fi
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install --quiet "duckdb==2.0.1"
+"$venv/bin/pip" install --quiet "duckdb==2.0.1" "polars==2.1.0"
+"$venv/bin/python" benches/duckdb/rating.py \
+  --rollcall "$target/release/rollcall" --data "$data" --as-of 2026-06-11 --rounds "${ROUNDS:-3}" \
+  --out "$data/rating-results.json"
 "$venv/bin/python" benches/duckdb/reference.py \
   --rollcall "$target/release/rollcall" --data "$data" --as-of 2026-06-11 --out "$data/duckdb-results.json"

@@ -22,6 +22,15 @@ impl ServeArgs {
     /// Runs the console until the process is stopped.
     pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
         let warehouse = global.open()?;
+        // What the console does in the background (the index read, the dashboard worked
+        // out, rows applied from the queue) and its errors, on standard error: error codes
+        // and timings only, never personal data.
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .with_target(false)
+            .with_max_level(tracing::Level::INFO)
+            .try_init();
         crate::console::serve(warehouse, self.listen, |bound| {
             use std::io::Write;
             let mut out = std::io::stdout().lock();

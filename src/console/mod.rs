@@ -161,11 +161,15 @@ impl App {
     /// Works out the index of students and the UKVI dashboard's figures for the tables as
     /// they are (each only if not already held for this state).
     async fn prepare(&self) {
-        if let Err(e) = self.index().await {
-            tracing::error!("console: reading the index of students: {}", e.code());
+        let started = std::time::Instant::now();
+        match self.index().await {
+            Ok(_) => tracing::info!("console: index of students ready ({} ms)", started.elapsed().as_millis()),
+            Err(e) => tracing::error!("console: reading the index of students: {}", e.code()),
         }
-        if let Err(e) = work::prepare_dashboard(self).await {
-            tracing::error!("console: working out the UKVI dashboard: {}", e.code());
+        let started = std::time::Instant::now();
+        match work::prepare_dashboard(self).await {
+            Ok(()) => tracing::info!("console: UKVI dashboard's figures ready ({} ms)", started.elapsed().as_millis()),
+            Err(e) => tracing::error!("console: working out the UKVI dashboard: {}", e.code()),
         }
     }
 
