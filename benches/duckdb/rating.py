@@ -245,12 +245,16 @@ def polars_engine(data, as_of_range, out):
     }, schema={"n": pl.Int32, "teaching_days": pl.Int64}).lazy()
 
     source = pl.col("source")
+    # Counts per student, day and source first (the weights then apply to 11M rows, not 59M).
     activity = (scan("activity").filter(day("day").is_between(lo - window + 1, hi))
+                .group_by("student_id", "day", "source").agg(pl.col("count").sum())
+                .with_columns(weight=source.replace_strict(w, default=0.0, return_dtype=pl.Float64),
+                              d_weight=source.replace_strict({"vle": w["vle"], "submission": w["submission"]},
+                                                             default=0.0, return_dtype=pl.Float64))
                 .group_by("student_id", "day")
-                .agg(points=(pl.col("count") * source.replace_strict(w, default=0.0, return_dtype=pl.Float64)).sum(),
+                .agg(points=(pl.col("count") * pl.col("weight")).sum(),
                      events=pl.col("count").sum(),
-                     d_points=(pl.col("count") * source.replace_strict({"vle": w["vle"], "submission": w["submission"]},
-                                                                       default=0.0, return_dtype=pl.Float64)).sum(),
+                     d_points=(pl.col("count") * pl.col("d_weight")).sum(),
                      d_events=pl.col("count").filter(source.is_in(["vle", "submission"])).sum())
                 .join(keys, on="student_id")
                 .select("sid", day("day").alias("n"),
