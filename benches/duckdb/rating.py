@@ -15,6 +15,7 @@ Prints min / median / max of the ratios (Rollcall / reference, per round) and wr
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -441,6 +442,7 @@ def main():
           f"decoding them takes {fl['decode_seconds']:.2f} s ({fl['decode_cpu_seconds']:.2f} s CPU), "
           f"their aggregate to {fl['student_days']:,} student-days {fl['aggregate_seconds']:.2f} s "
           f"({fl['aggregate_cpu_seconds']:.2f} s CPU), DuckDB on {os.cpu_count()} threads")
+    shutil.rmtree(scratch)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(results, f, indent=2)

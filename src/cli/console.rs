@@ -25,11 +25,13 @@ impl ServeArgs {
         // What the console does in the background (the index read, the dashboard worked
         // out, rows applied from the queue) and its errors, on standard error: error codes
         // and timings only, never personal data.
-        let _ = tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_ansi(false)
-            .with_target(false)
-            .with_max_level(tracing::Level::INFO)
+        // Rollcall's own lines only: the libraries under it log every table read at INFO.
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        use tracing_subscriber::{Layer, filter::Targets, fmt};
+        let own = Targets::new().with_target("rollcall", tracing::Level::INFO);
+        let _ = tracing_subscriber::registry()
+            .with(fmt::layer().with_writer(std::io::stderr).with_ansi(false).with_target(false).with_filter(own))
             .try_init();
         crate::console::serve(warehouse, self.listen, |bound| {
             use std::io::Write;

@@ -201,7 +201,8 @@ pub fn report(line: &str) {
 /// Starts a server process and returns it with the first line it prints (where it
 /// listens, or that it is ready); its errors go to the test's output.
 pub fn spawn_until_first_line(mut cmd: Command) -> (Child, String) {
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("start the process");
+    // Standard error as the caller set it (inherited unless they chose otherwise).
+    let mut child = cmd.stdout(Stdio::piped()).spawn().expect("start the process");
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("its output")).read_line(&mut line).expect("its first line");
     (child, line)

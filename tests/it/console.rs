@@ -264,19 +264,23 @@ impl Drop for Browser {
 struct Console {
     child: Child,
     at: SocketAddr,
+    /// What it logged on standard error.
+    log: PathBuf,
 }
 
 impl Console {
     fn start(warehouse: &Path) -> Console {
         let mut serve = rollcall_command();
         serve.arg("--warehouse").arg(warehouse).args(["serve", "--listen", "127.0.0.1:0"]);
+        let log = warehouse.with_extension("serve.log");
+        serve.stderr(std::fs::File::create(&log).unwrap());
         let (child, line) = spawn_until_first_line(serve);
         let at = line
             .split("http://")
             .nth(1)
             .and_then(|rest| rest.split('/').next())
             .unwrap_or_else(|| panic!("serve said {line}"));
-        Console { child, at: at.parse().unwrap() }
+        Console { child, at: at.parse().unwrap(), log }
     }
 
     fn base(&self) -> String {
@@ -877,6 +881,12 @@ fn each_role_sees_its_own_pages_and_every_escape_is_refused_and_logged() {
         !entries.iter().any(|e| serde_json::to_string(e).unwrap().contains(tutee)),
         "no student id in the audit trail"
     );
+    // The console's log: its background work with timings, nothing of the libraries' reads,
+    // no personal data.
+    let log = std::fs::read_to_string(&console.log).unwrap();
+    assert!(log.contains("console: index of students ready ("), "{log}");
+    assert!(log.contains("console: UKVI dashboard's figures ready ("), "{log}");
+    assert!(!log.contains("snapshot") && !log.contains(tutee) && !log.contains('@'), "{log}");
     rollcall_command()
         .arg("--warehouse")
         .arg(&warehouse)
