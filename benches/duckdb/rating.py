@@ -28,24 +28,33 @@ sys.path.insert(0, os.path.dirname(__file__))
 from reference import active_files, register  # noqa: E402
 
 
-def expert_rating_sql(settings, lo, hi):
-    """The full-year rating as an expert in DuckDB would write it: integer student keys,
-    activity pre-aggregated once to points and events per student-day (the weights are
-    linear, so only two numbers a day are needed), one window pass over a per-student
-    calendar with RANGE frames on an integer day, no sorts beyond that window's."""
-    r = settings.get("rating", {})
+def model(r):
+    """README's rating model as `[rating]` sets it (the defaults where it is silent)."""
     w = {"vle": 1.0, "lecture-capture": 2.0, "library": 1.0, "pc-login": 0.5,
          "online-meeting": 3.0, "submission": 5.0, "records-login": 0.5}
     w.update(r.get("weights", {}))
     b = {"low": 0.15, "partial": 0.35, "good": 0.60, "high": 0.85}
     b.update(r.get("bands", {}))
     window = int(r.get("window_days", 14))
-    grace = int(r.get("exemption_grace_days", window - 1))
-    kinds = lambda key, default: ",".join(f"'{k}'" for k in r.get(key, default))
-    excusing, exempting = kinds("excusing_absence_kinds", ["authorised"]), kinds("exempting_absence_kinds", [])
-    aw, ppd = float(r.get("attendance_weight", 0.6)), float(r.get("activity_points_per_day", 10))
     if r.get("basis", "absolute") != "absolute":
-        raise SystemExit("the expert DuckDB reference covers basis = 'absolute' (the benchmark's)")
+        raise SystemExit("the expert references cover basis = 'absolute' (the benchmark's)")
+    return {
+        "weights": w, "bands": b, "window": window,
+        "grace": int(r.get("exemption_grace_days", window - 1)),
+        "excusing": r.get("excusing_absence_kinds", ["authorised"]),
+        "exempting": r.get("exempting_absence_kinds", []),
+        "aw": float(r.get("attendance_weight", 0.6)), "ppd": float(r.get("activity_points_per_day", 10)),
+    }
+
+
+def expert_rating_sql(settings, lo, hi):
+    """The full-year rating as an expert in DuckDB would write it: integer student keys,
+    activity pre-aggregated once to points and events per student-day (the weights are
+    linear, so only two numbers a day are needed), one window pass over a per-student
+    calendar with RANGE frames on an integer day, no sorts beyond that window's."""
+    m = model(settings.get("rating", {}))
+    w, b, window, grace, aw, ppd = m["weights"], m["bands"], m["window"], m["grace"], m["aw"], m["ppd"]
+    excusing, exempting = (",".join(f"'{k}'" for k in m[key]) for key in ("excusing", "exempting"))
     lo_n = f"(DATE '{lo}' - DATE '1970-01-01')"
     hi_n = f"(DATE '{hi}' - DATE '1970-01-01')"
     exempt_join = (f"""ANTI JOIN (SELECT k.sid, a.starts_on - DATE '1970-01-01' AS s, a.ends_on - DATE '1970-01-01' + {grace} AS e
@@ -212,19 +221,9 @@ def polars_engine(data, as_of_range, out):
 
     warehouse = os.path.join(data, "warehouse")
     with open(os.path.join(warehouse, "rollcall.toml"), "rb") as f:
-        r = tomllib.load(f).get("rating", {})
-    w = {"vle": 1.0, "lecture-capture": 2.0, "library": 1.0, "pc-login": 0.5,
-         "online-meeting": 3.0, "submission": 5.0, "records-login": 0.5}
-    w.update(r.get("weights", {}))
-    b = {"low": 0.15, "partial": 0.35, "good": 0.60, "high": 0.85}
-    b.update(r.get("bands", {}))
-    window = int(r.get("window_days", 14))
-    grace = int(r.get("exemption_grace_days", window - 1))
-    excusing = r.get("excusing_absence_kinds", ["authorised"])
-    exempting = r.get("exempting_absence_kinds", [])
-    aw, ppd = float(r.get("attendance_weight", 0.6)), float(r.get("activity_points_per_day", 10))
-    if r.get("basis", "absolute") != "absolute":
-        raise SystemExit("the Polars reference covers basis = 'absolute' (the benchmark's)")
+        m = model(tomllib.load(f).get("rating", {}))
+    w, b, window, grace, aw, ppd = m["weights"], m["bands"], m["window"], m["grace"], m["aw"], m["ppd"]
+    excusing, exempting = m["excusing"], m["exempting"]
     lo, hi = (pl.Series([d]).str.to_date().cast(pl.Int32)[0] for d in as_of_range.split(","))
 
     def scan(name):
