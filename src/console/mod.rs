@@ -63,15 +63,12 @@ const QUEUE_SECONDS: u64 = 5;
 /// figures ahead of the pages (see [`serve`]).
 const PREPARE_SECONDS: u64 = 10;
 
-/// What an index of students was read for: its tables' state and the day.
-type IndexKey = (u64, chrono::NaiveDate);
+/// What a snapshot or an index was made for: the commit state of its tables and the day.
+type StateKey = (u64, chrono::NaiveDate);
 
-/// A session over the tables as they were at one commit state on one day, and each case's
-/// position and dated items worked out from it (each case's next item is judged on the day).
-type Snapshot = (SnapshotKey, Arc<SessionContext>, Arc<casework::Casework>);
-
-/// What a snapshot was made for: its tables' commit state and the day.
-type SnapshotKey = (u64, chrono::NaiveDate);
+/// A session over the tables as they were at one commit state on one day, and the
+/// casework worked out from it (each case's next item is judged on the day).
+type Snapshot = (StateKey, Arc<SessionContext>, Arc<casework::Casework>);
 
 /// The running console's shared state.
 pub(crate) struct App {
@@ -87,7 +84,7 @@ pub(crate) struct App {
     /// Writes audit entries and page views, many requests' at once.
     journal: journal::Journal,
     /// The index of students, by the state of its tables and the day (see [`index`]).
-    index: tokio::sync::Mutex<Option<(IndexKey, Arc<index::Index>)>>,
+    index: tokio::sync::Mutex<Option<(StateKey, Arc<index::Index>)>>,
 }
 
 impl App {
@@ -100,7 +97,7 @@ impl App {
 
     /// The session and the tables' state it reads (a key for what is worked out from it).
     async fn snapshot(&self) -> Result<Snapshot> {
-        let now = (self.fingerprint(), self.warehouse.clock().today());
+        let now = self.state();
         if let Some((seen, ctx, cases)) = self.snapshot.read().await.as_ref()
             && *seen == now
         {
@@ -115,9 +112,15 @@ impl App {
         Ok((now, ctx, cases))
     }
 
-    /// Each case's position and dated items, as of the tables' latest state.
+    /// Each student's cases and reported absences, each case's position and dated items, as
+    /// of the tables' latest state.
     async fn casework(&self) -> Result<Arc<casework::Casework>> {
         Ok(self.snapshot().await?.2)
+    }
+
+    /// Every table's commit state and the day: what the snapshot is kept for.
+    fn state(&self) -> StateKey {
+        (self.fingerprint(), self.warehouse.clock().today())
     }
 
     /// The tables' commit state: a hash of each transaction log directory's modification time.
@@ -232,10 +235,9 @@ pub async fn serve(warehouse: Warehouse, listen: SocketAddr, ready: impl FnOnce(
     // one period), so the first page after a daily `rate` finds it ready.
     let early = app.clone();
     tokio::spawn(async move {
-        let state = || (early.fingerprint(), early.warehouse.clock().today());
-        let (mut last, mut prepared) = (state(), None);
+        let (mut last, mut prepared) = (early.state(), None);
         loop {
-            let now = state();
+            let now = early.state();
             if now == last && prepared != Some(now) {
                 early.prepare().await;
                 prepared = Some(now);

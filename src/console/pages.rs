@@ -25,7 +25,6 @@ use crate::domain::time::date_to_days;
 use crate::error::{Error, Result};
 use crate::queries;
 
-/// Ratings shown per page of a student's history.
 /// Students shown per page of a list.
 const LIST_PER_PAGE: usize = 100;
 /// The columns of a student in a list.

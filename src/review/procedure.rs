@@ -186,10 +186,10 @@ fn steps_schema() -> Arc<Schema> {
 }
 
 /// Registers `case_steps` (each case's position: step, its label and owner, status, since
-/// and rule), `steps` (the configured steps), `action_labels` (each action's label),
-/// `case_deadlines` (the dated items open on each case, a view) and `case_next_items` (each
-/// case's next dated item on `today`, a day number, as [`next_item`] picks it) in `ctx`, for
-/// the case lists and reports.
+/// and rule), `steps` (the configured steps), `action_labels` (each action's label) and
+/// `case_next_items` (each case's next dated item on `today`, a day number, as [`next_item`]
+/// picks it) in `ctx`, for the case lists and reports; returns the positions and every
+/// dated item open on a case, for callers that look cases up without SQL.
 pub async fn register(ctx: &SessionContext, config: &ReviewConfig, today: i32) -> Result<Registered> {
     let at = positions(ctx, config).await?;
     let step = |p: &Position| p.step.as_deref().and_then(|s| config.step(s));
@@ -244,11 +244,7 @@ pub async fn register(ctx: &SessionContext, config: &ReviewConfig, today: i32) -
     session::register_batches(ctx, "action_labels", schema, vec![batch])?;
 
     // The dated items, read once (a case list judges them against its day).
-    let frame = queries::plan(ctx, "review/case_deadlines", &[]).await?;
-    let schema = Arc::new(frame.schema().as_arrow().clone());
-    let batches = frame.collect().await.map_err(|e| Error::query("review/case_deadlines", e))?;
-    // The batches' own schema (a union's branches may differ from the plan's in nullability).
-    let schema = batches.first().map_or(schema, RecordBatch::schema);
+    let batches = queries::collect(ctx, "review/case_deadlines", &[]).await?;
     let mut deadlines = Vec::new();
     for batch in &batches {
         let (case, meeting, due) =
@@ -273,7 +269,6 @@ pub async fn register(ctx: &SessionContext, config: &ReviewConfig, today: i32) -
             });
         }
     }
-    session::register_batches(ctx, "case_deadlines", schema, batches)?;
     let registered = Registered { positions: at, deadlines };
     register_next_items(ctx, &registered.next_items(today))?;
     Ok(registered)

@@ -2,7 +2,7 @@
 //! freshly initialised warehouse, with Rollcall's functions. A renamed column or table
 //! fails here, by query name, before any job runs it.
 //!
-//! Each case's procedure step and dated items (`case_steps`, `steps`, `case_deadlines`) are
+//! Each case's procedure step and next dated item (`case_steps`, `steps`, `case_next_items`) are
 //! registered as every case list registers them. Some queries read inputs a job registers
 //! at run time (staged rows, the ladder's rungs,
 //! the demo's ground truth, the parts a composed statement names); they are planned once
