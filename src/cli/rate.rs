@@ -37,7 +37,10 @@ pub fn summary(report: &RateReport) -> String {
         Some((a, b)) => format!("rated {a} to {b} ({} ratings)", thousands(report.ratings)),
         None => "nothing to rate".into(),
     };
-    format!("rate: {}: {rated} in {:.1} s; {}", report.mode, report.elapsed.as_secs_f64(), report.why)
+    let phases: Vec<String> =
+        report.phases.iter().map(|(name, took)| format!("{name} {:.1} s", took.as_secs_f64())).collect();
+    let phases = if phases.is_empty() { String::new() } else { format!(" ({})", phases.join(", ")) };
+    format!("rate: {}: {rated} in {:.1} s{phases}; {}", report.mode, report.elapsed.as_secs_f64(), report.why)
 }
 
 /// List the ratings of one day, with their components.

@@ -2,6 +2,7 @@
 //! stages that read it do not recompute it. Swipe outcomes (card swipes reconciled with
 //! the timetable and class lists) and the daily rollups the rating reads.
 
+pub mod activity_days;
 pub mod rollups;
 pub mod swipes;
 

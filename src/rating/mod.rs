@@ -14,6 +14,7 @@
 //! status does not rewrite ratings already made.
 
 mod plan;
+pub mod windows;
 
 use std::time::Instant;
 
@@ -50,6 +51,8 @@ pub struct RateReport {
     pub ratings: u64,
     /// Wall time.
     pub elapsed: std::time::Duration,
+    /// Wall time of the rollups (when any were recomputed) and of the rating itself.
+    pub phases: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// Rates every teaching day up to `as_of` that is not yet rated or was touched by data
@@ -104,23 +107,26 @@ pub async fn rate_locked(
     let span = Span { first_teaching, last_data };
     let plan = plan::plan(force_full, &digest, as_of_day, span, last_run.as_ref(), changes);
 
+    let mut phases = Vec::new();
     if let Some(range) = plan.roll {
-        rollups::roll_up(warehouse, ctx, range, plan.full).await?;
+        phases.extend(rollups::roll_up(warehouse, ctx, range, plan.full).await?);
     }
 
     let mut ratings = 0;
     let last_rated = last_run.as_ref().and_then(|r| r.rated_through);
     let rated_through = plan.rate.map(|(_, hi)| hi).into_iter().chain(last_rated).max();
     if let Some((lo, hi)) = plan.rate {
+        let rating = Instant::now();
         let params = rating_params(settings, lo, hi, warehouse.clock().now_micros());
-        let statement = rating_statement(hi - lo + 1)?;
-        let frame = queries::plan_text(ctx, "rating/ratings", &statement, &params).await?;
+        let frame = rating_frame(ctx, settings, &params, (lo, hi)).await?;
         let replace = if plan.full { None } else { Some(day_between(lo, hi)) };
         let mut meta = derive::metadata("rate");
         meta.insert("rollcall.query_sha256".into(), queries::digest("rating/ratings")?.into());
         warehouse.write_frame(&tables::RATINGS, frame, Some(replace), meta).await?;
         session::register(ctx, warehouse, &tables::RATINGS).await?;
+        ctx.deregister_table(windows::VIEW).map_err(|e| Error::query("rating/ratings", e))?;
         ratings = count(ctx, &tables::RATINGS, Some((lo, hi))).await?;
+        phases.push(("ratings", rating.elapsed()));
     }
     let mode = if plan.full {
         "full"
@@ -148,6 +154,7 @@ pub async fn rate_locked(
         rolled_up: plan.roll.map(|(a, b)| (days_to_date(a), days_to_date(b))),
         ratings,
         elapsed: started.elapsed(),
+        phases,
     })
 }
 
@@ -157,9 +164,11 @@ pub const MODEL_QUERIES: &[&str] = &[
     "views/attendance",
     "views/teaching_days",
     "derive/daily_activity",
+    "derive/activity_rows",
     "derive/daily_attendance",
     "rating/grid",
     "rating/signals",
+    "rating/signal_rows",
     "rating/windowed_join",
     "rating/windowed_running",
     "rating/ratings",
@@ -179,11 +188,32 @@ pub fn model_digest(settings: &RatingConfig) -> Result<String> {
 }
 
 /// Up to this many days rated at once, window sums come from a range join (cheap for a
-/// few days); beyond, from trailing sums over daily totals (linear in the days).
+/// few days); beyond, from the dense arrays of `windows` (linear in the days), or from
+/// trailing sums in SQL when those would not fit.
 const RANGE_JOIN_MAX_DAYS: i32 = 10;
 
-/// The rating statement for `days` days: `rating/ratings` over `windowed` (window sums
-/// by range join for a few days, by trailing sums beyond) over `rating_grid`.
+/// The ratings of the days `lo..=hi`: `rating/ratings` over `windowed`, the students and
+/// days to rate (`rating/grid`) with their window sums.
+async fn rating_frame(
+    ctx: &SessionContext,
+    settings: &RatingConfig,
+    params: &[(&str, ScalarValue)],
+    (lo, hi): (i32, i32),
+) -> Result<datafusion::dataframe::DataFrame> {
+    if hi - lo + 1 > RANGE_JOIN_MAX_DAYS {
+        let reach = (i64::from(lo) - i64::from(settings.window_days) + 1, i64::from(hi));
+        let window = settings.window_days as usize;
+        if let Some(signals) = windows::DailySignals::read(ctx, params, reach, window, windows::BUDGET_BYTES).await? {
+            windows::register(ctx, queries::plan(ctx, "rating/grid", params).await?, signals).await?;
+            return queries::plan(ctx, "rating/ratings", params).await;
+        }
+    }
+    queries::plan_text(ctx, "rating/ratings", &rating_statement(hi - lo + 1)?, params).await
+}
+
+/// The rating statement for `days` days in one statement: `rating/ratings` over
+/// `windowed` (window sums by range join for a few days, by trailing sums beyond) over
+/// `rating_grid`.
 fn rating_statement(days: i32) -> Result<String> {
     let windowed = if days <= RANGE_JOIN_MAX_DAYS { "rating/windowed_join" } else { "rating/windowed_running" };
     queries::compose(

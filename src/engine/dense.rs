@@ -1,0 +1,159 @@
+//! Dense per-student arrays for a stage's own code over the rows a query streams to it:
+//! each student met gets a place (a small integer, in the order met) and a zeroed run of
+//! cells, so counting per student and day is an index, not a grouping by text keys.
+//!
+//! Students' cells come in blocks of [`BLOCK`] students, allocated zeroed (the operating
+//! system hands out zero pages, so untouched cells cost nothing) and never moved. Each
+//! block is taken from the session's memory pool (`engine.memory_limit_mib`) and counted
+//! against a fixed budget; a block that does not fit ends the array, and the caller takes
+//! its SQL path instead.
+
+use std::collections::HashMap;
+
+use arrow::array::ArrayRef;
+use datafusion::common::DataFusionError;
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
+use datafusion::prelude::SessionContext;
+
+use super::strings::with_strings;
+
+/// Students per block.
+pub const BLOCK: usize = 1024;
+
+/// Cells per student, for every student met.
+#[derive(Debug)]
+pub struct StudentCells {
+    per_student: usize,
+    budget: usize,
+    places: HashMap<Box<str>, u32>,
+    ids: Vec<Box<str>>,
+    blocks: Vec<Vec<u32>>,
+    memory: MemoryReservation,
+}
+
+impl StudentCells {
+    /// An empty array of `per_student` cells a student, at most `budget` bytes, its memory
+    /// taken from `ctx`'s pool under `name`.
+    pub fn new(ctx: &SessionContext, name: &str, per_student: usize, budget: usize) -> StudentCells {
+        let memory = MemoryConsumer::new(name).register(&ctx.runtime_env().memory_pool);
+        StudentCells { per_student, budget, places: HashMap::new(), ids: Vec::new(), blocks: Vec::new(), memory }
+    }
+
+    /// Each row's student's place, giving students not met before the next places; `None`
+    /// when a new block would not fit. A null id is an error (the tables require one).
+    pub fn places(&mut self, ids: &ArrayRef) -> datafusion::error::Result<Option<Vec<u32>>> {
+        with_strings(ids, |ids| {
+            let mut places = Vec::with_capacity(ids.len());
+            let mut last: Option<(&str, u32)> = None;
+            for i in 0..ids.len() {
+                if ids.is_null(i) {
+                    return Err(DataFusionError::Internal("a row without a student id".into()));
+                }
+                let id = ids.value(i);
+                let place = match last {
+                    Some((previous, place)) if previous == id => place,
+                    _ => match self.places.get(id) {
+                        Some(&place) => place,
+                        None => match self.add(id) {
+                            Some(place) => place,
+                            None => return Ok(None),
+                        },
+                    },
+                };
+                last = Some((id, place));
+                places.push(place);
+            }
+            Ok(Some(places))
+        })?
+    }
+
+    /// A new student's place; `None` when its block would not fit.
+    fn add(&mut self, id: &str) -> Option<u32> {
+        let place = self.ids.len();
+        if place.is_multiple_of(BLOCK) {
+            let bytes = BLOCK * self.per_student * size_of::<u32>();
+            if (self.blocks.len() + 1) * bytes > self.budget || self.memory.try_grow(bytes).is_err() {
+                return None;
+            }
+            self.blocks.push(vec![0; BLOCK * self.per_student]);
+        }
+        let place = u32::try_from(place).ok()?;
+        self.places.insert(id.into(), place);
+        self.ids.push(id.into());
+        Some(place)
+    }
+
+    /// The place of a student met, if met.
+    pub fn place(&self, id: &str) -> Option<u32> {
+        self.places.get(id).copied()
+    }
+
+    /// The ids of the students met, by place.
+    pub fn ids(&self) -> &[Box<str>] {
+        &self.ids
+    }
+
+    /// The cells of the student at `place`.
+    pub fn cells(&self, place: u32) -> &[u32] {
+        let (block, at) = (place as usize / BLOCK, place as usize % BLOCK * self.per_student);
+        &self.blocks[block][at..at + self.per_student]
+    }
+
+    /// The cells of the student at `place`, to change.
+    pub fn cells_mut(&mut self, place: u32) -> &mut [u32] {
+        let (block, at) = (place as usize / BLOCK, place as usize % BLOCK * self.per_student);
+        &mut self.blocks[block][at..at + self.per_student]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use arrow::array::StringArray;
+    use datafusion::execution::memory_pool::GreedyMemoryPool;
+    use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+    use datafusion::prelude::SessionConfig;
+
+    fn ids(values: &[&str]) -> ArrayRef {
+        Arc::new(StringArray::from(values.to_vec()))
+    }
+
+    #[test]
+    fn students_get_places_in_the_order_met_and_keep_them_across_batches() {
+        let ctx = SessionContext::new();
+        let mut cells = StudentCells::new(&ctx, "test", 3, 1 << 30);
+        assert_eq!(cells.places(&ids(&["b", "b", "a", "b"])).unwrap(), Some(vec![0, 0, 1, 0]));
+        assert_eq!(cells.places(&ids(&["a", "c"])).unwrap(), Some(vec![1, 2]));
+        cells.cells_mut(2)[1] = 7;
+        assert_eq!(cells.cells(2), [0, 7, 0]);
+        assert_eq!(cells.cells(1), [0, 0, 0]);
+        assert_eq!(cells.place("c"), Some(2));
+        assert_eq!(cells.place("d"), None);
+        assert_eq!(cells.ids().len(), 3);
+        let null: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), None]));
+        assert!(cells.places(&null).is_err());
+    }
+
+    /// A block past the budget, or past the session's memory limit, ends the array.
+    #[test]
+    fn a_block_that_does_not_fit_ends_the_array() {
+        let ctx = SessionContext::new();
+        let block = BLOCK * 2 * size_of::<u32>();
+        let many: Vec<String> = (0..=BLOCK).map(|i| format!("S{i}")).collect();
+        let many = ids(&many.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut cells = StudentCells::new(&ctx, "test", 2, block);
+        assert_eq!(cells.places(&many).unwrap(), None, "the second block passes the budget");
+        let mut cells = StudentCells::new(&ctx, "test", 2, 2 * block);
+        assert!(cells.places(&many).unwrap().is_some());
+
+        let runtime = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(GreedyMemoryPool::new(block))).build_arc();
+        let limited = SessionContext::new_with_config_rt(SessionConfig::new(), runtime.unwrap());
+        let mut cells = StudentCells::new(&limited, "test", 2, 1 << 30);
+        assert_eq!(cells.places(&many).unwrap(), None, "the pool holds one block");
+        drop(cells);
+        let mut cells = StudentCells::new(&limited, "test", 2, 1 << 30);
+        assert!(cells.places(&ids(&["a"])).unwrap().is_some(), "a dropped array gives its memory back");
+    }
+}

@@ -1,0 +1,63 @@
+//! Reading the columns of batches inside a query's own code (a stage's kernel over the
+//! rows a catalog query streams to it), without copying them: text in whichever of Arrow's
+//! string layouts it arrives in, integers as they are.
+
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Int64Type};
+
+/// A text column, read row by row without a copy, whichever of Arrow's string layouts it
+/// arrives in (parquet reads give views, SQL literals plain strings).
+pub trait Strings {
+    /// Rows.
+    fn len(&self) -> usize;
+    /// Whether there are no rows.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Whether row `i` is null.
+    fn is_null(&self, i: usize) -> bool;
+    /// Row `i`'s text (unspecified, but valid, for a null).
+    fn value(&self, i: usize) -> &str;
+}
+
+impl<A> Strings for A
+where
+    A: Array,
+    for<'a> &'a A: arrow::array::ArrayAccessor<Item = &'a str>,
+{
+    fn len(&self) -> usize {
+        Array::len(self)
+    }
+
+    fn is_null(&self, i: usize) -> bool {
+        Array::is_null(self, i)
+    }
+
+    fn value(&self, i: usize) -> &str {
+        arrow::array::ArrayAccessor::value(&self, i)
+    }
+}
+
+/// Calls `f` with a text column as [`Strings`].
+pub fn with_strings<T>(array: &ArrayRef, f: impl FnOnce(&dyn Strings) -> T) -> datafusion::error::Result<T> {
+    match array.data_type() {
+        DataType::Utf8 => Ok(f(array.as_string::<i32>())),
+        DataType::LargeUtf8 => Ok(f(array.as_string::<i64>())),
+        DataType::Utf8View => Ok(f(array.as_string_view())),
+        _ => Err(datafusion::error::DataFusionError::Internal("a text column holds no text".into())),
+    }
+}
+
+/// A column of a batch by name, for code running inside a query (a missing column is a bug).
+pub fn column_ref<'a>(batch: &'a RecordBatch, name: &str) -> datafusion::error::Result<&'a ArrayRef> {
+    batch
+        .column_by_name(name)
+        .ok_or_else(|| datafusion::error::DataFusionError::Internal(format!("no column '{name}' in the rows read")))
+}
+
+/// An `Int64` column of a batch by name, without a copy.
+pub fn int64_ref<'a>(batch: &'a RecordBatch, name: &str) -> datafusion::error::Result<&'a Int64Array> {
+    column_ref(batch, name)?
+        .as_primitive_opt::<Int64Type>()
+        .ok_or_else(|| datafusion::error::DataFusionError::Internal(format!("column '{name}' is not Int64")))
+}

@@ -1,0 +1,398 @@
+//! The rating's window sums over dense arrays, for runs of more than a few days.
+//!
+//! Each student's daily signals (`rating/signal_rows`: activity events by source from the
+//! daily activity rollup, sessions expected and attended from the daily attendance rollup)
+//! are laid out day by day in one array, student after student, so a day's sums over its
+//! trailing window are the `window` cells before it: no grouping by student id, no sort, no
+//! join back to the students and days. The students and days to rate (`rating/grid`) then
+//! stream through, partition by partition, each row gaining its sums: the view `windowed`
+//! that `rating/ratings` reads. The sums are `rating/windowed_running`'s (a test compares
+//! them); that query stays the path when the array would not fit (past [`BUDGET_BYTES`] or
+//! the session's memory limit, or a day's count past a cell's range), and
+//! `rating/windowed_join` the path for a few days.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::common::DataFusionError;
+use datafusion::dataframe::DataFrame;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
+use datafusion::prelude::SessionContext;
+use datafusion::scalar::ScalarValue;
+use futures::StreamExt;
+
+use crate::domain::signal::Signal;
+use crate::engine::dense::StudentCells;
+use crate::engine::strings::{column_ref as column, int64_ref as int64, with_strings};
+use crate::error::{Error, Result};
+use crate::queries;
+
+/// The sums each rated day gets, in `windowed`'s column order: the seven signals
+/// (`Signal::ALL`), then sessions expected and attended.
+const SLOTS: usize = 9;
+const EXPECTED: usize = 7;
+const ATTENDED: usize = 8;
+const COLUMNS: [&str; SLOTS] = [
+    Signal::Vle.column(),
+    Signal::LectureCapture.column(),
+    Signal::Library.column(),
+    Signal::PcLogin.column(),
+    Signal::OnlineMeeting.column(),
+    Signal::Submission.column(),
+    Signal::RecordsLogin.column(),
+    "expected",
+    "attended",
+];
+
+/// The most memory the day-by-day array may take: 1 GiB holds a 300-day range for about
+/// 99,000 students (4 bytes a signal a day). Wider ranges take the SQL path.
+pub const BUDGET_BYTES: usize = 1 << 30;
+
+/// The name `rating/ratings` reads the rows to rate, with their sums, under.
+pub const VIEW: &str = "windowed";
+
+/// Each student's signals, day by day, over the days rated windows reach.
+#[derive(Debug)]
+pub struct DailySignals {
+    /// The first day held, as a day number.
+    from: i64,
+    /// Days held from `from`.
+    days: usize,
+    /// Days in a window.
+    window: usize,
+    /// Each student's days: `cells[day * SLOTS + slot]` is one day's count of one signal.
+    cells: StudentCells,
+}
+
+impl DailySignals {
+    /// Reads `rating/signal_rows` for the days `from..=hi` (day numbers) into the array;
+    /// `None` if it would take more than `budget` bytes or the session's memory pool has
+    /// not the room.
+    pub async fn read(
+        ctx: &SessionContext,
+        params: &[(&str, ScalarValue)],
+        (from, hi): (i64, i64),
+        window: usize,
+        budget: usize,
+    ) -> Result<Option<DailySignals>> {
+        const NAME: &str = "rating/signal_rows";
+        let days =
+            usize::try_from(hi - from + 1).map_err(|_| Error::Internal("rating: an empty range of days".into()))?;
+        let cells = StudentCells::new(ctx, "rating window sums", days * SLOTS, budget);
+        let mut signals = DailySignals { from, days, window, cells };
+        let mut rows = queries::plan(ctx, NAME, params)
+            .await?
+            .execute_stream()
+            .await
+            .map_err(|e| queries::query_error(NAME, params, e))?;
+        while let Some(batch) = rows.next().await {
+            let batch = batch.map_err(|e| queries::query_error(NAME, params, e))?;
+            if !signals.add(&batch).map_err(|e| Error::query(NAME, e))? {
+                return Ok(None);
+            }
+        }
+        Ok(Some(signals))
+    }
+
+    /// Adds a batch of `rating/signal_rows` (student_id, n, source, events, expected,
+    /// attended); false when the array would not fit.
+    fn add(&mut self, batch: &RecordBatch) -> datafusion::error::Result<bool> {
+        let n = int64(batch, "n")?;
+        let events = int64(batch, "events")?;
+        let expected = int64(batch, "expected")?;
+        let attended = int64(batch, "attended")?;
+        let source = column(batch, "source")?;
+        let slots: Vec<Option<usize>> = with_strings(source, |s| {
+            (0..s.len()).map(|i| if s.is_null(i) { None } else { slot(s.value(i)) }).collect()
+        })?;
+        let Some(places) = self.cells.places(column(batch, "student_id")?)? else { return Ok(false) };
+        for (i, (&place, &slot)) in places.iter().zip(&slots).enumerate() {
+            let day = n.value(i) - self.from;
+            if n.is_null(i) || day < 0 || day >= self.days as i64 {
+                return Err(DataFusionError::Internal("rating: a signal row outside the days read".into()));
+            }
+            let cells = &mut self.cells.cells_mut(place)[day as usize * SLOTS..][..SLOTS];
+            // A count that does not fit a cell leaves the sums to the SQL path.
+            let mut put = |slot: usize, value: &Int64Array| -> bool {
+                if value.is_null(i) || value.value(i) == 0 {
+                    return true;
+                }
+                match u32::try_from(value.value(i)).ok().and_then(|v| cells[slot].checked_add(v)) {
+                    Some(sum) => {
+                        cells[slot] = sum;
+                        true
+                    }
+                    None => false,
+                }
+            };
+            let fits = slot.is_none_or(|slot| put(slot, events)) && put(EXPECTED, expected) && put(ATTENDED, attended);
+            if !fits {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The sums over the window ending on day number `n` of the student at `place`.
+    fn sums(&self, place: Option<u32>, n: i64) -> [i64; SLOTS] {
+        let mut sums = [0i64; SLOTS];
+        let Some(place) = place else { return sums };
+        let last = n - self.from;
+        let first = (last - self.window as i64 + 1).max(0);
+        if last < 0 || first >= self.days as i64 {
+            return sums;
+        }
+        let last = (last as usize).min(self.days - 1);
+        for day in self.cells.cells(place)[first as usize * SLOTS..(last + 1) * SLOTS].chunks_exact(SLOTS) {
+            for (sum, &count) in sums.iter_mut().zip(day) {
+                *sum += i64::from(count);
+            }
+        }
+        sums
+    }
+
+    /// The rows of `grid` (a batch of `rating/grid`) with their sums: `windowed`'s columns.
+    fn extend(&self, grid: &RecordBatch, schema: &SchemaRef) -> datafusion::error::Result<RecordBatch> {
+        let n = int64(grid, "n")?;
+        let mut sums: Vec<Vec<i64>> = (0..SLOTS).map(|_| Vec::with_capacity(grid.num_rows())).collect();
+        with_strings(column(grid, "student_id")?, |ids| {
+            let mut last: Option<(&str, Option<u32>)> = None;
+            for i in 0..grid.num_rows() {
+                let id = ids.value(i);
+                let place = match last {
+                    Some((previous, place)) if previous == id => place,
+                    _ => self.cells.place(id),
+                };
+                last = Some((id, place));
+                for (column, sum) in sums.iter_mut().zip(self.sums(place, n.value(i))) {
+                    column.push(sum);
+                }
+            }
+        })?;
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+        for field in schema.fields().iter().take(schema.fields().len() - SLOTS) {
+            columns.push(column(grid, field.name())?.clone());
+        }
+        columns.extend(sums.into_iter().map(|s| Arc::new(Int64Array::from(s)) as ArrayRef));
+        Ok(RecordBatch::try_new(schema.clone(), columns)?)
+    }
+}
+
+/// Registers `windowed` in `ctx`: the rows of `grid` (`rating/grid`, planned) with the
+/// sums `signals` holds, computed as each partition of the grid is read.
+pub async fn register(ctx: &SessionContext, grid: DataFrame, signals: DailySignals) -> Result<()> {
+    const NAME: &str = "rating/grid";
+    let grid = grid.create_physical_plan().await.map_err(|e| Error::query(NAME, e))?;
+    let mut fields: Vec<Field> =
+        grid.schema().fields().iter().filter(|f| f.name() != "n").map(|f| f.as_ref().clone()).collect();
+    fields.extend(COLUMNS.iter().map(|name| Field::new(*name, DataType::Int64, false)));
+    let schema = Arc::new(Schema::new(fields));
+    let count = grid.properties().output_partitioning().partition_count();
+    let held = Arc::new(Held { signals: Mutex::new(Some(Arc::new(signals))), unread: AtomicUsize::new(count) });
+    let partitions = (0..count)
+        .map(|partition| {
+            Arc::new(GridPartition { grid: grid.clone(), partition, held: held.clone(), schema: schema.clone() })
+                as Arc<dyn PartitionStream>
+        })
+        .collect();
+    let table = StreamingTable::try_new(schema, partitions).map_err(|e| Error::query(NAME, e))?;
+    ctx.deregister_table(VIEW).map_err(|e| Error::query(NAME, e))?;
+    ctx.register_table(VIEW, Arc::new(table)).map_err(|e| Error::query(NAME, e))?;
+    Ok(())
+}
+
+/// The array the grid's partitions read, let go once the last has started (each stream
+/// holds it until it ends), so its memory is free before the ratings are sorted and written.
+#[derive(Debug)]
+struct Held {
+    signals: Mutex<Option<Arc<DailySignals>>>,
+    unread: AtomicUsize,
+}
+
+/// One partition of the grid, extended with its sums as it is read.
+#[derive(Debug)]
+struct GridPartition {
+    grid: Arc<dyn ExecutionPlan>,
+    partition: usize,
+    held: Arc<Held>,
+    schema: SchemaRef,
+}
+
+impl PartitionStream for GridPartition {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, task: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let signals = self.held.signals.lock().ok().and_then(|mut held| {
+            let signals = held.clone();
+            if self.held.unread.fetch_sub(1, Ordering::SeqCst) == 1 {
+                held.take();
+            }
+            signals
+        });
+        let schema = self.schema.clone();
+        let rows = match (signals, self.grid.execute(self.partition, task)) {
+            (Some(signals), Ok(rows)) => futures::stream::unfold((rows, signals), move |(mut rows, signals)| {
+                let schema = schema.clone();
+                async move {
+                    let batch = rows.next().await?;
+                    Some((batch.and_then(|b| signals.extend(&b, &schema)), (rows, signals)))
+                }
+            })
+            .boxed(),
+            (None, _) => futures::stream::once(async {
+                Err(DataFusionError::Internal("rating: the window sums were already read".into()))
+            })
+            .boxed(),
+            (_, Err(e)) => futures::stream::once(async move { Err(e) }).boxed(),
+        };
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), rows))
+    }
+}
+
+/// The slot of an activity source; `None` for a source the rating does not weigh.
+fn slot(source: &str) -> Option<usize> {
+    Signal::ALL.iter().position(|s| s.name() == source)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Date32Array, StringArray};
+    use rand::{Rng, SeedableRng};
+
+    const SOURCES: [&str; 8] =
+        ["vle", "lecture-capture", "library", "pc-login", "online-meeting", "submission", "records-login", "printing"];
+
+    fn texts(values: &[String]) -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(values))
+    }
+
+    /// Random rollups and a grid of students and days, registered as the tables and view
+    /// the rating reads.
+    fn tables(seed: u64) -> SessionContext {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let ctx = SessionContext::new();
+        let (mut a_id, mut a_day, mut a_source, mut a_events) = (vec![], vec![], vec![], vec![]);
+        let (mut t_id, mut t_day, mut t_expected, mut t_attended, mut t_excused) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        for student in 0..40 {
+            let id = format!("S{student:03}");
+            for day in 80..170 {
+                for source in SOURCES {
+                    if rng.random_bool(0.15) {
+                        a_id.push(id.clone());
+                        a_day.push(day);
+                        a_source.push(source.to_string());
+                        a_events.push(rng.random_range(1..30i64));
+                    }
+                }
+                if rng.random_bool(0.3) {
+                    let expected = rng.random_range(0..4i64);
+                    t_id.push(id.clone());
+                    t_day.push(day);
+                    t_expected.push(expected);
+                    t_attended.push(rng.random_range(0..=expected));
+                    t_excused.push(0i64);
+                }
+            }
+        }
+        let activity = RecordBatch::try_from_iter([
+            ("student_id", texts(&a_id)),
+            ("day", Arc::new(Date32Array::from(a_day)) as ArrayRef),
+            ("source", texts(&a_source)),
+            ("events", Arc::new(Int64Array::from(a_events)) as ArrayRef),
+        ])
+        .unwrap();
+        let attendance = RecordBatch::try_from_iter([
+            ("student_id", texts(&t_id)),
+            ("day", Arc::new(Date32Array::from(t_day)) as ArrayRef),
+            ("expected", Arc::new(Int64Array::from(t_expected)) as ArrayRef),
+            ("attended", Arc::new(Int64Array::from(t_attended)) as ArrayRef),
+            ("excused", Arc::new(Int64Array::from(t_excused)) as ArrayRef),
+        ])
+        .unwrap();
+        // Students 35 to 44 are rated; 40 to 44 have no signals at all. Not every day is rated.
+        let (mut g_id, mut g_day) = (vec![], vec![]);
+        for student in 35..45 {
+            for day in (120..165).filter(|d| d % 7 != 3) {
+                g_id.push(format!("S{student:03}"));
+                g_day.push(day);
+            }
+        }
+        let rows = g_id.len();
+        let same = |v: &str| texts(&vec![v.to_string(); rows]);
+        let grid = RecordBatch::try_from_iter([
+            ("student_id", texts(&g_id)),
+            ("programme_code", same("P1")),
+            ("stage", same("1")),
+            ("department", same("D")),
+            ("mode", same("full-time")),
+            ("day", Arc::new(Date32Array::from(g_day.clone())) as ArrayRef),
+            ("academic_year", same("2025-26")),
+            ("term", same("autumn")),
+            ("term_week", Arc::new(Int64Array::from(vec![1i64; rows])) as ArrayRef),
+            ("n", Arc::new(Int64Array::from_iter_values(g_day.iter().map(|&d| i64::from(d)))) as ArrayRef),
+            ("teaching_days", Arc::new(Int64Array::from(vec![10i64; rows])) as ArrayRef),
+        ])
+        .unwrap();
+        for (name, batch) in [("daily_activity", activity), ("daily_attendance", attendance), ("rating_grid", grid)] {
+            crate::engine::session::register_batches(&ctx, name, batch.schema(), vec![batch]).unwrap();
+        }
+        ctx
+    }
+
+    async fn sorted(df: DataFrame) -> Vec<String> {
+        let batches = df.collect().await.unwrap();
+        let text = arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
+        let mut lines: Vec<String> = text.lines().filter(|l| l.starts_with("| S")).map(String::from).collect();
+        lines.sort();
+        lines
+    }
+
+    /// The sums over dense arrays are the SQL's (`rating/windowed_running` over
+    /// `rating/signals`) for every student and day rated, with a window reaching before
+    /// the first day held, students without any signal and a source the rating does not weigh.
+    #[tokio::test]
+    async fn dense_window_sums_are_the_trailing_sums_of_the_sql() {
+        for (seed, window) in [(1, 14i64), (2, 21), (3, 1)] {
+            let ctx = tables(seed);
+            let (lo, hi) = (120i32, 164i32);
+            let params = vec![
+                ("from", crate::engine::cells::date(lo - window as i32 + 1)),
+                ("hi", crate::engine::cells::date(hi)),
+                ("window", ScalarValue::Int64(Some(window))),
+            ];
+            let statement =
+                queries::compose(&[("daily_signals", "rating/signals")], "rating/windowed_running").unwrap();
+            let expected = sorted(queries::plan_text(&ctx, "sql", &statement, &params).await.unwrap()).await;
+            let reach = (i64::from(lo) - window + 1, i64::from(hi));
+            let signals =
+                DailySignals::read(&ctx, &params, reach, window as usize, BUDGET_BYTES).await.unwrap().unwrap();
+            register(&ctx, ctx.table("rating_grid").await.unwrap(), signals).await.unwrap();
+            let dense = sorted(ctx.sql("SELECT * FROM windowed").await.unwrap()).await;
+            assert_eq!(dense.len(), 10 * (120..165).filter(|d| d % 7 != 3).count(), "every row of the grid");
+            assert_eq!(dense, expected, "seed {seed}, window {window}");
+        }
+    }
+
+    /// Past the memory budget the array is not built (the rating takes the SQL path).
+    #[tokio::test]
+    async fn an_array_past_the_budget_is_not_built() {
+        let ctx = tables(4);
+        let params = vec![("from", crate::engine::cells::date(80)), ("hi", crate::engine::cells::date(169))];
+        let one_student = 90 * SLOTS * size_of::<u32>();
+        let block = crate::engine::dense::BLOCK * one_student;
+        let read = DailySignals::read(&ctx, &params, (80, 169), 14, block - 1).await.unwrap();
+        assert!(read.is_none());
+        let read = DailySignals::read(&ctx, &params, (80, 169), 14, block).await.unwrap().unwrap();
+        assert_eq!(read.cells.ids().len(), 40);
+    }
+}
