@@ -118,7 +118,8 @@ pub async fn rate_locked(
     if let Some((lo, hi)) = plan.rate {
         let rating = Instant::now();
         let params = rating_params(settings, lo, hi, warehouse.clock().now_micros());
-        let frame = rating_frame(ctx, settings, &params, (lo, hi)).await?;
+        let limited = warehouse.config().engine.memory_limit_mib > 0;
+        let frame = rating_frame(ctx, settings, &params, (lo, hi), limited).await?;
         let replace = if plan.full { None } else { Some(day_between(lo, hi)) };
         let mut meta = derive::metadata("rate");
         meta.insert("rollcall.query_sha256".into(), queries::digest("rating/ratings")?.into());
@@ -194,13 +195,19 @@ const RANGE_JOIN_MAX_DAYS: i32 = 10;
 
 /// The ratings of the days `lo..=hi`: `rating/ratings` over `windowed`, the students and
 /// days to rate (`rating/grid`) with their window sums.
+///
+/// Under a memory limit (`engine.memory_limit_mib`) the sums are taken in SQL, as before
+/// the dense path: at year scale with a 1.5 GiB limit, the sort of the dense path's rows
+/// asked the memory pool for 17.8 GB for one batch and stopped the run (their columns
+/// appear to be counted with buffers they share; not yet mended).
 async fn rating_frame(
     ctx: &SessionContext,
     settings: &RatingConfig,
     params: &[(&str, ScalarValue)],
     (lo, hi): (i32, i32),
+    limited: bool,
 ) -> Result<datafusion::dataframe::DataFrame> {
-    if hi - lo + 1 > RANGE_JOIN_MAX_DAYS {
+    if hi - lo + 1 > RANGE_JOIN_MAX_DAYS && !limited {
         let reach = (i64::from(lo) - i64::from(settings.window_days) + 1, i64::from(hi));
         let window = settings.window_days as usize;
         if let Some(signals) = windows::DailySignals::read(ctx, params, reach, window, windows::BUDGET_BYTES).await? {
