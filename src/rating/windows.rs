@@ -280,6 +280,7 @@ mod tests {
     fn tables(seed: u64) -> SessionContext {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let ctx = SessionContext::new();
+        ctx.register_udwf(crate::engine::udf::trailing_sum::udwf());
         let (mut a_id, mut a_day, mut a_source, mut a_events) = (vec![], vec![], vec![], vec![]);
         let (mut t_id, mut t_day, mut t_expected, mut t_attended, mut t_excused) =
             (vec![], vec![], vec![], vec![], vec![]);
