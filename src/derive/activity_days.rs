@@ -14,9 +14,10 @@ use datafusion::catalog::streaming::StreamingTable;
 use datafusion::common::DataFusionError;
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::SortExpr;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{SessionContext, col};
 use futures::StreamExt;
 
 use crate::domain::signal::Signal;
@@ -111,8 +112,13 @@ impl ActivityDays {
         let mut sources: Vec<usize> = (0..SOURCES).collect();
         sources.sort_by_key(|s| Signal::ALL[*s].name());
         let rows = Rows { held: Arc::new((self, order, sources)), schema: schema.clone() };
+        // The rows come in this order, but the session may spread them over partitions and
+        // merge them back in any order; sorted again, the plan ends in one partition in day
+        // order, as the query's ORDER BY does, and the written files keep it. (Declaring the
+        // order to the planner instead let it drop the sort and keep the spreading.)
+        let order: Vec<SortExpr> = ["day", "student_id", "source"].map(|c| col(c).sort(true, false)).to_vec();
         let table = StreamingTable::try_new(schema, vec![Arc::new(rows)]).map_err(|e| Error::query(NAME, e))?;
-        ctx.read_table(Arc::new(table)).map_err(|e| Error::query(NAME, e))
+        ctx.read_table(Arc::new(table)).and_then(|rows| rows.sort(order)).map_err(|e| Error::query(NAME, e))
     }
 
     /// One day's rows (`day` counted from `from`).
