@@ -232,6 +232,25 @@ pub async fn collect(
     plan(ctx, name, params).await?.collect().await.map_err(|e| query_error(name, params, e))
 }
 
+/// Runs a catalog query and hands each batch of its result to `take` as it arrives, until
+/// `take` says no more (returns false); returns whether every batch was taken.
+pub async fn each_batch(
+    ctx: &SessionContext,
+    name: &str,
+    params: &[(&str, ScalarValue)],
+    mut take: impl FnMut(&arrow::array::RecordBatch) -> datafusion::error::Result<bool>,
+) -> Result<bool> {
+    use futures::StreamExt;
+    let mut rows = plan(ctx, name, params).await?.execute_stream().await.map_err(|e| query_error(name, params, e))?;
+    while let Some(batch) = rows.next().await {
+        let batch = batch.map_err(|e| query_error(name, params, e))?;
+        if !take(&batch).map_err(|e| Error::query(name, e))? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,18 +52,8 @@ impl ActivityDays {
             usize::try_from(hi - lo + 1).map_err(|_| Error::Internal("rollup: an empty range of days".into()))?;
         let cells = StudentCells::new(ctx, "daily activity rollup", days * SOURCES, budget);
         let mut held = ActivityDays { from: lo, days, cells };
-        let mut rows = queries::plan(ctx, NAME, &params)
-            .await?
-            .execute_stream()
-            .await
-            .map_err(|e| queries::query_error(NAME, &params, e))?;
-        while let Some(batch) = rows.next().await {
-            let batch = batch.map_err(|e| queries::query_error(NAME, &params, e))?;
-            if !held.add(&batch).map_err(|e| Error::query(NAME, e))? {
-                return Ok(None);
-            }
-        }
-        Ok(Some(held))
+        let taken = queries::each_batch(ctx, NAME, &params, |batch| held.add(batch)).await?;
+        Ok(taken.then_some(held))
     }
 
     /// Adds a batch of `derive/activity_rows` (student_id, n, source, events); false when

@@ -86,18 +86,8 @@ impl DailySignals {
             usize::try_from(hi - from + 1).map_err(|_| Error::Internal("rating: an empty range of days".into()))?;
         let cells = StudentCells::new(ctx, "rating window sums", days * SLOTS, budget);
         let mut signals = DailySignals { from, days, window, cells };
-        let mut rows = queries::plan(ctx, NAME, params)
-            .await?
-            .execute_stream()
-            .await
-            .map_err(|e| queries::query_error(NAME, params, e))?;
-        while let Some(batch) = rows.next().await {
-            let batch = batch.map_err(|e| queries::query_error(NAME, params, e))?;
-            if !signals.add(&batch).map_err(|e| Error::query(NAME, e))? {
-                return Ok(None);
-            }
-        }
-        Ok(Some(signals))
+        let taken = queries::each_batch(ctx, NAME, params, |batch| signals.add(batch)).await?;
+        Ok(taken.then_some(signals))
     }
 
     /// Adds a batch of `rating/signal_rows` (student_id, n, source, events, expected,
