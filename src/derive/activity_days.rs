@@ -91,9 +91,28 @@ impl ActivityDays {
         Ok(true)
     }
 
+    /// The first day held (a day number) and the number of days held.
+    pub fn range(&self) -> (i32, usize) {
+        (self.from, self.days)
+    }
+
+    /// Each student met, with their cells: `cells[day * SOURCES + source]` for the days
+    /// from the first held and the sources in `Signal::ALL`'s order; [`ActivityDays::events`]
+    /// reads a cell.
+    pub fn students(&self) -> impl Iterator<Item = (&str, &[u32])> {
+        let ids = self.cells.ids();
+        (0..ids.len()).map(|place| (&*ids[place], self.cells.cells(place as u32)))
+    }
+
+    /// The events a cell of [`ActivityDays::students`] counts.
+    pub fn events(cell: u32) -> u32 {
+        cell.saturating_sub(1)
+    }
+
     /// The rollup's rows as a frame to write: day by day, students in id order, sources
     /// in name order (`derive/daily_activity`'s columns and order), made as they are read.
-    pub fn frame(self, ctx: &SessionContext) -> Result<DataFrame> {
+    /// The array stays with the caller (a full run's rating reads it again).
+    pub fn frame(self: &Arc<Self>, ctx: &SessionContext) -> Result<DataFrame> {
         const NAME: &str = "derive/daily_activity";
         let schema = tables::DAILY_ACTIVITY.schema();
         let ids = self.cells.ids();
@@ -101,7 +120,7 @@ impl ActivityDays {
         order.sort_unstable_by(|a, b| ids[*a as usize].cmp(&ids[*b as usize]));
         let mut sources: Vec<usize> = (0..SOURCES).collect();
         sources.sort_by_key(|s| Signal::ALL[*s].name());
-        let rows = Rows { held: Arc::new((self, order, sources)), schema: schema.clone() };
+        let rows = Rows { held: self.clone(), order: Arc::new((order, sources)), schema: schema.clone() };
         // The rows come in this order, but the session may spread them over partitions and
         // merge them back in any order; sorted again, the plan ends in one partition in day
         // order, as the query's ORDER BY does, and the written files keep it. (Declaring the
@@ -146,7 +165,8 @@ impl ActivityDays {
 /// students' order and the sources' order.
 #[derive(Debug)]
 struct Rows {
-    held: Arc<(ActivityDays, Vec<u32>, Vec<usize>)>,
+    held: Arc<ActivityDays>,
+    order: Arc<(Vec<u32>, Vec<usize>)>,
     schema: SchemaRef,
 }
 
@@ -156,9 +176,9 @@ impl PartitionStream for Rows {
     }
 
     fn execute(&self, _: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let (held, schema) = (self.held.clone(), self.schema.clone());
-        let days = futures::stream::iter(0..held.0.days)
-            .map(move |day| held.0.day(day, &held.1, &held.2, &schema))
+        let (held, order, schema) = (self.held.clone(), self.order.clone(), self.schema.clone());
+        let days = futures::stream::iter(0..held.days)
+            .map(move |day| held.day(day, &order.0, &order.1, &schema))
             .filter(|batch| futures::future::ready(batch.as_ref().map_or(true, |b| b.num_rows() > 0)));
         Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), days))
     }
@@ -209,7 +229,7 @@ mod tests {
             let none = grouped.iter().any(|b| int64(b, "events").unwrap().values().contains(&0));
             assert!(none, "a row of no events is kept");
             let grouped = arrow::util::pretty::pretty_format_batches(&grouped).unwrap().to_string();
-            let dense = ActivityDays::read(&ctx, (lo, hi), 1 << 20).await.unwrap().unwrap();
+            let dense = Arc::new(ActivityDays::read(&ctx, (lo, hi), 1 << 20).await.unwrap().unwrap());
             let dense = text(dense.frame(&ctx).unwrap()).await;
             assert!(grouped.lines().count() > 1_000, "{}", grouped.lines().count());
             assert_eq!(dense, grouped, "seed {seed}");

@@ -3,6 +3,7 @@
 //! (`daily_attendance`). Both are derived tables, recomputed for the days that new data
 //! touched (or all of them) by `rollcall rate` before it rates.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datafusion::prelude::SessionContext;
@@ -21,20 +22,26 @@ use crate::warehouse::tables;
 /// about 127,000 students (4 bytes a source a day). Wider ranges are grouped in SQL.
 const BUDGET_BYTES: usize = 1 << 30;
 
+/// What [`roll_up`] did.
+#[derive(Debug)]
+pub struct Rolled {
+    /// The wall time of each rollup.
+    pub phases: [(&'static str, Duration); 2],
+    /// In a full recomputation counted in memory (without a memory limit), the activity
+    /// rollup's array: the whole of `daily_activity` as written, for the rating to read
+    /// instead of the table.
+    pub activity: Option<Arc<ActivityDays>>,
+}
+
 /// Recomputes both rollups for the days `lo..=hi`: replaces just those days, or the
-/// whole tables when `full`. Re-registers both tables in `ctx`. Returns the wall time
-/// of each.
-pub async fn roll_up(
-    warehouse: &Warehouse,
-    ctx: &SessionContext,
-    (lo, hi): (i32, i32),
-    full: bool,
-) -> Result<[(&'static str, Duration); 2]> {
+/// whole tables when `full`. Re-registers both tables in `ctx`.
+pub async fn roll_up(warehouse: &Warehouse, ctx: &SessionContext, (lo, hi): (i32, i32), full: bool) -> Result<Rolled> {
     let started = Instant::now();
     let settings = &warehouse.config().rating;
     let range = [("lo", date(lo)), ("hi", date(hi))];
     let replace = if full { None } else { Some(day_between(lo, hi)) };
-    let rollup = match ActivityDays::read(ctx, (lo, hi), BUDGET_BYTES).await? {
+    let held = ActivityDays::read(ctx, (lo, hi), BUDGET_BYTES).await?.map(Arc::new);
+    let rollup = match &held {
         Some(days) => days.frame(ctx)?,
         None => queries::plan(ctx, "derive/daily_activity", &range).await?,
     };
@@ -50,5 +57,8 @@ pub async fn roll_up(
         .await?;
     session::register(ctx, warehouse, &tables::DAILY_ACTIVITY).await?;
     session::register(ctx, warehouse, &tables::DAILY_ATTENDANCE).await?;
-    Ok([("activity rollup", activity), ("attendance rollup", started.elapsed() - activity)])
+    let phases = [("activity rollup", activity), ("attendance rollup", started.elapsed() - activity)];
+    // Under a memory limit the rating takes its sums in SQL: the array goes back to the pool.
+    let keep = full && warehouse.config().engine.memory_limit_mib == 0;
+    Ok(Rolled { phases, activity: held.filter(|_| keep) })
 }

@@ -8,10 +8,10 @@
 //! against a fixed budget; a block that does not fit ends the array, and the caller takes
 //! its SQL path instead.
 
-use std::collections::HashMap;
-
 use arrow::array::ArrayRef;
-use datafusion::common::DataFusionError;
+// The engine's hash map (foldhash): a student id is looked up once per row read, tens of
+// millions of times a run, where the standard library's SipHash costs several times more.
+use datafusion::common::{DataFusionError, HashMap};
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::prelude::SessionContext;
 
@@ -36,7 +36,7 @@ impl StudentCells {
     /// taken from `ctx`'s pool under `name`.
     pub fn new(ctx: &SessionContext, name: &str, per_student: usize, budget: usize) -> StudentCells {
         let memory = MemoryConsumer::new(name).register(&ctx.runtime_env().memory_pool);
-        StudentCells { per_student, budget, places: HashMap::new(), ids: Vec::new(), blocks: Vec::new(), memory }
+        StudentCells { per_student, budget, places: HashMap::default(), ids: Vec::new(), blocks: Vec::new(), memory }
     }
 
     /// Each row's student's place, giving students not met before the next places; `None`
@@ -52,12 +52,9 @@ impl StudentCells {
                 let id = ids.value(i);
                 let place = match last {
                     Some((previous, place)) if previous == id => place,
-                    _ => match self.places.get(id) {
-                        Some(&place) => place,
-                        None => match self.add(id) {
-                            Some(place) => place,
-                            None => return Ok(None),
-                        },
+                    _ => match self.place_of(id) {
+                        Some(place) => place,
+                        None => return Ok(None),
                     },
                 };
                 last = Some((id, place));
@@ -65,6 +62,15 @@ impl StudentCells {
             }
             Ok(Some(places))
         })?
+    }
+
+    /// The place of the student `id`, giving a student not met before the next place;
+    /// `None` when a new block would not fit.
+    pub fn place_of(&mut self, id: &str) -> Option<u32> {
+        match self.places.get(id) {
+            Some(&place) => Some(place),
+            None => self.add(id),
+        }
     }
 
     /// A new student's place; `None` when its block would not fit.

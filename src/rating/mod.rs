@@ -108,8 +108,11 @@ pub async fn rate_locked(
     let plan = plan::plan(force_full, &digest, as_of_day, span, last_run.as_ref(), changes);
 
     let mut phases = Vec::new();
+    let mut counted = None;
     if let Some(range) = plan.roll {
-        phases.extend(rollups::roll_up(warehouse, ctx, range, plan.full).await?);
+        let rolled = rollups::roll_up(warehouse, ctx, range, plan.full).await?;
+        phases.extend(rolled.phases);
+        counted = rolled.activity;
     }
 
     let mut ratings = 0;
@@ -119,7 +122,7 @@ pub async fn rate_locked(
         let rating = Instant::now();
         let params = rating_params(settings, lo, hi, warehouse.clock().now_micros());
         let limited = warehouse.config().engine.memory_limit_mib > 0;
-        let frame = rating_frame(ctx, settings, &params, (lo, hi), limited).await?;
+        let frame = rating_frame(ctx, settings, &params, (lo, hi), limited, counted.take().as_deref()).await?;
         let replace = if plan.full { None } else { Some(day_between(lo, hi)) };
         let mut meta = derive::metadata("rate");
         meta.insert("rollcall.query_sha256".into(), queries::digest("rating/ratings")?.into());
@@ -169,7 +172,8 @@ pub const MODEL_QUERIES: &[&str] = &[
     "derive/daily_attendance",
     "rating/grid",
     "rating/signals",
-    "rating/signal_rows",
+    "rating/activity_signal_rows",
+    "rating/attendance_signal_rows",
     "rating/windowed_join",
     "rating/windowed_running",
     "rating/ratings",
@@ -194,7 +198,8 @@ pub fn model_digest(settings: &RatingConfig) -> Result<String> {
 const RANGE_JOIN_MAX_DAYS: i32 = 10;
 
 /// The ratings of the days `lo..=hi`: `rating/ratings` over `windowed`, the students and
-/// days to rate (`rating/grid`) with their window sums.
+/// days to rate (`rating/grid`) with their window sums. `counted` is the activity rollup
+/// when this run has just counted the whole of it in memory.
 ///
 /// Under a memory limit (`engine.memory_limit_mib`) the sums are taken in SQL, as before
 /// the dense path: at year scale with a 1.5 GiB limit, the sort of the dense path's rows
@@ -206,11 +211,12 @@ async fn rating_frame(
     params: &[(&str, ScalarValue)],
     (lo, hi): (i32, i32),
     limited: bool,
+    counted: Option<&derive::activity_days::ActivityDays>,
 ) -> Result<datafusion::dataframe::DataFrame> {
     if hi - lo + 1 > RANGE_JOIN_MAX_DAYS && !limited {
         let reach = (i64::from(lo) - i64::from(settings.window_days) + 1, i64::from(hi));
-        let window = settings.window_days as usize;
-        if let Some(signals) = windows::DailySignals::read(ctx, params, reach, window, windows::BUDGET_BYTES).await? {
+        let (window, budget) = (settings.window_days as usize, windows::BUDGET_BYTES);
+        if let Some(signals) = windows::DailySignals::read(ctx, params, reach, window, budget, counted).await? {
             windows::register(ctx, queries::plan(ctx, "rating/grid", params).await?, signals).await?;
             return queries::plan(ctx, "rating/ratings", params).await;
         }

@@ -1,8 +1,9 @@
 //! The rating's window sums over dense arrays, for runs of more than a few days.
 //!
-//! Each student's daily signals (`rating/signal_rows`: activity events by source from the
-//! daily activity rollup, sessions expected and attended from the daily attendance rollup)
-//! are laid out day by day in one array, student after student, so a day's sums over its
+//! Each student's daily signals (activity events by source from the daily activity rollup,
+//! `rating/activity_signal_rows`, or from the array a full run has just counted it in;
+//! sessions expected and attended from the daily attendance rollup,
+//! `rating/attendance_signal_rows`) are laid out day by day in one array, student after student, so a day's sums over its
 //! trailing window are the `window` cells before it: no grouping by student id, no sort, no
 //! join back to the students and days. The students and days to rate (`rating/grid`) then
 //! stream through, partition by partition, each row gaining its sums: the view `windowed`
@@ -27,6 +28,7 @@ use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use futures::StreamExt;
 
+use crate::derive::activity_days::ActivityDays;
 use crate::domain::signal::Signal;
 use crate::engine::dense::StudentCells;
 use crate::engine::strings::{column_ref as column, int64_ref as int64, with_strings};
@@ -36,6 +38,8 @@ use crate::queries;
 /// The sums each rated day gets, in `windowed`'s column order: the seven signals
 /// (`Signal::ALL`), then sessions expected and attended.
 const SLOTS: usize = 9;
+/// The signals' slots come first, in `Signal::ALL`'s order.
+const SIGNALS: usize = Signal::ALL.len();
 const EXPECTED: usize = 7;
 const ATTENDED: usize = 8;
 const COLUMNS: [&str; SLOTS] = [
@@ -71,27 +75,55 @@ pub struct DailySignals {
 }
 
 impl DailySignals {
-    /// Reads `rating/signal_rows` for the days `from..=hi` (day numbers) into the array;
-    /// `None` if it would take more than `budget` bytes or the session's memory pool has
-    /// not the room.
+    /// Reads the rollups' rows for the days `from..=hi` (day numbers) into the array, the
+    /// activity from `activity` when given (the whole of `daily_activity`, counted by this
+    /// run), else from the table; `None` if it would take more than `budget` bytes or the
+    /// session's memory pool has not the room.
     pub async fn read(
         ctx: &SessionContext,
         params: &[(&str, ScalarValue)],
         (from, hi): (i64, i64),
         window: usize,
         budget: usize,
+        activity: Option<&ActivityDays>,
     ) -> Result<Option<DailySignals>> {
-        const NAME: &str = "rating/signal_rows";
         let days =
             usize::try_from(hi - from + 1).map_err(|_| Error::Internal("rating: an empty range of days".into()))?;
         let cells = StudentCells::new(ctx, "rating window sums", days * SLOTS, budget);
         let mut signals = DailySignals { from, days, window, cells };
-        let taken = queries::each_batch(ctx, NAME, params, |batch| signals.add(batch)).await?;
+        let taken = match activity {
+            Some(activity) => signals.add_counted(activity),
+            None => queries::each_batch(ctx, "rating/activity_signal_rows", params, |b| signals.add(b)).await?,
+        };
+        if !taken {
+            return Ok(None);
+        }
+        let taken = queries::each_batch(ctx, "rating/attendance_signal_rows", params, |b| signals.add(b)).await?;
         Ok(taken.then_some(signals))
     }
 
-    /// Adds a batch of `rating/signal_rows` (student_id, n, source, events, expected,
-    /// attended); false when the array would not fit.
+    /// Adds the events `activity` counted on the days held; false when the array would not fit.
+    fn add_counted(&mut self, activity: &ActivityDays) -> bool {
+        let (first, days) = activity.range();
+        // The days both hold, from the first of each.
+        let skip = self.from - i64::from(first);
+        let (theirs, ours) = if skip >= 0 { (skip as usize, 0) } else { (0, (-skip) as usize) };
+        let overlap = days.saturating_sub(theirs).min(self.days.saturating_sub(ours));
+        for (id, counted) in activity.students() {
+            let Some(place) = self.cells.place_of(id) else { return false };
+            let cells = self.cells.cells_mut(place);
+            for day in 0..overlap {
+                let from = &counted[(theirs + day) * SIGNALS..][..SIGNALS];
+                for (cell, &count) in cells[(ours + day) * SLOTS..][..SIGNALS].iter_mut().zip(from) {
+                    *cell = ActivityDays::events(count);
+                }
+            }
+        }
+        true
+    }
+
+    /// Adds a batch of `rating/activity_signal_rows` or `rating/attendance_signal_rows`
+    /// (student_id, n, source, events, expected, attended); false when the array would not fit.
     fn add(&mut self, batch: &RecordBatch) -> datafusion::error::Result<bool> {
         let n = int64(batch, "n")?;
         let events = int64(batch, "events")?;
@@ -271,7 +303,7 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let ctx = SessionContext::new();
         ctx.register_udwf(crate::engine::udf::trailing_sum::udwf());
-        let (mut a_id, mut a_day, mut a_source, mut a_events) = (vec![], vec![], vec![], vec![]);
+        let (mut a_id, mut a_day, mut a_source, mut a_events) = (vec![], vec![], Vec::<String>::new(), vec![]);
         let (mut t_id, mut t_day, mut t_expected, mut t_attended, mut t_excused) =
             (vec![], vec![], vec![], vec![], vec![]);
         for student in 0..40 {
@@ -302,6 +334,12 @@ mod tests {
             ("events", Arc::new(Int64Array::from(a_events)) as ArrayRef),
         ])
         .unwrap();
+        // The raw events a rollup counts in memory: the same rows, as `activity` holds them,
+        // but for the source outside the signals (a rollup holding one is grouped in SQL).
+        let names = ["student_id", "day", "source", "count"];
+        let signals = arrow::array::BooleanArray::from_iter(a_source.iter().map(|s| Some(s != "printing")));
+        let raw = RecordBatch::try_from_iter(names.into_iter().zip(activity.columns().iter().cloned()))
+            .and_then(|raw| arrow::compute::filter_record_batch(&raw, &signals));
         let attendance = RecordBatch::try_from_iter([
             ("student_id", texts(&t_id)),
             ("day", Arc::new(Date32Array::from(t_day)) as ArrayRef),
@@ -334,7 +372,10 @@ mod tests {
             ("teaching_days", Arc::new(Int64Array::from(vec![10i64; rows])) as ArrayRef),
         ])
         .unwrap();
-        for (name, batch) in [("daily_activity", activity), ("daily_attendance", attendance), ("rating_grid", grid)] {
+        let raw = raw.unwrap();
+        for (name, batch) in
+            [("activity", raw), ("daily_activity", activity), ("daily_attendance", attendance), ("rating_grid", grid)]
+        {
             crate::engine::session::register_batches(&ctx, name, batch.schema(), vec![batch]).unwrap();
         }
         ctx
@@ -366,11 +407,45 @@ mod tests {
             let expected = sorted(queries::plan_text(&ctx, "sql", &statement, &params).await.unwrap()).await;
             let reach = (i64::from(lo) - window + 1, i64::from(hi));
             let signals =
-                DailySignals::read(&ctx, &params, reach, window as usize, BUDGET_BYTES).await.unwrap().unwrap();
+                DailySignals::read(&ctx, &params, reach, window as usize, BUDGET_BYTES, None).await.unwrap().unwrap();
             register(&ctx, ctx.table("rating_grid").await.unwrap(), signals).await.unwrap();
             let dense = sorted(ctx.sql("SELECT * FROM windowed").await.unwrap()).await;
             assert_eq!(dense.len(), 10 * (120..165).filter(|d| d % 7 != 3).count(), "every row of the grid");
             assert_eq!(dense, expected, "seed {seed}, window {window}");
+        }
+    }
+
+    /// The activity counted in memory by a full run gives the sums reading the stored
+    /// rollup gives, whether the days it holds start before, at or after the first day a
+    /// window reaches.
+    #[tokio::test]
+    async fn sums_from_the_counted_rollup_are_the_sums_from_the_table() {
+        let ctx = tables(5);
+        let (lo, hi) = (120i32, 164i32);
+        // A 21-day window reaches back to day 100, a 50-day one to day 71, before any event.
+        for window in [21i64, 50] {
+            let reach = (i64::from(lo) - window + 1, i64::from(hi));
+            let params = vec![
+                ("from", crate::engine::cells::date(reach.0 as i32)),
+                ("hi", crate::engine::cells::date(hi)),
+                ("window", ScalarValue::Int64(Some(window))),
+            ];
+            let windowed = |signals: DailySignals| {
+                let ctx = &ctx;
+                async move {
+                    register(ctx, ctx.table("rating_grid").await.unwrap(), signals).await.unwrap();
+                    sorted(ctx.sql("SELECT * FROM windowed").await.unwrap()).await
+                }
+            };
+            let stored = DailySignals::read(&ctx, &params, reach, window as usize, BUDGET_BYTES, None).await.unwrap();
+            let stored = windowed(stored.unwrap()).await;
+            assert!(stored.iter().any(|row| !row.contains("| 0  | 0  | 0")), "some rows have signals");
+            // Every event lies in days 80 to 169.
+            for counted_days in [(80, 169), (60, 200), (80, 175)] {
+                let counted = ActivityDays::read(&ctx, counted_days, BUDGET_BYTES).await.unwrap().unwrap();
+                let signals = DailySignals::read(&ctx, &params, reach, window as usize, BUDGET_BYTES, Some(&counted));
+                assert_eq!(windowed(signals.await.unwrap().unwrap()).await, stored, "{window} {counted_days:?}");
+            }
         }
     }
 
@@ -381,9 +456,9 @@ mod tests {
         let params = vec![("from", crate::engine::cells::date(80)), ("hi", crate::engine::cells::date(169))];
         let one_student = 90 * SLOTS * size_of::<u32>();
         let block = crate::engine::dense::BLOCK * one_student;
-        let read = DailySignals::read(&ctx, &params, (80, 169), 14, block - 1).await.unwrap();
+        let read = DailySignals::read(&ctx, &params, (80, 169), 14, block - 1, None).await.unwrap();
         assert!(read.is_none());
-        let read = DailySignals::read(&ctx, &params, (80, 169), 14, block).await.unwrap().unwrap();
+        let read = DailySignals::read(&ctx, &params, (80, 169), 14, block, None).await.unwrap().unwrap();
         assert_eq!(read.cells.ids().len(), 40);
     }
 }
