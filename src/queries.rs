@@ -62,6 +62,8 @@ catalog!(
     "rating/attendance_signal_rows",
     "rating/windowed_running",
     "rating/windowed_join",
+    "rating/scores",
+    "rating/cohort_ranks",
     "rating/ratings",
     "rating/ratings_on",
     "review/rating_rungs",

@@ -149,9 +149,9 @@ mod tests {
             }
         }
         assert!(listing >= 5, "the signal lists in queries/ were not found ({listing})");
-        let ratings = std::fs::read_to_string(queries.join("rating/ratings.sql")).unwrap();
+        let scores = std::fs::read_to_string(queries.join("rating/scores.sql")).unwrap();
         for s in Signal::ALL {
-            assert!(ratings.contains(&format!("${}", s.parameter())), "rating/ratings.sql does not read {}", s.name());
+            assert!(scores.contains(&format!("${}", s.parameter())), "rating/scores.sql does not read {}", s.name());
         }
     }
 }

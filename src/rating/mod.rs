@@ -13,6 +13,7 @@
 //! Ratings record each student's status at the time they are computed: a later change of
 //! status does not rewrite ratings already made.
 
+pub mod cohorts;
 mod plan;
 pub mod windows;
 
@@ -128,7 +129,9 @@ pub async fn rate_locked(
         meta.insert("rollcall.query_sha256".into(), queries::digest("rating/ratings")?.into());
         warehouse.write_frame(&tables::RATINGS, frame, Some(replace), meta).await?;
         session::register(ctx, warehouse, &tables::RATINGS).await?;
-        ctx.deregister_table(windows::VIEW).map_err(|e| Error::query("rating/ratings", e))?;
+        for view in [windows::VIEW, cohorts::VIEW] {
+            ctx.deregister_table(view).map_err(|e| Error::query("rating/ratings", e))?;
+        }
         ratings = count(ctx, &tables::RATINGS, Some((lo, hi))).await?;
         phases.push(("ratings", rating.elapsed()));
     }
@@ -176,6 +179,8 @@ pub const MODEL_QUERIES: &[&str] = &[
     "rating/attendance_signal_rows",
     "rating/windowed_join",
     "rating/windowed_running",
+    "rating/scores",
+    "rating/cohort_ranks",
     "rating/ratings",
 ];
 
@@ -218,19 +223,26 @@ async fn rating_frame(
         let (window, budget) = (settings.window_days as usize, windows::BUDGET_BYTES);
         if let Some(signals) = windows::DailySignals::read(ctx, params, reach, window, budget, counted).await? {
             windows::register(ctx, queries::plan(ctx, "rating/grid", params).await?, signals).await?;
+            cohorts::register(ctx, queries::plan(ctx, "rating/scores", params).await?).await?;
             return queries::plan(ctx, "rating/ratings", params).await;
         }
     }
     queries::plan_text(ctx, "rating/ratings", &rating_statement(hi - lo + 1)?, params).await
 }
 
-/// The rating statement for `days` days in one statement: `rating/ratings` over
-/// `windowed` (window sums by range join for a few days, by trailing sums beyond) over
-/// `rating_grid`.
+/// The rating statement for `days` days in one statement: `rating/ratings` over `ranked`
+/// (`rating/cohort_ranks`) over `scored` (`rating/scores`) over `windowed` (window sums by
+/// range join for a few days, by trailing sums beyond) over `rating_grid`.
 fn rating_statement(days: i32) -> Result<String> {
     let windowed = if days <= RANGE_JOIN_MAX_DAYS { "rating/windowed_join" } else { "rating/windowed_running" };
     queries::compose(
-        &[("rating_grid", "rating/grid"), ("daily_signals", "rating/signals"), ("windowed", windowed)],
+        &[
+            ("rating_grid", "rating/grid"),
+            ("daily_signals", "rating/signals"),
+            ("windowed", windowed),
+            ("scored", "rating/scores"),
+            ("ranked", "rating/cohort_ranks"),
+        ],
         "rating/ratings",
     )
 }

@@ -1,0 +1,325 @@
+//! Cohort ranks in Rust, for runs of more than a few days: each scored student-day's share
+//! of their cohort (programme and stage, that day) scoring no higher, and the cohort's
+//! size: `rating/cohort_ranks`' columns, which a test compares with this.
+//!
+//! The query ranks with window functions, which sort every scored row, all its columns, by
+//! day, cohort and score, then sort them all again by day and student for the ratings'
+//! order. Here only the keys are sorted: a day, a cohort number, a score and a row number
+//! per row, once for the ranks and once for the order; the rows' columns are gathered once,
+//! into the ratings' order, as they are written. The view `ranked` serves them in day and
+//! student order and says so, so `rating/ratings` sorts nothing.
+//!
+//! The scored rows are held in memory while the view is read; this path is not taken under
+//! a memory limit (`engine.memory_limit_mib`), where the query ranks within it.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Schema, SchemaRef};
+use arrow::row::{RowConverter, SortField};
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::common::{DataFusionError, HashMap};
+use datafusion::dataframe::DataFrame;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
+use datafusion::prelude::{SessionContext, col};
+
+use crate::engine::strings::{column_ref as column, with_strings};
+use crate::error::{Error, Result};
+
+/// The name `rating/ratings` reads the ranked rows under.
+pub const VIEW: &str = "ranked";
+
+/// Rows a batch of `ranked` holds.
+const BATCH_ROWS: usize = 8192;
+
+/// Ranks the rows of `scored` (`rating/scores`, planned) within their cohorts and
+/// registers them, with `cohort_share` and `cohort_size`, as `ranked` in `ctx`.
+pub async fn register(ctx: &SessionContext, scored: DataFrame) -> Result<()> {
+    const NAME: &str = "rating/cohort_ranks";
+    let fields = scored.schema().as_arrow().clone();
+    let batches = scored.collect().await.map_err(|e| Error::query("rating/scores", e))?;
+    let ranked = Ranked::new(batches, &fields).map_err(|e| Error::query(NAME, e))?;
+    let schema = ranked.schema.clone();
+    let order = ["day", "student_id"].map(|c| col(c).sort(true, false)).to_vec();
+    let table = StreamingTable::try_new(schema, vec![Arc::new(Rows(Arc::new(ranked)))])
+        .map_err(|e| Error::query(NAME, e))?
+        .with_sort_order(order);
+    ctx.deregister_table(VIEW).map_err(|e| Error::query(NAME, e))?;
+    ctx.register_table(VIEW, Arc::new(table)).map_err(|e| Error::query(NAME, e))?;
+    Ok(())
+}
+
+/// The scored rows with their ranks, and the order to serve them in.
+#[derive(Debug)]
+struct Ranked {
+    batches: Vec<RecordBatch>,
+    /// `ranked`'s columns: `scored`'s, then cohort_share and cohort_size.
+    schema: SchemaRef,
+    /// Each row's (batch, row), in day and student order.
+    order: Vec<(usize, usize)>,
+    /// Each row's cohort share and cohort size, by row number (batches one after another).
+    share: Vec<f64>,
+    size: Vec<i64>,
+    /// The row number of each batch's first row.
+    first: Vec<usize>,
+}
+
+impl Ranked {
+    /// `batches` of rows of `scored`'s columns, ranked.
+    fn new(batches: Vec<RecordBatch>, scored: &Schema) -> datafusion::error::Result<Ranked> {
+        let mut fields: Vec<Field> = scored.fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.push(Field::new("cohort_share", DataType::Float64, true));
+        fields.push(Field::new("cohort_size", DataType::Int64, false));
+        let schema = Arc::new(Schema::new(fields));
+        let keys = Keys::read(&batches)?;
+        let rows = keys.day.len();
+
+        // Ranks: the rows by day, cohort and score; ties (equal scores) share the rank of the last.
+        let mut by_score: Vec<u32> = (0..rows as u32).collect();
+        by_score.sort_unstable_by_key(|&r| {
+            let r = r as usize;
+            (keys.day[r], keys.cohort[r], keys.score[r])
+        });
+        let (mut share, mut size) = (vec![0.0; rows], vec![0i64; rows]);
+        let same_cohort = |a: u32, b: u32| {
+            let (a, b) = (a as usize, b as usize);
+            keys.day[a] == keys.day[b] && keys.cohort[a] == keys.cohort[b]
+        };
+        for cohort in by_score.chunk_by(|a, b| same_cohort(*a, *b)) {
+            let n = cohort.len();
+            let mut at = 0;
+            for peers in cohort.chunk_by(|a, b| keys.score[*a as usize] == keys.score[*b as usize]) {
+                at += peers.len();
+                for &r in peers {
+                    share[r as usize] = at as f64 / n as f64;
+                    size[r as usize] = n as i64;
+                }
+            }
+        }
+        drop(by_score);
+
+        // The order served: day, then student id.
+        let mut by_name: Vec<u32> = (0..keys.names.len() as u32).collect();
+        by_name.sort_unstable_by(|a, b| keys.names[*a as usize].cmp(&keys.names[*b as usize]));
+        let mut rank = vec![0u32; by_name.len()];
+        for (k, &place) in by_name.iter().enumerate() {
+            rank[place as usize] = k as u32;
+        }
+        let mut served: Vec<u32> = (0..rows as u32).collect();
+        served.sort_unstable_by_key(|&r| (keys.day[r as usize], rank[keys.student[r as usize] as usize]));
+        let mut batch_of = Vec::with_capacity(rows);
+        for (b, batch) in batches.iter().enumerate() {
+            batch_of.extend((0..batch.num_rows()).map(|i| (b, i)));
+        }
+        let order = served.into_iter().map(|r| batch_of[r as usize]).collect();
+        Ok(Ranked { batches, schema, order, share, size, first: keys.first })
+    }
+
+    /// The `chunk`th batch served.
+    fn chunk(&self, chunk: usize) -> datafusion::error::Result<RecordBatch> {
+        let order = &self.order[chunk * BATCH_ROWS..((chunk + 1) * BATCH_ROWS).min(self.order.len())];
+        let sources: Vec<&RecordBatch> = self.batches.iter().collect();
+        let scored = arrow::compute::interleave_record_batch(&sources, order)?;
+        let row = |&(b, i): &(usize, usize)| self.first[b] + i;
+        let mut columns = scored.columns().to_vec();
+        columns.push(Arc::new(Float64Array::from_iter_values(order.iter().map(|at| self.share[row(at)]))) as ArrayRef);
+        columns.push(Arc::new(Int64Array::from_iter_values(order.iter().map(|at| self.size[row(at)]))) as ArrayRef);
+        Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
+    }
+}
+
+/// What ranking and ordering read of each row, by row number (batches one after another).
+struct Keys {
+    day: Vec<i32>,
+    /// A number per cohort (programme and stage, as the query partitions them).
+    cohort: Vec<u32>,
+    score: Vec<(bool, u64)>,
+    /// A number per student, in the order met; `names` holds their ids.
+    student: Vec<u32>,
+    names: Vec<Box<str>>,
+    /// The row number of each batch's first row.
+    first: Vec<usize>,
+}
+
+impl Keys {
+    fn read(batches: &[RecordBatch]) -> datafusion::error::Result<Keys> {
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let mut keys = Keys {
+            day: Vec::with_capacity(rows),
+            cohort: Vec::with_capacity(rows),
+            score: Vec::with_capacity(rows),
+            student: Vec::with_capacity(rows),
+            names: Vec::new(),
+            first: Vec::with_capacity(batches.len()),
+        };
+        let mut students: HashMap<Box<str>, u32> = HashMap::default();
+        let mut cohorts: HashMap<Box<[u8]>, u32> = HashMap::default();
+        let partitions = ["programme_code", "stage"];
+        let mut converter = None;
+        for batch in batches {
+            keys.first.push(keys.day.len());
+            let days = column(batch, "day")?.as_primitive_opt::<Date32Type>().ok_or_else(|| internal("day"))?;
+            let scores = column(batch, "score")?.as_primitive_opt::<Float64Type>().ok_or_else(|| internal("score"))?;
+            if days.null_count() > 0 {
+                return Err(internal("day"));
+            }
+            keys.day.extend(days.values().iter().copied());
+            keys.score.extend((0..scores.len()).map(|i| score_key(scores.is_valid(i).then(|| scores.value(i)))));
+
+            let groups: Vec<ArrayRef> =
+                partitions.iter().map(|c| column(batch, c).cloned()).collect::<datafusion::error::Result<_>>()?;
+            if converter.is_none() {
+                let fields = groups.iter().map(|a| SortField::new(a.data_type().clone())).collect();
+                converter = Some(RowConverter::new(fields)?);
+            }
+            let groups = converter.as_ref().map(|c| c.convert_columns(&groups)).transpose()?;
+            for group in groups.iter().flat_map(|g| g.iter()) {
+                let next = cohorts.len() as u32;
+                let number = match cohorts.get(group.as_ref()) {
+                    Some(&number) => number,
+                    None => *cohorts.entry(group.as_ref().into()).or_insert(next),
+                };
+                keys.cohort.push(number);
+            }
+
+            with_strings(column(batch, "student_id")?, |ids| {
+                for i in 0..ids.len() {
+                    if ids.is_null(i) {
+                        return Err(internal("student_id"));
+                    }
+                    let id = ids.value(i);
+                    let place = match students.get(id) {
+                        Some(&place) => place,
+                        None => {
+                            let place = keys.names.len() as u32;
+                            students.insert(id.into(), place);
+                            keys.names.push(id.into());
+                            place
+                        }
+                    };
+                    keys.student.push(place);
+                }
+                Ok(())
+            })??;
+        }
+        Ok(keys)
+    }
+}
+
+fn internal(column: &str) -> DataFusionError {
+    DataFusionError::Internal(format!("rating: a scored row without a valid '{column}'"))
+}
+
+/// A score as a key that sorts as the query does (`ORDER BY score`: ascending, nulls
+/// last, doubles in their total order).
+fn score_key(score: Option<f64>) -> (bool, u64) {
+    match score {
+        None => (true, 0),
+        Some(v) => {
+            let bits = v.to_bits();
+            (false, if bits >> 63 == 1 { !bits } else { bits | 1 << 63 })
+        }
+    }
+}
+
+/// `ranked`, served in order.
+#[derive(Debug)]
+struct Rows(Arc<Ranked>);
+
+impl PartitionStream for Rows {
+    fn schema(&self) -> &SchemaRef {
+        &self.0.schema
+    }
+
+    fn execute(&self, _: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let ranked = self.0.clone();
+        let chunks = ranked.order.len().div_ceil(BATCH_ROWS);
+        let batches = futures::stream::iter((0..chunks).map(move |chunk| ranked.chunk(chunk)));
+        Box::pin(RecordBatchStreamAdapter::new(self.0.schema.clone(), batches))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Date32Array, StringArray};
+    use rand::{Rng, SeedableRng};
+
+    /// Scored rows in several batches, in no particular order: cohorts of different sizes
+    /// (one without a programme), tied scores, a few without a score.
+    fn scored(seed: u64) -> Vec<RecordBatch> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        // Student id, programme, stage, day, score and another column.
+        type Row = (String, Option<&'static str>, &'static str, i32, Option<f64>, i64);
+        let mut rows: Vec<Row> = Vec::new();
+        for student in 0..70 {
+            let programme = [Some("P1"), Some("P2"), None][student % 3];
+            let stage = ["1", "2"][student % 4 / 3];
+            for day in 200..212 {
+                if rng.random_bool(0.85) {
+                    let score = [Some(0.0), Some(0.25), Some(0.5), Some(0.6), Some(1.0), None][rng.random_range(0..6)];
+                    let score = if rng.random_bool(0.5) { score.map(|_| rng.random::<f64>()) } else { score };
+                    rows.push((format!("S{:03}", (student * 37) % 70), programme, stage, day, score, student as i64));
+                }
+            }
+        }
+        for i in (1..rows.len()).rev() {
+            rows.swap(i, rng.random_range(0..=i));
+        }
+        rows.chunks(97)
+            .map(|chunk| {
+                RecordBatch::try_from_iter([
+                    (
+                        "student_id",
+                        Arc::new(StringArray::from_iter_values(chunk.iter().map(|r| r.0.clone()))) as ArrayRef,
+                    ),
+                    ("programme_code", Arc::new(StringArray::from_iter(chunk.iter().map(|r| r.1))) as ArrayRef),
+                    ("stage", Arc::new(StringArray::from_iter_values(chunk.iter().map(|r| r.2))) as ArrayRef),
+                    ("day", Arc::new(Date32Array::from_iter_values(chunk.iter().map(|r| r.3))) as ArrayRef),
+                    ("score", Arc::new(Float64Array::from_iter(chunk.iter().map(|r| r.4))) as ArrayRef),
+                    ("other", Arc::new(Int64Array::from_iter_values(chunk.iter().map(|r| r.5))) as ArrayRef),
+                ])
+                .unwrap()
+            })
+            .collect()
+    }
+
+    fn lines(batches: &[RecordBatch]) -> Vec<String> {
+        let text = arrow::util::pretty::pretty_format_batches(batches).unwrap().to_string();
+        text.lines().filter(|l| l.starts_with("| S")).map(String::from).collect()
+    }
+
+    /// The ranks are `rating/cohort_ranks`' for every row, and the rows come in day and
+    /// student order, as the view declares.
+    #[tokio::test]
+    async fn ranks_in_rust_are_the_ranks_of_the_query_in_day_and_student_order() {
+        for seed in [1, 2, 3] {
+            let batches = scored(seed);
+            let ctx = SessionContext::new();
+            crate::engine::session::register_batches(&ctx, "scored", batches[0].schema(), batches.clone()).unwrap();
+            let query = crate::queries::plan(&ctx, "rating/cohort_ranks", &[]).await.unwrap();
+            let query = query.sort(["day", "student_id"].map(|c| col(c).sort(true, false)).to_vec()).unwrap();
+            let expected = lines(&query.collect().await.unwrap());
+            assert!(expected.len() > 600);
+            register(&ctx, ctx.table("scored").await.unwrap()).await.unwrap();
+            let ranked = lines(&ctx.table(VIEW).await.unwrap().collect().await.unwrap());
+            assert_eq!(ranked, expected, "seed {seed}");
+            let plan = ctx.sql("SELECT * FROM ranked ORDER BY day, student_id").await.unwrap();
+            let plan = plan.create_physical_plan().await.unwrap();
+            let plan = datafusion::physical_plan::displayable(plan.as_ref()).indent(true).to_string();
+            assert!(!plan.contains("SortExec"), "the view's order is known: {plan}");
+        }
+    }
+
+    /// No scored rows: an empty view.
+    #[tokio::test]
+    async fn no_rows_rank_to_none() {
+        let ctx = SessionContext::new();
+        let empty = RecordBatch::new_empty(scored(1)[0].schema());
+        crate::engine::session::register_batches(&ctx, "scored", empty.schema(), vec![]).unwrap();
+        register(&ctx, ctx.table("scored").await.unwrap()).await.unwrap();
+        assert_eq!(ctx.table(VIEW).await.unwrap().count().await.unwrap(), 0);
+    }
+}
