@@ -76,23 +76,30 @@ impl Ranked {
         let keys = Keys::read(&batches)?;
         let rows = keys.day.len();
 
+        // Keys are sorted as they are, in one array (not row numbers by their keys, which
+        // would fetch the keys from all over memory at each comparison): the day (from the
+        // first), then the cohort and whether the score is null, then the score.
+        let first_day = keys.day.iter().min().copied().unwrap_or(0);
+        let day = |r: usize| u64::from(keys.day[r].abs_diff(first_day)) << 32;
+        if keys.cohorts > 1 << 31 {
+            return Err(DataFusionError::Internal("rating: too many cohorts to rank".into()));
+        }
+
         // Ranks: the rows by day, cohort and score; ties (equal scores) share the rank of the last.
-        let mut by_score: Vec<u32> = (0..rows as u32).collect();
-        by_score.sort_unstable_by_key(|&r| {
-            let r = r as usize;
-            (keys.day[r], keys.cohort[r], keys.score[r])
-        });
+        let mut by_score: Vec<(u64, u64, u32)> = (0..rows)
+            .map(|r| {
+                let (null, score) = keys.score[r];
+                (day(r) | u64::from(keys.cohort[r]) << 1 | u64::from(null), score, r as u32)
+            })
+            .collect();
+        by_score.sort_unstable();
         let (mut share, mut size) = (vec![0.0; rows], vec![0i64; rows]);
-        let same_cohort = |a: u32, b: u32| {
-            let (a, b) = (a as usize, b as usize);
-            keys.day[a] == keys.day[b] && keys.cohort[a] == keys.cohort[b]
-        };
-        for cohort in by_score.chunk_by(|a, b| same_cohort(*a, *b)) {
+        for cohort in by_score.chunk_by(|a, b| a.0 >> 1 == b.0 >> 1) {
             let n = cohort.len();
             let mut at = 0;
-            for peers in cohort.chunk_by(|a, b| keys.score[*a as usize] == keys.score[*b as usize]) {
+            for peers in cohort.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
                 at += peers.len();
-                for &r in peers {
+                for &(_, _, r) in peers {
                     share[r as usize] = at as f64 / n as f64;
                     size[r as usize] = n as i64;
                 }
@@ -107,13 +114,14 @@ impl Ranked {
         for (k, &place) in by_name.iter().enumerate() {
             rank[place as usize] = k as u32;
         }
-        let mut served: Vec<u32> = (0..rows as u32).collect();
-        served.sort_unstable_by_key(|&r| (keys.day[r as usize], rank[keys.student[r as usize] as usize]));
+        let mut served: Vec<(u64, u32)> =
+            (0..rows).map(|r| (day(r) | u64::from(rank[keys.student[r] as usize]), r as u32)).collect();
+        served.sort_unstable();
         let mut batch_of = Vec::with_capacity(rows);
         for (b, batch) in batches.iter().enumerate() {
             batch_of.extend((0..batch.num_rows()).map(|i| (b, i)));
         }
-        let order = served.into_iter().map(|r| batch_of[r as usize]).collect();
+        let order = served.into_iter().map(|(_, r)| batch_of[r as usize]).collect();
         Ok(Ranked { batches, schema, order, share, size, first: keys.first })
     }
 
@@ -135,6 +143,8 @@ struct Keys {
     day: Vec<i32>,
     /// A number per cohort (programme and stage, as the query partitions them).
     cohort: Vec<u32>,
+    /// Cohorts met.
+    cohorts: usize,
     score: Vec<(bool, u64)>,
     /// A number per student, in the order met; `names` holds their ids.
     student: Vec<u32>,
@@ -149,6 +159,7 @@ impl Keys {
         let mut keys = Keys {
             day: Vec::with_capacity(rows),
             cohort: Vec::with_capacity(rows),
+            cohorts: 0,
             score: Vec::with_capacity(rows),
             student: Vec::with_capacity(rows),
             names: Vec::new(),
@@ -204,6 +215,7 @@ impl Keys {
                 Ok(())
             })??;
         }
+        keys.cohorts = cohorts.len();
         Ok(keys)
     }
 }
