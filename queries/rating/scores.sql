@@ -1,8 +1,8 @@
 -- description: each student-day's score over its trailing window, with its components (before cohorts are ranked)
 -- params: $attendance_weight Float64, $points_per_day Float64,
 --   $w_vle $w_lecture_capture $w_library $w_pc_login $w_online_meeting $w_submission $w_records_login Float64
--- output: view scored: the columns of `windowed` (the student-days of rating/grid with their window sums),
---   activity_points, engagement_events, attendance_rate, activity_score, score
+-- output: view scored: the columns of `windowed` (the student-days of rating/grid with their window sums)
+--   the ratings keep, activity_points, engagement_events, attendance_rate, activity_score, score
 --
 -- The model (README, "Ratings"): for each monitored student and teaching day, count each
 -- signal over the window (the day and the window - 1 days before it). Weighted activity
@@ -32,7 +32,9 @@ scored AS (
            least(1.0, activity_points / ($points_per_day * CAST(teaching_days AS DOUBLE))) AS activity_score
     FROM counted
 )
-SELECT *,
+SELECT student_id, programme_code, stage, department, day, academic_year, term, term_week,
+       vle, lecture_capture, library, pc_login, online_meeting, submission, records_login, expected, attended,
+       activity_points, engagement_events, attendance_rate, activity_score,
        CASE WHEN attendance_rate IS NOT NULL
             THEN $attendance_weight * attendance_rate + (1.0 - $attendance_weight) * activity_score
             ELSE activity_score

@@ -123,7 +123,7 @@ pub async fn rate_locked(
         let rating = Instant::now();
         let params = rating_params(settings, lo, hi, warehouse.clock().now_micros());
         let limited = warehouse.config().engine.memory_limit_mib > 0;
-        let frame = rating_frame(ctx, settings, &params, (lo, hi), limited, counted.take().as_deref()).await?;
+        let frame = rating_frame(ctx, settings, &params, (lo, hi), limited, counted.take()).await?;
         let replace = if plan.full { None } else { Some(day_between(lo, hi)) };
         let mut meta = derive::metadata("rate");
         meta.insert("rollcall.query_sha256".into(), queries::digest("rating/ratings")?.into());
@@ -216,12 +216,15 @@ async fn rating_frame(
     params: &[(&str, ScalarValue)],
     (lo, hi): (i32, i32),
     limited: bool,
-    counted: Option<&derive::activity_days::ActivityDays>,
+    counted: Option<std::sync::Arc<derive::activity_days::ActivityDays>>,
 ) -> Result<datafusion::dataframe::DataFrame> {
     if hi - lo + 1 > RANGE_JOIN_MAX_DAYS && !limited {
         let reach = (i64::from(lo) - i64::from(settings.window_days) + 1, i64::from(hi));
         let (window, budget) = (settings.window_days as usize, windows::BUDGET_BYTES);
-        if let Some(signals) = windows::DailySignals::read(ctx, params, reach, window, budget, counted).await? {
+        let signals = windows::DailySignals::read(ctx, params, reach, window, budget, counted.as_deref()).await?;
+        // The rollup's array is read; its memory goes back before the rows are scored.
+        drop(counted);
+        if let Some(signals) = signals {
             windows::register(ctx, queries::plan(ctx, "rating/grid", params).await?, signals).await?;
             cohorts::register(ctx, queries::plan(ctx, "rating/scores", params).await?).await?;
             return queries::plan(ctx, "rating/ratings", params).await;

@@ -3,14 +3,14 @@
 //! Each student's daily signals (activity events by source from the daily activity rollup,
 //! `rating/activity_signal_rows`, or from the array a full run has just counted it in;
 //! sessions expected and attended from the daily attendance rollup,
-//! `rating/attendance_signal_rows`) are laid out day by day in one array, student after student, so a day's sums over its
-//! trailing window are the `window` cells before it: no grouping by student id, no sort, no
-//! join back to the students and days. The students and days to rate (`rating/grid`) then
-//! stream through, partition by partition, each row gaining its sums: the view `windowed`
-//! that `rating/ratings` reads. The sums are `rating/windowed_running`'s (a test compares
-//! them); that query stays the path when the array would not fit (past [`BUDGET_BYTES`] or
-//! the session's memory limit, or a day's count past a cell's range), and
-//! `rating/windowed_join` the path for a few days.
+//! `rating/attendance_signal_rows`) are laid out day by day in one array, student after
+//! student, so a day's sums over its trailing window are the `window` cells before it: no
+//! grouping by student id, no sort, no join back to the students and days. The students
+//! and days to rate (`rating/grid`) then stream through, partition by partition, each row
+//! gaining its sums: the view `windowed` that `rating/scores` reads. The sums are
+//! `rating/windowed_running`'s (a test compares them); that query stays the path when the
+//! array would not fit (past [`BUDGET_BYTES`] or the session's memory limit, or a day's
+//! count past a cell's range), and `rating/windowed_join` the path for a few days.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -58,7 +58,7 @@ const COLUMNS: [&str; SLOTS] = [
 /// 99,000 students (4 bytes a signal a day). Wider ranges take the SQL path.
 pub const BUDGET_BYTES: usize = 1 << 30;
 
-/// The name `rating/ratings` reads the rows to rate, with their sums, under.
+/// The name `rating/scores` reads the rows to rate, with their sums, under.
 pub const VIEW: &str = "windowed";
 
 /// Each student's signals, day by day, over the days rated windows reach.
