@@ -61,3 +61,40 @@ pub fn int64_ref<'a>(batch: &'a RecordBatch, name: &str) -> datafusion::error::R
         .as_primitive_opt::<Int64Type>()
         .ok_or_else(|| datafusion::error::DataFusionError::Internal(format!("column '{name}' is not Int64")))
 }
+
+/// `batch` with each text column holding only its own rows' text. A column made from a
+/// table read (the students', say) shares that table's whole text with every batch made
+/// from it; a stage that holds many such batches (the rating's scored rows, 4.1M at year
+/// scale: 303 MiB of department names against about 100 MiB of their own) compacts them.
+pub fn compact_text(batch: &RecordBatch) -> datafusion::error::Result<RecordBatch> {
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| match c.as_string_view_opt() {
+            Some(text) if !text.data_buffers().is_empty() => std::sync::Arc::new(text.gc()) as ArrayRef,
+            _ => c.clone(),
+        })
+        .collect();
+    Ok(RecordBatch::try_new(batch.schema(), columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// A slice of a long text column keeps only its own text once compacted.
+    #[test]
+    fn compacted_text_holds_only_its_rows() {
+        let text =
+            arrow::array::StringViewArray::from_iter_values((0..10_000).map(|i| format!("Department number {i}")));
+        let slice: ArrayRef = Arc::new(text.slice(100, 10));
+        let batch = RecordBatch::try_from_iter([("department", slice.clone())]).unwrap();
+        let held = |b: &RecordBatch| b.column(0).as_string_view().data_buffers().iter().map(|b| b.len()).sum::<usize>();
+        assert!(held(&batch) > 100_000);
+        let compacted = compact_text(&batch).unwrap();
+        assert!(held(&compacted) <= 10 * 24, "{}", held(&compacted));
+        assert_eq!(compacted.column(0).as_ref(), slice.as_ref());
+    }
+}

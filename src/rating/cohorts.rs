@@ -9,8 +9,9 @@
 //! into the ratings' order, as they are written. The view `ranked` serves them in day and
 //! student order and says so, so `rating/ratings` sorts nothing.
 //!
-//! The scored rows are held in memory while the view is read; this path is not taken under
-//! a memory limit (`engine.memory_limit_mib`), where the query ranks within it.
+//! The scored rows are held in memory while the view is read (their text compacted by the
+//! window sums, `rating::windows`); this path is not taken under a memory limit
+//! (`engine.memory_limit_mib`), where the query ranks within it.
 
 use std::sync::Arc;
 
@@ -40,8 +41,6 @@ pub async fn register(ctx: &SessionContext, scored: DataFrame) -> Result<()> {
     const NAME: &str = "rating/cohort_ranks";
     let fields = scored.schema().as_arrow().clone();
     let batches = scored.collect().await.map_err(|e| Error::query("rating/scores", e))?;
-    let batches =
-        batches.iter().map(compact).collect::<datafusion::error::Result<_>>().map_err(|e| Error::query(NAME, e))?;
     let ranked = Ranked::new(batches, &fields).map_err(|e| Error::query(NAME, e))?;
     let schema = ranked.schema.clone();
     let order = ["day", "student_id"].map(|c| col(c).sort(true, false)).to_vec();
@@ -222,22 +221,6 @@ impl Keys {
     }
 }
 
-/// A batch whose text columns hold only their own rows' text: a column read from a table
-/// of students shares the whole table's text with every batch made from it (at year scale,
-/// 303 MiB of department names for 4.1M rows held until the ratings are written, against
-/// about 100 MiB of their own).
-fn compact(batch: &RecordBatch) -> datafusion::error::Result<RecordBatch> {
-    let columns = batch
-        .columns()
-        .iter()
-        .map(|c| match c.as_string_view_opt() {
-            Some(text) if !text.data_buffers().is_empty() => Arc::new(text.gc()) as ArrayRef,
-            _ => c.clone(),
-        })
-        .collect();
-    Ok(RecordBatch::try_new(batch.schema(), columns)?)
-}
-
 fn internal(column: &str) -> DataFusionError {
     DataFusionError::Internal(format!("rating: a scored row without a valid '{column}'"))
 }
@@ -348,20 +331,6 @@ mod tests {
             let plan = datafusion::physical_plan::displayable(plan.as_ref()).indent(true).to_string();
             assert!(!plan.contains("SortExec"), "the view's order is known: {plan}");
         }
-    }
-
-    /// A slice of a long text column keeps only its own text once compacted.
-    #[test]
-    fn compacted_text_holds_only_its_rows() {
-        let text =
-            arrow::array::StringViewArray::from_iter_values((0..10_000).map(|i| format!("Department number {i}")));
-        let slice: ArrayRef = Arc::new(text.slice(100, 10));
-        let batch = RecordBatch::try_from_iter([("department", slice.clone())]).unwrap();
-        let held = |b: &RecordBatch| b.column(0).as_string_view().data_buffers().iter().map(|b| b.len()).sum::<usize>();
-        assert!(held(&batch) > 100_000);
-        let compacted = compact(&batch).unwrap();
-        assert!(held(&compacted) <= 10 * 24, "{}", held(&compacted));
-        assert_eq!(compacted.column(0).as_ref(), slice.as_ref());
     }
 
     /// No scored rows: an empty view.

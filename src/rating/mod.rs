@@ -206,10 +206,12 @@ const RANGE_JOIN_MAX_DAYS: i32 = 10;
 /// days to rate (`rating/grid`) with their window sums. `counted` is the activity rollup
 /// when this run has just counted the whole of it in memory.
 ///
-/// Under a memory limit (`engine.memory_limit_mib`) the sums are taken in SQL, as before
-/// the dense path: at year scale with a 1.5 GiB limit, the sort of the dense path's rows
-/// asked the memory pool for 17.8 GB for one batch and stopped the run (their columns
-/// appear to be counted with buffers they share; not yet mended).
+/// For more than a few days the sums come from dense arrays (`windows`), and the cohort
+/// ranks from Rust (`cohorts`, which holds the scored rows in memory). Under a memory limit
+/// (`engine.memory_limit_mib`) both are the queries', as before the dense path: at year
+/// scale with a 1.5 GiB limit, the ratings' sort over the dense path's rows asked the
+/// memory pool for 17.6 GB for one batch and stopped the run, with the rows' text
+/// compacted too (not yet explained).
 async fn rating_frame(
     ctx: &SessionContext,
     settings: &RatingConfig,

@@ -31,7 +31,7 @@ use futures::StreamExt;
 use crate::derive::activity_days::ActivityDays;
 use crate::domain::signal::Signal;
 use crate::engine::dense::StudentCells;
-use crate::engine::strings::{column_ref as column, int64_ref as int64, with_strings};
+use crate::engine::strings::{column_ref as column, compact_text, int64_ref as int64, with_strings};
 use crate::error::{Error, Result};
 use crate::queries;
 
@@ -202,7 +202,9 @@ impl DailySignals {
             columns.push(column(grid, field.name())?.clone());
         }
         columns.extend(sums.into_iter().map(|s| Arc::new(Int64Array::from(s)) as ArrayRef));
-        Ok(RecordBatch::try_new(schema.clone(), columns)?)
+        // The grid's text comes from whole tables read; each row keeps its own, so what the
+        // rows hold is what a sort under the memory limit, or the cohort ranks, count and keep.
+        compact_text(&RecordBatch::try_new(schema.clone(), columns)?)
     }
 }
 
