@@ -101,7 +101,7 @@ impl ActivityDays {
     /// from the first held and the sources in `Signal::ALL`'s order; [`ActivityDays::events`]
     /// reads a cell.
     pub fn students(&self) -> impl Iterator<Item = (&str, &[u32])> {
-        let ids = self.cells.ids();
+        let ids = self.cells.students().ids();
         (0..ids.len()).map(|place| (&*ids[place], self.cells.cells(place as u32)))
     }
 
@@ -116,9 +116,7 @@ impl ActivityDays {
     pub fn frame(self: &Arc<Self>, ctx: &SessionContext) -> Result<DataFrame> {
         const NAME: &str = "derive/daily_activity";
         let schema = tables::DAILY_ACTIVITY.schema();
-        let ids = self.cells.ids();
-        let mut order: Vec<u32> = (0..ids.len() as u32).collect();
-        order.sort_unstable_by(|a, b| ids[*a as usize].cmp(&ids[*b as usize]));
+        let order = self.cells.students().in_id_order();
         let mut sources: Vec<usize> = (0..SOURCES).collect();
         sources.sort_by_key(|s| Signal::ALL[*s].name());
         let rows = Rows { held: self.clone(), order: Arc::new((order, sources)), schema: schema.clone() };
@@ -153,7 +151,7 @@ impl ActivityDays {
             for &source in sources {
                 let cell = cells[source];
                 if cell != 0 {
-                    ids.append_value(&self.cells.ids()[place as usize]);
+                    ids.append_value(&self.cells.students().ids()[place as usize]);
                     names.append_value(Signal::ALL[source].name());
                     events.push(i64::from(cell - 1));
                 }

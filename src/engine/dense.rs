@@ -20,13 +20,55 @@ use super::strings::with_strings;
 /// Students per block.
 pub const BLOCK: usize = 1024;
 
+/// Students' places: a small integer per student id, in the order first met.
+#[derive(Debug, Default)]
+pub struct Places {
+    places: HashMap<Box<str>, u32>,
+    ids: Vec<Box<str>>,
+}
+
+impl Places {
+    /// The place of a student met, if met.
+    pub fn get(&self, id: &str) -> Option<u32> {
+        self.places.get(id).copied()
+    }
+
+    /// The place of `id`, giving a student not met before the next place; `None` past
+    /// `u32::MAX` students.
+    pub fn get_or_add(&mut self, id: &str) -> Option<u32> {
+        match self.get(id) {
+            Some(place) => Some(place),
+            None => self.add(id),
+        }
+    }
+
+    /// A new student's place (the next one).
+    fn add(&mut self, id: &str) -> Option<u32> {
+        let place = u32::try_from(self.ids.len()).ok()?;
+        self.places.insert(id.into(), place);
+        self.ids.push(id.into());
+        Some(place)
+    }
+
+    /// The ids of the students met, by place.
+    pub fn ids(&self) -> &[Box<str>] {
+        &self.ids
+    }
+
+    /// The places, their students in id order.
+    pub fn in_id_order(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.ids.len() as u32).collect();
+        order.sort_unstable_by(|a, b| self.ids[*a as usize].cmp(&self.ids[*b as usize]));
+        order
+    }
+}
+
 /// Cells per student, for every student met.
 #[derive(Debug)]
 pub struct StudentCells {
     per_student: usize,
     budget: usize,
-    places: HashMap<Box<str>, u32>,
-    ids: Vec<Box<str>>,
+    places: Places,
     blocks: Vec<Vec<u32>>,
     memory: MemoryReservation,
 }
@@ -36,7 +78,7 @@ impl StudentCells {
     /// taken from `ctx`'s pool under `name`.
     pub fn new(ctx: &SessionContext, name: &str, per_student: usize, budget: usize) -> StudentCells {
         let memory = MemoryConsumer::new(name).register(&ctx.runtime_env().memory_pool);
-        StudentCells { per_student, budget, places: HashMap::default(), ids: Vec::new(), blocks: Vec::new(), memory }
+        StudentCells { per_student, budget, places: Places::default(), blocks: Vec::new(), memory }
     }
 
     /// Each row's student's place, giving students not met before the next places; `None`
@@ -67,36 +109,23 @@ impl StudentCells {
     /// The place of the student `id`, giving a student not met before the next place;
     /// `None` when a new block would not fit.
     pub fn place_of(&mut self, id: &str) -> Option<u32> {
-        match self.places.get(id) {
-            Some(&place) => Some(place),
-            None => self.add(id),
+        if let Some(place) = self.places.get(id) {
+            return Some(place);
         }
-    }
-
-    /// A new student's place; `None` when its block would not fit.
-    fn add(&mut self, id: &str) -> Option<u32> {
-        let place = self.ids.len();
-        if place.is_multiple_of(BLOCK) {
+        // A new student: the first of a block brings the block.
+        if self.places.ids().len().is_multiple_of(BLOCK) {
             let bytes = BLOCK * self.per_student * size_of::<u32>();
             if (self.blocks.len() + 1) * bytes > self.budget || self.memory.try_grow(bytes).is_err() {
                 return None;
             }
             self.blocks.push(vec![0; BLOCK * self.per_student]);
         }
-        let place = u32::try_from(place).ok()?;
-        self.places.insert(id.into(), place);
-        self.ids.push(id.into());
-        Some(place)
+        self.places.add(id)
     }
 
-    /// The place of a student met, if met.
-    pub fn place(&self, id: &str) -> Option<u32> {
-        self.places.get(id).copied()
-    }
-
-    /// The ids of the students met, by place.
-    pub fn ids(&self) -> &[Box<str>] {
-        &self.ids
+    /// The students met and their places.
+    pub fn students(&self) -> &Places {
+        &self.places
     }
 
     /// The cells of the student at `place`.
@@ -135,9 +164,9 @@ mod tests {
         cells.cells_mut(2)[1] = 7;
         assert_eq!(cells.cells(2), [0, 7, 0]);
         assert_eq!(cells.cells(1), [0, 0, 0]);
-        assert_eq!(cells.place("c"), Some(2));
-        assert_eq!(cells.place("d"), None);
-        assert_eq!(cells.ids().len(), 3);
+        assert_eq!(cells.students().get("c"), Some(2));
+        assert_eq!(cells.students().get("d"), None);
+        assert_eq!(cells.students().ids().len(), 3);
         let null: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), None]));
         assert!(cells.places(&null).is_err());
     }

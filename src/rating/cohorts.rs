@@ -26,6 +26,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::{SessionContext, col};
 
+use crate::engine::dense::Places;
 use crate::engine::strings::{column_ref as column, with_strings};
 use crate::error::{Error, Result};
 
@@ -60,11 +61,9 @@ struct Ranked {
     schema: SchemaRef,
     /// Each row's (batch, row), in day and student order.
     order: Vec<(usize, usize)>,
-    /// Each row's cohort share and cohort size, by row number (batches one after another).
+    /// Each row's cohort share and cohort size, in that order.
     share: Vec<f64>,
     size: Vec<i64>,
-    /// The row number of each batch's first row.
-    first: Vec<usize>,
 }
 
 impl Ranked {
@@ -109,32 +108,29 @@ impl Ranked {
         drop(by_score);
 
         // The order served: day, then student id.
-        let mut by_name: Vec<u32> = (0..keys.names.len() as u32).collect();
-        by_name.sort_unstable_by(|a, b| keys.names[*a as usize].cmp(&keys.names[*b as usize]));
-        let mut rank = vec![0u32; by_name.len()];
-        for (k, &place) in by_name.iter().enumerate() {
+        let mut rank = vec![0u32; keys.students.ids().len()];
+        for (k, place) in keys.students.in_id_order().into_iter().enumerate() {
             rank[place as usize] = k as u32;
         }
         let mut served: Vec<(u64, u32)> =
             (0..rows).map(|r| (day(r) | u64::from(rank[keys.student[r] as usize]), r as u32)).collect();
         served.sort_unstable();
-        let mut batch_of = Vec::with_capacity(rows);
-        for (b, batch) in batches.iter().enumerate() {
-            batch_of.extend((0..batch.num_rows()).map(|i| (b, i)));
-        }
-        let order = served.into_iter().map(|(_, r)| batch_of[r as usize]).collect();
-        Ok(Ranked { batches, schema, order, share, size, first: keys.first })
+        let batch_of: Vec<(usize, usize)> =
+            batches.iter().enumerate().flat_map(|(b, batch)| (0..batch.num_rows()).map(move |i| (b, i))).collect();
+        let order = served.iter().map(|&(_, r)| batch_of[r as usize]).collect();
+        let share = served.iter().map(|&(_, r)| share[r as usize]).collect();
+        let size = served.iter().map(|&(_, r)| size[r as usize]).collect();
+        Ok(Ranked { batches, schema, order, share, size })
     }
 
     /// The `chunk`th batch served.
     fn chunk(&self, chunk: usize) -> datafusion::error::Result<RecordBatch> {
-        let order = &self.order[chunk * BATCH_ROWS..((chunk + 1) * BATCH_ROWS).min(self.order.len())];
+        let rows = chunk * BATCH_ROWS..((chunk + 1) * BATCH_ROWS).min(self.order.len());
         let sources: Vec<&RecordBatch> = self.batches.iter().collect();
-        let scored = arrow::compute::interleave_record_batch(&sources, order)?;
-        let row = |&(b, i): &(usize, usize)| self.first[b] + i;
+        let scored = arrow::compute::interleave_record_batch(&sources, &self.order[rows.clone()])?;
         let mut columns = scored.columns().to_vec();
-        columns.push(Arc::new(Float64Array::from_iter_values(order.iter().map(|at| self.share[row(at)]))) as ArrayRef);
-        columns.push(Arc::new(Int64Array::from_iter_values(order.iter().map(|at| self.size[row(at)]))) as ArrayRef);
+        columns.push(Arc::new(Float64Array::from(self.share[rows.clone()].to_vec())) as ArrayRef);
+        columns.push(Arc::new(Int64Array::from(self.size[rows].to_vec())) as ArrayRef);
         Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
     }
 }
@@ -147,11 +143,9 @@ struct Keys {
     /// Cohorts met.
     cohorts: usize,
     score: Vec<(bool, u64)>,
-    /// A number per student, in the order met; `names` holds their ids.
+    /// Each row's student's place in `students`.
     student: Vec<u32>,
-    names: Vec<Box<str>>,
-    /// The row number of each batch's first row.
-    first: Vec<usize>,
+    students: Places,
 }
 
 impl Keys {
@@ -163,15 +157,12 @@ impl Keys {
             cohorts: 0,
             score: Vec::with_capacity(rows),
             student: Vec::with_capacity(rows),
-            names: Vec::new(),
-            first: Vec::with_capacity(batches.len()),
+            students: Places::default(),
         };
-        let mut students: HashMap<Box<str>, u32> = HashMap::default();
         let mut cohorts: HashMap<Box<[u8]>, u32> = HashMap::default();
         let partitions = ["programme_code", "stage"];
         let mut converter = None;
         for batch in batches {
-            keys.first.push(keys.day.len());
             let days = column(batch, "day")?.as_primitive_opt::<Date32Type>().ok_or_else(|| internal("day"))?;
             let scores = column(batch, "score")?.as_primitive_opt::<Float64Type>().ok_or_else(|| internal("score"))?;
             if days.null_count() > 0 {
@@ -201,16 +192,7 @@ impl Keys {
                     if ids.is_null(i) {
                         return Err(internal("student_id"));
                     }
-                    let id = ids.value(i);
-                    let place = match students.get(id) {
-                        Some(&place) => place,
-                        None => {
-                            let place = keys.names.len() as u32;
-                            students.insert(id.into(), place);
-                            keys.names.push(id.into());
-                            place
-                        }
-                    };
+                    let place = keys.students.get_or_add(ids.value(i)).ok_or_else(|| internal("student_id"))?;
                     keys.student.push(place);
                 }
                 Ok(())

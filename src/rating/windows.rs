@@ -189,7 +189,7 @@ impl DailySignals {
                 let id = ids.value(i);
                 let place = match last {
                     Some((previous, place)) if previous == id => place,
-                    _ => self.cells.place(id),
+                    _ => self.cells.students().get(id),
                 };
                 last = Some((id, place));
                 for (column, sum) in sums.iter_mut().zip(self.sums(place, n.value(i))) {
@@ -461,6 +461,6 @@ mod tests {
         let read = DailySignals::read(&ctx, &params, (80, 169), 14, block - 1, None).await.unwrap();
         assert!(read.is_none());
         let read = DailySignals::read(&ctx, &params, (80, 169), 14, block, None).await.unwrap().unwrap();
-        assert_eq!(read.cells.ids().len(), 40);
+        assert_eq!(read.cells.students().ids().len(), 40);
     }
 }
