@@ -10,19 +10,12 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, Date32Array, Int64Array, RecordBatch, StringBuilder};
 use arrow::datatypes::SchemaRef;
-use datafusion::catalog::streaming::StreamingTable;
 use datafusion::common::DataFusionError;
 use datafusion::dataframe::DataFrame;
-use datafusion::datasource::provider_as_source;
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::{LogicalPlanBuilder, SortExpr};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::PartitionStream;
-use datafusion::prelude::{SessionContext, col};
-use futures::StreamExt;
+use datafusion::prelude::SessionContext;
 
 use crate::domain::signal::Signal;
-use crate::engine::dense::StudentCells;
+use crate::engine::dense::{self, DayRows, StudentCells};
 use crate::engine::strings::{column_ref as column, int64_ref as int64, with_strings};
 use crate::error::{Error, Result};
 use crate::queries;
@@ -114,44 +107,37 @@ impl ActivityDays {
     /// in name order (`derive/daily_activity`'s columns and order), made as they are read.
     /// The array stays with the caller (a full run's rating reads it again).
     pub fn frame(self: &Arc<Self>, ctx: &SessionContext) -> Result<DataFrame> {
-        const NAME: &str = "derive/daily_activity";
-        let schema = tables::DAILY_ACTIVITY.schema();
-        let order = self.cells.students().in_id_order();
         let mut sources: Vec<usize> = (0..SOURCES).collect();
         sources.sort_by_key(|s| Signal::ALL[*s].name());
-        let rows = Rows { held: self.clone(), order: Arc::new((order, sources)), schema: schema.clone() };
-        // The rows come in the query's order (`ORDER BY day, student_id, source`), and the
-        // view says so; planned in one partition, the plan keeps them in it and the written
-        // files keep it (spread over the session's partitions, they would be merged back in
-        // any order, and sorting them again costs seconds at year scale).
-        let order: Vec<SortExpr> = ["day", "student_id", "source"].map(|c| col(c).sort(true, false)).to_vec();
-        let table = StreamingTable::try_new(schema, vec![Arc::new(rows)])
-            .map_err(|e| Error::query(NAME, e))?
-            .with_sort_order(order.clone());
-        let mut state = ctx.state();
-        state.config_mut().options_mut().execution.target_partitions = 1;
-        let plan = LogicalPlanBuilder::scan("daily_activity", provider_as_source(Arc::new(table)), None)
-            .and_then(|scan| scan.sort(order))
-            .and_then(LogicalPlanBuilder::build)
-            .map_err(|e| Error::query(NAME, e))?;
-        Ok(DataFrame::new(state, plan))
+        let rows = Rows { held: self.clone(), students: self.cells.students().in_id_order(), sources };
+        let order = ["day", "student_id", "source"];
+        dense::day_by_day(ctx, "derive/daily_activity", tables::DAILY_ACTIVITY.schema(), Arc::new(rows), &order)
+    }
+}
+
+/// The rollup's rows, made a day at a time as they are written: the array, the students'
+/// order and the sources' order.
+#[derive(Debug)]
+struct Rows {
+    held: Arc<ActivityDays>,
+    students: Vec<u32>,
+    sources: Vec<usize>,
+}
+
+impl DayRows for Rows {
+    fn days(&self) -> usize {
+        self.held.days
     }
 
-    /// One day's rows (`day` counted from `from`).
-    fn day(
-        &self,
-        day: usize,
-        order: &[u32],
-        sources: &[usize],
-        schema: &SchemaRef,
-    ) -> datafusion::error::Result<RecordBatch> {
+    fn day(&self, day: usize, schema: &SchemaRef) -> datafusion::error::Result<RecordBatch> {
+        let held = &self.held;
         let (mut ids, mut names, mut events) = (StringBuilder::new(), StringBuilder::new(), Vec::new());
-        for &place in order {
-            let cells = &self.cells.cells(place)[day * SOURCES..][..SOURCES];
-            for &source in sources {
+        for &place in &self.students {
+            let cells = &held.cells.cells(place)[day * SOURCES..][..SOURCES];
+            for &source in &self.sources {
                 let cell = cells[source];
                 if cell != 0 {
-                    ids.append_value(&self.cells.students().ids()[place as usize]);
+                    ids.append_value(&held.cells.students().ids()[place as usize]);
                     names.append_value(Signal::ALL[source].name());
                     events.push(i64::from(cell - 1));
                 }
@@ -160,34 +146,11 @@ impl ActivityDays {
         let rows = events.len();
         let columns: Vec<ArrayRef> = vec![
             Arc::new(ids.finish()),
-            Arc::new(Date32Array::from(vec![self.from + day as i32; rows])),
+            Arc::new(Date32Array::from(vec![held.from + day as i32; rows])),
             Arc::new(names.finish()),
             Arc::new(Int64Array::from(events)),
         ];
         Ok(RecordBatch::try_new(schema.clone(), columns)?)
-    }
-}
-
-/// The rollup's rows, produced a day at a time as they are written: the array, the
-/// students' order and the sources' order.
-#[derive(Debug)]
-struct Rows {
-    held: Arc<ActivityDays>,
-    order: Arc<(Vec<u32>, Vec<usize>)>,
-    schema: SchemaRef,
-}
-
-impl PartitionStream for Rows {
-    fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    fn execute(&self, _: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let (held, order, schema) = (self.held.clone(), self.order.clone(), self.schema.clone());
-        let days = futures::stream::iter(0..held.days)
-            .map(move |day| held.day(day, &order.0, &order.1, &schema))
-            .filter(|batch| futures::future::ready(batch.as_ref().map_or(true, |b| b.num_rows() > 0)));
-        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), days))
     }
 }
 

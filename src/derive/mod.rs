@@ -3,6 +3,7 @@
 //! the timetable and class lists) and the daily rollups the rating reads.
 
 pub mod activity_days;
+pub mod attendance_days;
 pub mod rollups;
 pub mod swipes;
 

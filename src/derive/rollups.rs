@@ -10,6 +10,7 @@ use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 
 use super::activity_days::ActivityDays;
+use super::attendance_days::AttendanceDays;
 use super::{day_between, metadata};
 use crate::engine::cells::date;
 use crate::engine::session;
@@ -18,8 +19,9 @@ use crate::queries;
 use crate::warehouse::Warehouse;
 use crate::warehouse::tables;
 
-/// The most memory the activity rollup's array may take: 1 GiB holds a 300-day range for
-/// about 127,000 students (4 bytes a source a day). Wider ranges are grouped in SQL.
+/// The most memory each rollup's array may take: 1 GiB holds a 300-day range for about
+/// 127,000 students (4 bytes a source a day) in the activity rollup's, 298,000 in the
+/// attendance rollup's (12 bytes a day). Wider ranges are grouped in SQL.
 const BUDGET_BYTES: usize = 1 << 30;
 
 /// What [`roll_up`] did.
@@ -27,10 +29,18 @@ const BUDGET_BYTES: usize = 1 << 30;
 pub struct Rolled {
     /// The wall time of each rollup.
     pub phases: [(&'static str, Duration); 2],
-    /// In a full recomputation counted in memory (without a memory limit), the activity
-    /// rollup's array: the whole of `daily_activity` as written, for the rating to read
-    /// instead of the table.
+    /// The arrays a full recomputation counted in memory (without a memory limit).
+    pub counted: Counted,
+}
+
+/// The rollups' arrays a full recomputation counted in memory: each the whole of its table
+/// as written, for the rating to read instead of the table.
+#[derive(Debug, Default)]
+pub struct Counted {
+    /// The whole of `daily_activity`.
     pub activity: Option<Arc<ActivityDays>>,
+    /// The whole of `daily_attendance`.
+    pub attendance: Option<Arc<AttendanceDays>>,
 }
 
 /// Recomputes both rollups for the days `lo..=hi`: replaces just those days, or the
@@ -49,16 +59,23 @@ pub async fn roll_up(warehouse: &Warehouse, ctx: &SessionContext, (lo, hi): (i32
         .write_frame(&tables::DAILY_ACTIVITY, rollup, Some(replace.clone()), metadata("daily activity rollup"))
         .await?;
     let activity = started.elapsed();
-    let excusing = ("excusing", ScalarValue::from(settings.excusing_kinds()));
-    let attendance =
-        queries::plan(ctx, "derive/daily_attendance", &[range[0].clone(), range[1].clone(), excusing]).await?;
+    let excusing = settings.excusing_kinds();
+    let counted = AttendanceDays::read(ctx, (lo, hi), &excusing, BUDGET_BYTES).await?.map(Arc::new);
+    let attendance = match &counted {
+        Some(days) => days.frame(ctx)?,
+        None => {
+            let params = [range[0].clone(), range[1].clone(), ("excusing", ScalarValue::from(excusing))];
+            queries::plan(ctx, "derive/daily_attendance", &params).await?
+        }
+    };
     warehouse
         .write_frame(&tables::DAILY_ATTENDANCE, attendance, Some(replace), metadata("daily attendance rollup"))
         .await?;
     session::register(ctx, warehouse, &tables::DAILY_ACTIVITY).await?;
     session::register(ctx, warehouse, &tables::DAILY_ATTENDANCE).await?;
     let phases = [("activity rollup", activity), ("attendance rollup", started.elapsed() - activity)];
-    // Under a memory limit the rating takes its sums in SQL: the array goes back to the pool.
+    // Under a memory limit the rating takes its sums in SQL: the arrays go back to the pool.
     let keep = full && warehouse.config().engine.memory_limit_mib == 0;
-    Ok(Rolled { phases, activity: held.filter(|_| keep) })
+    let counted = Counted { activity: held.filter(|_| keep), attendance: counted.filter(|_| keep) };
+    Ok(Rolled { phases, counted })
 }

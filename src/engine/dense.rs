@@ -8,14 +8,26 @@
 //! against a fixed budget; a block that does not fit ends the array, and the caller takes
 //! its SQL path instead.
 
-use arrow::array::ArrayRef;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch};
+use arrow::datatypes::SchemaRef;
+use datafusion::catalog::streaming::StreamingTable;
 // The engine's hash map (foldhash): a student id is looked up once per row read, tens of
 // millions of times a run, where the standard library's SipHash costs several times more.
 use datafusion::common::{DataFusionError, HashMap};
+use datafusion::dataframe::DataFrame;
+use datafusion::datasource::provider_as_source;
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
-use datafusion::prelude::SessionContext;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{LogicalPlanBuilder, SortExpr};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
+use datafusion::prelude::{SessionContext, col};
+use futures::StreamExt;
 
 use super::strings::with_strings;
+use crate::error::{Error, Result};
 
 /// Students per block.
 pub const BLOCK: usize = 1024;
@@ -138,6 +150,65 @@ impl StudentCells {
     pub fn cells_mut(&mut self, place: u32) -> &mut [u32] {
         let (block, at) = (place as usize / BLOCK, place as usize % BLOCK * self.per_student);
         &mut self.blocks[block][at..at + self.per_student]
+    }
+}
+
+/// A table's rows that a stage's own code makes from its arrays a day at a time, as they
+/// are written (a rollup counted in a dense array).
+pub trait DayRows: std::fmt::Debug + Send + Sync + 'static {
+    /// Days held.
+    fn days(&self) -> usize;
+    /// The rows of one day (counted from the first held), in `schema`'s columns; empty
+    /// when the day has none.
+    fn day(&self, day: usize, schema: &SchemaRef) -> datafusion::error::Result<RecordBatch>;
+}
+
+/// `rows` as a frame to write under the query name `name`: day after day, in the order the
+/// columns `order` name (ascending, the first being the day), which the rows come in.
+///
+/// The view declares that order and is planned in one partition, so the plan keeps the rows
+/// as they come and the written files keep their order: spread over the session's
+/// partitions they would be merged back in any order, and sorting them again costs seconds
+/// at year scale.
+pub fn day_by_day(
+    ctx: &SessionContext,
+    name: &str,
+    schema: SchemaRef,
+    rows: Arc<dyn DayRows>,
+    order: &[&str],
+) -> Result<DataFrame> {
+    let order: Vec<SortExpr> = order.iter().map(|c| col(*c).sort(true, false)).collect();
+    let stream = Days { rows, schema: schema.clone() };
+    let table = StreamingTable::try_new(schema, vec![Arc::new(stream)])
+        .map_err(|e| Error::query(name, e))?
+        .with_sort_order(order.clone());
+    let mut state = ctx.state();
+    state.config_mut().options_mut().execution.target_partitions = 1;
+    let plan = LogicalPlanBuilder::scan(name, provider_as_source(Arc::new(table)), None)
+        .and_then(|scan| scan.sort(order))
+        .and_then(LogicalPlanBuilder::build)
+        .map_err(|e| Error::query(name, e))?;
+    Ok(DataFrame::new(state, plan))
+}
+
+/// The stream of [`day_by_day`]'s rows: each day's, made when the writer asks for it.
+#[derive(Debug)]
+struct Days {
+    rows: Arc<dyn DayRows>,
+    schema: SchemaRef,
+}
+
+impl PartitionStream for Days {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let (rows, schema) = (self.rows.clone(), self.schema.clone());
+        let days = futures::stream::iter(0..rows.days())
+            .map(move |day| rows.day(day, &schema))
+            .filter(|batch| futures::future::ready(batch.as_ref().map_or(true, |b| b.num_rows() > 0)));
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), days))
     }
 }
 

@@ -109,11 +109,11 @@ pub async fn rate_locked(
     let plan = plan::plan(force_full, &digest, as_of_day, span, last_run.as_ref(), changes);
 
     let mut phases = Vec::new();
-    let mut counted = None;
+    let mut counted = rollups::Counted::default();
     if let Some(range) = plan.roll {
         let rolled = rollups::roll_up(warehouse, ctx, range, plan.full).await?;
         phases.extend(rolled.phases);
-        counted = rolled.activity;
+        counted = rolled.counted;
     }
 
     let mut ratings = 0;
@@ -123,7 +123,7 @@ pub async fn rate_locked(
         let rating = Instant::now();
         let params = rating_params(settings, lo, hi, warehouse.clock().now_micros());
         let limited = warehouse.config().engine.memory_limit_mib > 0;
-        let frame = rating_frame(ctx, settings, &params, (lo, hi), limited, counted.take()).await?;
+        let frame = rating_frame(ctx, settings, &params, (lo, hi), limited, std::mem::take(&mut counted)).await?;
         let replace = if plan.full { None } else { Some(day_between(lo, hi)) };
         let mut meta = derive::metadata("rate");
         meta.insert("rollcall.query_sha256".into(), queries::digest("rating/ratings")?.into());
@@ -173,6 +173,9 @@ pub const MODEL_QUERIES: &[&str] = &[
     "derive/daily_activity",
     "derive/activity_rows",
     "derive/daily_attendance",
+    "derive/expected_sessions",
+    "derive/attended_sessions",
+    "derive/excusing_absences",
     "rating/grid",
     "rating/signals",
     "rating/activity_signal_rows",
@@ -203,8 +206,8 @@ pub fn model_digest(settings: &RatingConfig) -> Result<String> {
 const RANGE_JOIN_MAX_DAYS: i32 = 10;
 
 /// The ratings of the days `lo..=hi`: `rating/ratings` over `windowed`, the students and
-/// days to rate (`rating/grid`) with their window sums. `counted` is the activity rollup
-/// when this run has just counted the whole of it in memory.
+/// days to rate (`rating/grid`) with their window sums. `counted` holds the rollups this
+/// run has just counted whole in memory.
 ///
 /// For more than a few days the sums come from dense arrays (`windows`), and the cohort
 /// ranks from Rust (`cohorts`, which holds the scored rows in memory). Under a memory limit
@@ -218,13 +221,14 @@ async fn rating_frame(
     params: &[(&str, ScalarValue)],
     (lo, hi): (i32, i32),
     limited: bool,
-    counted: Option<std::sync::Arc<derive::activity_days::ActivityDays>>,
+    counted: rollups::Counted,
 ) -> Result<datafusion::dataframe::DataFrame> {
     if hi - lo + 1 > RANGE_JOIN_MAX_DAYS && !limited {
         let reach = (i64::from(lo) - i64::from(settings.window_days) + 1, i64::from(hi));
         let (window, budget) = (settings.window_days as usize, windows::BUDGET_BYTES);
-        let signals = windows::DailySignals::read(ctx, params, reach, window, budget, counted.as_deref()).await?;
-        // The rollup's array is read; its memory goes back before the rows are scored.
+        let (activity, attendance) = (counted.activity.as_deref(), counted.attendance.as_deref());
+        let signals = windows::DailySignals::read(ctx, params, reach, window, budget, activity, attendance).await?;
+        // The rollups' arrays are read; their memory goes back before the rows are scored.
         drop(counted);
         if let Some(signals) = signals {
             windows::register(ctx, queries::plan(ctx, "rating/grid", params).await?, signals).await?;

@@ -29,6 +29,7 @@ use datafusion::scalar::ScalarValue;
 use futures::StreamExt;
 
 use crate::derive::activity_days::ActivityDays;
+use crate::derive::attendance_days::AttendanceDays;
 use crate::domain::signal::Signal;
 use crate::engine::dense::StudentCells;
 use crate::engine::strings::{column_ref as column, compact_text, int64_ref as int64, with_strings};
@@ -76,8 +77,9 @@ pub struct DailySignals {
 
 impl DailySignals {
     /// Reads the rollups' rows for the days `from..=hi` (day numbers) into the array, the
-    /// activity from `activity` when given (the whole of `daily_activity`, counted by this
-    /// run), else from the table; `None` if it would take more than `budget` bytes or the
+    /// activity from `activity` and the attendance from `attendance` when given (the whole
+    /// of `daily_activity` and of `daily_attendance`, counted by this run), else from the
+    /// tables; `None` if it would take more than `budget` bytes or the
     /// session's memory pool has not the room.
     pub async fn read(
         ctx: &SessionContext,
@@ -86,6 +88,7 @@ impl DailySignals {
         window: usize,
         budget: usize,
         activity: Option<&ActivityDays>,
+        attendance: Option<&AttendanceDays>,
     ) -> Result<Option<DailySignals>> {
         let days =
             usize::try_from(hi - from + 1).map_err(|_| Error::Internal("rating: an empty range of days".into()))?;
@@ -98,17 +101,43 @@ impl DailySignals {
         if !taken {
             return Ok(None);
         }
-        let taken = queries::each_batch(ctx, "rating/attendance_signal_rows", params, |b| signals.add(b)).await?;
+        let taken = match attendance {
+            Some(attendance) => signals.add_attendance(attendance),
+            None => queries::each_batch(ctx, "rating/attendance_signal_rows", params, |b| signals.add(b)).await?,
+        };
         Ok(taken.then_some(signals))
+    }
+
+    /// The days both `self` and an array starting on day `first` with `days` days hold:
+    /// (the array's first such day, ours, how many), counted from each's first.
+    fn overlap(&self, first: i32, days: usize) -> (usize, usize, usize) {
+        let skip = self.from - i64::from(first);
+        let (theirs, ours) = if skip >= 0 { (skip as usize, 0) } else { (0, (-skip) as usize) };
+        (theirs, ours, days.saturating_sub(theirs).min(self.days.saturating_sub(ours)))
+    }
+
+    /// Adds the sessions `attendance` counted on the days held; false when the array would not fit.
+    fn add_attendance(&mut self, attendance: &AttendanceDays) -> bool {
+        let (first, days) = attendance.range();
+        let (theirs, ours, overlap) = self.overlap(first, days);
+        for (id, counted) in attendance.students() {
+            let Some(place) = self.cells.place_of(id) else { return false };
+            let cells = self.cells.cells_mut(place);
+            for day in 0..overlap {
+                if let Some((expected, attended)) = AttendanceDays::on(counted, theirs + day) {
+                    let cells = &mut cells[(ours + day) * SLOTS..][..SLOTS];
+                    cells[EXPECTED] = expected;
+                    cells[ATTENDED] = attended;
+                }
+            }
+        }
+        true
     }
 
     /// Adds the events `activity` counted on the days held; false when the array would not fit.
     fn add_counted(&mut self, activity: &ActivityDays) -> bool {
         let (first, days) = activity.range();
-        // The days both hold, from the first of each.
-        let skip = self.from - i64::from(first);
-        let (theirs, ours) = if skip >= 0 { (skip as usize, 0) } else { (0, (-skip) as usize) };
-        let overlap = days.saturating_sub(theirs).min(self.days.saturating_sub(ours));
+        let (theirs, ours, overlap) = self.overlap(first, days);
         for (id, counted) in activity.students() {
             let Some(place) = self.cells.place_of(id) else { return false };
             let cells = self.cells.cells_mut(place);
@@ -289,6 +318,7 @@ fn slot(source: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::cells::date;
     use arrow::array::{Date32Array, StringArray};
     use rand::{Rng, SeedableRng};
 
@@ -408,8 +438,10 @@ mod tests {
                 queries::compose(&[("daily_signals", "rating/signals")], "rating/windowed_running").unwrap();
             let expected = sorted(queries::plan_text(&ctx, "sql", &statement, &params).await.unwrap()).await;
             let reach = (i64::from(lo) - window + 1, i64::from(hi));
-            let signals =
-                DailySignals::read(&ctx, &params, reach, window as usize, BUDGET_BYTES, None).await.unwrap().unwrap();
+            let signals = DailySignals::read(&ctx, &params, reach, window as usize, BUDGET_BYTES, None, None)
+                .await
+                .unwrap()
+                .unwrap();
             register(&ctx, ctx.table("rating_grid").await.unwrap(), signals).await.unwrap();
             let dense = sorted(ctx.sql("SELECT * FROM windowed").await.unwrap()).await;
             assert_eq!(dense.len(), 10 * (120..165).filter(|d| d % 7 != 3).count(), "every row of the grid");
@@ -439,13 +471,55 @@ mod tests {
                     sorted(ctx.sql("SELECT * FROM windowed").await.unwrap()).await
                 }
             };
-            let stored = DailySignals::read(&ctx, &params, reach, window as usize, BUDGET_BYTES, None).await.unwrap();
+            let stored =
+                DailySignals::read(&ctx, &params, reach, window as usize, BUDGET_BYTES, None, None).await.unwrap();
             let stored = windowed(stored.unwrap()).await;
             assert!(stored.iter().any(|row| !row.contains("| 0  | 0  | 0")), "some rows have signals");
             // Every event lies in days 80 to 169.
             for counted_days in [(80, 169), (60, 200), (80, 175)] {
                 let counted = ActivityDays::read(&ctx, counted_days, BUDGET_BYTES).await.unwrap().unwrap();
-                let signals = DailySignals::read(&ctx, &params, reach, window as usize, BUDGET_BYTES, Some(&counted));
+                let signals =
+                    DailySignals::read(&ctx, &params, reach, window as usize, BUDGET_BYTES, Some(&counted), None);
+                assert_eq!(windowed(signals.await.unwrap().unwrap()).await, stored, "{window} {counted_days:?}");
+            }
+        }
+    }
+
+    /// The attendance counted in memory by a full run gives the sums reading the stored
+    /// rollup gives, whether the days it holds start before, at or after the first day a
+    /// window reaches.
+    #[tokio::test]
+    async fn sums_from_the_counted_attendance_are_the_sums_from_the_table() {
+        let ctx = tables(6);
+        // Sessions on days 95 to 129, of students S000 to S079, stored as the rollup of days
+        // 95 to 130; a 30-day window reaches back to day 91, a 21-day one to day 100.
+        crate::derive::attendance_days::tests::university_into(&ctx, 6);
+        let excusing = ScalarValue::from("authorised");
+        let params = [("lo", date(95)), ("hi", date(130)), ("excusing", excusing)];
+        let rollup = queries::plan(&ctx, "derive/daily_attendance", &params).await.unwrap().collect().await.unwrap();
+        ctx.deregister_table("daily_attendance").unwrap();
+        crate::engine::session::register_batches(&ctx, "daily_attendance", rollup[0].schema(), rollup).unwrap();
+        let (lo, hi) = (120i32, 164i32);
+        for window in [21i64, 30] {
+            let reach = (i64::from(lo) - window + 1, i64::from(hi));
+            let params =
+                vec![("from", date(reach.0 as i32)), ("hi", date(hi)), ("window", ScalarValue::Int64(Some(window)))];
+            let windowed = |signals: DailySignals| {
+                let ctx = &ctx;
+                async move {
+                    register(ctx, ctx.table("rating_grid").await.unwrap(), signals).await.unwrap();
+                    sorted(ctx.sql("SELECT * FROM windowed").await.unwrap()).await
+                }
+            };
+            let stored = DailySignals::read(&ctx, &params, reach, window as usize, BUDGET_BYTES, None, None);
+            let stored = windowed(stored.await.unwrap().unwrap()).await;
+            let attended =
+                stored.iter().filter(|row| row.split('|').nth(ATTENDED + 12).is_some_and(|c| c.trim() != "0"));
+            assert!(attended.count() > 50, "some rows have sessions attended");
+            for counted_days in [(95, 130), (80, 175), (91, 130)] {
+                let counted = AttendanceDays::read(&ctx, counted_days, "authorised", BUDGET_BYTES).await.unwrap();
+                let signals =
+                    DailySignals::read(&ctx, &params, reach, window as usize, BUDGET_BYTES, None, counted.as_ref());
                 assert_eq!(windowed(signals.await.unwrap().unwrap()).await, stored, "{window} {counted_days:?}");
             }
         }
@@ -458,9 +532,9 @@ mod tests {
         let params = vec![("from", crate::engine::cells::date(80)), ("hi", crate::engine::cells::date(169))];
         let one_student = 90 * SLOTS * size_of::<u32>();
         let block = crate::engine::dense::BLOCK * one_student;
-        let read = DailySignals::read(&ctx, &params, (80, 169), 14, block - 1, None).await.unwrap();
+        let read = DailySignals::read(&ctx, &params, (80, 169), 14, block - 1, None, None).await.unwrap();
         assert!(read.is_none());
-        let read = DailySignals::read(&ctx, &params, (80, 169), 14, block, None).await.unwrap().unwrap();
+        let read = DailySignals::read(&ctx, &params, (80, 169), 14, block, None, None).await.unwrap().unwrap();
         assert_eq!(read.cells.students().ids().len(), 40);
     }
 }

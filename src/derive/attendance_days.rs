@@ -1,0 +1,403 @@
+//! The daily attendance rollup counted in a dense array: the sessions expected of each
+//! student (`derive/expected_sessions`), the sessions they attended
+//! (`derive/attended_sessions`) and the absences that excuse (`derive/excusing_absences`)
+//! are read once each; every expected session is marked attended or excused and counted
+//! in one cell per student and day, and the cells holding sessions are written out day by
+//! day, students in id order: `derive/daily_attendance`'s rows in its order, without
+//! grouping 13 million marks by their text keys. A test compares the two. The query stays
+//! the path for a range whose array would not fit the budget or the session's memory.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, Date32Array, Int64Array, RecordBatch, StringBuilder};
+use arrow::datatypes::SchemaRef;
+use datafusion::common::{DataFusionError, HashMap};
+use datafusion::dataframe::DataFrame;
+use datafusion::prelude::SessionContext;
+use datafusion::scalar::ScalarValue;
+
+use crate::engine::cells::date;
+use crate::engine::dense::{self, DayRows, Places, StudentCells};
+use crate::engine::strings::{column_ref as column, int64_ref as int64, with_strings};
+use crate::error::{Error, Result};
+use crate::queries;
+use crate::warehouse::tables;
+
+/// Cells a student has a day: sessions expected of them (before excusing), attended,
+/// excused (expected, not attended, covered by an excusing absence).
+const CELLS: usize = 3;
+const SESSIONS: usize = 0;
+const ATTENDED: usize = 1;
+const EXCUSED: usize = 2;
+
+/// Sessions expected, attended and excused per student and day over a range of days.
+#[derive(Debug)]
+pub struct AttendanceDays {
+    /// The first day held, as a day number.
+    from: i32,
+    /// Days held from `from`.
+    days: usize,
+    /// Each student's days: `cells[day * CELLS + ..]`, a day with no session expected
+    /// being all 0 (and no row of the rollup).
+    cells: StudentCells,
+}
+
+/// The sessions met while reading, by place: their days and the students expected at and
+/// attending each.
+#[derive(Debug, Default)]
+struct Sessions {
+    places: Places,
+    days: Vec<i64>,
+    expected: Vec<Vec<u32>>,
+    attended: Vec<Vec<u32>>,
+}
+
+impl AttendanceDays {
+    /// Counts the sessions of the days `lo..=hi` (day numbers) into the array, the absence
+    /// kinds `excusing` (comma-separated) excusing what they cover; `None` if it would take
+    /// more than `budget` bytes or the session's memory pool has not the room.
+    pub async fn read(
+        ctx: &SessionContext,
+        (lo, hi): (i32, i32),
+        excusing: &str,
+        budget: usize,
+    ) -> Result<Option<AttendanceDays>> {
+        let params = [("lo", date(lo)), ("hi", date(hi))];
+        let days =
+            usize::try_from(hi - lo + 1).map_err(|_| Error::Internal("rollup: an empty range of days".into()))?;
+        let cells = StudentCells::new(ctx, "daily attendance rollup", days * CELLS, budget);
+        let mut held = AttendanceDays { from: lo, days, cells };
+        let mut sessions = Sessions::default();
+        let taken =
+            queries::each_batch(ctx, "derive/expected_sessions", &params, |b| held.expect(&mut sessions, b)).await?;
+        if !taken {
+            return Ok(None);
+        }
+        queries::each_batch(ctx, "derive/attended_sessions", &params, |b| held.attend(&mut sessions, b)).await?;
+        let mut absences: HashMap<u32, Vec<(i64, i64)>> = HashMap::default();
+        let kinds = [("excusing", ScalarValue::from(excusing))];
+        queries::each_batch(ctx, "derive/excusing_absences", &kinds, |batch| {
+            let (first, last) = (int64(batch, "first")?, int64(batch, "last")?);
+            with_strings(column(batch, "student_id")?, |ids| {
+                for i in 0..batch.num_rows() {
+                    // An absence without both days covers no session (as in the query's join).
+                    let place = if ids.is_null(i) { None } else { held.cells.students().get(ids.value(i)) };
+                    if let (Some(place), false, false) = (place, first.is_null(i), last.is_null(i)) {
+                        absences.entry(place).or_default().push((first.value(i), last.value(i)));
+                    }
+                }
+            })?;
+            Ok(true)
+        })
+        .await?;
+        held.count(sessions, &absences);
+        Ok(Some(held))
+    }
+
+    /// Adds a batch of `derive/expected_sessions` (student_id, session_id, n); false when
+    /// the array would not fit.
+    fn expect(&mut self, sessions: &mut Sessions, batch: &RecordBatch) -> datafusion::error::Result<bool> {
+        let n = int64(batch, "n")?;
+        let Some(students) = self.cells.places(column(batch, "student_id")?)? else { return Ok(false) };
+        let (from, to) = (i64::from(self.from), i64::from(self.from) + self.days as i64);
+        let places = session_places(column(batch, "session_id")?, |id| {
+            let place = sessions.places.get_or_add(id)?;
+            if place as usize == sessions.days.len() {
+                sessions.days.push(i64::MIN);
+                sessions.expected.push(Vec::new());
+                sessions.attended.push(Vec::new());
+            }
+            Some(place)
+        })?;
+        for (i, (student, session)) in students.into_iter().zip(places).enumerate() {
+            let Some(session) = session else { return Ok(false) };
+            let day = n.value(i);
+            if n.is_null(i) || day < from || day >= to {
+                return Err(DataFusionError::Internal("rollup: a session outside the days read".into()));
+            }
+            let s = session as usize;
+            sessions.days[s] = day;
+            sessions.expected[s].push(student);
+        }
+        Ok(true)
+    }
+
+    /// Adds a batch of `derive/attended_sessions` (student_id, session_id): the marks of
+    /// sessions expected of the student (others count for nothing).
+    fn attend(&self, sessions: &mut Sessions, batch: &RecordBatch) -> datafusion::error::Result<bool> {
+        let places = session_places(column(batch, "session_id")?, |id| sessions.places.get(id))?;
+        with_strings(column(batch, "student_id")?, |ids| {
+            for (i, session) in places.into_iter().enumerate() {
+                let student = if ids.is_null(i) { None } else { self.cells.students().get(ids.value(i)) };
+                if let (Some(session), Some(student)) = (session, student) {
+                    sessions.attended[session as usize].push(student);
+                }
+            }
+        })?;
+        Ok(true)
+    }
+
+    /// Counts each session expected of each student once: attended, or else excused when
+    /// an excusing absence of theirs covers its day.
+    fn count(&mut self, mut sessions: Sessions, absences: &HashMap<u32, Vec<(i64, i64)>>) {
+        let from = i64::from(self.from);
+        for (s, expected) in sessions.expected.iter_mut().enumerate() {
+            let day = sessions.days[s];
+            let attended = &mut sessions.attended[s];
+            // A class list names a student once, and a counted swipe marks a session once;
+            // should either repeat, the session still counts once, as the query's grouping has it.
+            expected.sort_unstable();
+            expected.dedup();
+            attended.sort_unstable();
+            let at = ((day - from) as usize) * CELLS;
+            for &student in expected.iter() {
+                let came = attended.binary_search(&student).is_ok();
+                let excused = !came
+                    && absences.get(&student).is_some_and(|spans| spans.iter().any(|&(a, b)| a <= day && day <= b));
+                let cells = &mut self.cells.cells_mut(student)[at..at + CELLS];
+                cells[SESSIONS] += 1;
+                cells[ATTENDED] += u32::from(came);
+                cells[EXCUSED] += u32::from(excused);
+            }
+        }
+    }
+
+    /// The first day held (a day number) and the number of days held.
+    pub fn range(&self) -> (i32, usize) {
+        (self.from, self.days)
+    }
+
+    /// Each student expected at a session, with their cells; [`AttendanceDays::on`] reads a day's.
+    pub fn students(&self) -> impl Iterator<Item = (&str, &[u32])> {
+        let ids = self.cells.students().ids();
+        (0..ids.len()).map(|place| (&*ids[place], self.cells.cells(place as u32)))
+    }
+
+    /// The sessions expected (not excused) and attended on day `day` (counted from the
+    /// first held) of a student's cells from [`AttendanceDays::students`]; `None` when no
+    /// session was expected of them that day.
+    pub fn on(cells: &[u32], day: usize) -> Option<(u32, u32)> {
+        let cells = &cells[day * CELLS..][..CELLS];
+        (cells[SESSIONS] > 0).then(|| (cells[SESSIONS] - cells[EXCUSED], cells[ATTENDED]))
+    }
+
+    /// The rollup's rows as a frame to write: day by day, students in id order
+    /// (`derive/daily_attendance`'s columns and order), made as they are written. The
+    /// array stays with the caller (a full run's rating reads it again).
+    pub fn frame(self: &Arc<Self>, ctx: &SessionContext) -> Result<DataFrame> {
+        let rows = Rows { held: self.clone(), students: self.cells.students().in_id_order() };
+        let order = ["day", "student_id"];
+        dense::day_by_day(ctx, "derive/daily_attendance", tables::DAILY_ATTENDANCE.schema(), Arc::new(rows), &order)
+    }
+}
+
+/// Each row's session's place by `place` (given the session id), looked up once for a run
+/// of rows of one session; `None` for a session `place` does not give one.
+fn session_places(
+    ids: &ArrayRef,
+    mut place: impl FnMut(&str) -> Option<u32>,
+) -> datafusion::error::Result<Vec<Option<u32>>> {
+    with_strings(ids, |ids| {
+        let mut places = Vec::with_capacity(ids.len());
+        let mut last: Option<(&str, Option<u32>)> = None;
+        for i in 0..ids.len() {
+            let id = if ids.is_null(i) { None } else { Some(ids.value(i)) };
+            let found = match (last, id) {
+                (_, None) => None,
+                (Some((previous, found)), Some(id)) if previous == id => found,
+                (_, Some(id)) => {
+                    let found = place(id);
+                    last = Some((id, found));
+                    found
+                }
+            };
+            places.push(found);
+        }
+        places
+    })
+}
+
+/// The rollup's rows, made a day at a time as they are written: the array and the
+/// students' order.
+#[derive(Debug)]
+struct Rows {
+    held: Arc<AttendanceDays>,
+    students: Vec<u32>,
+}
+
+impl DayRows for Rows {
+    fn days(&self) -> usize {
+        self.held.days
+    }
+
+    fn day(&self, day: usize, schema: &SchemaRef) -> datafusion::error::Result<RecordBatch> {
+        let held = &self.held;
+        let mut ids = StringBuilder::new();
+        let (mut expected, mut attended, mut excused) = (Vec::new(), Vec::new(), Vec::new());
+        for &place in &self.students {
+            let cells = &held.cells.cells(place)[day * CELLS..][..CELLS];
+            if cells[SESSIONS] > 0 {
+                ids.append_value(&held.cells.students().ids()[place as usize]);
+                expected.push(i64::from(cells[SESSIONS] - cells[EXCUSED]));
+                attended.push(i64::from(cells[ATTENDED]));
+                excused.push(i64::from(cells[EXCUSED]));
+            }
+        }
+        let rows = expected.len();
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(ids.finish()),
+            Arc::new(Date32Array::from(vec![held.from + day as i32; rows])),
+            Arc::new(Int64Array::from(expected)),
+            Arc::new(Int64Array::from(attended)),
+            Arc::new(Int64Array::from(excused)),
+        ];
+        Ok(RecordBatch::try_new(schema.clone(), columns)?)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use arrow::array::StringArray;
+    use rand::{Rng, SeedableRng};
+
+    fn texts(values: Vec<Option<String>>) -> ArrayRef {
+        Arc::new(StringArray::from(values))
+    }
+
+    fn dates(values: Vec<Option<i32>>) -> ArrayRef {
+        Arc::new(Date32Array::from(values))
+    }
+
+    fn register(ctx: &SessionContext, name: &str, columns: Vec<(&str, ArrayRef)>) {
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        crate::engine::session::register_batches(ctx, name, batch.schema(), vec![batch]).unwrap();
+    }
+
+    /// Random students (some inactive, some distance learners, some without a mode),
+    /// sessions on days in and around the range, class lists naming some students twice
+    /// and some unknown students and sessions, attendance on the session's day or a day
+    /// off, and absences of excusing and other kinds, some open-ended; sessions fall on
+    /// days 95 to 129.
+    pub(crate) fn university(seed: u64) -> SessionContext {
+        let ctx = SessionContext::new();
+        university_into(&ctx, seed);
+        ctx
+    }
+
+    /// [`university`]'s tables, registered in `ctx`.
+    pub(crate) fn university_into(ctx: &SessionContext, seed: u64) {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let id = |i: usize| Some(format!("S{i:03}"));
+        let (students, sessions) = (80, 120);
+        let statuses = ["active", "active", "active", "withdrawn"];
+        let modes = [Some("full-time"), Some("part-time"), Some("distance"), None];
+        register(
+            ctx,
+            "students",
+            vec![
+                ("student_id", texts((0..students).map(id).collect())),
+                ("status", texts((0..students).map(|_| Some(statuses[rng.random_range(0..4)].into())).collect())),
+                ("mode", texts((0..students).map(|_| modes[rng.random_range(0..4)].map(Into::into)).collect())),
+            ],
+        );
+        let days: Vec<i32> = (0..sessions).map(|_| rng.random_range(95..130)).collect();
+        register(
+            ctx,
+            "sessions",
+            vec![
+                ("session_id", texts((0..sessions).map(|s| Some(format!("X{s}"))).collect())),
+                ("day", dates(days.iter().map(|d| Some(*d)).collect())),
+            ],
+        );
+        let (mut lists, mut members) = (vec![], vec![]);
+        for _ in 0..3_000 {
+            lists.push(Some(format!("X{}", rng.random_range(0..sessions + 5))));
+            members.push(id(rng.random_range(0..students + 5)));
+        }
+        register(
+            ctx,
+            "class_lists",
+            vec![("session_id", texts(lists.clone())), ("student_id", texts(members.clone()))],
+        );
+        let (mut present, mut at, mut on) = (vec![], vec![], vec![]);
+        for i in 0..2_000 {
+            // Half the marks are of a listed student, the rest of anyone.
+            let (session, student) = if i % 2 == 0 {
+                let k = rng.random_range(0..lists.len());
+                (lists[k].clone(), members[k].clone())
+            } else {
+                (Some(format!("X{}", rng.random_range(0..sessions))), id(rng.random_range(0..students)))
+            };
+            let s: usize = session.as_deref().unwrap()[1..].parse().unwrap();
+            let day = days.get(s).copied().unwrap_or(100) + rng.random_range(-2..=2);
+            present.push(student);
+            at.push(session);
+            on.push(Some(day));
+        }
+        register(
+            ctx,
+            "attendance",
+            vec![("student_id", texts(present)), ("session_id", texts(at)), ("day", dates(on))],
+        );
+        let kinds = ["authorised", "sickness", "unauthorised"];
+        let (mut who, mut starts, mut ends, mut kind) = (vec![], vec![], vec![], vec![]);
+        for _ in 0..60 {
+            let start = rng.random_range(90..130);
+            who.push(id(rng.random_range(0..students)));
+            starts.push(Some(start));
+            ends.push(if rng.random_bool(0.1) { None } else { Some(start + rng.random_range(0..6)) });
+            kind.push(Some(kinds[rng.random_range(0..3)].to_string()));
+        }
+        register(
+            ctx,
+            "absences",
+            vec![
+                ("student_id", texts(who)),
+                ("starts_on", dates(starts)),
+                ("ends_on", dates(ends)),
+                ("kind", texts(kind)),
+            ],
+        );
+    }
+
+    async fn text(df: DataFrame) -> String {
+        let batches = df.collect().await.unwrap();
+        arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string()
+    }
+
+    /// The dense count gives `derive/daily_attendance`'s rows, in its order.
+    #[tokio::test]
+    async fn the_dense_rollup_is_the_grouped_query_row_for_row() {
+        let excusing = "authorised,sickness";
+        for seed in [1, 2, 3] {
+            let ctx = university(seed);
+            let (lo, hi) = (100, 120);
+            let params = [("lo", date(lo)), ("hi", date(hi)), ("excusing", ScalarValue::from(excusing))];
+            let grouped = queries::plan(&ctx, "derive/daily_attendance", &params).await.unwrap();
+            let grouped = grouped.collect().await.unwrap();
+            let excused: i64 = grouped.iter().map(|b| int64(b, "excused").unwrap().iter().flatten().sum::<i64>()).sum();
+            let attended: i64 =
+                grouped.iter().map(|b| int64(b, "attended").unwrap().iter().flatten().sum::<i64>()).sum();
+            assert!(excused > 5 && attended > 100, "excused {excused}, attended {attended}");
+            let grouped = arrow::util::pretty::pretty_format_batches(&grouped).unwrap().to_string();
+            let dense = AttendanceDays::read(&ctx, (lo, hi), excusing, 1 << 20).await.unwrap().unwrap();
+            let dense = Arc::new(dense);
+            let plan = dense.frame(&ctx).unwrap().create_physical_plan().await.unwrap();
+            let shown = datafusion::physical_plan::displayable(plan.as_ref()).indent(true).to_string();
+            assert!(!shown.contains("Sort") && !shown.contains("Repartition"), "{shown}");
+            let dense = text(dense.frame(&ctx).unwrap()).await;
+            assert!(grouped.lines().count() > 200, "{}", grouped.lines().count());
+            assert_eq!(dense, grouped, "seed {seed}");
+        }
+    }
+
+    /// An array past the budget leaves the rollup to the query.
+    #[tokio::test]
+    async fn what_does_not_fit_is_left_to_the_query() {
+        let ctx = university(4);
+        let block = dense::BLOCK * 21 * CELLS * size_of::<u32>();
+        assert!(AttendanceDays::read(&ctx, (100, 120), "authorised", block - 1).await.unwrap().is_none());
+        assert!(AttendanceDays::read(&ctx, (100, 120), "authorised", block).await.unwrap().is_some());
+    }
+}
