@@ -21,7 +21,8 @@ WITH rated_days AS (
 -- its status_date (and a completed student up to the completion date); without a
 -- status_date the status holds all along. So a status change keeps the ratings before it.
 monitored AS (
-    SELECT student_id, programme_code, stage, department, mode, start_date, completion_date, status, status_date
+    SELECT student_id, programme_code, stage, department, mode, start_date, completion_date, status, status_date,
+           student_id IN (SELECT student_id FROM status_periods) AS has_periods
     FROM students
     WHERE status = 'active' OR status_date IS NOT NULL OR (status = 'completed' AND completion_date IS NOT NULL)
        OR student_id IN (SELECT student_id FROM status_periods WHERE status = 'active')
@@ -38,10 +39,14 @@ exempt AS (
     FROM absences
     WHERE array_has(string_to_array($exempting, ','), kind)
 ),
+-- Each student's days carry what decides whether they are rated (status, status_date,
+-- whether the student has status periods), so the millions of student-days are filtered
+-- as they stream and never joined to the students again.
 grid AS (
     SELECT m.student_id, m.programme_code, m.stage, m.department, m.mode,
            d.day, d.academic_year, d.term, d.term_week,
-           CAST(CAST(d.day AS INT) AS BIGINT) AS n, d.teaching_days
+           CAST(CAST(d.day AS INT) AS BIGINT) AS n, d.teaching_days,
+           m.status, m.status_date, m.completion_date, m.has_periods
     FROM monitored m
     CROSS JOIN rated_days d
     WHERE d.day >= m.start_date
@@ -52,31 +57,29 @@ grid AS (
 by_record AS (
     SELECT g.*, CAST(NULL AS VARCHAR) AS period_status
     FROM grid g
-    JOIN monitored m ON m.student_id = g.student_id
-    WHERE g.student_id NOT IN (SELECT student_id FROM status_periods)
+    WHERE NOT g.has_periods
 ),
 by_period AS (
     SELECT g.*, p.status AS period_status,
            row_number() OVER (PARTITION BY g.student_id, g.day ORDER BY p.k DESC NULLS LAST) AS pick
     FROM grid g
     LEFT JOIN period_days p ON p.student_id = g.student_id AND g.day BETWEEN p.starts_on AND p.ends_on
-    WHERE g.student_id IN (SELECT student_id FROM status_periods)
+    WHERE g.has_periods
 ),
 in_force AS (
     SELECT * FROM by_record
     UNION ALL
     SELECT student_id, programme_code, stage, department, mode, day, academic_year, term, term_week, n,
-           teaching_days, period_status
+           teaching_days, status, status_date, completion_date, has_periods, period_status
     FROM by_period
     WHERE pick = 1
 ),
 rated AS (
-    SELECT i.*
+    SELECT *
     FROM in_force i
-    JOIN monitored m ON m.student_id = i.student_id
     WHERE CASE WHEN i.period_status IS NOT NULL THEN i.period_status = 'active'
-               ELSE m.status = 'active' OR i.day < m.status_date
-                    OR (m.status = 'completed' AND m.status_date IS NULL)
+               ELSE i.status = 'active' OR i.day < i.status_date
+                    OR (i.status = 'completed' AND i.status_date IS NULL)
           END
 )
 SELECT g.student_id, g.programme_code, g.stage, g.department, g.mode, g.day, g.academic_year, g.term, g.term_week,
