@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::compute::SortOptions;
 use arrow::datatypes::{DataType, TimeUnit};
 use chrono_tz::Tz;
@@ -167,39 +167,57 @@ pub(super) struct Shown {
 }
 
 impl Shown {
-    /// One value as the pages show it.
-    fn cell(&self, name: &str, column: &ArrayRef, row: usize) -> String {
-        if column.is_null(row) {
-            return String::new();
-        }
-        if STAFF_COLUMNS.contains(&name) && !self.staff_names {
+    /// A column of a page's rows made ready to show: cast once (the pages show times in
+    /// the warehouse's zone, numbers rounded, the rest as text), then read row by row.
+    fn column(&self, name: &str, column: &ArrayRef) -> ShownColumn {
+        let hidden = STAFF_COLUMNS.contains(&name) && !self.staff_names;
+        let (kind, to) = match column.data_type() {
+            DataType::Timestamp(TimeUnit::Microsecond, _) => (Kind::Time, DataType::Int64),
+            DataType::Float64 | DataType::Float32 => (Kind::Number, DataType::Float64),
+            _ => (Kind::Text, DataType::Utf8),
+        };
+        let values = arrow::compute::cast(column, &to).ok();
+        ShownColumn { hidden, kind, values, tz: self.tz }
+    }
+}
+
+/// How a column's values are shown.
+enum Kind {
+    Time,
+    Number,
+    Text,
+}
+
+/// A column of a page's rows, cast once for showing.
+struct ShownColumn {
+    /// A staff column shown without names.
+    hidden: bool,
+    kind: Kind,
+    /// The values cast for `kind` (`None` if they could not be: shown empty).
+    values: Option<ArrayRef>,
+    tz: Tz,
+}
+
+impl ShownColumn {
+    /// Row `row`'s value as the pages show it.
+    fn cell(&self, row: usize) -> String {
+        let Some(values) = self.values.as_ref().filter(|v| v.is_valid(row)) else { return String::new() };
+        if self.hidden {
             return "a member of staff".into();
         }
-        match column.data_type() {
-            DataType::Timestamp(TimeUnit::Microsecond, _) => {
-                let micros = arrow::compute::cast(column, &DataType::Int64)
-                    .ok()
-                    .and_then(|a| a.as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(row)));
-                micros
-                    .and_then(chrono::DateTime::from_timestamp_micros)
-                    .map(|t| t.with_timezone(&self.tz).format("%Y-%m-%d %H:%M %Z").to_string())
-                    .unwrap_or_default()
-            }
-            DataType::Float64 | DataType::Float32 => {
-                let value = arrow::compute::cast(column, &DataType::Float64)
-                    .ok()
-                    .and_then(|a| a.as_any().downcast_ref::<arrow::array::Float64Array>().map(|a| a.value(row)))
-                    .unwrap_or(f64::NAN);
+        match self.kind {
+            Kind::Time => values
+                .as_primitive_opt::<arrow::datatypes::Int64Type>()
+                .and_then(|a| chrono::DateTime::from_timestamp_micros(a.value(row)))
+                .map(|t| t.with_timezone(&self.tz).format("%Y-%m-%d %H:%M %Z").to_string())
+                .unwrap_or_default(),
+            Kind::Number => {
+                let value =
+                    values.as_primitive_opt::<arrow::datatypes::Float64Type>().map_or(f64::NAN, |a| a.value(row));
                 let text = format!("{value:.2}");
                 text.trim_end_matches('0').trim_end_matches('.').to_string()
             }
-            _ => arrow::compute::cast(column, &DataType::Utf8)
-                .ok()
-                .and_then(|a| {
-                    let a = a.as_any().downcast_ref::<StringArray>()?.clone();
-                    a.is_valid(row).then(|| a.value(row).to_string())
-                })
-                .unwrap_or_default(),
+            Kind::Text => values.as_string_opt::<i32>().map(|a| a.value(row).to_string()).unwrap_or_default(),
         }
     }
 }
@@ -229,12 +247,20 @@ fn table_html(shown: &Shown, batch: &RecordBatch, from: usize, to: usize) -> Str
         let _ = write!(html, "<th scope=\"col\">{}</th>", escape(&column_title(f.name())));
     }
     html.push_str("</tr></thead><tbody>");
-    for r in from..to.min(batch.num_rows()) {
+    // Each column of the page's rows is cast once, not once a cell.
+    let to = to.min(batch.num_rows());
+    let page = batch.slice(from.min(to), to - from.min(to));
+    let columns: Vec<(bool, ShownColumn)> = schema
+        .fields()
+        .iter()
+        .zip(page.columns())
+        .map(|(f, column)| (f.data_type().is_numeric(), shown.column(f.name(), column)))
+        .collect();
+    for r in 0..page.num_rows() {
         html.push_str("<tr>");
-        for (f, column) in schema.fields().iter().zip(batch.columns()) {
-            let numeric = f.data_type().is_numeric();
-            let class = if numeric { " class=\"num\"" } else { "" };
-            let _ = write!(html, "<td{class}>{}</td>", escape(&shown.cell(f.name(), column, r)));
+        for (numeric, column) in &columns {
+            let class = if *numeric { " class=\"num\"" } else { "" };
+            let _ = write!(html, "<td{class}>{}</td>", escape(&column.cell(r)));
         }
         html.push_str("</tr>");
     }
