@@ -287,7 +287,7 @@ def main():
                 WHERE r.rating IS DISTINCT FROM d.rating)
     """).fetchone()
     if ours != theirs or differ != 0:
-        # This first reference predates the rating model's later rules (benches/duckdb/rating.py's
+        # This first reference no longer gives the model's ratings (benches/duckdb/rating.py's
         # expert references follow README's model and check every rating); a run that differs
         # says so and is not compared, and the ingest and SAR comparisons below still run.
         sample = con.execute("""
