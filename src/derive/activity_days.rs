@@ -94,8 +94,7 @@ impl ActivityDays {
     /// from the first held and the sources in `Signal::ALL`'s order; [`ActivityDays::events`]
     /// reads a cell.
     pub fn students(&self) -> impl Iterator<Item = (&str, &[u32])> {
-        let ids = self.cells.students().ids();
-        (0..ids.len()).map(|place| (&*ids[place], self.cells.cells(place as u32)))
+        self.cells.each()
     }
 
     /// The events a cell of [`ActivityDays::students`] counts.

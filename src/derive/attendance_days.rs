@@ -169,8 +169,7 @@ impl AttendanceDays {
 
     /// Each student expected at a session, with their cells; [`AttendanceDays::on`] reads a day's.
     pub fn students(&self) -> impl Iterator<Item = (&str, &[u32])> {
-        let ids = self.cells.students().ids();
-        (0..ids.len()).map(|place| (&*ids[place], self.cells.cells(place as u32)))
+        self.cells.each()
     }
 
     /// The sessions expected (not excused) and attended on day `day` (counted from the

@@ -140,6 +140,12 @@ impl StudentCells {
         &self.places
     }
 
+    /// Each student met, by place, with their cells.
+    pub fn each(&self) -> impl Iterator<Item = (&str, &[u32])> {
+        let ids = self.places.ids();
+        (0..ids.len()).map(|place| (&*ids[place], self.cells(place as u32)))
+    }
+
     /// The cells of the student at `place`.
     pub fn cells(&self, place: u32) -> &[u32] {
         let (block, at) = (place as usize / BLOCK, place as usize % BLOCK * self.per_student);

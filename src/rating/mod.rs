@@ -213,8 +213,8 @@ const RANGE_JOIN_MAX_DAYS: i32 = 10;
 /// ranks from Rust (`cohorts`, which holds the scored rows in memory). Under a memory limit
 /// (`engine.memory_limit_mib`) both are the queries', as before the dense path: at year
 /// scale with a 1.5 GiB limit, the ratings' sort over the dense path's rows asked the
-/// memory pool for 17.6 GB for one batch and stopped the run, with the rows' text
-/// compacted too (not yet explained).
+/// memory pool for 8-18 GB for one batch and stopped the run, with the rows' columns
+/// compacted and the grid streamed too (not yet explained; BENCHMARKS.md).
 async fn rating_frame(
     ctx: &SessionContext,
     settings: &RatingConfig,

@@ -231,8 +231,8 @@ impl DailySignals {
             columns.push(column(grid, field.name())?.clone());
         }
         columns.extend(sums.into_iter().map(|s| Arc::new(Int64Array::from(s)) as ArrayRef));
-        // The grid's text comes from whole tables read; each row keeps its own, so what the
-        // rows hold is what a sort under the memory limit, or the cohort ranks, count and keep.
+        // The grid's text comes from whole tables read; each row keeps only its own, which
+        // is what the cohort ranks hold until the ratings are written.
         compact_text(&RecordBatch::try_new(schema.clone(), columns)?)
     }
 }
