@@ -1,14 +1,23 @@
-//! Putting a file's rows in the table's order while they are read: each reading thread
-//! sorts its part by the table's order (Arrow row encoding), then the parts are merged
-//! and a repeated key is found beside its first line.
+//! Putting a file's rows in the table's order once they are read, and finding a repeated
+//! key beside its first line.
+//!
+//! Each order column becomes a small unsigned number per row: text its rank among the
+//! file's distinct values (byte order), dates, timestamps and integers their distance
+//! from the file's least value, with 0 for a missing value. The numbers are packed, most
+//! significant column first, into 128-bit words; when the row's number in the file fits
+//! in the last word's spare bits (a day's or a month's activity: 65 bits of key), a row
+//! is one integer and sorting is a plain integer sort. Each reading thread ranks and
+//! sorts its own part; the parts are then merged. Rows with equal numbers have equal
+//! values, so repeated keys meet in the merge.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, RecordBatch, UInt64Array};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt64Array};
 use arrow::compute::interleave_record_batch;
-use arrow::datatypes::SchemaRef;
-use arrow::row::{RowConverter, Rows, SortField};
+use arrow::datatypes::{DataType, Date32Type, Int64Type, SchemaRef, TimestampMicrosecondType};
+// The engine's hash map (foldhash): looked up once per row and text column.
+use datafusion::common::HashMap;
 
 use super::kinds::Kind;
 use super::parse::{LINE_COLUMN, Reject, staged_schema};
@@ -19,22 +28,83 @@ use crate::error::{Error, Result};
 pub(super) struct RowOrder {
     columns: Vec<usize>,
     line: usize,
-    converter: RowConverter,
+    /// Key bits allowed in one packed word with the row's number (tests lower it to try
+    /// the wide layout).
+    packed_bits: u32,
 }
 
-/// One part's rows in order: `order` lists row numbers (counted across the part's batches).
-pub(super) struct SortedPart {
-    keys: Rows,
-    lines: Vec<u64>,
-    at: Vec<(u32, u32)>,
-    order: Vec<u32>,
+/// One order column's values in one part, before the parts are compared: text as ids
+/// into the part's distinct values (first met first; 0 for none), the rest as the part's
+/// least and greatest value.
+enum Local<'a> {
+    Text { ids: Vec<u32>, distinct: Vec<&'a str> },
+    Number { least: Option<i64>, greatest: Option<i64> },
 }
 
-impl SortedPart {
-    /// Orders row `a` of this part against row `b` of `other`: key, then line.
-    pub(super) fn compare(&self, a: usize, other: &SortedPart, b: usize) -> std::cmp::Ordering {
-        self.keys.row(a).cmp(&other.keys.row(b)).then(self.lines[a].cmp(&other.lines[b]))
+/// How one order column becomes its number: its place among the words, and, for text,
+/// each part's ids as ranks among every part's values.
+struct Place {
+    word: usize,
+    shift: u32,
+    text_ranks: Option<Vec<Vec<u32>>>,
+    least: i64,
+}
+
+/// One part's rows in order. Packed: one word a row, the row's number (counted across
+/// every part) in the low `row_bits`. Wide: `words` words a row, and the rows' order.
+enum Sorted {
+    Packed { keys: Vec<u128>, row_bits: u32 },
+    Wide { words: usize, keys: Vec<u128>, order: Vec<u32>, base: usize },
+}
+
+impl Sorted {
+    fn len(&self) -> usize {
+        match self {
+            Sorted::Packed { keys, .. } => keys.len(),
+            Sorted::Wide { order, .. } => order.len(),
+        }
     }
+
+    /// The row (counted across every part) at position `k` of this part's order.
+    fn row(&self, k: usize) -> usize {
+        match self {
+            Sorted::Packed { keys, row_bits } => (keys[k] & ((1u128 << row_bits) - 1)) as usize,
+            Sorted::Wide { order, base, .. } => base + order[k] as usize,
+        }
+    }
+
+    /// Orders position `a` of this part against position `b` of `other`: key, then row.
+    fn compare(&self, a: usize, other: &Sorted, b: usize) -> std::cmp::Ordering {
+        match (self, other) {
+            (Sorted::Packed { keys, .. }, Sorted::Packed { keys: theirs, .. }) => keys[a].cmp(&theirs[b]),
+            _ => self.key(a).cmp(other.key(b)).then(self.row(a).cmp(&other.row(b))),
+        }
+    }
+
+    /// Whether position `a` of this part has the same key as position `b` of `other`.
+    fn same_key(&self, a: usize, other: &Sorted, b: usize) -> bool {
+        match (self, other) {
+            (Sorted::Packed { keys, row_bits }, Sorted::Packed { keys: theirs, .. }) => {
+                keys[a] >> row_bits == theirs[b] >> row_bits
+            }
+            _ => self.key(a) == other.key(b),
+        }
+    }
+
+    fn key(&self, k: usize) -> &[u128] {
+        match self {
+            Sorted::Packed { .. } => unreachable!("parts share one layout"),
+            Sorted::Wide { words, keys, order, .. } => {
+                let at = order[k] as usize * words;
+                &keys[at..at + words]
+            }
+        }
+    }
+}
+
+/// Bits to write any of `n` values (0 for one value).
+fn bits_for(n: u128) -> u32 {
+    if n <= 1 { 0 } else { 128 - (n - 1).leading_zeros() }
 }
 
 impl RowOrder {
@@ -45,29 +115,276 @@ impl RowOrder {
             .chain(kind.key.iter().filter(|k| !kind.order.contains(k)))
             .map(|name| schema.index_of(name).expect("order and key columns are table columns"))
             .collect();
-        let fields = columns.iter().map(|&i| SortField::new(schema.field(i).data_type().clone())).collect();
+        for &i in &columns {
+            let field = schema.field(i);
+            if !matches!(
+                field.data_type(),
+                DataType::Utf8 | DataType::Date32 | DataType::Int64 | DataType::Timestamp(..)
+            ) {
+                return Err(Error::Internal(format!("no row order for column {} of {}", field.name(), kind.name)));
+            }
+        }
         let line = schema.index_of(LINE_COLUMN).expect("staged");
-        Ok(RowOrder { columns, line, converter: RowConverter::new(fields)? })
+        Ok(RowOrder { columns, line, packed_bits: 128 })
     }
 
-    /// Encodes one part's order columns and sorts its rows (run by the thread that read them).
-    pub(super) fn sort(&self, batches: &[RecordBatch]) -> Result<SortedPart> {
-        let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
-        let mut keys = self.converter.empty_rows(total, total * 32);
-        let mut at = Vec::with_capacity(total);
-        let mut lines = Vec::with_capacity(total);
-        for (b, batch) in batches.iter().enumerate() {
-            let columns: Vec<ArrayRef> = self.columns.iter().map(|&i| batch.column(i).clone()).collect();
-            self.converter.append(&mut keys, &columns)?;
-            let line = batch.column(self.line).as_any().downcast_ref::<UInt64Array>().expect("line column is UInt64");
-            at.extend((0..batch.num_rows() as u32).map(|r| (b as u32, r)));
-            lines.extend(line.values().iter().copied());
+    /// Puts the parts' rows (each part's batches in line order, the parts in file order)
+    /// in the table's order as one batch, refusing every repeat of a key after its first
+    /// line. Each part is ranked and sorted on its own thread. Returns the lines refused.
+    pub(super) fn arrange(
+        &self,
+        kind: &Kind,
+        schema: &SchemaRef,
+        parts: &[Vec<RecordBatch>],
+        rejects: &mut Vec<Reject>,
+    ) -> Result<(RecordBatch, BTreeSet<u64>)> {
+        let lengths: Vec<usize> = parts.iter().map(|p| p.iter().map(RecordBatch::num_rows).sum()).collect();
+        let total: usize = lengths.iter().sum();
+        if total == 0 {
+            return Ok((RecordBatch::new_empty(schema.clone()), BTreeSet::new()));
         }
-        let mut part = SortedPart { keys, lines, at, order: (0..total as u32).collect() };
-        let mut order = std::mem::take(&mut part.order);
-        order.sort_unstable_by(|&a, &b| part.compare(a as usize, &part, b as usize));
-        part.order = order;
-        Ok(part)
+        if u32::try_from(total).is_err() {
+            return Err(Error::Usage(format!("a {} file has more than {} rows: split it", kind.name, u32::MAX)));
+        }
+        let locals: Vec<Vec<Local>> = on_threads(parts, |batches| self.local(batches))?;
+        let (places, words, key_bits) = self.places(&locals);
+        let row_bits = bits_for(total as u128);
+        let packed = words == 1 && key_bits <= self.packed_bits.saturating_sub(row_bits);
+        let bases: Vec<usize> = lengths.iter().scan(0, |at, n| Some(std::mem::replace(at, *at + n))).collect();
+        let indexed: Vec<(usize, &Vec<RecordBatch>)> = parts.iter().enumerate().collect();
+        let sorted: Vec<Sorted> = on_threads(&indexed, |&(p, batches)| {
+            Ok(self.sort(batches, &locals[p], p, bases[p], &places, words, packed.then_some(row_bits)))
+        })?;
+        drop(locals);
+
+        // Merge: the part whose next row comes first (parts are few: one per reading thread).
+        let batches: Vec<&RecordBatch> = parts.iter().flatten().collect();
+        let starts: Vec<usize> =
+            batches.iter().scan(0, |at, b| Some(std::mem::replace(at, *at + b.num_rows()))).collect();
+        let locate = |row: usize| {
+            let b = starts.partition_point(|&s| s <= row) - 1;
+            (b, row - starts[b])
+        };
+        let line_of = |(b, r): (usize, usize)| {
+            batches[b].column(self.line).as_any().downcast_ref::<UInt64Array>().expect("line column is UInt64").value(r)
+        };
+        let mut next = vec![0usize; sorted.len()];
+        let mut kept = Vec::with_capacity(total);
+        let mut dropped = BTreeSet::new();
+        let mut first: Option<(usize, usize)> = None;
+        loop {
+            let mut pick: Option<(usize, usize)> = None;
+            for (p, part) in sorted.iter().enumerate() {
+                if next[p] < part.len() && pick.is_none_or(|(q, k)| part.compare(next[p], &sorted[q], k).is_lt()) {
+                    pick = Some((p, next[p]));
+                }
+            }
+            let Some((p, k)) = pick else { break };
+            next[p] += 1;
+            let at = locate(sorted[p].row(k));
+            match first {
+                Some((q, f)) if sorted[q].same_key(f, &sorted[p], k) => {
+                    let (line, first_line) = (line_of(at), line_of(locate(sorted[q].row(f))));
+                    dropped.insert(line);
+                    rejects.push(Reject {
+                        line,
+                        column: kind.key.join(", "),
+                        reason: format!("duplicate key ({}) of line {first_line}", kind.key.join(", ")),
+                        record: None,
+                    });
+                }
+                _ => {
+                    first = Some((p, k));
+                    kept.push(at);
+                }
+            }
+        }
+        drop(sorted);
+        Ok((interleave_record_batch(&batches, &kept)?, dropped))
+    }
+
+    /// One part's order columns: text as ids into the part's distinct values, numbers' range.
+    fn local<'a>(&self, batches: &'a [RecordBatch]) -> Result<Vec<Local<'a>>> {
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        Ok(self
+            .columns
+            .iter()
+            .map(|&c| match batches.first().map(|b| b.column(c).data_type()) {
+                Some(DataType::Utf8) => {
+                    let mut ids = Vec::with_capacity(rows);
+                    let mut distinct = Vec::new();
+                    let mut seen: HashMap<&'a str, u32> = HashMap::default();
+                    for batch in batches {
+                        let text = batch.column(c).as_string::<i32>();
+                        for value in text.iter() {
+                            ids.push(value.map_or(0, |v| {
+                                *seen.entry(v).or_insert_with(|| {
+                                    distinct.push(v);
+                                    distinct.len() as u32
+                                })
+                            }));
+                        }
+                    }
+                    Local::Text { ids, distinct }
+                }
+                _ => {
+                    let (mut least, mut greatest) = (None::<i64>, None::<i64>);
+                    for batch in batches {
+                        let (lo, hi) = number_range(batch.column(c));
+                        least = least.into_iter().chain(lo).min();
+                        greatest = greatest.into_iter().chain(hi).max();
+                    }
+                    Local::Number { least, greatest }
+                }
+            })
+            .collect())
+    }
+
+    /// Where each column goes in the packed words, from every part's values; returns the
+    /// places, the words a row takes and the bits the key takes in the last word.
+    fn places(&self, locals: &[Vec<Local>]) -> (Vec<Place>, usize, u32) {
+        let mut places = Vec::with_capacity(self.columns.len());
+        let (mut word, mut used) = (0usize, 0u32);
+        for c in 0..self.columns.len() {
+            let (values, text_ranks, least) = match &locals[0][c] {
+                Local::Text { .. } => {
+                    let mut all: Vec<&str> = locals
+                        .iter()
+                        .flat_map(|part| match &part[c] {
+                            Local::Text { distinct, .. } => distinct.iter().copied(),
+                            Local::Number { .. } => unreachable!("parts share one schema"),
+                        })
+                        .collect();
+                    all.sort_unstable();
+                    all.dedup();
+                    // Rank 0 is a missing value; a value's rank is its place in byte order, plus 1.
+                    let ranks = locals
+                        .iter()
+                        .map(|part| match &part[c] {
+                            Local::Text { distinct, .. } => std::iter::once(0)
+                                .chain(
+                                    distinct
+                                        .iter()
+                                        .map(|v| all.binary_search(v).expect("every value is in all") as u32 + 1),
+                                )
+                                .collect(),
+                            Local::Number { .. } => unreachable!("parts share one schema"),
+                        })
+                        .collect();
+                    (all.len() as u128 + 1, Some(ranks), 0)
+                }
+                Local::Number { .. } => {
+                    let (mut least, mut greatest) = (None::<i64>, None::<i64>);
+                    for part in locals {
+                        if let Local::Number { least: lo, greatest: hi } = part[c] {
+                            least = least.into_iter().chain(lo).min();
+                            greatest = greatest.into_iter().chain(hi).max();
+                        }
+                    }
+                    let least = least.unwrap_or(0);
+                    let span = greatest.map_or(0, |g| (g as i128 - least as i128) as u128 + 1);
+                    (span + 1, None, least)
+                }
+            };
+            let width = bits_for(values);
+            if used + width > 128 {
+                word += 1;
+                used = 0;
+            }
+            used += width;
+            places.push(Place { word, shift: 128 - used, text_ranks, least });
+        }
+        (places, word + 1, used)
+    }
+
+    /// Part `p`'s rows (the first counted `base` across every part) as keys, sorted.
+    #[allow(clippy::too_many_arguments)]
+    fn sort(
+        &self,
+        batches: &[RecordBatch],
+        local: &[Local],
+        p: usize,
+        base: usize,
+        places: &[Place],
+        words: usize,
+        row_bits: Option<u32>,
+    ) -> Sorted {
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let mut keys = vec![0u128; rows * words];
+        for ((&c, place), local) in self.columns.iter().zip(places).zip(local) {
+            let mut at = place.word;
+            match (local, &place.text_ranks) {
+                (Local::Text { ids, .. }, Some(ranks)) => {
+                    let ranks = &ranks[p];
+                    for &id in ids {
+                        keys[at] |= (ranks[id as usize] as u128) << place.shift;
+                        at += words;
+                    }
+                }
+                _ => {
+                    for batch in batches {
+                        each_number(batch.column(c), |value| {
+                            let v = value.map_or(0, |v| (v as i128 - place.least as i128) as u128 + 1);
+                            keys[at] |= v << place.shift;
+                            at += words;
+                        });
+                    }
+                }
+            }
+        }
+        match row_bits {
+            Some(row_bits) => {
+                for (i, key) in keys.iter_mut().enumerate() {
+                    *key |= (base + i) as u128;
+                }
+                keys.sort_unstable();
+                Sorted::Packed { keys, row_bits }
+            }
+            None => {
+                let mut order: Vec<u32> = (0..rows as u32).collect();
+                order.sort_unstable_by(|&a, &b| {
+                    let (a, b) = (a as usize * words, b as usize * words);
+                    keys[a..a + words].cmp(&keys[b..b + words]).then(a.cmp(&b))
+                });
+                Sorted::Wide { words, keys, order, base }
+            }
+        }
+    }
+}
+
+/// Runs `work` on each item, one thread each (the first on this thread).
+fn on_threads<'a, T: Sync, R: Send>(items: &'a [T], work: impl Fn(&'a T) -> Result<R> + Sync) -> Result<Vec<R>> {
+    std::thread::scope(|scope| {
+        let work = &work;
+        let others: Vec<_> = items.iter().skip(1).map(|item| scope.spawn(move || work(item))).collect();
+        let mut results = vec![];
+        if let Some(first) = items.first() {
+            results.push(work(first));
+        }
+        results.extend(others.into_iter().map(|h| h.join().expect("an ordering thread panicked")));
+        results.into_iter().collect()
+    })
+}
+
+/// The least and greatest value of a date, timestamp or integer column.
+fn number_range(column: &ArrayRef) -> (Option<i64>, Option<i64>) {
+    let (mut lo, mut hi) = (None::<i64>, None::<i64>);
+    each_number(column, |v| {
+        if let Some(v) = v {
+            lo = Some(lo.map_or(v, |l| l.min(v)));
+            hi = Some(hi.map_or(v, |h| h.max(v)));
+        }
+    });
+    (lo, hi)
+}
+
+/// Calls `f` with each value of a date, timestamp or integer column, in row order.
+fn each_number(column: &ArrayRef, mut f: impl FnMut(Option<i64>)) {
+    match column.data_type() {
+        DataType::Date32 => column.as_primitive::<Date32Type>().iter().for_each(|v| f(v.map(i64::from))),
+        DataType::Int64 => column.as_primitive::<Int64Type>().iter().for_each(&mut f),
+        DataType::Timestamp(..) => column.as_primitive::<TimestampMicrosecondType>().iter().for_each(&mut f),
+        other => unreachable!("RowOrder::new refuses {other}"),
     }
 }
 
@@ -78,64 +395,168 @@ pub fn staged_from(kind: &Kind, rows: RecordBatch) -> Result<RecordBatch> {
     let mut columns = rows.columns().to_vec();
     columns.push(Arc::new(UInt64Array::from_iter_values(1..=rows.num_rows() as u64)));
     let batches = vec![RecordBatch::try_new(schema.clone(), columns)?];
-    let part = RowOrder::new(kind, &schema)?.sort(&batches)?;
     let mut rejects = Vec::new();
-    let (staged, _) = merge_parts(kind, &schema, &batches, &[(0, part)], &mut rejects)?;
+    let (staged, _) = RowOrder::new(kind, &schema)?.arrange(kind, &schema, &[batches], &mut rejects)?;
     if !rejects.is_empty() {
         return Err(Error::Internal(format!("{} rows built for {} repeat a key", rejects.len(), kind.name)));
     }
     Ok(staged)
 }
 
-/// Merges sorted parts (each with the index of its first batch in `batches`) into one
-/// batch in the table's order, refusing every repeat of a key after its first line.
-/// Returns the lines refused.
-pub(super) fn merge_parts(
-    kind: &Kind,
-    schema: &SchemaRef,
-    batches: &[RecordBatch],
-    parts: &[(usize, SortedPart)],
-    rejects: &mut Vec<Reject>,
-) -> Result<(RecordBatch, BTreeSet<u64>)> {
-    let total: usize = parts.iter().map(|(_, p)| p.order.len()).sum();
-    let mut dropped = BTreeSet::new();
-    if total == 0 {
-        return Ok((RecordBatch::new_empty(schema.clone()), dropped));
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Date32Array, Int64Array, StringArray, TimestampMicrosecondArray};
+    use arrow::compute::{SortColumn, lexsort_to_indices, take_record_batch};
+    use arrow::util::display::array_value_to_string;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+    use crate::ingest::kinds;
+
+    /// Random staged rows of `kind`, few distinct values a column so keys repeat; text
+    /// values that sort differently by bytes and by character, and missing values where
+    /// the layout allows them.
+    fn rows(kind: &Kind, n: usize, seed: u64) -> RecordBatch {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let schema = staged_schema(kind);
+        let texts = ["S10", "S1", "S100", "S2", "s1", "Z", "É", "S1 ", "vle", "library"];
+        let columns: Vec<ArrayRef> = schema
+            .fields()
+            .iter()
+            .map(|f| -> ArrayRef {
+                let missing = |rng: &mut rand_chacha::ChaCha8Rng| f.is_nullable() && rng.random_range(0..10) == 0;
+                match f.data_type() {
+                    DataType::Utf8 => Arc::new(StringArray::from_iter(
+                        (0..n).map(|_| (!missing(&mut rng)).then(|| texts[rng.random_range(0..texts.len())])),
+                    )),
+                    DataType::Date32 => Arc::new(Date32Array::from_iter(
+                        (0..n).map(|_| (!missing(&mut rng)).then(|| 20_000 + rng.random_range(-3..4))),
+                    )),
+                    DataType::Int64 => Arc::new(Int64Array::from_iter(
+                        (0..n).map(|_| (!missing(&mut rng)).then(|| rng.random_range(-2..3))),
+                    )),
+                    DataType::Timestamp(_, zone) => Arc::new(
+                        TimestampMicrosecondArray::from_iter((0..n).map(|_| {
+                            // Microseconds apart and days apart, so both ends of the range are used.
+                            let day = rng.random_range(0..3) * 86_400_000_000;
+                            (!missing(&mut rng)).then(|| 1_760_000_000_000_000 + day + rng.random_range(0..4))
+                        }))
+                        .with_timezone_opt(zone.clone()),
+                    ),
+                    DataType::UInt64 => Arc::new(UInt64Array::from_iter_values(1..=n as u64)),
+                    other => panic!("no generator for {other}"),
+                }
+            })
+            .collect();
+        RecordBatch::try_new(schema, columns).unwrap()
     }
-    let mut next = vec![0usize; parts.len()];
-    let mut kept = Vec::with_capacity(total);
-    let mut first: Option<(usize, usize)> = None;
-    loop {
-        // The part whose next row comes first (parts are few: one per reading thread).
-        let mut pick: Option<(usize, usize)> = None;
-        for (p, (_, part)) in parts.iter().enumerate() {
-            let Some(&i) = part.order.get(next[p]) else { continue };
-            let i = i as usize;
-            if pick.is_none_or(|(q, j)| part.compare(i, &parts[q].1, j).is_lt()) {
-                pick = Some((p, i));
+
+    /// The reference: Arrow's own sort of the order columns then line, keeping each key's
+    /// first row.
+    fn expected(kind: &Kind, all: &RecordBatch) -> (RecordBatch, Vec<u64>) {
+        let order = RowOrder::new(kind, &all.schema()).unwrap();
+        let sort: Vec<SortColumn> = order
+            .columns
+            .iter()
+            .chain([&order.line])
+            .map(|&c| SortColumn { values: all.column(c).clone(), options: None })
+            .collect();
+        let sorted = take_record_batch(all, &lexsort_to_indices(&sort, None).unwrap()).unwrap();
+        let key = |r: usize| -> Vec<Option<String>> {
+            order
+                .columns
+                .iter()
+                .map(|&c| {
+                    let column = sorted.column(c);
+                    column.is_valid(r).then(|| array_value_to_string(column, r).unwrap())
+                })
+                .collect()
+        };
+        let lines = sorted.column(order.line).as_primitive::<arrow::datatypes::UInt64Type>();
+        let (mut keep, mut dropped) = (vec![], vec![]);
+        for r in 0..sorted.num_rows() {
+            if r > 0 && key(r) == key(*keep.last().unwrap()) {
+                dropped.push(lines.value(r));
+            } else {
+                keep.push(r);
             }
         }
-        let Some((p, i)) = pick else { break };
-        next[p] += 1;
-        let part = &parts[p].1;
-        match first {
-            Some((q, f)) if parts[q].1.keys.row(f) == part.keys.row(i) => {
-                let first_line = parts[q].1.lines[f];
-                dropped.insert(part.lines[i]);
-                rejects.push(Reject {
-                    line: part.lines[i],
-                    column: kind.key.join(", "),
-                    reason: format!("duplicate key ({}) of line {first_line}", kind.key.join(", ")),
-                    record: None,
-                });
-            }
-            _ => {
-                first = Some((p, i));
-                let (b, r) = part.at[i];
-                kept.push((parts[p].0 + b as usize, r as usize));
-            }
+        let keep = UInt64Array::from_iter_values(keep.iter().map(|&r| r as u64));
+        dropped.sort_unstable();
+        (take_record_batch(&sorted, &keep).unwrap(), dropped)
+    }
+
+    fn check(kind: &Kind, n: usize, cuts: &[usize], packed_bits: u32, seed: u64) {
+        let all = rows(kind, n, seed);
+        let schema = all.schema();
+        // Parts of the file in line order, each in batches of up to 7 rows.
+        let mut parts = vec![];
+        let bounds: Vec<usize> = std::iter::once(0).chain(cuts.iter().copied()).chain([n]).collect();
+        for w in bounds.windows(2) {
+            let part: Vec<RecordBatch> =
+                (w[0]..w[1]).step_by(7).map(|s| all.slice(s, 7.min(w[1] - s))).filter(|b| b.num_rows() > 0).collect();
+            parts.push(part);
+        }
+        let mut order = RowOrder::new(kind, &schema).unwrap();
+        order.packed_bits = packed_bits;
+        let mut rejects = vec![];
+        let (got, dropped) = order.arrange(kind, &schema, &parts, &mut rejects).unwrap();
+        let (want, want_dropped) = expected(kind, &all);
+        assert!(!want_dropped.is_empty(), "the data repeats keys");
+        assert_eq!(got, want, "{} rows in order, packed bits {packed_bits}, parts {cuts:?}", kind.name);
+        assert_eq!(dropped.into_iter().collect::<Vec<_>>(), want_dropped);
+        assert_eq!(rejects.len(), want_dropped.len());
+        assert!(rejects.iter().all(|r| r.reason.starts_with("duplicate key")));
+    }
+
+    #[test]
+    fn rows_come_out_in_the_tables_order_without_repeated_keys() {
+        for (seed, kind) in [kinds::ACTIVITY, kinds::SWIPES, kinds::CLASS_LISTS, kinds::STATUS_CHANGES, kinds::ABSENCES]
+            .iter()
+            .enumerate()
+        {
+            let seed = seed as u64;
+            check(kind, 400, &[], 128, seed);
+            check(kind, 400, &[150], 128, seed);
+            check(kind, 400, &[1, 200, 399], 128, seed);
+            // Too few bits to pack a row with its number: the wide layout.
+            check(kind, 400, &[150], 0, seed);
+            check(kind, 400, &[], 0, seed);
         }
     }
-    let batch = interleave_record_batch(&batches.iter().collect::<Vec<_>>(), &kept)?;
-    Ok((batch, dropped))
+
+    #[test]
+    fn the_first_line_of_a_repeated_key_is_kept_and_named() {
+        let kind = kinds::CLASS_LISTS;
+        let schema = staged_schema(&kind);
+        let batch = |ids: &[&str], lines: &[u64]| {
+            let n = ids.len();
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(StringArray::from(vec!["C1"; n])),
+                    Arc::new(StringArray::from(ids.to_vec())),
+                    Arc::new(TimestampMicrosecondArray::from(vec![0; n]).with_timezone("UTC")),
+                    Arc::new(UInt64Array::from(lines.to_vec())),
+                ],
+            )
+            .unwrap()
+        };
+        let parts = vec![vec![batch(&["S2", "S1"], &[2, 3])], vec![batch(&["S1", "S2", "S1"], &[4, 5, 6])]];
+        let mut rejects = vec![];
+        let (kept, dropped) =
+            RowOrder::new(&kind, &schema).unwrap().arrange(&kind, &schema, &parts, &mut rejects).unwrap();
+        assert_eq!(kept.column(3).as_primitive::<arrow::datatypes::UInt64Type>().values(), &[3, 2]);
+        assert_eq!(dropped.into_iter().collect::<Vec<_>>(), vec![4, 5, 6]);
+        let mut said: Vec<(u64, String)> = rejects.into_iter().map(|r| (r.line, r.reason)).collect();
+        said.sort();
+        assert_eq!(
+            said,
+            vec![
+                (4, "duplicate key (session_id, student_id) of line 3".to_string()),
+                (5, "duplicate key (session_id, student_id) of line 2".to_string()),
+                (6, "duplicate key (session_id, student_id) of line 3".to_string()),
+            ]
+        );
+    }
 }

@@ -16,7 +16,7 @@ use chrono_tz::Tz;
 use indicatif::ProgressBar;
 
 use super::kinds::{Check, Column, Kind};
-use super::order::{RowOrder, SortedPart, merge_parts};
+use super::order::RowOrder;
 use super::split::{open_range, split_points};
 use crate::domain::time;
 use crate::error::{Error, Result};
@@ -235,38 +235,32 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
 
     // The first part continues after the header; the others start on a line boundary
     // (only files without quotes are split, so no field spans two parts). Each part is
-    // put in the table's order by its own thread; the parts are then merged.
-    let order = RowOrder::new(kind, &layout.schema)?;
-    let read_part = |reader, lines_before| -> Result<(Chunk, SortedPart)> {
-        let chunk = read_rows(reader, lines_before, &layout)?;
-        let sorted = order.sort(&chunk.batches)?;
-        Ok((chunk, sorted))
-    };
-    let chunks: Vec<Result<(Chunk, SortedPart)>> = std::thread::scope(|scope| {
+    // read by its own thread, then ranked and sorted by it (`RowOrder::arrange`).
+    let chunks: Vec<Result<Chunk>> = std::thread::scope(|scope| {
         let others: Vec<_> = parts[1..]
             .iter()
             .map(|&(start, end, lines_before)| {
-                scope.spawn(move || read_part(csv_reader(open_range(path, start, end)?, false), lines_before))
+                let layout = &layout;
+                scope.spawn(move || read_rows(csv_reader(open_range(path, start, end)?, false), lines_before, layout))
             })
             .collect();
-        let mut chunks = vec![read_part(reader, 0)];
+        let mut chunks = vec![read_rows(reader, 0, &layout)];
         chunks.extend(others.into_iter().map(|h| h.join().expect("a CSV reading thread panicked")));
         chunks
     });
     let mut batches = Vec::new();
-    let mut sorted = Vec::new();
     let mut special = Vec::new();
     let mut rejects = Vec::new();
     let mut rows_read = 0;
     for chunk in chunks {
-        let (chunk, part) = chunk?;
-        sorted.push((batches.len(), part));
-        batches.extend(chunk.batches);
+        let chunk = chunk?;
+        batches.push(chunk.batches);
         special.extend(chunk.special);
         rejects.extend(chunk.rejects);
         rows_read += chunk.rows_read;
     }
-    let (batch, dropped) = merge_parts(kind, &layout.schema, &batches, &sorted, &mut rejects)?;
+    let order = RowOrder::new(kind, &layout.schema)?;
+    let (batch, dropped) = order.arrange(kind, &layout.schema, &batches, &mut rejects)?;
     drop(batches);
     if !dropped.is_empty() {
         special.retain(|s| !dropped.contains(&s.line));
