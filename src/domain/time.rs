@@ -224,15 +224,21 @@ pub fn local_day(utc_micros: i64, tz: Tz) -> i32 {
 
 const DAY_US: i64 = 86_400_000_000;
 
-/// A zone's UTC offset remembered for one local day at a time. A file's timestamps mostly
-/// fall on a few days, so the zone's rules are looked up once per day rather than per row;
-/// a day on which the clocks change is always worked out in full.
+/// A zone's UTC offset remembered per local day. A file's timestamps fall on a year's days
+/// at most, often one student's year after another's, so the zone's rules are looked up
+/// once per day rather than per row; a day on which the clocks change is always worked
+/// out in full.
 #[derive(Debug, Clone)]
 pub struct LocalClock {
     tz: Tz,
     /// The last day looked at, and its offset when the same all day.
     day: Option<(NaiveDate, Option<UniformDay>)>,
+    /// Days looked at before, each in the slot of its day number modulo the slots.
+    known: Vec<Option<(NaiveDate, Option<UniformDay>)>>,
 }
+
+/// Days a [`LocalClock`] remembers at once (about three years').
+const KNOWN_DAYS: usize = 1024;
 
 #[derive(Debug, Clone, Copy)]
 struct UniformDay {
@@ -245,7 +251,7 @@ struct UniformDay {
 impl LocalClock {
     /// A clock for `tz`, remembering nothing yet.
     pub fn new(tz: Tz) -> LocalClock {
-        LocalClock { tz, day: None }
+        LocalClock { tz, day: None, known: vec![None; KNOWN_DAYS] }
     }
 
     /// A local wall-clock time as microseconds since the epoch (UTC); as [`local_to_utc`].
@@ -272,7 +278,15 @@ impl LocalClock {
         match self.day {
             Some((known, day)) if known == date => day,
             _ => {
-                let day = uniform_day(self.tz, date);
+                let slot = date.num_days_from_ce().rem_euclid(KNOWN_DAYS as i32) as usize;
+                let day = match self.known[slot] {
+                    Some((known, day)) if known == date => day,
+                    _ => {
+                        let day = uniform_day(self.tz, date);
+                        self.known[slot] = Some((date, day));
+                        day
+                    }
+                };
                 self.day = Some((date, day));
                 day
             }

@@ -13,8 +13,11 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt64Array};
-use arrow::compute::interleave_record_batch;
+use arrow::array::{
+    Array, ArrayRef, AsArray, Date32Array, Int64Array, RecordBatch, StringBuilder, TimestampMicrosecondArray,
+    UInt64Array,
+};
+use arrow::compute::interleave;
 use arrow::datatypes::{DataType, Date32Type, Int64Type, SchemaRef, TimestampMicrosecondType};
 // The engine's hash map (foldhash): looked up once per row and text column.
 use datafusion::common::HashMap;
@@ -41,13 +44,22 @@ enum Local<'a> {
     Number { least: Option<i64>, greatest: Option<i64> },
 }
 
-/// How one order column becomes its number: its place among the words, and, for text,
-/// each part's ids as ranks among every part's values.
-struct Place {
+/// How one order column becomes its number and back: its bits in the words, and what
+/// the numbers stand for.
+struct Place<'a> {
     word: usize,
     shift: u32,
-    text_ranks: Option<Vec<Vec<u32>>>,
-    least: i64,
+    width: u32,
+    values: Values<'a>,
+}
+
+/// What an order column's numbers stand for (0 is a missing value).
+enum Values<'a> {
+    /// Every part's distinct values in byte order (number n is `all[n - 1]`), and each
+    /// part's ids as these numbers.
+    Text { all: Vec<&'a str>, ranks: Vec<Vec<u32>> },
+    /// Number n is `least + n - 1`.
+    Number { least: i64 },
 }
 
 /// One part's rows in order. Packed: one word a row, the row's number (counted across
@@ -88,6 +100,14 @@ impl Sorted {
                 keys[a] >> row_bits == theirs[b] >> row_bits
             }
             _ => self.key(a) == other.key(b),
+        }
+    }
+
+    /// Word `w` of the key at position `k`.
+    fn word(&self, k: usize, w: usize) -> u128 {
+        match self {
+            Sorted::Packed { keys, .. } => keys[k],
+            Sorted::Wide { words, keys, order, .. } => keys[order[k] as usize * words + w],
         }
     }
 
@@ -169,6 +189,8 @@ impl RowOrder {
             batches[b].column(self.line).as_any().downcast_ref::<UInt64Array>().expect("line column is UInt64").value(r)
         };
         let mut next = vec![0usize; sorted.len()];
+        // The kept rows' key words (`words` a row), and where each row is in `batches`.
+        let mut kept_words = Vec::with_capacity(total * words);
         let mut kept = Vec::with_capacity(total);
         let mut dropped = BTreeSet::new();
         let mut first: Option<(usize, usize)> = None;
@@ -195,12 +217,23 @@ impl RowOrder {
                 }
                 _ => {
                     first = Some((p, k));
+                    kept_words.extend((0..words).map(|w| sorted[p].word(k, w)));
                     kept.push(at);
                 }
             }
         }
         drop(sorted);
-        Ok((interleave_record_batch(&batches, &kept)?, dropped))
+        // The order columns come back from the keys, in order; the others are gathered.
+        let columns = (0..schema.fields().len())
+            .map(|c| match self.columns.iter().position(|&o| o == c) {
+                Some(o) => Ok(rebuilt(&places[o], schema.field(c).data_type(), &kept_words, words)),
+                None => {
+                    let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
+                    Ok(interleave(&arrays, &kept)?)
+                }
+            })
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        Ok((RecordBatch::try_new(schema.clone(), columns)?, dropped))
     }
 
     /// One part's order columns: text as ids into the part's distinct values, numbers' range.
@@ -242,13 +275,13 @@ impl RowOrder {
 
     /// Where each column goes in the packed words, from every part's values; returns the
     /// places, the words a row takes and the bits the key takes in the last word.
-    fn places(&self, locals: &[Vec<Local>]) -> (Vec<Place>, usize, u32) {
+    fn places<'a>(&self, locals: &[Vec<Local<'a>>]) -> (Vec<Place<'a>>, usize, u32) {
         let mut places = Vec::with_capacity(self.columns.len());
         let (mut word, mut used) = (0usize, 0u32);
         for c in 0..self.columns.len() {
-            let (values, text_ranks, least) = match &locals[0][c] {
+            let (count, values) = match &locals[0][c] {
                 Local::Text { .. } => {
-                    let mut all: Vec<&str> = locals
+                    let mut all: Vec<&'a str> = locals
                         .iter()
                         .flat_map(|part| match &part[c] {
                             Local::Text { distinct, .. } => distinct.iter().copied(),
@@ -271,7 +304,7 @@ impl RowOrder {
                             Local::Number { .. } => unreachable!("parts share one schema"),
                         })
                         .collect();
-                    (all.len() as u128 + 1, Some(ranks), 0)
+                    (all.len() as u128 + 1, Values::Text { all, ranks })
                 }
                 Local::Number { .. } => {
                     let (mut least, mut greatest) = (None::<i64>, None::<i64>);
@@ -283,16 +316,16 @@ impl RowOrder {
                     }
                     let least = least.unwrap_or(0);
                     let span = greatest.map_or(0, |g| (g as i128 - least as i128) as u128 + 1);
-                    (span + 1, None, least)
+                    (span + 1, Values::Number { least })
                 }
             };
-            let width = bits_for(values);
+            let width = bits_for(count);
             if used + width > 128 {
                 word += 1;
                 used = 0;
             }
             used += width;
-            places.push(Place { word, shift: 128 - used, text_ranks, least });
+            places.push(Place { word, shift: 128 - used, width, values });
         }
         (places, word + 1, used)
     }
@@ -313,23 +346,24 @@ impl RowOrder {
         let mut keys = vec![0u128; rows * words];
         for ((&c, place), local) in self.columns.iter().zip(places).zip(local) {
             let mut at = place.word;
-            match (local, &place.text_ranks) {
-                (Local::Text { ids, .. }, Some(ranks)) => {
+            match (local, &place.values) {
+                (Local::Text { ids, .. }, Values::Text { ranks, .. }) => {
                     let ranks = &ranks[p];
                     for &id in ids {
                         keys[at] |= (ranks[id as usize] as u128) << place.shift;
                         at += words;
                     }
                 }
-                _ => {
+                (_, Values::Number { least }) => {
                     for batch in batches {
                         each_number(batch.column(c), |value| {
-                            let v = value.map_or(0, |v| (v as i128 - place.least as i128) as u128 + 1);
+                            let v = value.map_or(0, |v| (v as i128 - *least as i128) as u128 + 1);
                             keys[at] |= v << place.shift;
                             at += words;
                         });
                     }
                 }
+                (Local::Number { .. }, Values::Text { .. }) => unreachable!("parts share one schema"),
             }
         }
         match row_bits {
@@ -347,6 +381,37 @@ impl RowOrder {
                     keys[a..a + words].cmp(&keys[b..b + words]).then(a.cmp(&b))
                 });
                 Sorted::Wide { words, keys, order, base }
+            }
+        }
+    }
+}
+
+/// An order column of the kept rows, from their key words (`words` a row).
+fn rebuilt(place: &Place, data_type: &DataType, kept_words: &[u128], words: usize) -> ArrayRef {
+    let rows = kept_words.len() / words;
+    let mask = (1u128 << place.width) - 1;
+    let numbers = kept_words.iter().skip(place.word).step_by(words).map(|word| (word >> place.shift) & mask);
+    match &place.values {
+        Values::Text { all, .. } => {
+            let bytes = numbers.clone().map(|n| if n == 0 { 0 } else { all[n as usize - 1].len() }).sum();
+            let mut text = StringBuilder::with_capacity(rows, bytes);
+            for n in numbers {
+                match n {
+                    0 => text.append_null(),
+                    n => text.append_value(all[n as usize - 1]),
+                }
+            }
+            Arc::new(text.finish())
+        }
+        Values::Number { least } => {
+            let value = |n: u128| (n > 0).then(|| (*least as i128 + n as i128 - 1) as i64);
+            match data_type {
+                DataType::Date32 => Arc::new(Date32Array::from_iter(numbers.map(|n| value(n).map(|v| v as i32)))),
+                DataType::Int64 => Arc::new(Int64Array::from_iter(numbers.map(value))),
+                DataType::Timestamp(_, zone) => {
+                    Arc::new(TimestampMicrosecondArray::from_iter(numbers.map(value)).with_timezone_opt(zone.clone()))
+                }
+                other => unreachable!("RowOrder::new refuses {other}"),
             }
         }
     }
@@ -405,7 +470,7 @@ pub fn staged_from(kind: &Kind, rows: RecordBatch) -> Result<RecordBatch> {
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::{Date32Array, Int64Array, StringArray, TimestampMicrosecondArray};
+    use arrow::array::StringArray;
     use arrow::compute::{SortColumn, lexsort_to_indices, take_record_batch};
     use arrow::util::display::array_value_to_string;
     use rand::{Rng, SeedableRng};

@@ -469,7 +469,7 @@ fn check_value(
         Check::Text | Check::Special => {
             if text.len() > MAX_TEXT_BYTES {
                 Err(format!("longer than {MAX_TEXT_BYTES} bytes"))
-            } else if text.chars().any(|c| c.is_control() && c != '\t') {
+            } else if has_control(text) {
                 Err("holds a control character (a NUL byte, say)".into())
             } else {
                 Ok(Cell::Text(index))
@@ -512,6 +512,16 @@ fn check_value(
     }
 }
 
+/// Whether text holds a control character other than a tab (bytes first: ASCII text, the
+/// usual case, needs no decoding).
+fn has_control(text: &str) -> bool {
+    if text.is_ascii() {
+        text.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f)
+    } else {
+        text.chars().any(|c| c.is_control() && c != '\t')
+    }
+}
+
 fn file_error(name: &str, line: u64, message: &str) -> Error {
     Error::Rejected { summary: format!("{name}:{line}: {message}; nothing was ingested") }
 }
@@ -525,5 +535,19 @@ fn csv_reason(e: &csv::Error) -> String {
         }
         csv::ErrorKind::Io(io) => format!("read error: {io}"),
         _ => "malformed CSV".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_control;
+
+    #[test]
+    fn control_characters_are_found_in_ascii_and_in_other_text() {
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            let want = c.is_control() && c != '\t';
+            assert_eq!(has_control(&format!("S1{c}")), want, "U+{:04X}", c as u32);
+            assert_eq!(has_control(&format!("É{c}")), want, "U+{:04X} beside other text", c as u32);
+        }
     }
 }
