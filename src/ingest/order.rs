@@ -5,8 +5,8 @@
 //! file's distinct values (byte order), dates, timestamps and integers their distance
 //! from the file's least value, with 0 for a missing value. The numbers are packed, most
 //! significant column first, into 128-bit words; when the row's number in the file fits
-//! in the last word's spare bits (a day's or a month's activity: 65 bits of key), a row
-//! is one integer and sorting is a plain integer sort. Each reading thread ranks and
+//! in the last word's spare bits (a year's activity of a thousand students takes under 80
+//! bits of key), a row is one integer and sorting is a plain integer sort. Each reading thread ranks and
 //! sorts its own part; the parts are then merged. Rows with equal numbers have equal
 //! values, so repeated keys meet in the merge.
 
