@@ -21,7 +21,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::array::{BooleanArray, Date32Array, RecordBatch, StringArray, UInt64Array};
-use arrow::compute::kernels::aggregate::{max, max_string, min, min_string};
+use arrow::compute::kernels::aggregate::{max, min};
+// The engine's hash set (foldhash): one lookup per staged row.
+use datafusion::common::HashSet;
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -445,10 +447,58 @@ pub(crate) fn staged_bounds(batch: &RecordBatch) -> Vec<(&'static str, ScalarVal
         params.push(("max_day", ScalarValue::Date32(days.map(|d| d.1))));
     }
     if let Some(ids) = batch.column_by_name("student_id").and_then(|c| c.as_any().downcast_ref::<StringArray>()) {
-        params.push(("min_student", ScalarValue::Utf8(min_string(ids).map(str::to_owned))));
-        params.push(("max_student", ScalarValue::Utf8(max_string(ids).map(str::to_owned))));
+        let ranges = student_ranges(ids);
+        params.push(("min_student", ScalarValue::Utf8(ranges.first().map(|r| r.0.to_owned()))));
+        params.push(("max_student", ScalarValue::Utf8(ranges.last().map(|r| r.1.to_owned()))));
+        for (i, (from, to)) in STUDENT_RANGES.iter().enumerate() {
+            // Fewer ranges than parameters: the last range again.
+            let range = ranges.get(i).or(ranges.last());
+            params.push((from, ScalarValue::Utf8(range.map(|r| r.0.to_owned()))));
+            params.push((to, ScalarValue::Utf8(range.map(|r| r.1.to_owned()))));
+        }
     }
     params
+}
+
+/// The `$student_from_N` and `$student_to_N` parameters: the staged students as a few
+/// ranges, so a file holding two groups of students far apart in id order (this year's
+/// and a past year's, say) is not taken for one holding every student between them.
+const STUDENT_RANGES: [(&str, &str); 8] = [
+    ("student_from_1", "student_to_1"),
+    ("student_from_2", "student_to_2"),
+    ("student_from_3", "student_to_3"),
+    ("student_from_4", "student_to_4"),
+    ("student_from_5", "student_to_5"),
+    ("student_from_6", "student_to_6"),
+    ("student_from_7", "student_to_7"),
+    ("student_from_8", "student_to_8"),
+];
+
+/// The distinct ids, in order, cut into at most [`STUDENT_RANGES`] ranges where
+/// neighbouring ids share the shortest prefix (`G1000599` | `S1000000` before
+/// `S1000001` | `S1000002`): each range is one group's first and last id.
+fn student_ranges(ids: &StringArray) -> Vec<(&str, &str)> {
+    // Hashed first: a file holds millions of rows but thousands of students.
+    let distinct: HashSet<&str> = ids.iter().flatten().collect();
+    let mut distinct: Vec<&str> = distinct.into_iter().collect();
+    distinct.sort_unstable();
+    if distinct.is_empty() {
+        return vec![];
+    }
+    let shared = |a: &str, b: &str| a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    // The neighbours sharing least, as cuts (a cut at i falls between ids i - 1 and i).
+    let mut cuts: Vec<(usize, usize)> =
+        (1..distinct.len()).map(|i| (shared(distinct[i - 1], distinct[i]), i)).collect();
+    cuts.sort_unstable();
+    let mut at: Vec<usize> = cuts.iter().take(STUDENT_RANGES.len() - 1).map(|&(_, i)| i).collect();
+    at.sort_unstable();
+    let mut ranges = Vec::with_capacity(at.len() + 1);
+    let mut start = 0;
+    for cut in at.into_iter().chain([distinct.len()]) {
+        ranges.push((distinct[start], distinct[cut - 1]));
+        start = cut;
+    }
+    ranges
 }
 
 /// The first and last day of a batch with a `day` column (`None` when it has none; an inner
@@ -552,4 +602,37 @@ fn progress_bar(enabled: bool, size: u64, path: &Path) -> ProgressBar {
     );
     bar.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staged_students_become_a_few_ranges_cut_between_groups() {
+        let mut ids: Vec<String> = (0..600).map(|i| format!("G{:07}", 1_000_000 + i)).collect();
+        ids.extend((0..1000).map(|i| format!("S{:07}", 1_029_000 + i)));
+        ids.extend(["S1029500".to_string(), "G1000001".to_string()]); // repeated ids
+        ids.reverse();
+        let array = StringArray::from_iter(ids.iter().map(Some).chain([None]));
+        let ranges = student_ranges(&array);
+        assert!(ranges.len() <= STUDENT_RANGES.len() && ranges.len() > 1, "{ranges:?}");
+        // In order, not overlapping, and no range holds both groups.
+        assert!(ranges.iter().all(|(from, to)| from <= to && from[..1] == to[..1]), "{ranges:?}");
+        assert!(ranges.windows(2).all(|w| w[0].1 < w[1].0), "{ranges:?}");
+        // Every id is in a range.
+        assert!(ids.iter().all(|id| ranges.iter().any(|(from, to)| *from <= id.as_str() && id.as_str() <= *to)));
+        assert_eq!((ranges[0].0, ranges.last().unwrap().1), ("G1000000", "S1029999"));
+
+        assert_eq!(student_ranges(&StringArray::from(vec!["S1"])), vec![("S1", "S1")]);
+        assert!(student_ranges(&StringArray::from(vec![None::<&str>])).is_empty());
+        // Parameters for every range, the last range repeated when there are fewer.
+        let batch =
+            RecordBatch::try_from_iter([("student_id", Arc::new(StringArray::from(vec!["S2", "A1"])) as _)]).unwrap();
+        let params = staged_bounds(&batch);
+        let value = |name: &str| params.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string()).unwrap();
+        assert_eq!((value("student_from_1"), value("student_to_1")), ("A1".into(), "A1".into()));
+        assert_eq!((value("student_from_2"), value("student_to_2")), ("S2".into(), "S2".into()));
+        assert_eq!((value("student_from_8"), value("student_to_8")), ("S2".into(), "S2".into()));
+    }
 }
