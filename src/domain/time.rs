@@ -233,7 +233,8 @@ pub struct LocalClock {
     tz: Tz,
     /// The last day looked at, and its offset when the same all day.
     day: Option<(NaiveDate, Option<UniformDay>)>,
-    /// Days looked at before, each in the slot of its day number modulo the slots.
+    /// Days looked at before, each in the slot of its day number modulo the slots; empty
+    /// until a second day is met (a clock made for one timestamp never needs it).
     known: Vec<Option<(NaiveDate, Option<UniformDay>)>>,
 }
 
@@ -251,7 +252,7 @@ struct UniformDay {
 impl LocalClock {
     /// A clock for `tz`, remembering nothing yet.
     pub fn new(tz: Tz) -> LocalClock {
-        LocalClock { tz, day: None, known: vec![None; KNOWN_DAYS] }
+        LocalClock { tz, day: None, known: Vec::new() }
     }
 
     /// A local wall-clock time as microseconds since the epoch (UTC); as [`local_to_utc`].
@@ -277,13 +278,22 @@ impl LocalClock {
     fn uniform(&mut self, date: NaiveDate) -> Option<UniformDay> {
         match self.day {
             Some((known, day)) if known == date => day,
-            _ => {
-                let slot = date.num_days_from_ce().rem_euclid(KNOWN_DAYS as i32) as usize;
-                let day = match self.known[slot] {
+            None => {
+                let day = uniform_day(self.tz, date);
+                self.day = Some((date, day));
+                day
+            }
+            Some(last) => {
+                let slot = |date: NaiveDate| date.num_days_from_ce().rem_euclid(KNOWN_DAYS as i32) as usize;
+                if self.known.is_empty() {
+                    self.known = vec![None; KNOWN_DAYS];
+                    self.known[slot(last.0)] = Some(last);
+                }
+                let day = match self.known[slot(date)] {
                     Some((known, day)) if known == date => day,
                     _ => {
                         let day = uniform_day(self.tz, date);
-                        self.known[slot] = Some((date, day));
+                        self.known[slot(date)] = Some((date, day));
                         day
                     }
                 };
