@@ -90,4 +90,5 @@ SELECT student_id, room, swiped_at, day, reader_id, session_id,
        CASE WHEN outcome = 'attended' AND prev_session_id = session_id THEN 'repeat' ELSE outcome END AS outcome
 FROM numbered
 WHERE day BETWEEN $from_day AND $to_day
-ORDER BY day, student_id, swiped_at
+-- Stored as the swipes are: by month, then student and time (see ingest::kinds::MONTH).
+ORDER BY date_trunc('month', day), student_id, swiped_at

@@ -55,14 +55,22 @@ pub async fn build(warehouse: &Warehouse, access: Access) -> Result<SessionConte
         .with_query_planner(DeltaPlanner::new())
         .build();
     let ctx = SessionContext::new_with_state(state);
-    for def in tables::ALL {
-        let wanted = match access {
-            Access::Analyst => def.analyst_visible,
-            Access::Internal { with_equality } => def.name != tables::EQUALITY.name || with_equality,
-        };
-        if wanted {
-            register(&ctx, warehouse, def).await?;
-        }
+    let wanted = tables::ALL.iter().filter(|def| match access {
+        Access::Analyst => def.analyst_visible,
+        Access::Internal { with_equality } => def.name != tables::EQUALITY.name || with_equality,
+    });
+    // The tables' logs are read on the runtime's threads side by side (each is a few
+    // files' reading and parsing), then registered in table order.
+    let shared = Arc::new(warehouse.clone());
+    let opening: Vec<_> = wanted
+        .map(|def| {
+            let warehouse = Arc::clone(&shared);
+            (def, tokio::spawn(async move { warehouse.table(def).await }))
+        })
+        .collect();
+    for (def, task) in opening {
+        let table = task.await.map_err(|e| Error::Internal(format!("reading a table's log stopped: {e}")))??;
+        register_loaded(&ctx, def, &table).await?;
     }
     register_functions(&ctx).await?;
     let walk =

@@ -60,8 +60,9 @@ pub struct Kind {
     /// How rows combine with what the warehouse holds.
     pub merge: Merge,
     /// The table's row order (leading columns): a file's rows are put in this order, then
-    /// by the rest of the key, then by line. Only key columns, and a `day` taken from a
-    /// key column, may appear, so that rows with the same key end up side by side.
+    /// by the rest of the key, then by line. Only key columns, and a `day` (or its
+    /// [`MONTH`]) taken from a key column, may appear, so that rows with the same key end
+    /// up side by side.
     pub order: &'static [&'static str],
 }
 
@@ -95,6 +96,12 @@ pub const PRIORITY_FLAGS: &[&str] =
     &["repeating", "returning", "clearing", "changed-course", "support-needs", "known-concern"];
 /// Activity `source` values.
 pub const SOURCES: &[&str] = &crate::domain::signal::NAMES;
+
+/// In [`Kind::order`], the calendar month of the `day` column. Events are stored by month,
+/// then student and time: one student's rows of a month sit together, so a subject-access
+/// request reads about one page a month of each column (not every page of a file of a
+/// year), and a day's recomputation reads that month's pages.
+pub const MONTH: &str = "month";
 
 /// `students`
 pub const STUDENTS: Kind = Kind {
@@ -178,7 +185,7 @@ pub const SWIPES: Kind = Kind {
     span: None,
     day_of: Some("swiped_at"),
     merge: Merge::InsertNew,
-    order: &["day", "student_id", "swiped_at"],
+    order: &[MONTH, "student_id", "swiped_at"],
 };
 
 /// `activity`
@@ -196,7 +203,7 @@ pub const ACTIVITY: Kind = Kind {
     span: None,
     day_of: Some("occurred_at"),
     merge: Merge::InsertNew,
-    order: &["day", "student_id", "occurred_at"],
+    order: &[MONTH, "student_id", "occurred_at"],
 };
 
 /// `absences`
@@ -349,7 +356,8 @@ mod tests {
                 assert!(kind.column(key).is_some_and(|c| c.required), "{}: key {key} must be required", kind.name);
             }
             for column in kind.order {
-                let day_of_key = *column == "day" && kind.day_of.is_some_and(|d| kind.key.contains(&d));
+                let day_of_key =
+                    (*column == "day" || *column == MONTH) && kind.day_of.is_some_and(|d| kind.key.contains(&d));
                 assert!(
                     kind.key.contains(column) || day_of_key,
                     "{}: order column {column} is not from the key",

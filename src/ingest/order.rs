@@ -3,7 +3,8 @@
 //!
 //! Each order column becomes a small unsigned number per row: text its rank among the
 //! file's distinct values (byte order), dates, timestamps and integers their distance
-//! from the file's least value, with 0 for a missing value. The numbers are packed, most
+//! from the file's least value, a day's calendar month ([`kinds::MONTH`]) its distance
+//! from the least month, with 0 for a missing value. The numbers are packed, most
 //! significant column first, into 128-bit words; when the row's number in the file fits
 //! in the last word's spare bits (a year's activity of a thousand students takes under 80
 //! bits of key), a row is one integer and sorting is a plain integer sort. Each reading thread ranks and
@@ -22,7 +23,7 @@ use arrow::datatypes::{DataType, Date32Type, Int64Type, SchemaRef, TimestampMicr
 // The engine's hash map (foldhash): looked up once per row and text column.
 use datafusion::common::HashMap;
 
-use super::kinds::Kind;
+use super::kinds::{self, Kind};
 use super::parse::{LINE_COLUMN, Reject, staged_schema};
 use crate::error::{Error, Result};
 
@@ -30,6 +31,9 @@ use crate::error::{Error, Result};
 /// line, to break ties). With the key leading, rows repeating a key sit side by side.
 pub(super) struct RowOrder {
     columns: Vec<usize>,
+    /// Whether each of `columns` is ordered by its calendar month (a `day` column named
+    /// as [`kinds::MONTH`]) rather than by its value.
+    by_month: Vec<bool>,
     line: usize,
     /// Key bits allowed in one packed word with the row's number (tests lower it to try
     /// the wide layout).
@@ -60,6 +64,8 @@ enum Values<'a> {
     Text { all: Vec<&'a str>, ranks: Vec<Vec<u32>> },
     /// Number n is `least + n - 1`.
     Number { least: i64 },
+    /// Number n is the month `least + n - 1` (counted as in [`month_of`]) of the day.
+    Month { least: i64 },
 }
 
 /// One part's rows in order. Packed: one word a row, the row's number (counted across
@@ -129,12 +135,19 @@ fn bits_for(n: u128) -> u32 {
 
 impl RowOrder {
     pub(super) fn new(kind: &Kind, schema: &SchemaRef) -> Result<RowOrder> {
-        let columns: Vec<usize> = kind
-            .order
+        let names: Vec<&str> =
+            kind.order.iter().chain(kind.key.iter().filter(|k| !kind.order.contains(k))).copied().collect();
+        let by_month: Vec<bool> = names.iter().map(|&name| name == kinds::MONTH).collect();
+        let columns: Vec<usize> = names
             .iter()
-            .chain(kind.key.iter().filter(|k| !kind.order.contains(k)))
+            .map(|&name| if name == kinds::MONTH { "day" } else { name })
             .map(|name| schema.index_of(name).expect("order and key columns are table columns"))
             .collect();
+        for (&c, _) in columns.iter().zip(&by_month).filter(|(_, m)| **m) {
+            if schema.field(c).data_type() != &DataType::Date32 {
+                return Err(Error::Internal(format!("{} is ordered by month without a day column", kind.name)));
+            }
+        }
         for &i in &columns {
             let field = schema.field(i);
             if !matches!(
@@ -145,7 +158,7 @@ impl RowOrder {
             }
         }
         let line = schema.index_of(LINE_COLUMN).expect("staged");
-        Ok(RowOrder { columns, line, packed_bits: 128 })
+        Ok(RowOrder { columns, by_month, line, packed_bits: 128 })
     }
 
     /// Puts the parts' rows (each part's batches in line order, the parts in file order)
@@ -223,9 +236,10 @@ impl RowOrder {
             }
         }
         drop(sorted);
-        // The order columns come back from the keys, in order; the others are gathered.
+        // The order columns come back from the keys, in order (a month is not its day: the
+        // day is gathered); the others are gathered.
         let columns = (0..schema.fields().len())
-            .map(|c| match self.columns.iter().position(|&o| o == c) {
+            .map(|c| match self.columns.iter().zip(&self.by_month).position(|(&o, &month)| o == c && !month) {
                 Some(o) => Ok(rebuilt(&places[o], schema.field(c).data_type(), &kept_words, words)),
                 None => {
                     let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
@@ -314,9 +328,14 @@ impl RowOrder {
                             greatest = greatest.into_iter().chain(hi).max();
                         }
                     }
+                    let (least, greatest) = if self.by_month[c] {
+                        (least.map(month_of), greatest.map(month_of))
+                    } else {
+                        (least, greatest)
+                    };
                     let least = least.unwrap_or(0);
                     let span = greatest.map_or(0, |g| (g as i128 - least as i128) as u128 + 1);
-                    (span + 1, Values::Number { least })
+                    (span + 1, if self.by_month[c] { Values::Month { least } } else { Values::Number { least } })
                 }
             };
             let width = bits_for(count);
@@ -363,6 +382,15 @@ impl RowOrder {
                         });
                     }
                 }
+                (_, Values::Month { least }) => {
+                    for batch in batches {
+                        each_number(batch.column(c), |value| {
+                            let v = value.map_or(0, |v| (month_of(v) - least) as u128 + 1);
+                            keys[at] |= v << place.shift;
+                            at += words;
+                        });
+                    }
+                }
                 (Local::Number { .. }, Values::Text { .. }) => unreachable!("parts share one schema"),
             }
         }
@@ -403,6 +431,7 @@ fn rebuilt(place: &Place, data_type: &DataType, kept_words: &[u128], words: usiz
             }
             Arc::new(text.finish())
         }
+        Values::Month { .. } => unreachable!("a month is not rebuilt: its day is gathered"),
         Values::Number { least } => {
             let value = |n: u128| (n > 0).then(|| (*least as i128 + n as i128 - 1) as i64);
             match data_type {
@@ -415,6 +444,21 @@ fn rebuilt(place: &Place, data_type: &DataType, kept_words: &[u128], words: usiz
             }
         }
     }
+}
+
+/// The calendar month of a day (days since 1970-01-01) as months since March of year 0:
+/// increasing with the day, and the same for every day of a month. The civil-from-days
+/// arithmetic of Howard Hinnant's `chrono`-compatible algorithms, without the day.
+fn month_of(days: i64) -> i64 {
+    // Days since 0000-03-01; eras of 400 years (146,097 days) begin on March 1st.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    // Months counted from March (0) to February (11).
+    let mp = (5 * doy + 2) / 153;
+    (era * 400 + yoe) * 12 + mp
 }
 
 /// Runs `work` on each item, one thread each (the first on this thread).
@@ -502,9 +546,10 @@ mod tests {
                     )),
                     DataType::Timestamp(_, zone) => Arc::new(
                         TimestampMicrosecondArray::from_iter((0..n).map(|_| {
-                            // Microseconds apart and days apart, so both ends of the range are used.
+                            // Microseconds apart and days apart (30 September to 2 October
+                            // 2025, across a month's end), so both ends of the range are used.
                             let day = rng.random_range(0..3) * 86_400_000_000;
-                            (!missing(&mut rng)).then(|| 1_760_000_000_000_000 + day + rng.random_range(0..4))
+                            (!missing(&mut rng)).then(|| 1_759_190_400_000_000 + day + rng.random_range(0..4))
                         }))
                         .with_timezone_opt(zone.clone()),
                     ),
@@ -513,29 +558,49 @@ mod tests {
                 }
             })
             .collect();
-        RecordBatch::try_new(schema, columns).unwrap()
+        let mut batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+        // As when a file is read: the day is the (here UTC) day of its timestamp.
+        if let Some(of) = kind.day_of {
+            let at = batch.column_by_name(of).unwrap().as_primitive::<TimestampMicrosecondType>().clone();
+            let day: Date32Array = at.iter().map(|t| t.map(|t| t.div_euclid(86_400_000_000) as i32)).collect();
+            let mut columns = batch.columns().to_vec();
+            columns[schema.index_of("day").unwrap()] = Arc::new(day);
+            batch = RecordBatch::try_new(schema, columns).unwrap();
+        }
+        batch
+    }
+
+    /// The order columns' values to sort by, as a reference: a day named as a month
+    /// becomes its year and month by `chrono`.
+    fn order_values(order: &RowOrder, batch: &RecordBatch) -> Vec<ArrayRef> {
+        use chrono::Datelike;
+        order
+            .columns
+            .iter()
+            .zip(&order.by_month)
+            .map(|(&c, &month)| match month {
+                false => batch.column(c).clone(),
+                true => Arc::new(Int64Array::from_iter(batch.column(c).as_primitive::<Date32Type>().iter().map(|d| {
+                    let date = d.map(|d| chrono::NaiveDate::from_num_days_from_ce_opt(d + 719_163).unwrap());
+                    date.map(|date| i64::from(date.year()) * 12 + i64::from(date.month0()))
+                }))),
+            })
+            .collect()
     }
 
     /// The reference: Arrow's own sort of the order columns then line, keeping each key's
     /// first row.
     fn expected(kind: &Kind, all: &RecordBatch) -> (RecordBatch, Vec<u64>) {
         let order = RowOrder::new(kind, &all.schema()).unwrap();
-        let sort: Vec<SortColumn> = order
-            .columns
-            .iter()
-            .chain([&order.line])
-            .map(|&c| SortColumn { values: all.column(c).clone(), options: None })
+        let sort: Vec<SortColumn> = order_values(&order, all)
+            .into_iter()
+            .chain([all.column(order.line).clone()])
+            .map(|values| SortColumn { values, options: None })
             .collect();
         let sorted = take_record_batch(all, &lexsort_to_indices(&sort, None).unwrap()).unwrap();
+        let values = order_values(&order, &sorted);
         let key = |r: usize| -> Vec<Option<String>> {
-            order
-                .columns
-                .iter()
-                .map(|&c| {
-                    let column = sorted.column(c);
-                    column.is_valid(r).then(|| array_value_to_string(column, r).unwrap())
-                })
-                .collect()
+            values.iter().map(|column| column.is_valid(r).then(|| array_value_to_string(column, r).unwrap())).collect()
         };
         let lines = sorted.column(order.line).as_primitive::<arrow::datatypes::UInt64Type>();
         let (mut keep, mut dropped) = (vec![], vec![]);
@@ -587,6 +652,23 @@ mod tests {
             // Too few bits to pack a row with its number: the wide layout.
             check(kind, 400, &[150], 0, seed);
             check(kind, 400, &[], 0, seed);
+        }
+    }
+
+    /// Every day from the year 0000 to 9999 (and around them) has `chrono`'s month, in
+    /// order: one more each time the month changes.
+    #[test]
+    fn months_of_days_agree_with_chrono() {
+        use chrono::Datelike;
+        let mut previous: Option<(i64, u32)> = None;
+        for days in -719_600..2_933_000i64 {
+            let date = chrono::NaiveDate::from_num_days_from_ce_opt(days as i32 + 719_163).unwrap();
+            let month = month_of(days);
+            if let Some((before, before_month)) = previous {
+                let step = if date.month0() == before_month { 0 } else { 1 };
+                assert_eq!(month, before + step, "{date}");
+            }
+            previous = Some((month, date.month0()));
         }
     }
 

@@ -438,13 +438,17 @@ fn whitespace_around_headers_and_values_is_not_part_of_them() {
     );
 }
 
-/// Event files are stored in day and student order whatever order their rows came in, so
-/// scans by day or student read few files; a file repeating held rows adds only the rest.
+/// Event files are stored by month, then student and time, whatever order their rows came
+/// in, so a subject-access request reads about one page a month and a day's scan one
+/// month's pages; a file repeating held rows adds only the rest.
 #[test]
-fn events_are_stored_in_day_and_student_order_and_held_rows_are_skipped() {
+fn events_are_stored_by_month_then_student_and_held_rows_are_skipped() {
+    use chrono::Datelike;
     let env = Env::new();
-    // Newest first, students interleaved; (i % 3, i % 9, i % 10) never repeats below 90.
-    let row = |i: u32, tail: &str| format!("S{},2025-10-{:02}T{:02}:00:00,{tail}", i % 3, 1 + i % 9, 8 + i % 10);
+    // Newest first, students interleaved, days from 27 September to 5 October;
+    // (i % 3, i % 9, i % 10) never repeats below 90.
+    let date = |i: u32| chrono::NaiveDate::from_ymd_opt(2025, 9, 27).unwrap() + chrono::Days::new(u64::from(i % 9));
+    let row = |i: u32, tail: &str| format!("S{},{}T{:02}:00:00,{tail}", i % 3, date(i), 8 + i % 10);
     for (kind, header, tail) in
         [("activity", "student_id,occurred_at,source", "vle"), ("swipes", "student_id,swiped_at,room", "R1")]
     {
@@ -460,7 +464,16 @@ fn events_are_stored_in_day_and_student_order_and_held_rows_are_skipped() {
         let files = crate::common::stored_order(&env, kind);
         assert_eq!(files.len(), 2, "{kind}: one file per ingest");
         for rows in files {
-            assert!(rows.is_sorted(), "{kind} is not stored in day and student order: {rows:?}");
+            // (month, student, day): the months are September and October.
+            let keys: Vec<(i32, String, i32)> = rows
+                .into_iter()
+                .map(|(day, student)| {
+                    let date = chrono::NaiveDate::from_num_days_from_ce_opt(day + 719_163).unwrap();
+                    (date.year() * 12 + date.month0() as i32, student, day)
+                })
+                .collect();
+            assert!(keys.first().unwrap().0 < keys.last().unwrap().0, "{kind}: the rows span two months");
+            assert!(keys.is_sorted(), "{kind} is not stored by month, then student and day: {keys:?}");
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::privacy::pseudonym::{EQUALITY_PURPOSE, PseudonymKey};
 use crate::queries;
 use crate::warehouse::row::{self, Cell, Row};
 use crate::warehouse::tables::TableDef;
-use crate::warehouse::{Warehouse, os_user, tables, write_atomically};
+use crate::warehouse::{Warehouse, os_user, tables, write_all_atomically};
 
 /// What was found and written.
 #[derive(Debug, Clone, Default)]
@@ -218,6 +218,8 @@ fn write_export(
 ) -> Result<Report> {
     let data = dir.join("data");
     crate::warehouse::create_private_dir(&data)?;
+    // Every file is written, then all are synced together and put in place.
+    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     let mut report = Report { request_id: request_id.to_string(), ..Report::default() };
     let mut everything = serde_json::Map::new();
     for (name, batches) in found {
@@ -229,7 +231,7 @@ fn write_export(
             // Values from other systems never run as formulas when the file is opened.
             csv.write(&crate::engine::cells::neutralise(b)?)?;
         }
-        write_atomically(&csv_path, &csv.into_inner())?;
+        files.push((csv_path.clone(), csv.into_inner()));
         let mut json = arrow::json::ArrayWriter::new(Vec::new());
         for b in batches {
             json.write(b)?;
@@ -239,7 +241,7 @@ fn write_export(
         let bytes = if bytes.is_empty() { b"[]".to_vec() } else { bytes };
         everything.insert(name.clone(), serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null));
         let json_path = data.join(format!("{name}.json"));
-        write_atomically(&json_path, &bytes)?;
+        files.push((json_path.clone(), bytes));
         report.files.push(csv_path);
         report.files.push(json_path);
     }
@@ -247,7 +249,7 @@ fn write_export(
         report.tables.push(("audit".into(), audit.len()));
         let path = data.join("audit.json");
         let value = serde_json::Value::Array(audit.to_vec());
-        write_atomically(&path, serde_json::to_string_pretty(&value).expect("json").as_bytes())?;
+        files.push((path.clone(), serde_json::to_string_pretty(&value).expect("json").into_bytes()));
         everything.insert("audit".into(), value);
         report.files.push(path);
     }
@@ -259,7 +261,7 @@ fn write_export(
         "tables": everything,
     });
     let all = dir.join("subject-access.json");
-    write_atomically(&all, serde_json::to_string_pretty(&document).expect("json").as_bytes())?;
+    files.push((all.clone(), serde_json::to_string_pretty(&document).expect("json").into_bytes()));
     report.files.insert(0, all);
     let held = page::Held {
         student_id,
@@ -276,13 +278,11 @@ fn write_export(
     };
     for (i, (name, html)) in page::pages(&held, &shown).into_iter().enumerate() {
         let path = dir.join(&name);
-        if let Some(parent) = path.parent() {
-            crate::warehouse::create_private_dir(parent)?;
-        }
-        write_atomically(&path, html.as_bytes())?;
+        files.push((path.clone(), html.into_bytes()));
         // The summary page first, the further pages after the data files.
         if i == 0 { report.files.insert(0, path) } else { report.files.push(path) }
     }
+    write_all_atomically(&files)?;
     Ok(report)
 }
 
