@@ -77,11 +77,19 @@ pub async fn build(warehouse: &Warehouse, access: Access) -> Result<SessionConte
         ("walk_minutes", ScalarValue::Int64(Some(i64::from(warehouse.config().ingest.min_minutes_between_rooms))));
     for view in ["views/attendance", "views/rejected_swipes", "views/teaching_days", "views/suspicious_swipes"] {
         let params = if view == "views/suspicious_swipes" { std::slice::from_ref(&walk) } else { &[] };
-        let df = queries::plan(&ctx, view, params).await?;
-        let name = view.trim_start_matches("views/");
-        ctx.register_table(name, df.into_view()).map_err(|e| Error::query(view, e))?;
+        register_view(&ctx, view, params).await?;
     }
     Ok(ctx)
+}
+
+/// Registers (or re-registers, after the tables it reads were replaced) one view from the
+/// query catalog, under its name without the `views/` folder.
+pub async fn register_view(ctx: &SessionContext, view: &str, params: &[(&str, ScalarValue)]) -> Result<()> {
+    let df = queries::plan(ctx, view, params).await?;
+    let name = view.trim_start_matches("views/");
+    ctx.deregister_table(name).map_err(|e| Error::query(view, e))?;
+    ctx.register_table(name, df.into_view()).map_err(|e| Error::query(view, e))?;
+    Ok(())
 }
 
 /// Registers Rollcall's SQL functions; `add_working_days` reads the bank holidays held.

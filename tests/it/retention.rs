@@ -251,6 +251,20 @@ fn a_subject_access_export_holds_everything_about_the_student_and_no_one_else() 
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("subject-access.json")).unwrap()).unwrap();
     assert_eq!(json["data_held"], true);
+    for table in ["activity", "swipes", "timetable", "audit"] {
+        let file: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(format!("data/{table}.json"))).unwrap()).unwrap();
+        assert_eq!(json["tables"][table], file, "subject-access.json holds data/{table}.json");
+    }
+    assert_eq!(json["tables"]["timetable"].as_array().unwrap().len(), 40);
+    assert_eq!(json["tables"]["activity"].as_array().unwrap().len(), lines("activity"));
+    // One module, a session on each of the 40 teaching days, attended on the first ten.
+    assert!(
+        html.contains(
+            "<tr><td>M1</td><td class=\"num\">40</td><td class=\"num\">10</td><td class=\"num\">25%</td></tr>"
+        ),
+        "attendance by module"
+    );
     // Nothing about anyone else, in any file of the export.
     for file in files_below(&dir) {
         let text = std::fs::read_to_string(&file).unwrap();

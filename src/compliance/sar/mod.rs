@@ -8,6 +8,7 @@
 mod page;
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, RecordBatch, StringArray};
@@ -56,6 +57,19 @@ async fn own_rows(ctx: &SessionContext, table: &str, column: &str, value: &str) 
     rows_of(frame, table).await
 }
 
+/// Puts the student's own rows of `table` (already read) in the table's place in `ctx`, so
+/// the queries that follow read them from memory instead of the whole table.
+async fn own_table(ctx: &SessionContext, table: &str, batches: Vec<RecordBatch>) -> Result<()> {
+    let schema = match batches.first() {
+        Some(batch) => batch.schema(),
+        None => {
+            let frame = ctx.table(table).await.map_err(|e| Error::query(table, e))?;
+            std::sync::Arc::new(frame.schema().as_arrow().clone())
+        }
+    };
+    session::register_batches(ctx, table, schema, batches)
+}
+
 /// The text values of a column across batches.
 pub(super) fn strings(batches: &[RecordBatch], column: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
@@ -96,13 +110,21 @@ async fn gather(warehouse: &Warehouse, student_id: &str) -> Result<(Found, Vec<B
         warehouse.apply_queue(&lock).await?;
     }
     let ctx = session::build(warehouse, Access::Internal { with_equality: true }).await?;
+    // Every table with a student_id is read for their rows, side by side on the runtime's
+    // threads (each read is a few pages of one table), and listed in table order.
+    let reading: Vec<_> = tables::ALL
+        .iter()
+        .filter(|def| def.column_names().any(|c| c == "student_id"))
+        .map(|def| {
+            let (ctx, id) = (ctx.clone(), student_id.to_string());
+            (def.name, tokio::spawn(async move { own_rows(&ctx, def.name, "student_id", &id).await }))
+        })
+        .collect();
     let mut found: Found = Vec::new();
-    for def in tables::ALL {
-        if def.column_names().any(|c| c == "student_id") {
-            let batches = own_rows(&ctx, def.name, "student_id", student_id).await?;
-            if !batches.is_empty() {
-                found.push((def.name.to_string(), batches));
-            }
+    for (name, task) in reading {
+        let batches = task.await.map_err(|e| Error::Internal(format!("reading a table stopped: {e}")))??;
+        if !batches.is_empty() {
+            found.push((name.to_string(), batches));
         }
     }
     // Ethnicity, through the keyed pseudonym.
@@ -155,17 +177,18 @@ async fn gather(warehouse: &Warehouse, student_id: &str) -> Result<(Found, Vec<B
         .map_err(Error::from)?;
         found.push(("waiting_rows".into(), vec![batch]));
     }
-    // The sessions they were timetabled for (sessions hold no one else's data).
-    if found.iter().any(|(n, _)| n == "class_lists") {
-        let params = [("student_id", ScalarValue::from(student_id))];
-        let batches = non_empty(queries::collect(&ctx, "compliance/sar_timetable", &params).await?);
-        if !batches.is_empty() {
-            found.push(("timetable".into(), batches));
-        }
-    }
-    // In-person attendance by module, for the page.
+    // The sessions they were timetabled for (sessions hold no one else's data), and their
+    // in-person attendance by module for the page, from the rows already gathered: only
+    // sessions is read again.
     let mut modules = Vec::new();
-    if found.iter().any(|(n, _)| n == "class_lists") {
+    if let Some(class_lists) = found.iter().find(|(n, _)| n == "class_lists").map(|(_, b)| b.clone()) {
+        own_table(&ctx, "class_lists", class_lists).await?;
+        let params = [("student_id", ScalarValue::from(student_id))];
+        let timetable = non_empty(queries::collect(&ctx, "compliance/sar_timetable", &params).await?);
+        own_table(&ctx, "sessions", timetable.clone()).await?;
+        let swipe_outcomes = found.iter().find(|(n, _)| n == "swipe_outcomes").map(|(_, b)| b.clone());
+        own_table(&ctx, "swipe_outcomes", swipe_outcomes.unwrap_or_default()).await?;
+        session::register_view(&ctx, "views/attendance", &[]).await?;
         let params = [
             ("student_id", ScalarValue::from(student_id)),
             ("until", crate::engine::cells::date(crate::domain::time::date_to_days(warehouse.clock().today()))),
@@ -184,6 +207,9 @@ async fn gather(warehouse: &Warehouse, student_id: &str) -> Result<(Found, Vec<B
                     .collect();
                 modules.push(row);
             }
+        }
+        if !timetable.is_empty() {
+            found.push(("timetable".into(), timetable));
         }
     }
     Ok((found, modules))
@@ -221,7 +247,8 @@ fn write_export(
     // Every file is written, then all are synced together and put in place.
     let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     let mut report = Report { request_id: request_id.to_string(), ..Report::default() };
-    let mut everything = serde_json::Map::new();
+    // subject-access.json is assembled from the tables' JSON as written, not parsed again.
+    let mut everything: Vec<(String, String)> = Vec::new();
     for (name, batches) in found {
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         report.tables.push((name.clone(), rows));
@@ -232,36 +259,35 @@ fn write_export(
             csv.write(&crate::engine::cells::neutralise(b)?)?;
         }
         files.push((csv_path.clone(), csv.into_inner()));
-        let mut json = arrow::json::ArrayWriter::new(Vec::new());
-        for b in batches {
-            json.write(b)?;
-        }
-        json.finish()?;
-        let bytes = json.into_inner();
-        let bytes = if bytes.is_empty() { b"[]".to_vec() } else { bytes };
-        everything.insert(name.clone(), serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null));
+        let json = json_array(batches)?;
         let json_path = data.join(format!("{name}.json"));
-        files.push((json_path.clone(), bytes));
+        files.push((json_path.clone(), format!("{json}\n").into_bytes()));
+        everything.push((name.clone(), json));
         report.files.push(csv_path);
         report.files.push(json_path);
     }
     if !audit.is_empty() {
         report.tables.push(("audit".into(), audit.len()));
         let path = data.join("audit.json");
-        let value = serde_json::Value::Array(audit.to_vec());
-        files.push((path.clone(), serde_json::to_string_pretty(&value).expect("json").into_bytes()));
-        everything.insert("audit".into(), value);
+        let value = serde_json::to_string_pretty(audit).expect("json");
+        files.push((path.clone(), value.clone().into_bytes()));
+        everything.push(("audit".into(), value));
         report.files.push(path);
     }
-    let held = !found.is_empty();
-    let document = serde_json::json!({
-        "request_id": request_id,
-        "generated_at": warehouse.clock().now().to_rfc3339(),
-        "data_held": held,
-        "tables": everything,
-    });
+    let text = |value: &str| serde_json::to_string(value).expect("json");
+    let mut document = format!(
+        "{{\n\"request_id\": {},\n\"generated_at\": {},\n\"data_held\": {},\n\"tables\": {{",
+        text(request_id),
+        text(&warehouse.clock().now().to_rfc3339()),
+        !found.is_empty()
+    );
+    for (i, (name, json)) in everything.iter().enumerate() {
+        let comma = if i > 0 { "," } else { "" };
+        let _ = write!(document, "{comma}\n{}: {json}", text(name));
+    }
+    document.push_str("\n}\n}\n");
     let all = dir.join("subject-access.json");
-    files.push((all.clone(), serde_json::to_string_pretty(&document).expect("json").into_bytes()));
+    files.push((all.clone(), document.into_bytes()));
     report.files.insert(0, all);
     let held = page::Held {
         student_id,
@@ -284,6 +310,20 @@ fn write_export(
     }
     write_all_atomically(&files)?;
     Ok(report)
+}
+
+/// A table's rows as a JSON array, one row to a line (JSON text never holds a raw line
+/// break, so each row's line is whole).
+fn json_array(batches: &[RecordBatch]) -> Result<String> {
+    let mut lines = arrow::json::LineDelimitedWriter::new(Vec::new());
+    for b in batches {
+        lines.write(b)?;
+    }
+    lines.finish()?;
+    let text =
+        String::from_utf8(lines.into_inner()).map_err(|_| Error::Internal("a table's JSON was not UTF-8".into()))?;
+    let rows: Vec<&str> = text.lines().collect();
+    Ok(if rows.is_empty() { "[]".into() } else { format!("[\n{}\n]", rows.join(",\n")) })
 }
 
 /// One `sar_requests` row.
