@@ -168,7 +168,7 @@ pub const CLASS_LISTS: Kind = Kind {
     span: None,
     day_of: None,
     merge: Merge::ReplaceBySession,
-    order: &["session_id", "student_id"],
+    order: &["student_id", "session_id"],
 };
 
 /// `swipes`
