@@ -86,6 +86,11 @@ pub(super) fn strings(batches: &[RecordBatch], column: &str) -> Result<Vec<Strin
 /// Rows held about one student, by table (tables with none left out).
 type Found = Vec<(String, Vec<RecordBatch>)>;
 
+/// The rows found in one table, if it held any.
+fn rows_in<'a>(found: &'a [(String, Vec<RecordBatch>)], table: &str) -> Option<&'a [RecordBatch]> {
+    found.iter().find(|(name, _)| name == table).map(|(_, batches)| batches.as_slice())
+}
+
 /// Writes the subject-access export of `student_id` to `dir`.
 pub async fn export(warehouse: &Warehouse, student_id: &str, dir: &Path) -> Result<Report> {
     let (found, modules) = gather(warehouse, student_id).await?;
@@ -181,12 +186,12 @@ async fn gather(warehouse: &Warehouse, student_id: &str) -> Result<(Found, Vec<B
     // in-person attendance by module for the page, from the rows already gathered: only
     // sessions is read again.
     let mut modules = Vec::new();
-    if let Some(class_lists) = found.iter().find(|(n, _)| n == "class_lists").map(|(_, b)| b.clone()) {
-        own_table(&ctx, "class_lists", class_lists).await?;
+    if let Some(class_lists) = rows_in(&found, "class_lists") {
+        own_table(&ctx, "class_lists", class_lists.to_vec()).await?;
         let params = [("student_id", ScalarValue::from(student_id))];
         let timetable = non_empty(queries::collect(&ctx, "compliance/sar_timetable", &params).await?);
         own_table(&ctx, "sessions", timetable.clone()).await?;
-        let swipe_outcomes = found.iter().find(|(n, _)| n == "swipe_outcomes").map(|(_, b)| b.clone());
+        let swipe_outcomes = rows_in(&found, "swipe_outcomes").map(<[RecordBatch]>::to_vec);
         own_table(&ctx, "swipe_outcomes", swipe_outcomes.unwrap_or_default()).await?;
         session::register_view(&ctx, "views/attendance", &[]).await?;
         let params = [
@@ -225,7 +230,7 @@ fn audit_refs(request_id: &str, found: &Found) -> Result<Vec<String>> {
         ("legal_holds", "hold_id"),
         ("sar_requests", "request_id"),
     ] {
-        if let Some((_, batches)) = found.iter().find(|(n, _)| n == table) {
+        if let Some(batches) = rows_in(found, table) {
             refs.extend(strings(batches, column)?);
         }
     }

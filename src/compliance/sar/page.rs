@@ -16,7 +16,7 @@ use arrow::compute::SortOptions;
 use arrow::datatypes::{DataType, TimeUnit};
 use chrono_tz::Tz;
 
-use super::strings;
+use super::{rows_in, strings};
 use crate::domain::html::{STYLE, escape};
 
 /// Rows per page.
@@ -394,11 +394,8 @@ fn table_page(shown: &Shown, name: &str, title: &str, batch: &RecordBatch, n: us
 fn about(body: &mut String, held: &Held<'_>) {
     let schedule = crate::compliance::retention::Schedule::shipped().ok();
     let years = schedule.as_ref().map(|s| s.default_years).unwrap_or(6);
-    let recipients: Vec<String> = held
-        .found
-        .iter()
-        .find(|(n, _)| n == "disclosures")
-        .map(|(_, b)| {
+    let recipients: Vec<String> = rows_in(held.found, "disclosures")
+        .map(|b| {
             let mut r = strings(b, "recipient").unwrap_or_default();
             r.sort();
             r.dedup();
@@ -436,7 +433,7 @@ fn about(body: &mut String, held: &Held<'_>) {
 
 /// The rating over time, as a chart, and attendance by module.
 fn chart_and_modules(body: &mut String, held: &Held<'_>) {
-    if let Some((_, batches)) = held.found.iter().find(|(n, _)| n == "ratings")
+    if let Some(batches) = rows_in(held.found, "ratings")
         && let Some(batch) = newest_first(batches)
     {
         let days = arrow::compute::cast(batch.column_by_name("day").expect("ratings have days"), &DataType::Utf8);
