@@ -103,9 +103,13 @@ fn run_phase(phase: &str, dir: &Path) {
                     report.ratings,
                     peak_rss_mib()
                 );
+                let phases: Vec<String> =
+                    report.phases.iter().map(|(name, took)| format!("{name} {:.3} s", took.as_secs_f64())).collect();
                 println!(
-                    "note: the new day's ingest took {ingest_secs:.2} s; rate mode {}: {}",
-                    report.mode, report.why
+                    "note: the new day's ingest took {ingest_secs:.2} s; rate mode {}: {} ({})",
+                    report.mode,
+                    report.why,
+                    phases.join(", ")
                 );
                 report.ratings
             }

@@ -1,12 +1,16 @@
--- description: what was ingested after the watermark: the day range of new events, and whether reference data changed
+-- description: what was ingested after the watermark: the day range of new events, whether reference data changed, the new watermark and the first teaching day
 -- params: $since Timestamp (the last run's watermark)
--- output: lo Date32, hi Date32, reference_changed Boolean, watermark Timestamp
+-- output: lo Date32, hi Date32, reference_changed Boolean, watermark Timestamp, first_teaching_day Date32
 --
 -- Activity, swipes and absences only ever gain rows, so their new rows say which days
 -- changed; a changed student record changes the days from its status_date (else from
 -- the student's start), and a status period from its start. A change to sessions, class
 -- lists, terms or bank holidays can move a session or a teaching day anywhere, so it asks
 -- for a full recomputation.
+--
+-- Every table is read only for rows stamped after $since, so the tables' file statistics
+-- skip the files ingested before it: a day's run does not read the year's events. The new
+-- watermark is the latest of those stamps (NULL when there are none: the last one holds).
 WITH new_days AS (
     SELECT day FROM activity WHERE ingested_at > $since
     UNION ALL SELECT day FROM swipes WHERE ingested_at > $since
@@ -16,20 +20,21 @@ WITH new_days AS (
     UNION ALL SELECT starts_on FROM status_periods WHERE ingested_at > $since
 ),
 reference AS (
-    SELECT ingested_at FROM sessions
-    UNION ALL SELECT ingested_at FROM class_lists
-    UNION ALL SELECT ingested_at FROM terms
-    UNION ALL SELECT ingested_at FROM bank_holidays
+    SELECT ingested_at FROM sessions WHERE ingested_at > $since
+    UNION ALL SELECT ingested_at FROM class_lists WHERE ingested_at > $since
+    UNION ALL SELECT ingested_at FROM terms WHERE ingested_at > $since
+    UNION ALL SELECT ingested_at FROM bank_holidays WHERE ingested_at > $since
 ),
-everything AS (
+fresh AS (
     SELECT ingested_at FROM reference
-    UNION ALL SELECT ingested_at FROM activity
-    UNION ALL SELECT ingested_at FROM swipes
-    UNION ALL SELECT ingested_at FROM absences
-    UNION ALL SELECT ingested_at FROM students
-    UNION ALL SELECT ingested_at FROM status_periods
+    UNION ALL SELECT ingested_at FROM activity WHERE ingested_at > $since
+    UNION ALL SELECT ingested_at FROM swipes WHERE ingested_at > $since
+    UNION ALL SELECT ingested_at FROM absences WHERE ingested_at > $since
+    UNION ALL SELECT ingested_at FROM students WHERE ingested_at > $since
+    UNION ALL SELECT ingested_at FROM status_periods WHERE ingested_at > $since
 )
 SELECT (SELECT min(day) FROM new_days) AS lo,
        (SELECT max(day) FROM new_days) AS hi,
-       (SELECT count(*) FROM reference WHERE ingested_at > $since) > 0 AS reference_changed,
-       (SELECT max(ingested_at) FROM everything) AS watermark
+       (SELECT count(*) FROM reference) > 0 AS reference_changed,
+       (SELECT max(ingested_at) FROM fresh) AS watermark,
+       (SELECT min(day) FROM teaching_days) AS first_teaching_day

@@ -1,4 +1,4 @@
-//! Cohort ranks in Rust, for runs of more than a few days: each scored student-day's share
+//! Cohort ranks in Rust, for runs of any number of days: each scored student-day's share
 //! of their cohort (programme and stage, that day) scoring no higher, and the cohort's
 //! size: `rating/cohort_ranks`' columns, which a test compares with this.
 //!

@@ -52,7 +52,8 @@ pub struct RateReport {
     pub ratings: u64,
     /// Wall time.
     pub elapsed: std::time::Duration,
-    /// Wall time of the rollups (when any were recomputed) and of the rating itself.
+    /// Wall time of the plan (what changed since the last run), the rollups (when any were
+    /// recomputed) and the rating itself.
     pub phases: Vec<(&'static str, std::time::Duration)>,
 }
 
@@ -75,13 +76,6 @@ pub async fn rate_locked(
     let digest = model_digest(settings)?;
     let as_of_day = date_to_days(as_of);
 
-    let span = queries::collect(ctx, "rating/data_span", &[]).await?;
-    let first_teaching = date_at(&span, "first_teaching_day")?.ok_or_else(|| {
-        Error::Usage("no teaching days: ingest the term dates first (`rollcall ingest terms FILE`)".into())
-    })?;
-    let last_data = date_at(&span, "last_data_day")?;
-    let watermark_now = timestamp_at(&span, "watermark")?;
-
     let last = queries::collect(ctx, "rating/last_run", &[]).await?;
     let last_run = if row_count(&last) > 0 {
         Some(LastRun {
@@ -93,22 +87,39 @@ pub async fn rate_locked(
         None
     };
     // What was ingested since the last run matters only when that run's settings still hold.
-    let changes = match &last_run {
-        Some(last) if !force_full && last.digest.as_ref().is_none_or(|held| *held == digest) => {
-            let since = last.since.unwrap_or(i64::MIN);
-            let changes = queries::collect(ctx, "rating/changes", &[("since", utc(since))]).await?;
-            Some(Changes {
-                first_day: date_at(&changes, "lo")?,
-                last_day: date_at(&changes, "hi")?,
-                reference_changed: bool_at(&changes, "reference_changed")?.unwrap_or(false),
-            })
+    // It reads only rows stamped after the last watermark: a day's run skips the year's files.
+    let mut changed = None;
+    if let Some(last) = &last_run
+        && !force_full
+        && last.digest.as_ref().is_none_or(|held| *held == digest)
+    {
+        let since = last.since.unwrap_or(i64::MIN);
+        let changes = queries::collect(ctx, "rating/changes", &[("since", utc(since))]).await?;
+        let found = Changes {
+            first_day: date_at(&changes, "lo")?,
+            last_day: date_at(&changes, "hi")?,
+            reference_changed: bool_at(&changes, "reference_changed")?.unwrap_or(false),
+        };
+        let watermark = timestamp_at(&changes, "watermark")?.or(last.since);
+        changed = Some((found, watermark, date_at(&changes, "first_teaching_day")?));
+    }
+    // A full recomputation (and only that) needs the span of all data, a read of every table.
+    let (first_teaching, last_data, watermark_now) = match changed {
+        Some((found, watermark, first_teaching)) if !found.reference_changed => (first_teaching, None, watermark),
+        _ => {
+            let span = queries::collect(ctx, "rating/data_span", &[]).await?;
+            let last_data = date_at(&span, "last_data_day")?;
+            (date_at(&span, "first_teaching_day")?, last_data, timestamp_at(&span, "watermark")?)
         }
-        _ => None,
     };
+    let first_teaching = first_teaching.ok_or_else(|| {
+        Error::Usage("no teaching days: ingest the term dates first (`rollcall ingest terms FILE`)".into())
+    })?;
+    let changes = changed.map(|(found, _, _)| found);
     let span = Span { first_teaching, last_data };
     let plan = plan::plan(force_full, &digest, as_of_day, span, last_run.as_ref(), changes);
 
-    let mut phases = Vec::new();
+    let mut phases = vec![("plan", started.elapsed())];
     let mut counted = rollups::Counted::default();
     if let Some(range) = plan.roll {
         let rolled = rollups::roll_up(warehouse, ctx, range, plan.full).await?;
@@ -200,17 +211,19 @@ pub fn model_digest(settings: &RatingConfig) -> Result<String> {
     Ok(format!("{}-{}", settings.digest(), hex::encode(&hasher.finalize()[..12])))
 }
 
-/// Up to this many days rated at once, window sums come from a range join (cheap for a
-/// few days); beyond, from the dense arrays of `windows` (linear in the days), or from
-/// trailing sums in SQL when those would not fit.
+/// When the dense arrays of `windows` do not fit (or under a memory limit), window sums
+/// come from SQL: a range join for up to this many days rated at once (cheap for a few
+/// days), trailing sums beyond.
 const RANGE_JOIN_MAX_DAYS: i32 = 10;
 
 /// The ratings of the days `lo..=hi`: `rating/ratings` over `windowed`, the students and
 /// days to rate (`rating/grid`) with their window sums. `counted` holds the rollups this
 /// run has just counted whole in memory.
 ///
-/// For more than a few days the sums come from dense arrays (`windows`), and the cohort
-/// ranks from Rust (`cohorts`, which holds the scored rows in memory). Under a memory limit
+/// The sums come from dense arrays (`windows`), and the cohort ranks from Rust (`cohorts`,
+/// which holds the scored rows in memory), for any number of days: a day's run reads its
+/// windows' rollup rows once into the arrays, in less time than the range join's grouping
+/// by student and day (BENCHMARKS.md, "One-day rate"). Under a memory limit
 /// (`engine.memory_limit_mib`) both are the queries', as before the dense path: at year
 /// scale with a 1.5 GiB limit, the ratings' sort over the dense path's rows asked the
 /// memory pool for 8-18 GB for one batch and stopped the run, with the rows' columns
@@ -223,7 +236,7 @@ async fn rating_frame(
     limited: bool,
     counted: rollups::Counted,
 ) -> Result<datafusion::dataframe::DataFrame> {
-    if hi - lo + 1 > RANGE_JOIN_MAX_DAYS && !limited {
+    if !limited {
         let reach = (i64::from(lo) - i64::from(settings.window_days) + 1, i64::from(hi));
         let (window, budget) = (settings.window_days as usize, windows::BUDGET_BYTES);
         let (activity, attendance) = (counted.activity.as_deref(), counted.attendance.as_deref());

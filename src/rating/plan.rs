@@ -12,7 +12,8 @@ const LONGEST_WINDOW: i32 = 21;
 pub struct Span {
     /// The first teaching day.
     pub first_teaching: i32,
-    /// The last day any activity, swipe or absence falls on.
+    /// The last day any activity or session falls on. Only a full run reads it (it takes a
+    /// read of every event), so an incremental run leaves it `None`.
     pub last_data: Option<i32>,
 }
 

@@ -1,4 +1,4 @@
-//! The rating's window sums over dense arrays, for runs of more than a few days.
+//! The rating's window sums over dense arrays, for runs of any number of days.
 //!
 //! Each student's daily signals (activity events by source from the daily activity rollup,
 //! `rating/activity_signal_rows`, or from the array a full run has just counted it in;
@@ -10,7 +10,7 @@
 //! gaining its sums: the view `windowed` that `rating/scores` reads. The sums are
 //! `rating/windowed_running`'s (a test compares them); that query stays the path when the
 //! array would not fit (past [`BUDGET_BYTES`] or the session's memory limit, or a day's
-//! count past a cell's range), and `rating/windowed_join` the path for a few days.
+//! count past a cell's range), with `rating/windowed_join` for a few days.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
