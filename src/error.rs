@@ -115,6 +115,13 @@ impl Error {
         Error::ConfigSyntax { path: path.into(), line, source: Box::new(source) }
     }
 
+    /// A task doing `what` stopped before it finished: it panicked or was cancelled. The
+    /// panic's message is left out, as it may quote the data being read.
+    pub fn stopped(what: &str, e: &tokio::task::JoinError) -> Self {
+        let how = if e.is_panic() { "failed unexpectedly" } else { "was cancelled" };
+        Error::Internal(format!("{what} {how}"))
+    }
+
     /// Wraps a Delta Lake error raised on the named table.
     pub fn table(table: impl Into<String>, source: DeltaTableError) -> Self {
         Error::Table { table: table.into(), source }
@@ -171,5 +178,19 @@ impl Error {
             source = err.source();
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_task_that_panicked_is_reported_without_its_message() {
+        let task = tokio::spawn(async { panic!("bad row for S1234567") });
+        let e = task.await.expect_err("the task panicked");
+        let message = Error::stopped("reading a table", &e).to_string();
+        assert_eq!(message, "internal error: reading a table failed unexpectedly (this is a bug, please report it)");
+        assert!(!message.contains("S1234567"));
     }
 }

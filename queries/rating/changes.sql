@@ -8,33 +8,26 @@
 -- lists, terms or bank holidays can move a session or a teaching day anywhere, so it asks
 -- for a full recomputation.
 --
--- Every table is read only for rows stamped after $since, so the tables' file statistics
--- skip the files ingested before it: a day's run does not read the year's events. The new
--- watermark is the latest of those stamps (NULL when there are none: the last one holds).
-WITH new_days AS (
-    SELECT day FROM activity WHERE ingested_at > $since
-    UNION ALL SELECT day FROM swipes WHERE ingested_at > $since
-    UNION ALL SELECT starts_on FROM absences WHERE ingested_at > $since
-    UNION ALL SELECT ends_on FROM absences WHERE ingested_at > $since
-    UNION ALL SELECT coalesce(status_date, start_date) FROM students WHERE ingested_at > $since
-    UNION ALL SELECT starts_on FROM status_periods WHERE ingested_at > $since
+-- Each table is read only for rows stamped after $since, so the tables' file
+-- statistics skip the files ingested before it: a day's run does not read the year's
+-- events. The new watermark is the latest of those stamps (NULL when there are none: the
+-- last one holds).
+WITH new_events AS (
+    SELECT day, ingested_at FROM activity WHERE ingested_at > $since
+    UNION ALL SELECT day, ingested_at FROM swipes WHERE ingested_at > $since
+    UNION ALL SELECT starts_on, ingested_at FROM absences WHERE ingested_at > $since
+    UNION ALL SELECT ends_on, ingested_at FROM absences WHERE ingested_at > $since
+    UNION ALL SELECT coalesce(status_date, start_date), ingested_at FROM students WHERE ingested_at > $since
+    UNION ALL SELECT starts_on, ingested_at FROM status_periods WHERE ingested_at > $since
 ),
 reference AS (
     SELECT ingested_at FROM sessions WHERE ingested_at > $since
     UNION ALL SELECT ingested_at FROM class_lists WHERE ingested_at > $since
     UNION ALL SELECT ingested_at FROM terms WHERE ingested_at > $since
     UNION ALL SELECT ingested_at FROM bank_holidays WHERE ingested_at > $since
-),
-fresh AS (
-    SELECT ingested_at FROM reference
-    UNION ALL SELECT ingested_at FROM activity WHERE ingested_at > $since
-    UNION ALL SELECT ingested_at FROM swipes WHERE ingested_at > $since
-    UNION ALL SELECT ingested_at FROM absences WHERE ingested_at > $since
-    UNION ALL SELECT ingested_at FROM students WHERE ingested_at > $since
-    UNION ALL SELECT ingested_at FROM status_periods WHERE ingested_at > $since
 )
-SELECT (SELECT min(day) FROM new_days) AS lo,
-       (SELECT max(day) FROM new_days) AS hi,
-       (SELECT count(*) FROM reference) > 0 AS reference_changed,
-       (SELECT max(ingested_at) FROM fresh) AS watermark,
-       (SELECT min(day) FROM teaching_days) AS first_teaching_day
+SELECT e.lo, e.hi, r.changed > 0 AS reference_changed, greatest(e.newest, r.newest) AS watermark,
+       t.first_teaching_day
+FROM (SELECT min(day) AS lo, max(day) AS hi, max(ingested_at) AS newest FROM new_events) e
+CROSS JOIN (SELECT count(*) AS changed, max(ingested_at) AS newest FROM reference) r
+CROSS JOIN (SELECT min(day) AS first_teaching_day FROM teaching_days) t

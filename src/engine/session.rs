@@ -69,7 +69,7 @@ pub async fn build(warehouse: &Warehouse, access: Access) -> Result<SessionConte
         })
         .collect();
     for (def, task) in opening {
-        let table = task.await.map_err(|e| Error::Internal(format!("reading a table's log stopped: {e}")))??;
+        let table = task.await.map_err(|e| Error::stopped("reading a table's log", &e))??;
         register_loaded(&ctx, def, &table).await?;
     }
     register_functions(&ctx).await?;

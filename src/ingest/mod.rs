@@ -283,7 +283,7 @@ async fn ingest_file(
         }
     };
     let (parsed, ingested_at) =
-        reading.await.map_err(|e| Error::Internal(format!("reading {} stopped: {e}", path.display())))??;
+        reading.await.map_err(|e| Error::stopped(&format!("reading {}", path.display()), &e))??;
 
     let rejected = parsed.rejected_rows() as u64;
     if rejected > 0 && !options.quarantine {

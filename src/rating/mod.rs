@@ -88,24 +88,23 @@ pub async fn rate_locked(
     };
     // What was ingested since the last run matters only when that run's settings still hold.
     // It reads only rows stamped after the last watermark: a day's run skips the year's files.
-    let mut changed = None;
-    if let Some(last) = &last_run
-        && !force_full
-        && last.digest.as_ref().is_none_or(|held| *held == digest)
-    {
-        let since = last.since.unwrap_or(i64::MIN);
-        let changes = queries::collect(ctx, "rating/changes", &[("since", utc(since))]).await?;
-        let found = Changes {
-            first_day: date_at(&changes, "lo")?,
-            last_day: date_at(&changes, "hi")?,
-            reference_changed: bool_at(&changes, "reference_changed")?.unwrap_or(false),
-        };
-        let watermark = timestamp_at(&changes, "watermark")?.or(last.since);
-        changed = Some((found, watermark, date_at(&changes, "first_teaching_day")?));
-    }
+    let changed = match &last_run {
+        Some(last) if !force_full && last.digest.as_ref().is_none_or(|held| *held == digest) => {
+            let since = last.since.unwrap_or(i64::MIN);
+            let row = queries::collect(ctx, "rating/changes", &[("since", utc(since))]).await?;
+            let changes = Changes {
+                first_day: date_at(&row, "lo")?,
+                last_day: date_at(&row, "hi")?,
+                reference_changed: bool_at(&row, "reference_changed")?.unwrap_or(false),
+            };
+            let watermark = timestamp_at(&row, "watermark")?.or(last.since);
+            Some((changes, watermark, date_at(&row, "first_teaching_day")?))
+        }
+        _ => None,
+    };
     // A full recomputation (and only that) needs the span of all data, a read of every table.
     let (first_teaching, last_data, watermark_now) = match changed {
-        Some((found, watermark, first_teaching)) if !found.reference_changed => (first_teaching, None, watermark),
+        Some((changes, watermark, first_teaching)) if !changes.reference_changed => (first_teaching, None, watermark),
         _ => {
             let span = queries::collect(ctx, "rating/data_span", &[]).await?;
             let last_data = date_at(&span, "last_data_day")?;
@@ -115,7 +114,7 @@ pub async fn rate_locked(
     let first_teaching = first_teaching.ok_or_else(|| {
         Error::Usage("no teaching days: ingest the term dates first (`rollcall ingest terms FILE`)".into())
     })?;
-    let changes = changed.map(|(found, _, _)| found);
+    let changes = changed.map(|(changes, _, _)| changes);
     let span = Span { first_teaching, last_data };
     let plan = plan::plan(force_full, &digest, as_of_day, span, last_run.as_ref(), changes);
 

@@ -127,7 +127,7 @@ async fn gather(warehouse: &Warehouse, student_id: &str) -> Result<(Found, Vec<B
         .collect();
     let mut found: Found = Vec::new();
     for (name, task) in reading {
-        let batches = task.await.map_err(|e| Error::Internal(format!("reading a table stopped: {e}")))??;
+        let batches = task.await.map_err(|e| Error::stopped("reading a table for the export", &e))??;
         if !batches.is_empty() {
             found.push((name.to_string(), batches));
         }
