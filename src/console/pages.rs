@@ -381,7 +381,7 @@ pub async fn login(State(app): State<Arc<App>>, visit: Visit, Form(form): Form<S
     let outcome = match outcome {
         Ok(Ok(outcome)) => outcome,
         Ok(Err(e)) => return failed(&e),
-        Err(e) => return failed(&Error::Internal(format!("sign-in stopped: {e}"))),
+        Err(e) => return failed(&Error::stopped("signing in", &e)),
     };
     let again = |text: &str, status: StatusCode| {
         with_cookie(

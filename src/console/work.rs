@@ -45,7 +45,7 @@ impl App {
         let warehouse = self.warehouse.clone();
         let id = tokio::task::spawn_blocking(move || warehouse.enqueue(&def, &cells))
             .await
-            .map_err(|e| Error::Internal(format!("the queue writer stopped: {e}")))??;
+            .map_err(|e| Error::stopped("the queue writer", &e))??;
         self.apply_now().await;
         Ok(id)
     }
