@@ -55,9 +55,10 @@ pub async fn roll_up(warehouse: &Warehouse, ctx: &SessionContext, (lo, hi): (i32
         Some(days) => days.frame(ctx)?,
         None => queries::plan(ctx, "derive/daily_activity", &range).await?,
     };
-    warehouse
-        .write_frame(&tables::DAILY_ACTIVITY, rollup, Some(replace.clone()), metadata("daily activity rollup"))
-        .await?;
+    let activity_table = warehouse
+        .write_frame_table(&tables::DAILY_ACTIVITY, rollup, Some(replace.clone()), metadata("daily activity rollup"))
+        .await?
+        .table;
     let activity = started.elapsed();
     let excusing = settings.excusing_kinds();
     let counted = AttendanceDays::read(ctx, (lo, hi), &excusing, BUDGET_BYTES).await?.map(Arc::new);
@@ -68,11 +69,13 @@ pub async fn roll_up(warehouse: &Warehouse, ctx: &SessionContext, (lo, hi): (i32
             queries::plan(ctx, "derive/daily_attendance", &params).await?
         }
     };
-    warehouse
-        .write_frame(&tables::DAILY_ATTENDANCE, attendance, Some(replace), metadata("daily attendance rollup"))
-        .await?;
-    session::register(ctx, warehouse, &tables::DAILY_ACTIVITY).await?;
-    session::register(ctx, warehouse, &tables::DAILY_ATTENDANCE).await?;
+    let attendance_table = warehouse
+        .write_frame_table(&tables::DAILY_ATTENDANCE, attendance, Some(replace), metadata("daily attendance rollup"))
+        .await?
+        .table;
+    // Registered as the commits left them: their logs are not read again.
+    session::register_loaded(ctx, &tables::DAILY_ACTIVITY, &activity_table).await?;
+    session::register_loaded(ctx, &tables::DAILY_ATTENDANCE, &attendance_table).await?;
     let phases = [("activity rollup", activity), ("attendance rollup", started.elapsed() - activity)];
     // Under a memory limit the rating takes its sums in SQL: the arrays go back to the pool.
     let keep = full && warehouse.config().engine.memory_limit_mib == 0;

@@ -137,12 +137,13 @@ pub async fn rate_locked(
         let replace = if plan.full { None } else { Some(day_between(lo, hi)) };
         let mut meta = derive::metadata("rate");
         meta.insert("rollcall.query_sha256".into(), queries::digest("rating/ratings")?.into());
-        warehouse.write_frame(&tables::RATINGS, frame, Some(replace), meta).await?;
-        session::register(ctx, warehouse, &tables::RATINGS).await?;
+        let written = warehouse.write_frame_table(&tables::RATINGS, frame, Some(replace), meta).await?;
+        session::register_loaded(ctx, &tables::RATINGS, &written.table).await?;
         for view in [windows::VIEW, cohorts::VIEW] {
             ctx.deregister_table(view).map_err(|e| Error::query("rating/ratings", e))?;
         }
-        ratings = count(ctx, &tables::RATINGS, Some((lo, hi))).await?;
+        // The commit replaced the days rated, so the rows it added are their ratings.
+        ratings = written.rows;
         phases.push(("ratings", rating.elapsed()));
     }
     let mode = if plan.full {
@@ -328,14 +329,6 @@ impl Row for RatingRun<'_> {
             ("os_user", row::text(crate::warehouse::os_user())),
         ]
     }
-}
-
-async fn count(ctx: &SessionContext, def: &TableDef, days: Option<(i32, i32)>) -> Result<u64> {
-    let mut df = ctx.table(def.name).await.map_err(|e| Error::query(def.name, e))?;
-    if let Some((lo, hi)) = days {
-        df = df.filter(day_between(lo, hi)).map_err(|e| Error::query(def.name, e))?;
-    }
-    Ok(df.count().await.map_err(|e| Error::query(def.name, e))? as u64)
 }
 
 #[cfg(test)]

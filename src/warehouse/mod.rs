@@ -300,7 +300,8 @@ impl Warehouse {
 
     /// Writes a query's result to a table in one commit, streaming (never collected in
     /// memory). `replace`: `None` appends; `Some(None)` replaces the whole table;
-    /// `Some(Some(predicate))` replaces the rows matching the predicate.
+    /// `Some(Some(predicate))` replaces the rows matching the predicate. Returns the
+    /// table's new version.
     pub async fn write_frame(
         &self,
         def: &TableDef,
@@ -308,6 +309,19 @@ impl Warehouse {
         replace: Option<Option<datafusion::prelude::Expr>>,
         metadata: HashMap<String, serde_json::Value>,
     ) -> Result<i64> {
+        let written = self.write_frame_table(def, df, replace, metadata).await?;
+        Ok(written.table.version().unwrap_or_default() as i64)
+    }
+
+    /// [`Warehouse::write_frame`], returning the table as its commit left it (to register
+    /// without reading its log again) and the rows the commit added.
+    pub async fn write_frame_table(
+        &self,
+        def: &TableDef,
+        df: datafusion::dataframe::DataFrame,
+        replace: Option<Option<datafusion::prelude::Expr>>,
+        metadata: HashMap<String, serde_json::Value>,
+    ) -> Result<Written> {
         let table = self.table(def).await?;
         let (state, plan) = df.into_parts();
         let input = ordered_input(&state, &plan).await.map_err(|e| Error::query(def.name, e))?;
@@ -324,7 +338,8 @@ impl Warehouse {
         };
         let table = builder.await.map_err(|e| Error::table(def.name, e))?;
         self.committed(def)?;
-        Ok(table.version().unwrap_or_default() as i64)
+        let rows = added_rows(&table).await.map_err(|e| Error::table(def.name, e))?;
+        Ok(Written { table, rows })
     }
 
     /// Deletes the rows matching `predicate` in one commit; returns how many.
@@ -512,6 +527,24 @@ impl datafusion::physical_plan::streaming::PartitionStream for OnceStream {
 /// about ten days of a 30,000-student year (swipe outcomes: 4 MiB, about a week): a day's
 /// recomputation (`replace_where` on its days) rewrites one or two small files instead of
 /// a year's worth, and reads prune to the files of the days asked for.
+/// A table as a write's commit left it, and the rows that commit added.
+#[derive(Debug)]
+pub struct Written {
+    /// The table at the commit's version.
+    pub table: DeltaTable,
+    /// The rows the commit added (its `num_added_rows`).
+    pub rows: u64,
+}
+
+/// The rows the table's latest commit added, from the metrics Delta records with it.
+async fn added_rows(table: &DeltaTable) -> deltalake::DeltaResult<u64> {
+    use futures::StreamExt;
+    let mut history = table.history(Some(1));
+    let Some(commit) = history.next().await.transpose()? else { return Ok(0) };
+    let metrics = commit.info.get("operationMetrics");
+    Ok(metrics.and_then(|m| m.get("num_added_rows")).and_then(serde_json::Value::as_u64).unwrap_or(0))
+}
+
 fn target_file_size(def: &TableDef) -> Option<std::num::NonZeroU64> {
     match def.name {
         "ratings" | "daily_activity" | "daily_attendance" => std::num::NonZeroU64::new(1 << 20),
