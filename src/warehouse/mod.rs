@@ -309,8 +309,8 @@ impl Warehouse {
         replace: Option<Option<datafusion::prelude::Expr>>,
         metadata: HashMap<String, serde_json::Value>,
     ) -> Result<i64> {
-        let written = self.write_frame_table(def, df, replace, metadata).await?;
-        Ok(written.table.version().unwrap_or_default() as i64)
+        let table = self.write_committed(def, df, replace, metadata).await?;
+        Ok(table.version().unwrap_or_default() as i64)
     }
 
     /// [`Warehouse::write_frame`], returning the table as its commit left it (to register
@@ -322,6 +322,19 @@ impl Warehouse {
         replace: Option<Option<datafusion::prelude::Expr>>,
         metadata: HashMap<String, serde_json::Value>,
     ) -> Result<Written> {
+        let table = self.write_committed(def, df, replace, metadata).await?;
+        let rows = added_rows(&table).await.map_err(|e| Error::table(def.name, e))?;
+        Ok(Written { table, rows })
+    }
+
+    /// The write of [`Warehouse::write_frame`]: the table as its commit left it.
+    async fn write_committed(
+        &self,
+        def: &TableDef,
+        df: datafusion::dataframe::DataFrame,
+        replace: Option<Option<datafusion::prelude::Expr>>,
+        metadata: HashMap<String, serde_json::Value>,
+    ) -> Result<DeltaTable> {
         let table = self.table(def).await?;
         let (state, plan) = df.into_parts();
         let input = ordered_input(&state, &plan).await.map_err(|e| Error::query(def.name, e))?;
@@ -338,8 +351,7 @@ impl Warehouse {
         };
         let table = builder.await.map_err(|e| Error::table(def.name, e))?;
         self.committed(def)?;
-        let rows = added_rows(&table).await.map_err(|e| Error::table(def.name, e))?;
-        Ok(Written { table, rows })
+        Ok(table)
     }
 
     /// Deletes the rows matching `predicate` in one commit; returns how many.
@@ -523,10 +535,6 @@ impl datafusion::physical_plan::streaming::PartitionStream for OnceStream {
     }
 }
 
-/// Derived tables are written in day order (see `ordered_input`) in files of about 1 MiB,
-/// about ten days of a 30,000-student year (swipe outcomes: 4 MiB, about a week): a day's
-/// recomputation (`replace_where` on its days) rewrites one or two small files instead of
-/// a year's worth, and reads prune to the files of the days asked for.
 /// A table as a write's commit left it, and the rows that commit added.
 #[derive(Debug)]
 pub struct Written {
@@ -540,11 +548,16 @@ pub struct Written {
 async fn added_rows(table: &DeltaTable) -> deltalake::DeltaResult<u64> {
     use futures::StreamExt;
     let mut history = table.history(Some(1));
-    let Some(commit) = history.next().await.transpose()? else { return Ok(0) };
-    let metrics = commit.info.get("operationMetrics");
-    Ok(metrics.and_then(|m| m.get("num_added_rows")).and_then(serde_json::Value::as_u64).unwrap_or(0))
+    let commit = history.next().await.transpose()?;
+    let metrics = commit.as_ref().and_then(|c| c.info.get("operationMetrics"));
+    let rows = metrics.and_then(|m| m.get("num_added_rows")).and_then(serde_json::Value::as_u64);
+    rows.ok_or_else(|| deltalake::DeltaTableError::Generic("the write's commit records no count of rows added".into()))
 }
 
+/// Derived tables are written in day order (see `ordered_input`) in files of about 1 MiB,
+/// about ten days of a 30,000-student year (swipe outcomes: 4 MiB, about a week): a day's
+/// recomputation (`replace_where` on its days) rewrites one or two small files instead of
+/// a year's worth, and reads prune to the files of the days asked for.
 fn target_file_size(def: &TableDef) -> Option<std::num::NonZeroU64> {
     match def.name {
         "ratings" | "daily_activity" | "daily_attendance" => std::num::NonZeroU64::new(1 << 20),

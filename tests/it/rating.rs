@@ -190,6 +190,12 @@ fn incremental_runs_and_late_data() {
     let late = env.run(&["rate", "--as-of", "2025-10-14"]).ok();
     assert!(late.stdout.contains("incremental: rated 2025-10-06 to 2025-10-14"), "{}", late.stdout);
     assert!(late.stdout.contains("touched 2025-10-06 to 2025-10-07"), "{}", late.stdout);
+    // The count reported is that of the days rated, not of the table: 7 teaching days.
+    let rated = env.scalar("SELECT count(*) FROM ratings WHERE day BETWEEN DATE '2025-10-06' AND DATE '2025-10-14'");
+    assert_eq!(rated, "7");
+    assert!(late.stdout.contains("(7 ratings)"), "{}", late.stdout);
+    assert!(next.stdout.contains("(2 ratings)"), "{}", next.stdout);
+    assert!(first.stdout.contains("(10 ratings)"), "{}", first.stdout);
     assert_eq!(env.scalar("SELECT attended FROM ratings WHERE day = DATE '2025-10-08'"), "7");
     assert_eq!(
         env.scalar("SELECT attended FROM ratings WHERE day = DATE '2025-10-03'"),
