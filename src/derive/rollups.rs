@@ -11,7 +11,7 @@ use datafusion::scalar::ScalarValue;
 
 use super::activity_days::ActivityDays;
 use super::attendance_days::AttendanceDays;
-use super::{day_between, metadata};
+use super::metadata;
 use crate::engine::cells::date;
 use crate::engine::session;
 use crate::error::Result;
@@ -49,16 +49,14 @@ pub async fn roll_up(warehouse: &Warehouse, ctx: &SessionContext, (lo, hi): (i32
     let started = Instant::now();
     let settings = &warehouse.config().rating;
     let range = [("lo", date(lo)), ("hi", date(hi))];
-    let replace = if full { None } else { Some(day_between(lo, hi)) };
+    let days = if full { None } else { Some((lo, hi)) };
     let held = ActivityDays::read(ctx, (lo, hi), BUDGET_BYTES).await?.map(Arc::new);
     let rollup = match &held {
         Some(days) => days.frame(ctx)?,
         None => queries::plan(ctx, "derive/daily_activity", &range).await?,
     };
-    let activity_table = warehouse
-        .write_frame_table(&tables::DAILY_ACTIVITY, rollup, Some(replace.clone()), metadata("daily activity rollup"))
-        .await?
-        .table;
+    let activity_table =
+        warehouse.write_days(&tables::DAILY_ACTIVITY, rollup, days, metadata("daily activity rollup")).await?.table;
     let activity = started.elapsed();
     let excusing = settings.excusing_kinds();
     let counted = AttendanceDays::read(ctx, (lo, hi), &excusing, BUDGET_BYTES).await?.map(Arc::new);
@@ -70,7 +68,7 @@ pub async fn roll_up(warehouse: &Warehouse, ctx: &SessionContext, (lo, hi): (i32
         }
     };
     let attendance_table = warehouse
-        .write_frame_table(&tables::DAILY_ATTENDANCE, attendance, Some(replace), metadata("daily attendance rollup"))
+        .write_days(&tables::DAILY_ATTENDANCE, attendance, days, metadata("daily attendance rollup"))
         .await?
         .table;
     // Registered as the commits left them: their logs are not read again.

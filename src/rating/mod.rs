@@ -24,7 +24,7 @@ use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 
 use crate::config::RatingConfig;
-use crate::derive::{self, day_between, rollups};
+use crate::derive::{self, rollups};
 use crate::domain::signal::Signal;
 use crate::domain::time::{date_to_days, days_to_date};
 use crate::engine::cells::{bool_at, date, date_at, row_count, string_at, timestamp_at, utc};
@@ -134,10 +134,10 @@ pub async fn rate_locked(
         let params = rating_params(settings, lo, hi, warehouse.clock().now_micros());
         let limited = warehouse.config().engine.memory_limit_mib > 0;
         let frame = rating_frame(ctx, settings, &params, (lo, hi), limited, std::mem::take(&mut counted)).await?;
-        let replace = if plan.full { None } else { Some(day_between(lo, hi)) };
+        let days = if plan.full { None } else { Some((lo, hi)) };
         let mut meta = derive::metadata("rate");
         meta.insert("rollcall.query_sha256".into(), queries::digest("rating/ratings")?.into());
-        let written = warehouse.write_frame_table(&tables::RATINGS, frame, Some(replace), meta).await?;
+        let written = warehouse.write_days(&tables::RATINGS, frame, days, meta).await?;
         session::register_loaded(ctx, &tables::RATINGS, &written.table).await?;
         for view in [windows::VIEW, cohorts::VIEW] {
             ctx.deregister_table(view).map_err(|e| Error::query("rating/ratings", e))?;

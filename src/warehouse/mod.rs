@@ -313,15 +313,27 @@ impl Warehouse {
         Ok(table.version().unwrap_or_default() as i64)
     }
 
-    /// [`Warehouse::write_frame`], returning the table as its commit left it (to register
-    /// without reading its log again) and the rows the commit added.
-    pub async fn write_frame_table(
+    /// Writes a query's result in place of the table's rows of the days `lo..=hi` (day
+    /// numbers), or of all its rows when `days` is `None`, in one commit; returns the table
+    /// as its commit left it (to register without reading its log again) and the rows the
+    /// commit added. When no file's day statistics reach those days (a new day's rollup or
+    /// ratings), nothing is there to replace and the rows are appended: Delta's search for
+    /// the rows to replace took 25-30 ms of a 40 ms commit of a day's rows.
+    pub async fn write_days(
         &self,
         def: &TableDef,
         df: datafusion::dataframe::DataFrame,
-        replace: Option<Option<datafusion::prelude::Expr>>,
+        days: Option<(i32, i32)>,
         metadata: HashMap<String, serde_json::Value>,
     ) -> Result<Written> {
+        let replace = match days {
+            None => Some(None),
+            Some(days) if may_hold_days(&self.table(def).await?, days).map_err(|e| Error::table(def.name, e))? => {
+                let day = |n: i32| datafusion::prelude::lit(datafusion::scalar::ScalarValue::Date32(Some(n)));
+                Some(Some(datafusion::prelude::col("day").between(day(days.0), day(days.1))))
+            }
+            Some(_) => None,
+        };
         let table = self.write_committed(def, df, replace, metadata).await?;
         let rows = added_rows(&table).await.map_err(|e| Error::table(def.name, e))?;
         Ok(Written { table, rows })
@@ -542,6 +554,19 @@ pub struct Written {
     pub table: DeltaTable,
     /// The rows the commit added (its `num_added_rows`).
     pub rows: u64,
+}
+
+/// Whether a file of `table` may hold rows whose `day` lies in `lo..=hi`, by the day
+/// statistics Delta keeps for each file; a file without them may.
+fn may_hold_days(table: &DeltaTable, (lo, hi): (i32, i32)) -> deltalake::DeltaResult<bool> {
+    use arrow::array::{Array, Date32Array};
+    let files = table.snapshot()?.add_actions_table(true)?;
+    if files.num_rows() == 0 {
+        return Ok(false);
+    }
+    let stat = |name: &str| files.column_by_name(name).and_then(|c| c.as_any().downcast_ref::<Date32Array>());
+    let (Some(min), Some(max)) = (stat("min.day"), stat("max.day")) else { return Ok(true) };
+    Ok((0..files.num_rows()).any(|i| min.is_null(i) || max.is_null(i) || (min.value(i) <= hi && lo <= max.value(i))))
 }
 
 /// The rows the table's latest commit added, from the metrics Delta records with it.
