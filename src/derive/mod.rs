@@ -9,16 +9,9 @@ pub mod swipes;
 
 use std::collections::HashMap;
 
-use datafusion::prelude::{Expr, col, lit};
-
-use crate::engine::cells::date;
+pub use crate::warehouse::day_between;
 
 /// The commit metadata naming the operation that wrote a derived table.
 pub fn metadata(operation: &str) -> HashMap<String, serde_json::Value> {
     HashMap::from([("rollcall.operation".to_string(), serde_json::Value::from(operation))])
-}
-
-/// Rows whose `day` lies in `lo..=hi`.
-pub fn day_between(lo: i32, hi: i32) -> Expr {
-    col("day").between(lit(date(lo)), lit(date(hi)))
 }

@@ -309,7 +309,7 @@ impl Warehouse {
         replace: Option<Option<datafusion::prelude::Expr>>,
         metadata: HashMap<String, serde_json::Value>,
     ) -> Result<i64> {
-        let table = self.write_committed(def, df, replace, metadata).await?;
+        let table = self.write_committed(def, self.table(def).await?, df, replace, metadata).await?;
         Ok(table.version().unwrap_or_default() as i64)
     }
 
@@ -326,28 +326,29 @@ impl Warehouse {
         days: Option<(i32, i32)>,
         metadata: HashMap<String, serde_json::Value>,
     ) -> Result<Written> {
+        let table = self.table(def).await?;
         let replace = match days {
             None => Some(None),
-            Some(days) if may_hold_days(&self.table(def).await?, days).map_err(|e| Error::table(def.name, e))? => {
-                let day = |n: i32| datafusion::prelude::lit(datafusion::scalar::ScalarValue::Date32(Some(n)));
-                Some(Some(datafusion::prelude::col("day").between(day(days.0), day(days.1))))
+            Some((lo, hi)) if may_hold_days(&table, (lo, hi)).map_err(|e| Error::table(def.name, e))? => {
+                Some(Some(day_between(lo, hi)))
             }
             Some(_) => None,
         };
-        let table = self.write_committed(def, df, replace, metadata).await?;
+        let table = self.write_committed(def, table, df, replace, metadata).await?;
         let rows = added_rows(&table).await.map_err(|e| Error::table(def.name, e))?;
         Ok(Written { table, rows })
     }
 
-    /// The write of [`Warehouse::write_frame`]: the table as its commit left it.
+    /// The write of [`Warehouse::write_frame`] to `table` (opened by the caller): the table
+    /// as its commit left it.
     async fn write_committed(
         &self,
         def: &TableDef,
+        table: DeltaTable,
         df: datafusion::dataframe::DataFrame,
         replace: Option<Option<datafusion::prelude::Expr>>,
         metadata: HashMap<String, serde_json::Value>,
     ) -> Result<DeltaTable> {
-        let table = self.table(def).await?;
         let (state, plan) = df.into_parts();
         let input = ordered_input(&state, &plan).await.map_err(|e| Error::query(def.name, e))?;
         let mut builder = table
@@ -545,6 +546,12 @@ impl datafusion::physical_plan::streaming::PartitionStream for OnceStream {
             Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(self.schema.clone(), failed))
         })
     }
+}
+
+/// Rows whose `day` lies in `lo..=hi` (day numbers).
+pub fn day_between(lo: i32, hi: i32) -> Expr {
+    datafusion::prelude::col("day")
+        .between(datafusion::prelude::lit(row::day(Some(lo))), datafusion::prelude::lit(row::day(Some(hi))))
 }
 
 /// A table as a write's commit left it, and the rows that commit added.
