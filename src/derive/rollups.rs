@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
+use deltalake::DeltaTable;
 
 use super::activity_days::ActivityDays;
 use super::attendance_days::AttendanceDays;
 use super::metadata;
 use crate::engine::cells::date;
 use crate::engine::session;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::queries;
 use crate::warehouse::Warehouse;
 use crate::warehouse::tables;
@@ -45,38 +46,75 @@ pub struct Counted {
 
 /// Recomputes both rollups for the days `lo..=hi`: replaces just those days, or the
 /// whole tables when `full`. Re-registers both tables in `ctx`.
+///
+/// The two read and write different tables, so a few days' rollups (a day's run) are made
+/// side by side on the runtime's threads: each spends most of its time in one thread's
+/// counting and in its commit. A full recomputation makes them one after the other, as
+/// each array then holds the whole year.
 pub async fn roll_up(warehouse: &Warehouse, ctx: &SessionContext, (lo, hi): (i32, i32), full: bool) -> Result<Rolled> {
-    let started = Instant::now();
-    let settings = &warehouse.config().rating;
-    let range = [("lo", date(lo)), ("hi", date(hi))];
     let days = if full { None } else { Some((lo, hi)) };
-    let held = ActivityDays::read(ctx, (lo, hi), BUDGET_BYTES).await?.map(Arc::new);
-    let rollup = match &held {
-        Some(days) => days.frame(ctx)?,
-        None => queries::plan(ctx, "derive/daily_activity", &range).await?,
+    let excusing = warehouse.config().rating.excusing_kinds();
+    let activity = activity_rollup(warehouse.clone(), ctx.clone(), (lo, hi), days);
+    let attendance = attendance_rollup(warehouse.clone(), ctx.clone(), (lo, hi), days, excusing);
+    let ((activity_table, held, activity), (attendance_table, counted, attendance)) = if full {
+        (activity.await?, attendance.await?)
+    } else {
+        let activity = tokio::spawn(activity);
+        let attendance = attendance.await;
+        // Both have finished (or failed) before either result is looked at: nothing is
+        // left writing once this returns.
+        let activity = activity.await.map_err(|e| Error::stopped("the daily activity rollup", &e))?;
+        (activity?, attendance?)
     };
-    let activity_table =
-        warehouse.write_days(&tables::DAILY_ACTIVITY, rollup, days, metadata("daily activity rollup")).await?.table;
-    let activity = started.elapsed();
-    let excusing = settings.excusing_kinds();
-    let counted = AttendanceDays::read(ctx, (lo, hi), &excusing, BUDGET_BYTES).await?.map(Arc::new);
-    let attendance = match &counted {
-        Some(days) => days.frame(ctx)?,
-        None => {
-            let params = [range[0].clone(), range[1].clone(), ("excusing", ScalarValue::from(excusing))];
-            queries::plan(ctx, "derive/daily_attendance", &params).await?
-        }
-    };
-    let attendance_table = warehouse
-        .write_days(&tables::DAILY_ATTENDANCE, attendance, days, metadata("daily attendance rollup"))
-        .await?
-        .table;
     // Registered as the commits left them: their logs are not read again.
     session::register_loaded(ctx, &tables::DAILY_ACTIVITY, &activity_table).await?;
     session::register_loaded(ctx, &tables::DAILY_ATTENDANCE, &attendance_table).await?;
-    let phases = [("activity rollup", activity), ("attendance rollup", started.elapsed() - activity)];
+    let phases = [("activity rollup", activity), ("attendance rollup", attendance)];
     // Under a memory limit the rating takes its sums in SQL: the arrays go back to the pool.
     let keep = full && warehouse.config().engine.memory_limit_mib == 0;
     let counted = Counted { activity: held.filter(|_| keep), attendance: counted.filter(|_| keep) };
     Ok(Rolled { phases, counted })
+}
+
+/// `daily_activity` for the days `lo..=hi`, counted in an array (or grouped in SQL when
+/// it would not fit) and written over `days` (`None`: the whole table): the table as
+/// committed, the array, and the time taken.
+async fn activity_rollup(
+    warehouse: Warehouse,
+    ctx: SessionContext,
+    (lo, hi): (i32, i32),
+    days: Option<(i32, i32)>,
+) -> Result<(DeltaTable, Option<Arc<ActivityDays>>, Duration)> {
+    let started = Instant::now();
+    let held = ActivityDays::read(&ctx, (lo, hi), BUDGET_BYTES).await?.map(Arc::new);
+    let rollup = match &held {
+        Some(days) => days.frame(&ctx)?,
+        None => queries::plan(&ctx, "derive/daily_activity", &[("lo", date(lo)), ("hi", date(hi))]).await?,
+    };
+    let meta = metadata("daily activity rollup");
+    let table = warehouse.write_days(&tables::DAILY_ACTIVITY, rollup, days, meta).await?.table;
+    Ok((table, held, started.elapsed()))
+}
+
+/// `daily_attendance` for the days `lo..=hi`, the absence kinds `excusing` excusing what
+/// they cover, as [`activity_rollup`] makes `daily_activity`.
+async fn attendance_rollup(
+    warehouse: Warehouse,
+    ctx: SessionContext,
+    (lo, hi): (i32, i32),
+    days: Option<(i32, i32)>,
+    excusing: String,
+) -> Result<(DeltaTable, Option<Arc<AttendanceDays>>, Duration)> {
+    let started = Instant::now();
+    let counted = AttendanceDays::read(&ctx, (lo, hi), &excusing, BUDGET_BYTES).await?.map(Arc::new);
+    let rollup = match &counted {
+        Some(days) => days.frame(&ctx)?,
+        None => {
+            let params = [("lo", date(lo)), ("hi", date(hi)), ("excusing", ScalarValue::from(excusing))];
+            queries::plan(&ctx, "derive/daily_attendance", &params).await?
+        }
+    };
+    let meta = metadata("daily attendance rollup");
+    let table = warehouse.write_days(&tables::DAILY_ATTENDANCE, rollup, days, meta).await?.table;
+    Ok((table, counted, started.elapsed()))
 }
