@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
-use deltalake::DeltaTable;
 
 use super::activity_days::ActivityDays;
 use super::attendance_days::AttendanceDays;
@@ -56,7 +55,7 @@ pub async fn roll_up(warehouse: &Warehouse, ctx: &SessionContext, (lo, hi): (i32
     let excusing = warehouse.config().rating.excusing_kinds();
     let activity = activity_rollup(warehouse.clone(), ctx.clone(), (lo, hi), days);
     let attendance = attendance_rollup(warehouse.clone(), ctx.clone(), (lo, hi), days, excusing);
-    let ((activity_table, held, activity), (attendance_table, counted, attendance)) = if full {
+    let ((held, activity), (counted, attendance)) = if full {
         (activity.await?, attendance.await?)
     } else {
         let activity = tokio::spawn(activity);
@@ -66,9 +65,6 @@ pub async fn roll_up(warehouse: &Warehouse, ctx: &SessionContext, (lo, hi): (i32
         let activity = activity.await.map_err(|e| Error::stopped("the daily activity rollup", &e))?;
         (activity?, attendance?)
     };
-    // Registered as the commits left them: their logs are not read again.
-    session::register_loaded(ctx, &tables::DAILY_ACTIVITY, &activity_table).await?;
-    session::register_loaded(ctx, &tables::DAILY_ATTENDANCE, &attendance_table).await?;
     let phases = [("activity rollup", activity), ("attendance rollup", attendance)];
     // Under a memory limit the rating takes its sums in SQL: the arrays go back to the pool.
     let keep = full && warehouse.config().engine.memory_limit_mib == 0;
@@ -77,14 +73,14 @@ pub async fn roll_up(warehouse: &Warehouse, ctx: &SessionContext, (lo, hi): (i32
 }
 
 /// `daily_activity` for the days `lo..=hi`, counted in an array (or grouped in SQL when
-/// it would not fit) and written over `days` (`None`: the whole table): the table as
-/// committed, the array, and the time taken.
+/// it would not fit), written over `days` (`None`: the whole table) and registered in
+/// `ctx` as committed: the array, and the time taken.
 async fn activity_rollup(
     warehouse: Warehouse,
     ctx: SessionContext,
     (lo, hi): (i32, i32),
     days: Option<(i32, i32)>,
-) -> Result<(DeltaTable, Option<Arc<ActivityDays>>, Duration)> {
+) -> Result<(Option<Arc<ActivityDays>>, Duration)> {
     let started = Instant::now();
     let held = ActivityDays::read(&ctx, (lo, hi), BUDGET_BYTES).await?.map(Arc::new);
     let rollup = match &held {
@@ -92,8 +88,10 @@ async fn activity_rollup(
         None => queries::plan(&ctx, "derive/daily_activity", &[("lo", date(lo)), ("hi", date(hi))]).await?,
     };
     let meta = metadata("daily activity rollup");
-    let table = warehouse.write_days(&tables::DAILY_ACTIVITY, rollup, days, meta).await?.table;
-    Ok((table, held, started.elapsed()))
+    let written = warehouse.write_days(&tables::DAILY_ACTIVITY, rollup, days, meta).await?;
+    // Registered as its commit left it: its log is not read again.
+    session::register_loaded(&ctx, &tables::DAILY_ACTIVITY, &written.table).await?;
+    Ok((held, started.elapsed()))
 }
 
 /// `daily_attendance` for the days `lo..=hi`, the absence kinds `excusing` excusing what
@@ -104,7 +102,7 @@ async fn attendance_rollup(
     (lo, hi): (i32, i32),
     days: Option<(i32, i32)>,
     excusing: String,
-) -> Result<(DeltaTable, Option<Arc<AttendanceDays>>, Duration)> {
+) -> Result<(Option<Arc<AttendanceDays>>, Duration)> {
     let started = Instant::now();
     let counted = AttendanceDays::read(&ctx, (lo, hi), &excusing, BUDGET_BYTES).await?.map(Arc::new);
     let rollup = match &counted {
@@ -115,6 +113,7 @@ async fn attendance_rollup(
         }
     };
     let meta = metadata("daily attendance rollup");
-    let table = warehouse.write_days(&tables::DAILY_ATTENDANCE, rollup, days, meta).await?.table;
-    Ok((table, counted, started.elapsed()))
+    let written = warehouse.write_days(&tables::DAILY_ATTENDANCE, rollup, days, meta).await?;
+    session::register_loaded(&ctx, &tables::DAILY_ATTENDANCE, &written.table).await?;
+    Ok((counted, started.elapsed()))
 }
