@@ -18,7 +18,7 @@ use crate::warehouse::Warehouse;
 use crate::warehouse::tables::{self, TableDef};
 
 /// Who the session is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Access {
     /// `rollcall sql`: every analyst-visible table and view, never the equality table.
     Analyst,
@@ -27,12 +27,16 @@ pub enum Access {
         /// Register the equality table too.
         with_equality: bool,
     },
+    /// A job of Rollcall's own that reads and writes only these tables (never the
+    /// equality table), so that it does not open the rest: a day's rating opens the 14 it
+    /// reads, not all 34.
+    Tables(&'static [TableDef]),
 }
 
 /// Builds a session with the warehouse tables (as they are now) registered.
 pub async fn build(warehouse: &Warehouse, access: Access) -> Result<SessionContext> {
     let config = SessionConfig::new()
-        .with_information_schema(access == Access::Analyst)
+        .with_information_schema(matches!(access, Access::Analyst))
         .with_default_catalog_and_schema("rollcall", "warehouse")
         // Settings Delta Lake's writer relies on (see deltalake's DeltaSessionConfig).
         .set_bool("datafusion.execution.parquet.schema_force_view_types", true)
@@ -58,6 +62,7 @@ pub async fn build(warehouse: &Warehouse, access: Access) -> Result<SessionConte
     let wanted = tables::ALL.iter().filter(|def| match access {
         Access::Analyst => def.analyst_visible,
         Access::Internal { with_equality } => def.name != tables::EQUALITY.name || with_equality,
+        Access::Tables(only) => def.name != tables::EQUALITY.name && only.iter().any(|t| t.name == def.name),
     });
     // The tables' logs are read on the runtime's threads side by side (each is a few
     // files' reading and parsing), then registered in table order.

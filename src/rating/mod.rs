@@ -60,9 +60,29 @@ pub struct RateReport {
 /// Rates every teaching day up to `as_of` that is not yet rated or was touched by data
 /// ingested since the last run. `full` forces a recomputation of everything.
 pub async fn rate(warehouse: &Warehouse, as_of: NaiveDate, full: bool) -> Result<RateReport> {
-    let job = Job::start(warehouse, Access::Internal { with_equality: false }).await?;
+    let job = Job::start(warehouse, Access::Tables(READS)).await?;
     rate_locked(warehouse, &job.ctx, as_of, full).await
 }
+
+/// The tables a rating run reads and writes: what changed since the last run and the span
+/// of the data (`rating/changes`, `rating/data_span`), the rollups' inputs (with the views
+/// over the swipes), the rollups, the ratings and the runs. `rate` opens only these.
+pub const READS: &[TableDef] = &[
+    tables::STUDENTS,
+    tables::STATUS_PERIODS,
+    tables::SESSIONS,
+    tables::CLASS_LISTS,
+    tables::SWIPES,
+    tables::SWIPE_OUTCOMES,
+    tables::ACTIVITY,
+    tables::ABSENCES,
+    tables::TERMS,
+    tables::BANK_HOLIDAYS,
+    tables::DAILY_ACTIVITY,
+    tables::DAILY_ATTENDANCE,
+    tables::RATINGS,
+    tables::RATING_RUNS,
+];
 
 /// `rate` for a caller that already holds the warehouse lock and a session.
 pub async fn rate_locked(
@@ -240,11 +260,23 @@ async fn rating_frame(
         let reach = (i64::from(lo) - i64::from(settings.window_days) + 1, i64::from(hi));
         let (window, budget) = (settings.window_days as usize, windows::BUDGET_BYTES);
         let (activity, attendance) = (counted.activity.as_deref(), counted.attendance.as_deref());
-        let signals = windows::DailySignals::read(ctx, params, reach, window, budget, activity, attendance).await?;
+        // The grid's plan (about 30 ms for a day's run) is made on another of the runtime's
+        // threads while this one reads the rollups' rows.
+        let grid = {
+            let (ctx, owned) =
+                (ctx.clone(), params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Vec<_>>());
+            tokio::spawn(async move {
+                let params: Vec<(&str, ScalarValue)> = owned.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+                windows::plan_grid(&ctx, &params).await
+            })
+        };
+        let signals = windows::DailySignals::read(ctx, params, reach, window, budget, activity, attendance).await;
+        let grid = grid.await.map_err(|e| Error::stopped("planning the rating grid", &e))?;
+        let signals = signals?;
         // The rollups' arrays are read; their memory goes back before the rows are scored.
         drop(counted);
         if let Some(signals) = signals {
-            windows::register(ctx, queries::plan(ctx, "rating/grid", params).await?, signals).await?;
+            windows::register(ctx, grid?, signals).await?;
             cohorts::register(ctx, queries::plan(ctx, "rating/scores", params).await?).await?;
             return queries::plan(ctx, "rating/ratings", params).await;
         }

@@ -19,7 +19,6 @@ use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::common::DataFusionError;
-use datafusion::dataframe::DataFrame;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -237,11 +236,20 @@ impl DailySignals {
     }
 }
 
-/// Registers `windowed` in `ctx`: the rows of `grid` (`rating/grid`, planned) with the
-/// sums `signals` holds, computed as each partition of the grid is read.
-pub async fn register(ctx: &SessionContext, grid: DataFrame, signals: DailySignals) -> Result<()> {
-    const NAME: &str = "rating/grid";
-    let grid = grid.create_physical_plan().await.map_err(|e| Error::query(NAME, e))?;
+/// The physical plan of `rating/grid` with `params`, for [`register`]. It reads none of the
+/// rollups, so it can be made while their rows are read.
+pub async fn plan_grid(ctx: &SessionContext, params: &[(&str, ScalarValue)]) -> Result<Arc<dyn ExecutionPlan>> {
+    let grid = queries::plan(ctx, GRID, params).await?;
+    grid.create_physical_plan().await.map_err(|e| Error::query(GRID, e))
+}
+
+/// The query of the students and days to rate.
+const GRID: &str = "rating/grid";
+
+/// Registers `windowed` in `ctx`: the rows of `grid` (`rating/grid`'s plan, from
+/// [`plan_grid`]) with the sums `signals` holds, computed as each partition of the grid is read.
+pub async fn register(ctx: &SessionContext, grid: Arc<dyn ExecutionPlan>, signals: DailySignals) -> Result<()> {
+    const NAME: &str = GRID;
     let mut fields: Vec<Field> =
         grid.schema().fields().iter().filter(|f| f.name() != "n").map(|f| f.as_ref().clone()).collect();
     fields.extend(COLUMNS.iter().map(|name| Field::new(*name, DataType::Int64, false)));
@@ -413,7 +421,7 @@ mod tests {
         ctx
     }
 
-    async fn sorted(df: DataFrame) -> Vec<String> {
+    async fn sorted(df: datafusion::dataframe::DataFrame) -> Vec<String> {
         let batches = df.collect().await.unwrap();
         let text = arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
         let mut lines: Vec<String> = text.lines().filter(|l| l.starts_with("| S")).map(String::from).collect();
@@ -442,7 +450,9 @@ mod tests {
                 .await
                 .unwrap()
                 .unwrap();
-            register(&ctx, ctx.table("rating_grid").await.unwrap(), signals).await.unwrap();
+            register(&ctx, ctx.table("rating_grid").await.unwrap().create_physical_plan().await.unwrap(), signals)
+                .await
+                .unwrap();
             let dense = sorted(ctx.sql("SELECT * FROM windowed").await.unwrap()).await;
             assert_eq!(dense.len(), 10 * (120..165).filter(|d| d % 7 != 3).count(), "every row of the grid");
             assert_eq!(dense, expected, "seed {seed}, window {window}");
@@ -467,7 +477,13 @@ mod tests {
             let windowed = |signals: DailySignals| {
                 let ctx = &ctx;
                 async move {
-                    register(ctx, ctx.table("rating_grid").await.unwrap(), signals).await.unwrap();
+                    register(
+                        ctx,
+                        ctx.table("rating_grid").await.unwrap().create_physical_plan().await.unwrap(),
+                        signals,
+                    )
+                    .await
+                    .unwrap();
                     sorted(ctx.sql("SELECT * FROM windowed").await.unwrap()).await
                 }
             };
@@ -507,7 +523,13 @@ mod tests {
             let windowed = |signals: DailySignals| {
                 let ctx = &ctx;
                 async move {
-                    register(ctx, ctx.table("rating_grid").await.unwrap(), signals).await.unwrap();
+                    register(
+                        ctx,
+                        ctx.table("rating_grid").await.unwrap().create_physical_plan().await.unwrap(),
+                        signals,
+                    )
+                    .await
+                    .unwrap();
                     sorted(ctx.sql("SELECT * FROM windowed").await.unwrap()).await
                 }
             };
