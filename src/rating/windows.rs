@@ -421,6 +421,13 @@ mod tests {
         ctx
     }
 
+    /// `windowed`'s rows, sorted, over the grid registered as `rating_grid` and `signals`.
+    async fn windowed(ctx: &SessionContext, signals: DailySignals) -> Vec<String> {
+        let grid = ctx.table("rating_grid").await.unwrap().create_physical_plan().await.unwrap();
+        register(ctx, grid, signals).await.unwrap();
+        sorted(ctx.sql("SELECT * FROM windowed").await.unwrap()).await
+    }
+
     async fn sorted(df: datafusion::dataframe::DataFrame) -> Vec<String> {
         let batches = df.collect().await.unwrap();
         let text = arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
@@ -450,10 +457,7 @@ mod tests {
                 .await
                 .unwrap()
                 .unwrap();
-            register(&ctx, ctx.table("rating_grid").await.unwrap().create_physical_plan().await.unwrap(), signals)
-                .await
-                .unwrap();
-            let dense = sorted(ctx.sql("SELECT * FROM windowed").await.unwrap()).await;
+            let dense = windowed(&ctx, signals).await;
             assert_eq!(dense.len(), 10 * (120..165).filter(|d| d % 7 != 3).count(), "every row of the grid");
             assert_eq!(dense, expected, "seed {seed}, window {window}");
         }
@@ -474,29 +478,16 @@ mod tests {
                 ("hi", crate::engine::cells::date(hi)),
                 ("window", ScalarValue::Int64(Some(window))),
             ];
-            let windowed = |signals: DailySignals| {
-                let ctx = &ctx;
-                async move {
-                    register(
-                        ctx,
-                        ctx.table("rating_grid").await.unwrap().create_physical_plan().await.unwrap(),
-                        signals,
-                    )
-                    .await
-                    .unwrap();
-                    sorted(ctx.sql("SELECT * FROM windowed").await.unwrap()).await
-                }
-            };
             let stored =
                 DailySignals::read(&ctx, &params, reach, window as usize, BUDGET_BYTES, None, None).await.unwrap();
-            let stored = windowed(stored.unwrap()).await;
+            let stored = windowed(&ctx, stored.unwrap()).await;
             assert!(stored.iter().any(|row| !row.contains("| 0  | 0  | 0")), "some rows have signals");
             // Every event lies in days 80 to 169.
             for counted_days in [(80, 169), (60, 200), (80, 175)] {
                 let counted = ActivityDays::read(&ctx, counted_days, BUDGET_BYTES).await.unwrap().unwrap();
                 let signals =
                     DailySignals::read(&ctx, &params, reach, window as usize, BUDGET_BYTES, Some(&counted), None);
-                assert_eq!(windowed(signals.await.unwrap().unwrap()).await, stored, "{window} {counted_days:?}");
+                assert_eq!(windowed(&ctx, signals.await.unwrap().unwrap()).await, stored, "{window} {counted_days:?}");
             }
         }
     }
@@ -520,21 +511,8 @@ mod tests {
             let reach = (i64::from(lo) - window + 1, i64::from(hi));
             let params =
                 vec![("from", date(reach.0 as i32)), ("hi", date(hi)), ("window", ScalarValue::Int64(Some(window)))];
-            let windowed = |signals: DailySignals| {
-                let ctx = &ctx;
-                async move {
-                    register(
-                        ctx,
-                        ctx.table("rating_grid").await.unwrap().create_physical_plan().await.unwrap(),
-                        signals,
-                    )
-                    .await
-                    .unwrap();
-                    sorted(ctx.sql("SELECT * FROM windowed").await.unwrap()).await
-                }
-            };
             let stored = DailySignals::read(&ctx, &params, reach, window as usize, BUDGET_BYTES, None, None);
-            let stored = windowed(stored.await.unwrap().unwrap()).await;
+            let stored = windowed(&ctx, stored.await.unwrap().unwrap()).await;
             let attended =
                 stored.iter().filter(|row| row.split('|').nth(ATTENDED + 12).is_some_and(|c| c.trim() != "0"));
             assert!(attended.count() > 50, "some rows have sessions attended");
@@ -542,7 +520,7 @@ mod tests {
                 let counted = AttendanceDays::read(&ctx, counted_days, "authorised", BUDGET_BYTES).await.unwrap();
                 let signals =
                     DailySignals::read(&ctx, &params, reach, window as usize, BUDGET_BYTES, None, counted.as_ref());
-                assert_eq!(windowed(signals.await.unwrap().unwrap()).await, stored, "{window} {counted_days:?}");
+                assert_eq!(windowed(&ctx, signals.await.unwrap().unwrap()).await, stored, "{window} {counted_days:?}");
             }
         }
     }
