@@ -27,7 +27,7 @@ const BUDGET_BYTES: usize = 1 << 30;
 /// What [`roll_up`] did.
 #[derive(Debug)]
 pub struct Rolled {
-    /// The wall time of each rollup.
+    /// The wall time of each rollup (a few days' two overlap: they run side by side).
     pub phases: [(&'static str, Duration); 2],
     /// The arrays a full recomputation counted in memory (without a memory limit).
     pub counted: Counted,
