@@ -251,7 +251,7 @@ const RANGE_JOIN_MAX_DAYS: i32 = 10;
 async fn rating_frame(
     ctx: &SessionContext,
     settings: &RatingConfig,
-    params: &[(&str, ScalarValue)],
+    params: &[(&'static str, ScalarValue)],
     (lo, hi): (i32, i32),
     limited: bool,
     counted: rollups::Counted,
@@ -263,12 +263,8 @@ async fn rating_frame(
         // The grid's plan (about 30 ms for a day's run) is made on another of the runtime's
         // threads while this one reads the rollups' rows.
         let grid = {
-            let (ctx, owned) =
-                (ctx.clone(), params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Vec<_>>());
-            tokio::spawn(async move {
-                let params: Vec<(&str, ScalarValue)> = owned.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-                windows::plan_grid(&ctx, &params).await
-            })
+            let (ctx, params) = (ctx.clone(), params.to_vec());
+            tokio::spawn(async move { windows::plan_grid(&ctx, &params).await })
         };
         let signals = windows::DailySignals::read(ctx, params, reach, window, budget, activity, attendance).await;
         let grid = grid.await.map_err(|e| Error::stopped("planning the rating grid", &e))?;

@@ -236,6 +236,9 @@ impl DailySignals {
     }
 }
 
+/// The query of the students and days to rate.
+const GRID: &str = "rating/grid";
+
 /// The physical plan of `rating/grid` with `params`, for [`register`]. It reads none of the
 /// rollups, so it can be made while their rows are read.
 pub async fn plan_grid(ctx: &SessionContext, params: &[(&str, ScalarValue)]) -> Result<Arc<dyn ExecutionPlan>> {
@@ -243,13 +246,9 @@ pub async fn plan_grid(ctx: &SessionContext, params: &[(&str, ScalarValue)]) -> 
     grid.create_physical_plan().await.map_err(|e| Error::query(GRID, e))
 }
 
-/// The query of the students and days to rate.
-const GRID: &str = "rating/grid";
-
 /// Registers `windowed` in `ctx`: the rows of `grid` (`rating/grid`'s plan, from
 /// [`plan_grid`]) with the sums `signals` holds, computed as each partition of the grid is read.
 pub async fn register(ctx: &SessionContext, grid: Arc<dyn ExecutionPlan>, signals: DailySignals) -> Result<()> {
-    const NAME: &str = GRID;
     let mut fields: Vec<Field> =
         grid.schema().fields().iter().filter(|f| f.name() != "n").map(|f| f.as_ref().clone()).collect();
     fields.extend(COLUMNS.iter().map(|name| Field::new(*name, DataType::Int64, false)));
@@ -262,9 +261,9 @@ pub async fn register(ctx: &SessionContext, grid: Arc<dyn ExecutionPlan>, signal
                 as Arc<dyn PartitionStream>
         })
         .collect();
-    let table = StreamingTable::try_new(schema, partitions).map_err(|e| Error::query(NAME, e))?;
-    ctx.deregister_table(VIEW).map_err(|e| Error::query(NAME, e))?;
-    ctx.register_table(VIEW, Arc::new(table)).map_err(|e| Error::query(NAME, e))?;
+    let table = StreamingTable::try_new(schema, partitions).map_err(|e| Error::query(GRID, e))?;
+    ctx.deregister_table(VIEW).map_err(|e| Error::query(GRID, e))?;
+    ctx.register_table(VIEW, Arc::new(table)).map_err(|e| Error::query(GRID, e))?;
     Ok(())
 }
 
