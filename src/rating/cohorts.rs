@@ -4,10 +4,11 @@
 //!
 //! The query ranks with window functions, which sort every scored row, all its columns, by
 //! day, cohort and score, then sort them all again by day and student for the ratings'
-//! order. Here only the keys are sorted: a day, a cohort number, a score and a row number
-//! per row, once for the ranks and once for the order; the rows' columns are gathered once,
-//! into the ratings' order, as they are written. The view `ranked` serves them in day and
-//! student order and says so, so `rating/ratings` sorts nothing.
+//! order. Here the rows are put in their days, then only keys are sorted, a day at a time
+//! and the days shared among threads: a cohort number, a score and a row number per row for
+//! the ranks, a student number and a row number for the order. The rows' columns are
+//! gathered once, into the ratings' order, as they are written. The view `ranked` serves
+//! them in day and student order and says so, so `rating/ratings` sorts nothing.
 //!
 //! The scored rows are held in memory while the view is read (their text compacted by the
 //! window sums, `rating::windows`); this path is not taken under a memory limit
@@ -74,52 +75,49 @@ impl Ranked {
         fields.push(Field::new("cohort_size", DataType::Int64, false));
         let schema = Arc::new(Schema::new(fields));
         let keys = Keys::read(&batches)?;
-        let rows = keys.day.len();
-
-        // Keys are sorted as they are, in one array (not row numbers by their keys, which
-        // would fetch the keys from all over memory at each comparison): the day (from the
-        // first), then the cohort and whether the score is null, then the score.
-        let first_day = keys.day.iter().min().copied().unwrap_or(0);
-        let day = |r: usize| u64::from(keys.day[r].abs_diff(first_day)) << 32;
         if keys.cohorts > 1 << 31 {
             return Err(DataFusionError::Internal("rating: too many cohorts to rank".into()));
         }
 
-        // Ranks: the rows by day, cohort and score; ties (equal scores) share the rank of the last.
-        let mut by_score: Vec<(u64, u64, u32)> = (0..rows)
-            .map(|r| {
-                let (null, score) = keys.score[r];
-                (day(r) | u64::from(keys.cohort[r]) << 1 | u64::from(null), score, r as u32)
-            })
-            .collect();
-        by_score.sort_unstable();
-        let (mut share, mut size) = (vec![0.0; rows], vec![0i64; rows]);
-        for cohort in by_score.chunk_by(|a, b| a.0 >> 1 == b.0 >> 1) {
-            let n = cohort.len();
-            let mut at = 0;
-            for peers in cohort.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
-                at += peers.len();
-                for &(_, _, r) in peers {
-                    share[r as usize] = at as f64 / n as f64;
-                    size[r as usize] = n as i64;
-                }
-            }
-        }
-        drop(by_score);
-
-        // The order served: day, then student id.
+        // Cohorts are ranked within a day and rows served in day order, so the rows are
+        // first put in their days (a counting sort, each day's rows in the order read);
+        // each day is then ranked and ordered on its own, in an array small enough to stay
+        // in cache, and the days are shared among threads.
+        let days = by_day(&keys.day);
         let mut rank = vec![0u32; keys.students.ids().len()];
         for (k, place) in keys.students.in_id_order().into_iter().enumerate() {
             rank[place as usize] = k as u32;
         }
-        let mut served: Vec<(u64, u32)> =
-            (0..rows).map(|r| (day(r) | u64::from(rank[keys.student[r] as usize]), r as u32)).collect();
-        served.sort_unstable();
-        let batch_of: Vec<(usize, usize)> =
-            batches.iter().enumerate().flat_map(|(b, batch)| (0..batch.num_rows()).map(move |i| (b, i))).collect();
-        let order = served.iter().map(|&(_, r)| batch_of[r as usize]).collect();
-        let share = served.iter().map(|&(_, r)| share[r as usize]).collect();
-        let size = served.iter().map(|&(_, r)| size[r as usize]).collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+        let served: Vec<Vec<(u32, f64, i64)>> = std::thread::scope(|scope| {
+            let (keys, rank) = (&keys, &rank);
+            let work = move |days: &[Vec<u32>]| -> Vec<(u32, f64, i64)> {
+                let mut served = Vec::with_capacity(days.iter().map(|d| d.len()).sum());
+                for day in days {
+                    rank_day(keys, rank, day, &mut served);
+                }
+                served
+            };
+            let shares = split_evenly(&days, threads);
+            let others: Vec<_> = shares.iter().skip(1).map(|&share| scope.spawn(move || work(share))).collect();
+            let mut served = vec![work(shares.first().copied().unwrap_or_default())];
+            served.extend(others.into_iter().map(|h| h.join().expect("a ranking thread panicked")));
+            served
+        });
+
+        let mut batch_of: Vec<(usize, usize)> = Vec::with_capacity(keys.day.len());
+        for (b, batch) in batches.iter().enumerate() {
+            batch_of.extend((0..batch.num_rows()).map(|i| (b, i)));
+        }
+        let served = served.into_iter().flatten();
+        let rows = batch_of.len();
+        let (mut order, mut share, mut size) =
+            (Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows));
+        for (r, s, n) in served {
+            order.push(batch_of[r as usize]);
+            share.push(s);
+            size.push(n);
+        }
         Ok(Ranked { batches, schema, order, share, size })
     }
 
@@ -177,22 +175,37 @@ impl Keys {
                 let fields = groups.iter().map(|a| SortField::new(a.data_type().clone())).collect();
                 converter = Some(RowConverter::new(fields)?);
             }
+            // A student's days mostly come one after another: a row like the one before it
+            // takes its number without a lookup.
             let groups = converter.as_ref().map(|c| c.convert_columns(&groups)).transpose()?;
+            let mut last: Option<(arrow::row::Row, u32)> = None;
             for group in groups.iter().flat_map(|g| g.iter()) {
-                let next = cohorts.len() as u32;
-                let number = match cohorts.get(group.as_ref()) {
-                    Some(&number) => number,
-                    None => *cohorts.entry(group.as_ref().into()).or_insert(next),
+                let number = match last {
+                    Some((previous, number)) if previous == group => number,
+                    _ => {
+                        let next = cohorts.len() as u32;
+                        match cohorts.get(group.as_ref()) {
+                            Some(&number) => number,
+                            None => *cohorts.entry(group.as_ref().into()).or_insert(next),
+                        }
+                    }
                 };
+                last = Some((group, number));
                 keys.cohort.push(number);
             }
 
             with_strings(column(batch, "student_id")?, |ids| {
+                let mut last: Option<(&str, u32)> = None;
                 for i in 0..ids.len() {
                     if ids.is_null(i) {
                         return Err(internal("student_id"));
                     }
-                    let place = keys.students.get_or_add(ids.value(i)).ok_or_else(|| internal("student_id"))?;
+                    let id = ids.value(i);
+                    let place = match last {
+                        Some((previous, place)) if previous == id => place,
+                        _ => keys.students.get_or_add(id).ok_or_else(|| internal("student_id"))?,
+                    };
+                    last = Some((id, place));
                     keys.student.push(place);
                 }
                 Ok(())
@@ -201,6 +214,78 @@ impl Keys {
         keys.cohorts = cohorts.len();
         Ok(keys)
     }
+}
+
+/// The row numbers of each day, days in order (from the earliest), each day's rows in the
+/// order read: a counting sort on the day.
+fn by_day(day: &[i32]) -> Vec<Vec<u32>> {
+    let Some(&first) = day.iter().min() else { return Vec::new() };
+    let last = day.iter().max().copied().unwrap_or(first);
+    let mut days: Vec<Vec<u32>> = vec![Vec::new(); last.abs_diff(first) as usize + 1];
+    let mut counts = vec![0usize; days.len()];
+    for &d in day {
+        counts[d.abs_diff(first) as usize] += 1;
+    }
+    for (rows, count) in days.iter_mut().zip(counts) {
+        rows.reserve_exact(count);
+    }
+    for (r, &d) in day.iter().enumerate() {
+        days[d.abs_diff(first) as usize].push(r as u32);
+    }
+    days
+}
+
+/// `days` in at most `parts` runs of consecutive days with about as many rows each (one,
+/// empty, when there are no days).
+fn split_evenly(days: &[Vec<u32>], parts: usize) -> Vec<&[Vec<u32>]> {
+    let rows: usize = days.iter().map(Vec::len).sum();
+    let mut shares = Vec::with_capacity(parts);
+    let (mut from, mut taken) = (0, 0);
+    for (d, day) in days.iter().enumerate() {
+        taken += day.len();
+        if taken * parts >= rows * (shares.len() + 1) && shares.len() + 1 < parts {
+            shares.push(&days[from..=d]);
+            from = d + 1;
+        }
+    }
+    if from < days.len() || shares.is_empty() {
+        shares.push(&days[from..]);
+    }
+    shares
+}
+
+/// Ranks one day's rows (`rows`, row numbers) within their cohorts and appends them to
+/// `served` in student order, each with its cohort share and size. Rows are sorted by
+/// cohort, whether the score is null, and the score; tied scores share the rank of the
+/// last of them.
+fn rank_day(keys: &Keys, rank: &[u32], rows: &[u32], served: &mut Vec<(u32, f64, i64)>) {
+    let mut by_score: Vec<(u64, u64, u32)> = rows
+        .iter()
+        .enumerate()
+        .map(|(at, &r)| {
+            let (null, score) = keys.score[r as usize];
+            (u64::from(keys.cohort[r as usize]) << 1 | u64::from(null), score, at as u32)
+        })
+        .collect();
+    by_score.sort_unstable();
+    let mut ranked = vec![(0.0, 0i64); rows.len()];
+    for cohort in by_score.chunk_by(|a, b| a.0 >> 1 == b.0 >> 1) {
+        let n = cohort.len();
+        let mut at = 0;
+        for peers in cohort.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+            at += peers.len();
+            for &(_, _, k) in peers {
+                ranked[k as usize] = (at as f64 / n as f64, n as i64);
+            }
+        }
+    }
+    let mut by_student: Vec<(u32, u32)> =
+        rows.iter().enumerate().map(|(at, &r)| (rank[keys.student[r as usize] as usize], at as u32)).collect();
+    by_student.sort_unstable();
+    served.extend(by_student.into_iter().map(|(_, at)| {
+        let (share, size) = ranked[at as usize];
+        (rows[at as usize], share, size)
+    }));
 }
 
 fn internal(column: &str) -> DataFusionError {
@@ -313,6 +398,27 @@ mod tests {
             let plan = datafusion::physical_plan::displayable(plan.as_ref()).indent(true).to_string();
             assert!(!plan.contains("SortExec"), "the view's order is known: {plan}");
         }
+    }
+
+    /// Days are shared among threads in runs that cover each day once, in order, whatever
+    /// the number of threads; the runs hold about as many rows each.
+    #[test]
+    fn days_are_shared_in_runs_of_about_equal_rows() {
+        let day = [5, 3, 3, 9, 5, 3, 4, 9, 9, 9, 3];
+        let days = by_day(&day);
+        let rows: Vec<Vec<u32>> = days.iter().filter(|d| !d.is_empty()).cloned().collect();
+        assert_eq!(rows, vec![vec![1, 2, 5, 10], vec![6], vec![0, 4], vec![3, 7, 8, 9]]);
+        assert_eq!(days.len(), 7, "days 3 to 9, some without rows");
+        for parts in 1..10 {
+            let shares = split_evenly(&days, parts);
+            assert!(shares.len() <= parts && shares.iter().all(|s| !s.is_empty()), "{parts} parts");
+            let joined: Vec<Vec<u32>> = shares.iter().flat_map(|s| s.iter().cloned()).collect();
+            assert_eq!(joined, days, "{parts} parts");
+        }
+        let halves = split_evenly(&days, 2);
+        let rows = |share: &[Vec<u32>]| share.iter().map(Vec::len).sum::<usize>();
+        assert_eq!((rows(halves[0]), rows(halves[1])), (7, 4));
+        assert!(by_day(&[]).is_empty() && split_evenly(&[], 3).len() == 1);
     }
 
     /// No scored rows: an empty view.
