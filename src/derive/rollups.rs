@@ -27,7 +27,7 @@ const BUDGET_BYTES: usize = 1 << 30;
 /// What [`roll_up`] did.
 #[derive(Debug)]
 pub struct Rolled {
-    /// The wall time of each rollup (a few days' two overlap: they run side by side).
+    /// The wall time of each rollup (the two overlap: they run side by side).
     pub phases: [(&'static str, Duration); 2],
     /// The arrays a full recomputation counted in memory (without a memory limit).
     pub counted: Counted,
@@ -46,18 +46,16 @@ pub struct Counted {
 /// Recomputes both rollups for the days `lo..=hi`: replaces just those days, or the
 /// whole tables when `full`. Re-registers both tables in `ctx`.
 ///
-/// The two read and write different tables, so a few days' rollups (a day's run) are made
-/// side by side on the runtime's threads: each spends most of its time in one thread's
-/// counting and in its commit. A full recomputation makes them one after the other, as
-/// each array then holds the whole year.
+/// The two read and write different tables, so they are made side by side on the
+/// runtime's threads: each spends much of its time in one thread's counting and in its
+/// write's encoding on one thread. A full recomputation's two arrays together hold about
+/// 0.3 GiB for a 30,000-student year (its peak stayed at 1.45 GiB, BENCHMARKS.md).
 pub async fn roll_up(warehouse: &Warehouse, ctx: &SessionContext, (lo, hi): (i32, i32), full: bool) -> Result<Rolled> {
     let days = if full { None } else { Some((lo, hi)) };
     let excusing = warehouse.config().rating.excusing_kinds();
     let activity = activity_rollup(warehouse.clone(), ctx.clone(), (lo, hi), days);
     let attendance = attendance_rollup(warehouse.clone(), ctx.clone(), (lo, hi), days, excusing);
-    let ((held, activity), (counted, attendance)) = if full {
-        (activity.await?, attendance.await?)
-    } else {
+    let ((held, activity), (counted, attendance)) = {
         let activity = tokio::spawn(activity);
         let attendance = attendance.await;
         // Both have finished (or failed) before either result is looked at: nothing is
