@@ -9,8 +9,6 @@ pub mod swipes;
 
 use std::collections::HashMap;
 
-pub use crate::warehouse::day_between;
-
 /// The commit metadata naming the operation that wrote a derived table.
 pub fn metadata(operation: &str) -> HashMap<String, serde_json::Value> {
     HashMap::from([("rollcall.operation".to_string(), serde_json::Value::from(operation))])

@@ -55,14 +55,12 @@ pub async fn roll_up(warehouse: &Warehouse, ctx: &SessionContext, (lo, hi): (i32
     let excusing = warehouse.config().rating.excusing_kinds();
     let activity = activity_rollup(warehouse.clone(), ctx.clone(), (lo, hi), days);
     let attendance = attendance_rollup(warehouse.clone(), ctx.clone(), (lo, hi), days, excusing);
-    let ((held, activity), (counted, attendance)) = {
-        let activity = tokio::spawn(activity);
-        let attendance = attendance.await;
-        // Both have finished (or failed) before either result is looked at: nothing is
-        // left writing once this returns.
-        let activity = activity.await.map_err(|e| Error::stopped("the daily activity rollup", &e))?;
-        (activity?, attendance?)
-    };
+    let activity = tokio::spawn(activity);
+    let attendance = attendance.await;
+    // Both have finished (or failed) before either result is looked at: nothing is left
+    // writing once this returns.
+    let activity = activity.await.map_err(|e| Error::stopped("the daily activity rollup", &e))?;
+    let ((held, activity), (counted, attendance)) = (activity?, attendance?);
     let phases = [("activity rollup", activity), ("attendance rollup", attendance)];
     // Under a memory limit the rating takes its sums in SQL: the arrays go back to the pool.
     let keep = full && warehouse.config().engine.memory_limit_mib == 0;

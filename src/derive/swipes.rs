@@ -120,7 +120,7 @@ pub async fn refresh(warehouse: &Warehouse, ctx: &SessionContext, added: Option<
     let mut metadata = super::metadata(operation);
     metadata.insert(SOURCES_KEY.to_string(), sources);
     metadata.insert("rollcall.query_sha256".to_string(), queries::digest("derive/swipe_outcomes")?.into());
-    let replace = Some(only_added.map(|_| super::day_between(from, to)));
+    let replace = Some(only_added.map(|_| crate::warehouse::day_between(from, to)));
     warehouse.write_frame(&def, outcomes, replace, metadata).await?;
     session::register(ctx, warehouse, &def).await?;
     counts(ctx).await

@@ -5,4 +5,5 @@ pub mod dense;
 pub mod job;
 pub mod session;
 pub mod strings;
+pub mod threads;
 pub mod udf;

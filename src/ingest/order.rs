@@ -25,6 +25,7 @@ use datafusion::common::HashMap;
 
 use super::kinds::{self, Kind};
 use super::parse::{LINE_COLUMN, Reject, staged_schema};
+use crate::engine::threads::on_threads;
 use crate::error::{Error, Result};
 
 /// The order a kind's rows are stored in: [`Kind::order`], then the rest of the key (then
@@ -179,15 +180,16 @@ impl RowOrder {
         if u32::try_from(total).is_err() {
             return Err(Error::Usage(format!("a {} file has more than {} rows: split it", kind.name, u32::MAX)));
         }
-        let locals: Vec<Vec<Local>> = on_threads(parts, |batches| self.local(batches))?;
+        let locals: Vec<Vec<Local>> =
+            on_threads(parts, |batches| self.local(batches)).into_iter().collect::<Result<_>>()?;
         let (places, words, key_bits) = self.places(&locals);
         let row_bits = bits_for(total as u128);
         let packed = words == 1 && key_bits <= self.packed_bits.saturating_sub(row_bits);
         let bases: Vec<usize> = lengths.iter().scan(0, |at, n| Some(std::mem::replace(at, *at + n))).collect();
         let indexed: Vec<(usize, &Vec<RecordBatch>)> = parts.iter().enumerate().collect();
         let sorted: Vec<Sorted> = on_threads(&indexed, |&(p, batches)| {
-            Ok(self.sort(batches, &locals[p], p, bases[p], &places, words, packed.then_some(row_bits)))
-        })?;
+            self.sort(batches, &locals[p], p, bases[p], &places, words, packed.then_some(row_bits))
+        });
         drop(locals);
 
         // Merge: the part whose next row comes first (parts are few: one per reading thread).
@@ -459,20 +461,6 @@ fn month_of(days: i64) -> i64 {
     // Months counted from March (0) to February (11).
     let mp = (5 * doy + 2) / 153;
     (era * 400 + yoe) * 12 + mp
-}
-
-/// Runs `work` on each item, one thread each (the first on this thread).
-fn on_threads<'a, T: Sync, R: Send>(items: &'a [T], work: impl Fn(&'a T) -> Result<R> + Sync) -> Result<Vec<R>> {
-    std::thread::scope(|scope| {
-        let work = &work;
-        let others: Vec<_> = items.iter().skip(1).map(|item| scope.spawn(move || work(item))).collect();
-        let mut results = vec![];
-        if let Some(first) = items.first() {
-            results.push(work(first));
-        }
-        results.extend(others.into_iter().map(|h| h.join().expect("an ordering thread panicked")));
-        results.into_iter().collect()
-    })
 }
 
 /// The least and greatest value of a date, timestamp or integer column.

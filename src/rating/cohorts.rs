@@ -29,6 +29,7 @@ use datafusion::prelude::{SessionContext, col};
 
 use crate::engine::dense::Places;
 use crate::engine::strings::{column_ref as column, with_strings};
+use crate::engine::threads::on_threads;
 use crate::error::{Error, Result};
 
 /// The name `rating/ratings` reads the ranked rows under.
@@ -89,19 +90,11 @@ impl Ranked {
             rank[place as usize] = k as u32;
         }
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
-        let served: Vec<Vec<(u32, f64, i64)>> = std::thread::scope(|scope| {
-            let (keys, rank) = (&keys, &rank);
-            let work = move |days: &[Vec<u32>]| -> Vec<(u32, f64, i64)> {
-                let mut served = Vec::with_capacity(days.iter().map(|d| d.len()).sum());
-                for day in days {
-                    rank_day(keys, rank, day, &mut served);
-                }
-                served
-            };
-            let shares = split_evenly(&days, threads);
-            let others: Vec<_> = shares.iter().skip(1).map(|&share| scope.spawn(move || work(share))).collect();
-            let mut served = vec![work(shares.first().copied().unwrap_or_default())];
-            served.extend(others.into_iter().map(|h| h.join().expect("a ranking thread panicked")));
+        let served = on_threads(&split_evenly(&days, threads), |share| {
+            let mut served = Vec::with_capacity(share.iter().map(Vec::len).sum());
+            for day in *share {
+                rank_day(&keys, &rank, day, &mut served);
+            }
             served
         });
 
