@@ -105,7 +105,7 @@ fn year_warehouse(dir: &Path, students: u32) -> Warehouse {
                 assert_eq!(report.refused(), 0);
             }
             let day = NaiveDate::parse_from_str(RATED_TO, "%Y-%m-%d").expect("a day");
-            rollcall::rating::rate(&warehouse, day, true).await.expect("rate");
+            rollcall::rating::rate(&warehouse, day, rollcall::rating::Recompute::Everything).await.expect("rate");
         });
     }
     let warehouse = Warehouse::open(&root, None).expect("open");

@@ -1,5 +1,6 @@
 //! University-scale benchmark: the demo university (fixed seed) generated, ingested,
-//! rated for a full academic year, rated again for one new day, reviewed, returned to UKVI,
+//! rated for a full academic year (from the raw events, then again from the daily rollups
+//! kept), rated again for one new day, reviewed, returned to UKVI,
 //! reported to Senate, asked for one student's data, and purged of its due graduates.
 //!
 //! Two datasets, both from the demo generator with fixed seeds:
@@ -23,6 +24,7 @@ use std::time::Instant;
 use chrono::NaiveDate;
 use rollcall::demo::{self, DemoSpec};
 use rollcall::ingest::{self, IngestOptions, kinds};
+use rollcall::rating::Recompute;
 use rollcall::warehouse::Warehouse;
 
 mod common;
@@ -74,7 +76,16 @@ fn run_phase(phase: &str, dir: &Path) {
             }
             "rate-year" => {
                 let warehouse = Warehouse::open(&root, None).expect("open");
-                rollcall::rating::rate(&warehouse, day("2026-06-11"), true).await.expect("rate").ratings
+                rollcall::rating::rate(&warehouse, day("2026-06-11"), Recompute::Everything)
+                    .await
+                    .expect("rate")
+                    .ratings
+            }
+            "rerate-year" => {
+                // Every day rated again from the rollups the full run left (as a change of
+                // the bands, weights or window does).
+                let warehouse = Warehouse::open(&root, None).expect("open");
+                rollcall::rating::rate(&warehouse, day("2026-06-11"), Recompute::Ratings).await.expect("rate").ratings
             }
             "rate-day" => {
                 let warehouse = Warehouse::open(&root, None).expect("open");
@@ -96,7 +107,8 @@ fn run_phase(phase: &str, dir: &Path) {
                     .expect("ingest day");
                 let ingest_secs = setup.elapsed().as_secs_f64();
                 let started = Instant::now();
-                let report = rollcall::rating::rate(&warehouse, day("2026-06-12"), false).await.expect("rate");
+                let report =
+                    rollcall::rating::rate(&warehouse, day("2026-06-12"), Recompute::Changed).await.expect("rate");
                 println!(
                     "RESULT rate-day-only {:.3} {} {:.0}",
                     started.elapsed().as_secs_f64(),
@@ -228,7 +240,9 @@ fn main() {
     if !dir.join("input").join("truth.csv").exists() {
         phases.push(("generate".into(), "generate", dir.clone(), students));
     }
-    for phase in ["ingest", "rate-year", "rate-day", "review", "return-ukvi", "report-senate", "sar", "purge"] {
+    for phase in
+        ["ingest", "rate-year", "rerate-year", "rate-day", "review", "return-ukvi", "report-senate", "sar", "purge"]
+    {
         phases.push((phase.into(), phase, dir.clone(), students));
     }
     if std::env::var("SKIP_HISTORY").is_err() {

@@ -3,10 +3,14 @@ each tool would, checked for identical ratings, timed alternately in one run.
 
     benches/duckdb/rating.py --rollcall BIN --data DIR --as-of DAY [--rounds 3]
 
-For each round, in turn: `rollcall rate --full`, the expert DuckDB reference and the
-expert Polars reference (each in a process of its own, measured the same way: wall time,
-CPU time (user + system) and peak resident memory from /usr/bin/time). Before timing, each
-reference's ratings are compared with Rollcall's (every student, day and band). Then the floor: the bytes of the columns
+For each round, in turn: `rollcall rate --full` (every rollup from the raw events, then
+every rating), `rollcall rate --all-days` (every rating again from the daily rollups the
+first left, as a change of bands, weights or window does), the expert DuckDB reference, the
+expert Polars reference and the expert DuckDB reference reading the same daily rollups,
+each in a process of its own, measured the same way: wall time, CPU time (user + system)
+and peak resident memory from /usr/bin/time. Before timing, `rate --all-days` is checked
+to give `rate --full`'s ratings (every column), and each reference's ratings are compared
+with Rollcall's (every student, day and band). Then the floor: the bytes of the columns
 the rating reads from the raw events, the time to decode them, and a vectorised aggregate
 of them to student-day, so the distance to the machine's limit shows in every run.
 Prints min / median / max of the ratios (Rollcall / reference, per round) and writes JSON.
@@ -47,11 +51,15 @@ def model(r):
     }
 
 
-def expert_rating_sql(settings, lo, hi):
+def expert_rating_sql(settings, lo, hi, rollups=False):
     """The full-year rating as an expert in DuckDB would write it: integer student keys,
     activity pre-aggregated once to points and events per student-day (the weights are
     linear, so only two numbers a day are needed), one window pass over a per-student
-    calendar with RANGE frames on an integer day, no sorts beyond that window's."""
+    calendar with RANGE frames on an integer day, no sorts beyond that window's.
+
+    `rollups`: the activity and attendance a day come from Rollcall's daily rollups
+    (`daily_activity`, `daily_attendance`) instead of the raw events, as `rollcall rate
+    --all-days` reads them: the same job from the same input."""
     m = model(settings.get("rating", {}))
     w, b, window, grace, aw, ppd = m["weights"], m["bands"], m["window"], m["grace"], m["aw"], m["ppd"]
     excusing, exempting = (",".join(f"'{k}'" for k in m[key]) for key in ("excusing", "exempting"))
@@ -61,6 +69,9 @@ def expert_rating_sql(settings, lo, hi):
                                  FROM absences a JOIN x_keys k USING (student_id) WHERE a.kind IN ({exempting})) x
                       ON x.sid = g.sid AND g.n BETWEEN x.s AND x.e""" if exempting else "")
     src_points = " ".join(f"WHEN '{s}' THEN {float(v)}" for s, v in w.items())
+    activity_and_attendance = (ROLLUP_DAYS if rollups else RAW_DAYS).format(
+        src_points=src_points, vle=float(w["vle"]), submission=float(w["submission"]), lo=lo, hi=hi,
+        window_less=window - 1, excusing=excusing)
     return f"""
 CREATE OR REPLACE TEMP TABLE x_keys AS
 SELECT CAST(row_number() OVER () AS INTEGER) AS sid, student_id, programme_code, stage, mode, status, status_date,
@@ -79,54 +90,7 @@ FROM x_teaching d JOIN x_teaching t ON t.n BETWEEN d.n - {window - 1} AND d.n
 WHERE d.n BETWEEN {lo_n} AND {hi_n}
 GROUP BY d.n;
 
--- Each student's points and engagement events a day, distance learners counting VLE and
--- submissions only: one pass over the raw events.
-CREATE OR REPLACE TEMP TABLE x_activity AS
-WITH per_day AS (
-    SELECT student_id, CAST(day - DATE '1970-01-01' AS INTEGER) AS n,
-           sum(count * CASE source {src_points} ELSE 0 END) AS points,
-           sum(count) AS events,
-           sum(count * CASE source WHEN 'vle' THEN {float(w['vle'])} WHEN 'submission' THEN {float(w['submission'])} ELSE 0 END) AS d_points,
-           sum(CASE WHEN source IN ('vle', 'submission') THEN count ELSE 0 END) AS d_events
-    FROM activity
-    WHERE day BETWEEN DATE '{lo}' - INTERVAL {window - 1} DAY AND DATE '{hi}'
-    GROUP BY ALL
-)
-SELECT k.sid, p.n,
-       CASE WHEN k.mode = 'distance' THEN p.d_points ELSE p.points END AS points,
-       CASE WHEN k.mode = 'distance' THEN p.d_events ELSE p.events END AS events
-FROM per_day p JOIN x_keys k USING (student_id);
-
--- Sessions expected and attended a day (excused sessions not expected unless attended).
-CREATE OR REPLACE TEMP TABLE x_attendance AS
-WITH expected AS (
-    SELECT k.sid, cl.session_id, CAST(s.day - DATE '1970-01-01' AS INTEGER) AS n
-    FROM sessions s
-    JOIN class_lists cl ON cl.session_id = s.session_id
-    JOIN x_keys k ON k.student_id = cl.student_id
-    WHERE s.day BETWEEN DATE '{lo}' - INTERVAL {window - 1} DAY AND DATE '{hi}'
-      AND k.status = 'active' AND k.mode <> 'distance'
-),
-attended AS (
-    SELECT DISTINCT k.sid, o.session_id
-    FROM swipe_outcomes o JOIN x_keys k USING (student_id)
-    WHERE o.outcome = 'attended'
-),
-excused AS (
-    SELECT DISTINCT e.sid, e.session_id
-    FROM expected e
-    JOIN (SELECT k.sid, a.starts_on - DATE '1970-01-01' AS s, a.ends_on - DATE '1970-01-01' AS t
-          FROM absences a JOIN x_keys k USING (student_id) WHERE a.kind IN ({excusing})) a
-      ON a.sid = e.sid AND e.n BETWEEN a.s AND a.t
-)
-SELECT e.sid, e.n,
-       count(*) FILTER (WHERE x.sid IS NULL OR a.sid IS NOT NULL) AS expected,
-       count(a.sid) AS attended
-FROM expected e
-LEFT JOIN attended a ON a.sid = e.sid AND a.session_id = e.session_id
-LEFT JOIN excused x ON x.sid = e.sid AND x.session_id = e.session_id
-GROUP BY ALL;
-
+{activity_and_attendance}
 -- The student-days rated: monitored, after the start, until completion, in force
 -- (the record's status; no status periods in this data), not exempt.
 CREATE OR REPLACE TEMP TABLE x_grid AS
@@ -177,8 +141,86 @@ FROM totals t JOIN x_keys k USING (sid);
 """
 
 
+# Each student's activity and attendance a day (`x_activity`, `x_attendance`), from the raw
+# events: activity pre-aggregated in one pass, sessions marked attended and excused.
+RAW_DAYS = """-- Each student's points and engagement events a day, distance learners counting VLE and
+-- submissions only: one pass over the raw events.
+CREATE OR REPLACE TEMP TABLE x_activity AS
+WITH per_day AS (
+    SELECT student_id, CAST(day - DATE '1970-01-01' AS INTEGER) AS n,
+           sum(count * CASE source {src_points} ELSE 0 END) AS points,
+           sum(count) AS events,
+           sum(count * CASE source WHEN 'vle' THEN {vle} WHEN 'submission' THEN {submission} ELSE 0 END) AS d_points,
+           sum(CASE WHEN source IN ('vle', 'submission') THEN count ELSE 0 END) AS d_events
+    FROM activity
+    WHERE day BETWEEN DATE '{lo}' - INTERVAL {window_less} DAY AND DATE '{hi}'
+    GROUP BY ALL
+)
+SELECT k.sid, p.n,
+       CASE WHEN k.mode = 'distance' THEN p.d_points ELSE p.points END AS points,
+       CASE WHEN k.mode = 'distance' THEN p.d_events ELSE p.events END AS events
+FROM per_day p JOIN x_keys k USING (student_id);
+
+-- Sessions expected and attended a day (excused sessions not expected unless attended).
+CREATE OR REPLACE TEMP TABLE x_attendance AS
+WITH expected AS (
+    SELECT k.sid, cl.session_id, CAST(s.day - DATE '1970-01-01' AS INTEGER) AS n
+    FROM sessions s
+    JOIN class_lists cl ON cl.session_id = s.session_id
+    JOIN x_keys k ON k.student_id = cl.student_id
+    WHERE s.day BETWEEN DATE '{lo}' - INTERVAL {window_less} DAY AND DATE '{hi}'
+      AND k.status = 'active' AND k.mode <> 'distance'
+),
+attended AS (
+    SELECT DISTINCT k.sid, o.session_id
+    FROM swipe_outcomes o JOIN x_keys k USING (student_id)
+    WHERE o.outcome = 'attended'
+),
+excused AS (
+    SELECT DISTINCT e.sid, e.session_id
+    FROM expected e
+    JOIN (SELECT k.sid, a.starts_on - DATE '1970-01-01' AS s, a.ends_on - DATE '1970-01-01' AS t
+          FROM absences a JOIN x_keys k USING (student_id) WHERE a.kind IN ({excusing})) a
+      ON a.sid = e.sid AND e.n BETWEEN a.s AND a.t
+)
+SELECT e.sid, e.n,
+       count(*) FILTER (WHERE x.sid IS NULL OR a.sid IS NOT NULL) AS expected,
+       count(a.sid) AS attended
+FROM expected e
+LEFT JOIN attended a ON a.sid = e.sid AND a.session_id = e.session_id
+LEFT JOIN excused x ON x.sid = e.sid AND x.session_id = e.session_id
+GROUP BY ALL;
+
+"""
+
+# The same from Rollcall's daily rollups (per student, day and source; per student and day).
+ROLLUP_DAYS = """CREATE OR REPLACE TEMP TABLE x_activity AS
+WITH per_day AS (
+    SELECT student_id, CAST(day - DATE '1970-01-01' AS INTEGER) AS n,
+           sum(events * CASE source {src_points} ELSE 0 END) AS points,
+           sum(events) AS events,
+           sum(events * CASE source WHEN 'vle' THEN {vle} WHEN 'submission' THEN {submission} ELSE 0 END) AS d_points,
+           sum(CASE WHEN source IN ('vle', 'submission') THEN events ELSE 0 END) AS d_events
+    FROM daily_activity
+    WHERE day BETWEEN DATE '{lo}' - INTERVAL {window_less} DAY AND DATE '{hi}'
+    GROUP BY ALL
+)
+SELECT k.sid, p.n,
+       CASE WHEN k.mode = 'distance' THEN p.d_points ELSE p.points END AS points,
+       CASE WHEN k.mode = 'distance' THEN p.d_events ELSE p.events END AS events
+FROM per_day p JOIN x_keys k USING (student_id);
+
+-- Sessions expected (excused ones not, unless attended) and attended a day, as rolled up.
+CREATE OR REPLACE TEMP TABLE x_attendance AS
+SELECT k.sid, CAST(a.day - DATE '1970-01-01' AS INTEGER) AS n, a.expected, a.attended
+FROM daily_attendance a JOIN x_keys k USING (student_id)
+WHERE a.day BETWEEN DATE '{lo}' - INTERVAL {window_less} DAY AND DATE '{hi}';
+
+"""
+
 # The references, by engine name.
-ENGINES = {"duckdb": "expert DuckDB", "polars": "expert Polars"}
+ENGINES = {"duckdb": "expert DuckDB", "polars": "expert Polars",
+           "duckdb-rollups": "expert DuckDB from the daily rollups"}
 
 
 def timed(args, env=None):
@@ -191,8 +233,9 @@ def timed(args, env=None):
     return wall, user + system, rss / 1024.0, proc.stdout
 
 
-def duckdb_engine(data, as_of_range, out):
-    """Child process: the expert DuckDB reference, writing its ratings to `out`."""
+def duckdb_engine(data, as_of_range, out, rollups=False):
+    """Child process: the expert DuckDB reference, writing its ratings to `out`; from the
+    daily rollups when `rollups`."""
     warehouse = os.path.join(data, "warehouse")
     with open(os.path.join(warehouse, "rollcall.toml"), "rb") as f:
         settings = tomllib.load(f)
@@ -200,10 +243,11 @@ def duckdb_engine(data, as_of_range, out):
     con = duckdb.connect()
     con.execute(f"SET threads = {os.cpu_count()}")
     con.execute("SET enable_progress_bar = false")
-    register(con, warehouse, ["activity", "swipe_outcomes", "students", "sessions", "class_lists", "absences",
-                              "terms", "bank_holidays"])
+    inputs = ["daily_activity", "daily_attendance"] if rollups else ["activity", "swipe_outcomes", "sessions",
+                                                                     "class_lists"]
+    register(con, warehouse, [*inputs, "students", "absences", "terms", "bank_holidays"])
     import time
-    for statement in expert_rating_sql(settings, lo, hi).split(";\n"):
+    for statement in expert_rating_sql(settings, lo, hi, rollups).split(";\n"):
         if statement.strip():
             started = time.perf_counter()
             con.execute(statement)
@@ -368,8 +412,8 @@ def main():
     ap.add_argument("--range", help=argparse.SUPPRESS)
     ap.add_argument("--ratings-out", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.engine == "duckdb":
-        return duckdb_engine(args.data, args.range, args.ratings_out)
+    if args.engine in ("duckdb", "duckdb-rollups"):
+        return duckdb_engine(args.data, args.range, args.ratings_out, rollups=args.engine == "duckdb-rollups")
     if args.engine == "polars":
         return polars_engine(args.data, args.range, args.ratings_out)
     if args.engine == "floor":
@@ -381,16 +425,28 @@ def main():
     with open(os.path.join(warehouse, "rollcall.toml"), "rb") as f:
         window = int(tomllib.load(f).get("rating", {}).get("window_days", 14))
     me = [sys.executable, os.path.abspath(__file__), "--data", args.data]
-    rate = [args.rollcall, "--warehouse", warehouse, "rate", "--as-of", args.as_of, "--full", "-q"]
+    rate = [args.rollcall, "--warehouse", warehouse, "rate", "--as-of", args.as_of, "-q"]
+    # Rollcall twice: every rollup from the raw events, then every rating again from the
+    # daily rollups the first left (what a change of bands, weights or window does).
+    rollcalls = {"rollcall": [*rate, "--full"], "rollcall-kept": [*rate, "--all-days"]}
     scratch = tempfile.mkdtemp()
 
-    # Once first: Rollcall's ratings to compare with (and the days they cover), then each
-    # reference's, compared with them.
-    timed(rate)
+    # Once first: Rollcall's ratings to compare with (and the days they cover), the same
+    # again from the rollups kept, then each reference's, compared with them.
+    timed(rollcalls["rollcall"])
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     register(con, warehouse, ["ratings"])
     lo, hi, rated = con.execute("SELECT min(day), max(day), count(*) FROM ratings").fetchone()
+    full = os.path.join(scratch, "full.parquet")
+    con.execute(f"COPY (SELECT * EXCLUDE (computed_at) FROM ratings) TO '{full}' (FORMAT parquet)")
+    timed(rollcalls["rollcall-kept"])
+    register(con, warehouse, ["ratings"])
+    differ = con.execute(f"SELECT count(*) FROM (SELECT * EXCLUDE (computed_at) FROM ratings "
+                         f"EXCEPT ALL SELECT * FROM '{full}')").fetchone()[0]
+    if differ or con.execute("SELECT count(*) FROM ratings").fetchone()[0] != rated:
+        sys.exit(f"rate --all-days differs from rate --full: {differ} rows")
+    print(f"rate --all-days: the same {rated:,} ratings, every column, as rate --full")
     engines = {name: [*me, "--range", f"{lo},{hi}", "--ratings-out", os.path.join(scratch, f"{name}.parquet"),
                       "--engine", name] for name in ENGINES}
     for name, command in engines.items():
@@ -404,10 +460,10 @@ def main():
             sys.exit(f"ratings differ: Rollcall {ours_n} rows, {ENGINES[name]} {theirs_n}, {differ} differ")
         print(f"{ENGINES[name]}: identical ratings, {rated:,} student-days from {lo} to {hi}")
 
-    # Then in turn, round after round: Rollcall, each reference.
+    # Then in turn, round after round: Rollcall both ways, each reference.
     rounds = []
     for i in range(args.rounds):
-        measured = {"rollcall": timed(rate)[:3]}
+        measured = {name: timed(command)[:3] for name, command in rollcalls.items()}
         for name, command in engines.items():
             measured[name] = timed(command)[:3]
         rounds.append(measured)
@@ -416,25 +472,31 @@ def main():
     fl = json.loads(timed([*me, "--range", f"{lo},{hi},{window}", "--engine", "floor"])[3])
     results = {"duckdb": duckdb.__version__, "threads": os.cpu_count(), "ratings": rated, "rounds": rounds,
                "floor": fl}
-    for name in ["rollcall", *ENGINES]:
+    for name in [*rollcalls, *ENGINES]:
         results[name] = {"wall": spread([r[name][0] for r in rounds]), "cpu": spread([r[name][1] for r in rounds]),
                          "peak_mib": spread([r[name][2] for r in rounds])}
-    for name in ENGINES:
-        results[f"ratio_{name}"] = {
-            "wall": spread([r["rollcall"][0] / r[name][0] for r in rounds]),
-            "cpu": spread([r["rollcall"][1] / r[name][1] for r in rounds]),
-        }
+    for ours in rollcalls:
+        for name in ENGINES:
+            results[f"ratio_{ours}_{name}"] = {
+                "wall": spread([r[ours][0] / r[name][0] for r in rounds]),
+                "cpu": spread([r[ours][1] / r[name][1] for r in rounds]),
+            }
+    labels = {"rollcall": "Rollcall `rate --full`", "rollcall-kept": "Rollcall `rate --all-days`", **ENGINES}
     print()
-    print("| full-year rating | wall, median s | CPU, median s | peak MiB, median | Rollcall / it, wall (min / median / max) | Rollcall / it, CPU |")
-    print("|---|---|---|---|---|---|")
-    for name in ["rollcall", *ENGINES]:
+    print("| full-year rating | wall, median s | CPU, median s | peak MiB, median "
+          "| `rate --full` / it, wall (min / median / max) | CPU | `rate --all-days` / it, wall | CPU |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in [*rollcalls, *ENGINES]:
         m = results[name]
-        ratios = "| |"
+        ratios = "| | | | |"
         if name in ENGINES:
-            w, c = results[f"ratio_{name}"]["wall"], results[f"ratio_{name}"]["cpu"]
-            ratios = f"| {w['min']:.2f} / {w['median']:.2f} / {w['max']:.2f} | {c['min']:.2f} / {c['median']:.2f} / {c['max']:.2f} |"
-        label = "Rollcall" if name == "rollcall" else ENGINES[name]
-        print(f"| {label} | {m['wall']['median']:.2f} | {m['cpu']['median']:.2f} | {m['peak_mib']['median']:.0f} {ratios}")
+            cells = []
+            for ours in rollcalls:
+                w, c = results[f"ratio_{ours}_{name}"]["wall"], results[f"ratio_{ours}_{name}"]["cpu"]
+                cells += [f"{w['min']:.2f} / {w['median']:.2f} / {w['max']:.2f}",
+                          f"{c['min']:.2f} / {c['median']:.2f} / {c['max']:.2f}"]
+            ratios = "| " + " | ".join(cells) + " |"
+        print(f"| {labels[name]} | {m['wall']['median']:.2f} | {m['cpu']['median']:.2f} | {m['peak_mib']['median']:.0f} {ratios}")
     print()
     print(f"floor: the raw events' columns the rating reads (student_id, day, source, count) are "
           f"{fl['compressed_bytes'] / 2**20:.0f} MiB compressed ({fl['uncompressed_bytes'] / 2**20:.0f} MiB decoded); "

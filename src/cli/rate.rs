@@ -7,7 +7,7 @@ use crate::domain::day::Day;
 use crate::engine::session::{self, Access};
 use crate::error::Result;
 use crate::queries;
-use crate::rating::{self, RateReport};
+use crate::rating::{self, RateReport, Recompute};
 
 /// Compute daily engagement ratings up to a day (only what is new).
 #[derive(Debug, Clone, clap::Args)]
@@ -15,16 +15,25 @@ pub struct Args {
     /// Rate every teaching day up to and including this day (YYYY-MM-DD).
     #[arg(long)]
     pub as_of: Day,
-    /// Recompute every rating and rollup, not just what changed.
-    #[arg(long)]
+    /// Recompute every rollup from the raw events and every rating, not just what changed.
+    #[arg(long, conflicts_with = "all_days")]
     pub full: bool,
+    /// Rate every day again from the daily rollups as they stand (their days that new data
+    /// touched recomputed first), as a change of the rating's bands, weights or window does.
+    #[arg(long)]
+    pub all_days: bool,
 }
 
 impl Args {
     /// Runs the command.
     pub async fn run(self, global: &GlobalArgs) -> Result<ExitCode> {
         let warehouse = global.open()?;
-        let report = rating::rate(&warehouse, self.as_of.date(), self.full).await?;
+        let recompute = match (self.full, self.all_days) {
+            (true, _) => Recompute::Everything,
+            (false, true) => Recompute::Ratings,
+            (false, false) => Recompute::Changed,
+        };
+        let report = rating::rate(&warehouse, self.as_of.date(), recompute).await?;
         crate::compliance::audit::note("ratings", report.ratings);
         println!("{}", summary(&report));
         Ok(ExitCode::SUCCESS)

@@ -2,10 +2,13 @@
 //!
 //! Rust decides which days to compute; SQL computes them (`queries/rating/`). Each run
 //! records the latest ingest time it has seen (the watermark) and a digest of the rating
-//! model: its settings and the text of every query that computes ratings. The next run
-//! recomputes:
-//! - everything, when there was no run yet, the settings or queries changed, or sessions, class
-//!   lists, terms or bank holidays changed (they can move any session or teaching day);
+//! model: its settings, the text of every query that computes ratings, and what the daily
+//! rollups are made by. The next run recomputes:
+//! - everything, when there was no run yet, what the rollups are made by changed (their
+//!   queries, the absence kinds that excuse sessions), or sessions, class lists, terms or
+//!   bank holidays changed (they can move any session or teaching day);
+//! - every rating, from the rollups as they stand, when other settings or queries changed
+//!   (bands, weights, the window): the rollups of the days new data touched first;
 //! - otherwise the daily rollups of the days that new activity, swipes or absences
 //!   touched, and the ratings from the first of those days (or the day after the last
 //!   rated one) to the requested day.
@@ -35,6 +38,7 @@ use crate::queries;
 use crate::warehouse::Warehouse;
 use crate::warehouse::row::{self, Cell, Row};
 use crate::warehouse::tables::{self, TableDef};
+pub use plan::Recompute;
 use plan::{Changes, LastRun, Span};
 
 /// What a rating run did.
@@ -58,10 +62,10 @@ pub struct RateReport {
 }
 
 /// Rates every teaching day up to `as_of` that is not yet rated or was touched by data
-/// ingested since the last run. `full` forces a recomputation of everything.
-pub async fn rate(warehouse: &Warehouse, as_of: NaiveDate, full: bool) -> Result<RateReport> {
+/// ingested since the last run; `recompute` asks for more.
+pub async fn rate(warehouse: &Warehouse, as_of: NaiveDate, recompute: Recompute) -> Result<RateReport> {
     let job = Job::start(warehouse, Access::Tables(READS)).await?;
-    rate_locked(warehouse, &job.ctx, as_of, full).await
+    rate_locked(warehouse, &job.ctx, as_of, recompute).await
 }
 
 /// The tables a rating run reads and writes: what changed since the last run and the span
@@ -89,7 +93,7 @@ pub async fn rate_locked(
     warehouse: &Warehouse,
     ctx: &SessionContext,
     as_of: NaiveDate,
-    force_full: bool,
+    recompute: Recompute,
 ) -> Result<RateReport> {
     let started = Instant::now();
     let settings = &warehouse.config().rating;
@@ -106,10 +110,12 @@ pub async fn rate_locked(
     } else {
         None
     };
-    // What was ingested since the last run matters only when that run's settings still hold.
-    // It reads only rows stamped after the last watermark: a day's run skips the year's files.
+    // What was ingested since the last run matters only when that run's rollups still hold
+    // (the rollups' part of its digest is this run's). It reads only rows stamped after the
+    // last watermark: a day's run skips the year's files.
+    let rollups_hold = |held: &String| held.split('-').nth(2).is_some_and(|h| digest.split('-').nth(2) == Some(h));
     let changed = match &last_run {
-        Some(last) if !force_full && last.digest.as_ref().is_none_or(|held| *held == digest) => {
+        Some(last) if recompute != Recompute::Everything && last.digest.as_ref().is_none_or(rollups_hold) => {
             let since = last.since.unwrap_or(i64::MIN);
             let row = queries::collect(ctx, "rating/changes", &[("since", utc(since))]).await?;
             let changes = Changes {
@@ -136,12 +142,12 @@ pub async fn rate_locked(
     })?;
     let changes = changed.map(|(changes, _, _)| changes);
     let span = Span { first_teaching, last_data };
-    let plan = plan::plan(force_full, &digest, as_of_day, span, last_run.as_ref(), changes);
+    let plan = plan::plan(recompute, &digest, as_of_day, span, last_run.as_ref(), changes);
 
     let mut phases = vec![("plan", started.elapsed())];
     let mut counted = rollups::Counted::default();
     if let Some(range) = plan.roll {
-        let rolled = rollups::roll_up(warehouse, ctx, range, plan.full).await?;
+        let rolled = rollups::roll_up(warehouse, ctx, range, plan.full_rollups).await?;
         phases.extend(rolled.phases);
         counted = rolled.counted;
     }
@@ -197,7 +203,7 @@ pub async fn rate_locked(
 }
 
 /// The queries that turn ingested data into ratings: a change to any of them (a new
-/// version of Rollcall) changes the ratings, so the next run recomputes in full.
+/// version of Rollcall) changes the ratings, so the next run recomputes every rating.
 pub const MODEL_QUERIES: &[&str] = &[
     "views/attendance",
     "views/teaching_days",
@@ -218,17 +224,38 @@ pub const MODEL_QUERIES: &[&str] = &[
     "rating/ratings",
 ];
 
-/// The rating model a run used, recorded with it: `SETTINGS-QUERIES`, a digest of the
-/// rating settings and one of the text of [`MODEL_QUERIES`].
+/// The queries of [`MODEL_QUERIES`] that make the daily rollups: a change to any of them
+/// (or to the absence kinds that excuse sessions) recomputes the rollups too.
+pub const ROLLUP_QUERIES: &[&str] = &[
+    "views/attendance",
+    "derive/daily_activity",
+    "derive/activity_rows",
+    "derive/daily_attendance",
+    "derive/expected_sessions",
+    "derive/attended_sessions",
+    "derive/excusing_absences",
+];
+
+/// The rating model a run used, recorded with it: `SETTINGS-QUERIES-ROLLUPS`, a digest of
+/// the rating settings, one of the text of [`MODEL_QUERIES`] and one of what the daily
+/// rollups are made by (the text of [`ROLLUP_QUERIES`] and the absence kinds that excuse
+/// sessions). A change to the first two recomputes every rating; to the third, the rollups
+/// from the raw events as well.
 pub fn model_digest(settings: &RatingConfig) -> Result<String> {
     use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    for name in MODEL_QUERIES {
-        hasher.update(name.as_bytes());
-        hasher.update([0]);
-        hasher.update(queries::sql(name)?.as_bytes());
-    }
-    Ok(format!("{}-{}", settings.digest(), hex::encode(&hasher.finalize()[..12])))
+    let digest = |texts: &[&str], extra: &str| -> Result<String> {
+        let mut hasher = Sha256::new();
+        for name in texts {
+            hasher.update(name.as_bytes());
+            hasher.update([0]);
+            hasher.update(queries::sql(name)?.as_bytes());
+        }
+        hasher.update(extra.as_bytes());
+        Ok(hex::encode(&hasher.finalize()[..12]))
+    };
+    let queries = digest(MODEL_QUERIES, "")?;
+    let rollups = digest(ROLLUP_QUERIES, &settings.excusing_kinds())?;
+    Ok(format!("{}-{queries}-{rollups}", settings.digest()))
 }
 
 /// When the dense arrays of `windows` do not fit (or under a memory limit), window sums
@@ -374,13 +401,27 @@ mod tests {
                 assert!(MODEL_QUERIES.contains(name), "{name} is not in MODEL_QUERIES");
             }
         }
+        for name in ROLLUP_QUERIES {
+            assert!(MODEL_QUERIES.contains(name), "{name} is not in MODEL_QUERIES");
+        }
+        let parts = |settings: &RatingConfig| -> Vec<String> {
+            model_digest(settings).unwrap().split('-').map(String::from).collect()
+        };
         let settings = RatingConfig::default();
-        let digest = model_digest(&settings).unwrap();
-        let (held, queries) = digest.split_once('-').unwrap();
-        assert_eq!(held, settings.digest());
-        assert_eq!(queries.len(), 24);
-        let other = RatingConfig { window_days: 7, ..RatingConfig::default() };
-        assert_ne!(model_digest(&other).unwrap().split_once('-').unwrap().0, held);
-        assert_eq!(model_digest(&other).unwrap().split_once('-').unwrap().1, queries);
+        let held = parts(&settings);
+        assert_eq!(held.len(), 3);
+        assert_eq!(held[0], settings.digest());
+        assert_eq!((held[1].len(), held[2].len()), (24, 24));
+        // A window the rollups do not read: the settings' part alone changes.
+        let other = parts(&RatingConfig { window_days: 7, ..RatingConfig::default() });
+        assert_ne!(other[0], held[0]);
+        assert_eq!(other[1..], held[1..]);
+        // An absence kind that excuses sessions changes the rollups.
+        let mut excusing = RatingConfig::default();
+        excusing.exempting_absence_kinds.push("bereavement".into());
+        let other = parts(&excusing);
+        assert_ne!(other[0], held[0]);
+        assert_eq!(other[1], held[1]);
+        assert_ne!(other[2], held[2]);
     }
 }

@@ -17,6 +17,19 @@ pub struct Span {
     pub last_data: Option<i32>,
 }
 
+/// How much a run recomputes beyond what changed since the last run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recompute {
+    /// Only what changed: new days, days late data touched, everything when the model or
+    /// the reference data changed.
+    Changed,
+    /// Every rating, from the daily rollups as they stand (their days that new data
+    /// touched recomputed first): what a change of settings the rollups do not read does.
+    Ratings,
+    /// Every rollup from the raw events, then every rating.
+    Everything,
+}
+
 /// What the last rating run recorded.
 #[derive(Debug, Clone)]
 pub struct LastRun {
@@ -42,8 +55,10 @@ pub struct Changes {
 /// The decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// Everything is recomputed and replaced.
+    /// Every rating is recomputed and replaced.
     pub full: bool,
+    /// The rollups are recomputed whole from the raw events and replaced (with `full`).
+    pub full_rollups: bool,
     /// Why, in words for the run's summary.
     pub why: String,
     /// Days whose daily rollups are recomputed.
@@ -52,61 +67,87 @@ pub struct Plan {
     pub rate: Option<(i32, i32)>,
 }
 
-/// Decides a run rating up to `as_of` under settings with `digest`. `changes` is what was
-/// ingested since `last` (needed only when `last` exists, its settings still hold and
-/// `force_full` is off).
+/// Decides a run rating up to `as_of` under a rating model with `digest`
+/// (`SETTINGS-QUERIES-ROLLUPS`, see `rating::model_digest`). `changes` is what was ingested
+/// since `last` (needed only when `last` exists, its rollups' part of the digest still
+/// holds and `recompute` is not `Everything`).
 pub fn plan(
-    force_full: bool,
+    recompute: Recompute,
     digest: &str,
     as_of: i32,
     span: Span,
     last: Option<&LastRun>,
     changes: Option<Changes>,
 ) -> Plan {
-    let mut plan = Plan { full: force_full, why: String::new(), roll: None, rate: None };
+    let mut plan = Plan { full: false, full_rollups: false, why: String::new(), roll: None, rate: None };
+    let held = last.and_then(|l| l.digest.as_deref());
+    let changed_model = held.is_some_and(|held| held != digest);
+    let (rollups_hold, why_changed) = match held {
+        Some(held) if changed_model => {
+            // Runs before the rollups were digested recorded two parts, runs before the
+            // queries were digested one: their rollups are taken as changed.
+            let part = |d: &str, k: usize| d.split('-').nth(k).map(str::to_string);
+            let rollups_hold = part(held, 2).is_some() && part(held, 2) == part(digest, 2);
+            let why = if part(held, 0) != part(digest, 0) {
+                "rating settings changed since the last run"
+            } else {
+                "the rating queries changed since the last run (a new version of Rollcall)"
+            };
+            (rollups_hold, why)
+        }
+        _ => (true, ""),
+    };
+    let reference_changed = changes.is_some_and(|c| c.reference_changed);
     match (last, changes) {
-        _ if force_full => plan.why = "full recomputation asked for".into(),
+        _ if recompute == Recompute::Everything => {
+            plan.full_rollups = true;
+            plan.why = "full recomputation asked for".into();
+        }
         (None, _) => {
-            plan.full = true;
+            plan.full_rollups = true;
             plan.why = "first rating run".into();
         }
-        (Some(LastRun { digest: Some(held), .. }), _) if held != digest => {
-            plan.full = true;
-            // `SETTINGS-QUERIES`; runs before queries were digested recorded settings alone.
-            let settings = |d: &str| d.split('-').next().unwrap_or_default().to_string();
-            plan.why = if settings(held) != settings(digest) {
-                "rating settings changed since the last run".into()
-            } else {
-                "the rating queries changed since the last run (a new version of Rollcall)".into()
-            };
-        }
-        (Some(_), Some(changes)) if changes.reference_changed => {
-            plan.full = true;
+        _ if reference_changed => {
+            plan.full_rollups = true;
             plan.why = "sessions, class lists, terms or bank holidays changed since the last run".into();
+        }
+        _ if !rollups_hold => {
+            plan.full_rollups = true;
+            plan.why = format!("{why_changed}, and the daily rollups with them");
         }
         (Some(last), changes) => {
             let rated_through = last.rated_through.unwrap_or(span.first_teaching - 1);
             let (lo, hi) = changes.map_or((None, None), |c| (c.first_day, c.last_day));
             let mut rate_lo = rated_through + 1;
             let mut rate_hi = as_of;
-            if let (Some(lo), Some(hi)) = (lo, hi) {
+            let touched = if let (Some(lo), Some(hi)) = (lo, hi) {
                 plan.roll = Some((lo, hi));
                 rate_lo = rate_lo.min(lo);
                 if lo <= rated_through {
                     rate_hi = rate_hi.max(rated_through);
                 }
-                plan.why =
-                    format!("data ingested since the last run touched {} to {}", days_to_date(lo), days_to_date(hi));
+                format!("data ingested since the last run touched {} to {}", days_to_date(lo), days_to_date(hi))
             } else {
-                plan.why = "no data ingested since the last run".into();
-            }
-            let rate_lo = rate_lo.max(span.first_teaching);
-            if rate_lo <= rate_hi {
-                plan.rate = Some((rate_lo, rate_hi));
+                "no data ingested since the last run".into()
+            };
+            plan.why = match recompute {
+                _ if changed_model => format!("{why_changed}; the daily rollups stand, {touched}"),
+                Recompute::Ratings => format!("every rating asked for, from the daily rollups; {touched}"),
+                _ => touched,
+            };
+            if changed_model || recompute == Recompute::Ratings {
+                plan.full = true;
+                plan.rate = Some((span.first_teaching, as_of.max(rated_through)));
+            } else {
+                let rate_lo = rate_lo.max(span.first_teaching);
+                if rate_lo <= rate_hi {
+                    plan.rate = Some((rate_lo, rate_hi));
+                }
             }
         }
     }
-    if plan.full {
+    if plan.full_rollups {
+        plan.full = true;
         let first_data = span.first_teaching - LONGEST_WINDOW;
         let rated_through = last.and_then(|r| r.rated_through).unwrap_or(as_of);
         plan.roll =
@@ -132,55 +173,83 @@ mod tests {
 
     #[test]
     fn a_first_run_rolls_up_from_the_widest_window_and_rates_every_teaching_day() {
-        let p = plan(false, "d", 140, SPAN, None, None);
+        let p = plan(Recompute::Changed, "d", 140, SPAN, None, None);
         assert!(p.full);
         assert_eq!(p.why, "first rating run");
         assert_eq!(p.roll, Some((79, 150)));
         assert_eq!(p.rate, Some((100, 140)));
         // Data reaching past the day asked for is rolled up; rating stops at the day.
-        let p = plan(false, "d", 160, SPAN, None, None);
+        let p = plan(Recompute::Changed, "d", 160, SPAN, None, None);
         assert_eq!((p.roll, p.rate), (Some((79, 160)), Some((100, 160))));
     }
 
     #[test]
     fn changed_settings_or_reference_data_recompute_everything_rated_so_far() {
-        let p = plan(false, "new-q", 120, SPAN, Some(&last("old-q", 130)), None);
+        let p = plan(Recompute::Changed, "new-q", 120, SPAN, Some(&last("old-q", 130)), None);
         assert!(p.full && p.why.contains("settings changed"), "{p:?}");
-        let p = plan(false, "s-new", 120, SPAN, Some(&last("s-old", 130)), None);
+        let p = plan(Recompute::Changed, "s-new", 120, SPAN, Some(&last("s-old", 130)), None);
         assert!(p.full && p.why.contains("rating queries changed"), "{p:?}");
-        let p = plan(false, "s-new", 120, SPAN, Some(&last("s", 130)), None);
+        let p = plan(Recompute::Changed, "s-new", 120, SPAN, Some(&last("s", 130)), None);
         assert!(p.full && p.why.contains("rating queries changed"), "a run from before queries were digested: {p:?}");
         assert_eq!(p.rate, Some((100, 130)), "days already rated are rated again, not dropped");
-        let p = plan(false, "d", 140, SPAN, Some(&last("d", 130)), changes(Some((120, 121)), true));
+        let p = plan(Recompute::Changed, "d", 140, SPAN, Some(&last("d", 130)), changes(Some((120, 121)), true));
         assert!(p.full && p.why.contains("class lists"), "{p:?}");
         assert_eq!(p.rate, Some((100, 140)));
-        let p = plan(true, "d", 140, SPAN, Some(&last("d", 130)), None);
+        let p = plan(Recompute::Everything, "d", 140, SPAN, Some(&last("d", 130)), None);
         assert!(p.full && p.why == "full recomputation asked for");
     }
 
     #[test]
+    fn a_change_the_rollups_do_not_read_rates_every_day_again_from_them() {
+        // Bands changed (settings part), the rollups' part the same: ratings in full, and
+        // only the days new data touched rolled up again.
+        let last_run = last("s1-q-r", 130);
+        let p = plan(Recompute::Changed, "s2-q-r", 140, SPAN, Some(&last_run), changes(Some((120, 121)), false));
+        assert!(p.full && !p.full_rollups, "{p:?}");
+        assert_eq!((p.roll, p.rate), (Some((120, 121)), Some((100, 140))));
+        assert!(p.why.contains("settings changed") && p.why.contains("rollups stand"), "{p:?}");
+        let p = plan(Recompute::Changed, "s1-q2-r", 120, SPAN, Some(&last_run), changes(None, false));
+        assert!(p.full && !p.full_rollups && p.why.contains("queries changed"), "{p:?}");
+        assert_eq!((p.roll, p.rate), (None, Some((100, 130))), "days already rated are rated again");
+        // Asked for, with the same model.
+        let p = plan(Recompute::Ratings, "s1-q-r", 140, SPAN, Some(&last_run), changes(None, false));
+        assert!(p.full && !p.full_rollups && p.why.contains("every rating asked for"), "{p:?}");
+        assert_eq!((p.roll, p.rate), (None, Some((100, 140))));
+        // The rollups' part changed (or was not recorded), or reference data changed: everything.
+        for (held, changed) in [("s1-q-r", "s2-q-r2"), ("s1-q", "s2-q-r")] {
+            let p = plan(Recompute::Changed, changed, 140, SPAN, Some(&last(held, 130)), changes(None, false));
+            assert!(p.full_rollups && p.why.contains("rollups with them"), "{p:?}");
+            assert_eq!((p.roll, p.rate), (Some((79, 150)), Some((100, 140))));
+        }
+        let p = plan(Recompute::Ratings, "s2-q-r", 140, SPAN, Some(&last_run), changes(Some((120, 121)), true));
+        assert!(p.full_rollups && p.why.contains("class lists"), "{p:?}");
+        // A first run rolls everything up, whatever was asked.
+        assert!(plan(Recompute::Ratings, "s-q-r", 140, SPAN, None, None).full_rollups);
+    }
+
+    #[test]
     fn new_days_alone_are_rated_incrementally() {
-        let p = plan(false, "d", 135, SPAN, Some(&last("d", 130)), changes(None, false));
+        let p = plan(Recompute::Changed, "d", 135, SPAN, Some(&last("d", 130)), changes(None, false));
         assert!(!p.full);
         assert_eq!(p.why, "no data ingested since the last run");
         assert_eq!((p.roll, p.rate), (None, Some((131, 135))));
         // Nothing to do when the day asked for is already rated.
-        let p = plan(false, "d", 130, SPAN, Some(&last("d", 130)), changes(None, false));
+        let p = plan(Recompute::Changed, "d", 130, SPAN, Some(&last("d", 130)), changes(None, false));
         assert_eq!((p.roll, p.rate), (None, None));
     }
 
     #[test]
     fn late_data_rolls_up_its_days_and_rates_from_them_through_everything_rated() {
-        let p = plan(false, "d", 132, SPAN, Some(&last("d", 140)), changes(Some((110, 112)), false));
+        let p = plan(Recompute::Changed, "d", 132, SPAN, Some(&last("d", 140)), changes(Some((110, 112)), false));
         assert!(!p.full);
         assert_eq!(p.roll, Some((110, 112)));
         assert_eq!(p.rate, Some((110, 140)), "ratings after the late data move with it");
         // Data before teaching starts rolls up but rating starts on the first teaching day.
-        let p = plan(false, "d", 135, SPAN, Some(&last("d", 130)), changes(Some((90, 95)), false));
+        let p = plan(Recompute::Changed, "d", 135, SPAN, Some(&last("d", 130)), changes(Some((90, 95)), false));
         assert_eq!((p.roll, p.rate), (Some((90, 95)), Some((100, 135))));
         // A run without a recorded digest is not taken as changed settings.
         let unknown = LastRun { since: None, digest: None, rated_through: Some(130) };
-        let p = plan(false, "d", 131, SPAN, Some(&unknown), changes(None, false));
+        let p = plan(Recompute::Changed, "d", 131, SPAN, Some(&unknown), changes(None, false));
         assert_eq!((p.full, p.rate), (false, Some((131, 131))));
     }
 }

@@ -32,7 +32,7 @@ pub struct Return {
 async fn prepared(warehouse: &Warehouse, as_of: NaiveDate) -> Result<(WriteLock, SessionContext)> {
     let (lock, ctx) = Job::start(warehouse, Access::Internal { with_equality: false }).await?.into_parts();
     // Returns read the daily rollups: bring them (and the ratings) up to the day.
-    rating::rate_locked(warehouse, &ctx, as_of, false).await?;
+    rating::rate_locked(warehouse, &ctx, as_of, rating::Recompute::Changed).await?;
     Ok((lock, ctx))
 }
 

@@ -113,7 +113,7 @@ fn rungs_batch(rungs: &[Rung], year: AcademicYear) -> Result<RecordBatch> {
 pub async fn review(warehouse: &Warehouse, as_of: NaiveDate, dry_run: bool) -> Result<ReviewOutcome> {
     let job = Job::start(warehouse, Access::Internal { with_equality: false }).await?;
     let ctx = &job.ctx;
-    let rate = rating::rate_locked(warehouse, ctx, as_of, false).await?;
+    let rate = rating::rate_locked(warehouse, ctx, as_of, rating::Recompute::Changed).await?;
     let year = AcademicYear::of(as_of);
     let rungs = rungs_batch(&warehouse.config().review.rungs, year)?;
     session::register_batches(ctx, "rungs", rungs.schema(), vec![rungs])?;

@@ -212,6 +212,87 @@ fn incremental_runs_and_late_data() {
     assert!(full.stdout.contains("full") && full.stdout.contains("sessions, class lists"), "{}", full.stdout);
 }
 
+/// Every rating of a run in its order, without the time it was computed.
+fn all_ratings(env: &crate::common::Env) -> Vec<String> {
+    env.sql("SELECT * EXCEPT (computed_at) FROM ratings ORDER BY day, student_id")
+}
+
+#[test]
+fn changed_bands_rate_every_day_again_from_the_rollups_kept() {
+    let env = university(&[
+        student("ATT", "P1", 1, "full-time", "active", ""),
+        student("VLE", "P1", 1, "full-time", "active", ""),
+    ]);
+    timetable(&env, &days("2025-09-29", "2025-10-17", weekday), &["ATT", "VLE"]);
+    swipes(&env, "s1.csv", "ATT", &days("2025-09-29", "2025-10-06", weekday));
+    activity(&env, "a1.csv", &[("VLE", d("2025-10-01"), "vle", 12), ("VLE", d("2025-10-06"), "library", 4)]);
+    let first = env.run(&["rate", "--as-of", "2025-10-10"]).ok();
+    assert!(first.stdout.contains("activity rollup"), "{}", first.stdout);
+    // ATT on 10 October: 6 of 10 sessions, 0.6 x 0.6 = 0.36: Partial under the default bands.
+    let att = "SELECT rating, expected, attended FROM ratings WHERE student_id = 'ATT' AND day = DATE '2025-10-10'";
+    assert_eq!(env.sql(att)[1], "Partial,10,6");
+
+    // Partial from 0.40: every day rated again, the rollups not recomputed.
+    configure(&env, "partial = 0.35", "partial = 0.40");
+    let run = env.run(&["rate", "--as-of", "2025-10-10"]).ok();
+    assert!(run.stdout.contains("rate: full: rated 2025-09-29 to 2025-10-10 (20 ratings)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("rating settings changed since the last run; the daily rollups stand"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("rollup "), "no rollup recomputed: {}", run.stdout);
+    assert_eq!(env.sql(att)[1], "Low,10,6");
+    // The same ratings as recomputing everything from the raw events.
+    let kept = all_ratings(&env);
+    assert_eq!(kept.len(), 21);
+    env.run(&["rate", "--as-of", "2025-10-10", "--full"]).ok();
+    assert_eq!(all_ratings(&env), kept);
+
+    // Late swipes and a changed window in one run: the days the swipes touched are rolled
+    // up again first, then every day is rated.
+    swipes(&env, "s2.csv", "ATT", &days("2025-10-07", "2025-10-10", weekday));
+    configure(&env, "window_days = 14", "window_days = 7");
+    let run = env.run(&["rate", "--as-of", "2025-10-14"]).ok();
+    assert!(
+        run.stdout.contains("rollups stand, data ingested since the last run touched 2025-10-07 to 2025-10-10"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("attendance rollup"), "{}", run.stdout);
+    // 10 October's window of 7 days: 5 sessions, all attended: 0.6 x 1 = 0.6, Good.
+    assert_eq!(env.sql(att)[1], "Good,5,5");
+    let kept = all_ratings(&env);
+    env.run(&["rate", "--as-of", "2025-10-14", "--full"]).ok();
+    assert_eq!(all_ratings(&env), kept);
+
+    // Asked for: every day again, from the rollups.
+    let run = env.run(&["rate", "--as-of", "2025-10-14", "--all-days"]).ok();
+    assert!(run.stdout.contains("rate: full: rated 2025-09-29 to 2025-10-14 (24 ratings)"), "{}", run.stdout);
+    assert!(run.stdout.contains("every rating asked for, from the daily rollups"), "{}", run.stdout);
+    assert!(!run.stdout.contains("rollup "), "{}", run.stdout);
+    assert_eq!(all_ratings(&env), kept);
+    env.run(&["rate", "--as-of", "2025-10-14", "--all-days", "--full"]).code(2);
+
+    // A kind of absence that now excuses sessions changes the rollups: they are made again.
+    configure(
+        &env,
+        "excusing_absence_kinds = [\"authorised\"]",
+        "excusing_absence_kinds = [\"authorised\", \"illness\"]",
+    );
+    let run = env.run(&["rate", "--as-of", "2025-10-14"]).ok();
+    assert!(
+        run.stdout.contains("rating settings changed since the last run, and the daily rollups with them"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("activity rollup") && run.stdout.contains("attendance rollup"), "{}", run.stdout);
+    assert_eq!(
+        env.sql("SELECT mode FROM rating_runs ORDER BY run_at")[1..],
+        ["full", "full", "full", "full", "full", "full", "full"]
+    );
+}
+
 #[test]
 fn no_rating_on_bank_holidays_or_in_vacation() {
     let env = university(&[student("A", "P1", 1, "full-time", "active", "")]);
