@@ -6,9 +6,11 @@
 # Builds Rollcall in release mode, makes the benchmark university with
 # `cargo bench --bench scale` if it is not there yet, installs DuckDB and Polars from PyPI
 # into a virtual environment under target/, then runs
-#   benches/duckdb/rating.py    the full-year rating against expert DuckDB and Polars
-#                               references: identical ratings checked, then timed in turn,
-#                               ROUNDS rounds (default 3), wall and CPU ratios, and the floor;
+#   benches/duckdb/rating.py    the full-year rating (`rate --full`, and `rate --all-days`
+#                               from the daily rollups kept) against expert DuckDB and
+#                               Polars references (and DuckDB from the same rollups):
+#                               identical ratings checked, then timed in turn, ROUNDS
+#                               rounds (default 3), wall and CPU ratios, and the floor;
 #   benches/duckdb/reference.py ingest, SAR and the project's first DuckDB reference.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
