@@ -143,16 +143,16 @@ FROM totals t JOIN x_keys k USING (sid);
 
 # Each student's activity and attendance a day (`x_activity`, `x_attendance`), from the raw
 # events: activity pre-aggregated in one pass, sessions marked attended and excused.
-RAW_DAYS = """-- Each student's points and engagement events a day, distance learners counting VLE and
--- submissions only: one pass over the raw events.
-CREATE OR REPLACE TEMP TABLE x_activity AS
+# Each student's points and engagement events a day (`x_activity`), distance learners
+# counting VLE and submissions only, from `{table}`'s `{count}` per student, day and source.
+ACTIVITY_DAYS = """CREATE OR REPLACE TEMP TABLE x_activity AS
 WITH per_day AS (
     SELECT student_id, CAST(day - DATE '1970-01-01' AS INTEGER) AS n,
-           sum(count * CASE source {src_points} ELSE 0 END) AS points,
-           sum(count) AS events,
-           sum(count * CASE source WHEN 'vle' THEN {vle} WHEN 'submission' THEN {submission} ELSE 0 END) AS d_points,
-           sum(CASE WHEN source IN ('vle', 'submission') THEN count ELSE 0 END) AS d_events
-    FROM activity
+           sum({count} * CASE source {src_points} ELSE 0 END) AS points,
+           sum({count}) AS events,
+           sum({count} * CASE source WHEN 'vle' THEN {vle} WHEN 'submission' THEN {submission} ELSE 0 END) AS d_points,
+           sum(CASE WHEN source IN ('vle', 'submission') THEN {count} ELSE 0 END) AS d_events
+    FROM {table}
     WHERE day BETWEEN DATE '{lo}' - INTERVAL {window_less} DAY AND DATE '{hi}'
     GROUP BY ALL
 )
@@ -161,6 +161,11 @@ SELECT k.sid, p.n,
        CASE WHEN k.mode = 'distance' THEN p.d_events ELSE p.events END AS events
 FROM per_day p JOIN x_keys k USING (student_id);
 
+"""
+
+# Each student's activity and attendance a day (`x_activity`, `x_attendance`) from the raw
+# events: activity pre-aggregated in one pass, sessions marked attended and excused.
+RAW_DAYS = ACTIVITY_DAYS.replace("{table}", "activity").replace("{count}", "count") + """\
 -- Sessions expected and attended a day (excused sessions not expected unless attended).
 CREATE OR REPLACE TEMP TABLE x_attendance AS
 WITH expected AS (
@@ -194,22 +199,7 @@ GROUP BY ALL;
 """
 
 # The same from Rollcall's daily rollups (per student, day and source; per student and day).
-ROLLUP_DAYS = """CREATE OR REPLACE TEMP TABLE x_activity AS
-WITH per_day AS (
-    SELECT student_id, CAST(day - DATE '1970-01-01' AS INTEGER) AS n,
-           sum(events * CASE source {src_points} ELSE 0 END) AS points,
-           sum(events) AS events,
-           sum(events * CASE source WHEN 'vle' THEN {vle} WHEN 'submission' THEN {submission} ELSE 0 END) AS d_points,
-           sum(CASE WHEN source IN ('vle', 'submission') THEN events ELSE 0 END) AS d_events
-    FROM daily_activity
-    WHERE day BETWEEN DATE '{lo}' - INTERVAL {window_less} DAY AND DATE '{hi}'
-    GROUP BY ALL
-)
-SELECT k.sid, p.n,
-       CASE WHEN k.mode = 'distance' THEN p.d_points ELSE p.points END AS points,
-       CASE WHEN k.mode = 'distance' THEN p.d_events ELSE p.events END AS events
-FROM per_day p JOIN x_keys k USING (student_id);
-
+ROLLUP_DAYS = ACTIVITY_DAYS.replace("{table}", "daily_activity").replace("{count}", "events") + """\
 -- Sessions expected (excused ones not, unless attended) and attended a day, as rolled up.
 CREATE OR REPLACE TEMP TABLE x_attendance AS
 SELECT k.sid, CAST(a.day - DATE '1970-01-01' AS INTEGER) AS n, a.expected, a.attended

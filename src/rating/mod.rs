@@ -113,9 +113,11 @@ pub async fn rate_locked(
     // What was ingested since the last run matters only when that run's rollups still hold
     // (the rollups' part of its digest is this run's). It reads only rows stamped after the
     // last watermark: a day's run skips the year's files.
-    let rollups_hold = |held: &String| held.split('-').nth(2).is_some_and(|h| digest.split('-').nth(2) == Some(h));
     let changed = match &last_run {
-        Some(last) if recompute != Recompute::Everything && last.digest.as_ref().is_none_or(rollups_hold) => {
+        Some(last)
+            if recompute != Recompute::Everything
+                && last.digest.as_deref().is_none_or(|held| plan::rollups_hold(held, &digest)) =>
+        {
             let since = last.since.unwrap_or(i64::MIN);
             let row = queries::collect(ctx, "rating/changes", &[("since", utc(since))]).await?;
             let changes = Changes {
@@ -202,17 +204,23 @@ pub async fn rate_locked(
     })
 }
 
-/// The queries that turn ingested data into ratings: a change to any of them (a new
-/// version of Rollcall) changes the ratings, so the next run recomputes every rating.
-pub const MODEL_QUERIES: &[&str] = &[
+/// The queries that make the daily rollups: a change to any of them (or to the absence
+/// kinds that excuse sessions) recomputes the rollups from the raw events, then every
+/// rating.
+pub const ROLLUP_QUERIES: &[&str] = &[
     "views/attendance",
-    "views/teaching_days",
     "derive/daily_activity",
     "derive/activity_rows",
     "derive/daily_attendance",
     "derive/expected_sessions",
     "derive/attended_sessions",
     "derive/excusing_absences",
+];
+
+/// The queries that turn the rollups into ratings: a change to any of them (a new version
+/// of Rollcall) changes the ratings, so the next run rates every day again.
+pub const RATING_QUERIES: &[&str] = &[
+    "views/teaching_days",
     "rating/grid",
     "rating/signals",
     "rating/activity_signal_rows",
@@ -224,28 +232,16 @@ pub const MODEL_QUERIES: &[&str] = &[
     "rating/ratings",
 ];
 
-/// The queries of [`MODEL_QUERIES`] that make the daily rollups: a change to any of them
-/// (or to the absence kinds that excuse sessions) recomputes the rollups too.
-pub const ROLLUP_QUERIES: &[&str] = &[
-    "views/attendance",
-    "derive/daily_activity",
-    "derive/activity_rows",
-    "derive/daily_attendance",
-    "derive/expected_sessions",
-    "derive/attended_sessions",
-    "derive/excusing_absences",
-];
-
 /// The rating model a run used, recorded with it: `SETTINGS-QUERIES-ROLLUPS`, a digest of
-/// the rating settings, one of the text of [`MODEL_QUERIES`] and one of what the daily
-/// rollups are made by (the text of [`ROLLUP_QUERIES`] and the absence kinds that excuse
-/// sessions). A change to the first two recomputes every rating; to the third, the rollups
-/// from the raw events as well.
+/// the rating settings, one of the text of every query of the model ([`ROLLUP_QUERIES`],
+/// then [`RATING_QUERIES`]) and one of what the daily rollups are made by (the text of
+/// [`ROLLUP_QUERIES`] and the absence kinds that excuse sessions). A change to the first
+/// two rates every day again; to the third, from rollups recomputed from the raw events.
 pub fn model_digest(settings: &RatingConfig) -> Result<String> {
     use sha2::{Digest, Sha256};
-    let digest = |texts: &[&str], extra: &str| -> Result<String> {
+    let digest = |groups: &[&[&str]], extra: &str| -> Result<String> {
         let mut hasher = Sha256::new();
-        for name in texts {
+        for name in groups.iter().flat_map(|g| g.iter()) {
             hasher.update(name.as_bytes());
             hasher.update([0]);
             hasher.update(queries::sql(name)?.as_bytes());
@@ -253,8 +249,8 @@ pub fn model_digest(settings: &RatingConfig) -> Result<String> {
         hasher.update(extra.as_bytes());
         Ok(hex::encode(&hasher.finalize()[..12]))
     };
-    let queries = digest(MODEL_QUERIES, "")?;
-    let rollups = digest(ROLLUP_QUERIES, &settings.excusing_kinds())?;
+    let queries = digest(&[ROLLUP_QUERIES, RATING_QUERIES], "")?;
+    let rollups = digest(&[ROLLUP_QUERIES], &settings.excusing_kinds())?;
     Ok(format!("{}-{queries}-{rollups}", settings.digest()))
 }
 
@@ -398,11 +394,12 @@ mod tests {
         for (name, _) in queries::CATALOG {
             let computes = name.starts_with("rating/") || name.starts_with("derive/daily_");
             if computes && !BOOKKEEPING.contains(name) {
-                assert!(MODEL_QUERIES.contains(name), "{name} is not in MODEL_QUERIES");
+                let (rollup, rating) = (ROLLUP_QUERIES.contains(name), RATING_QUERIES.contains(name));
+                assert!(rollup || rating, "{name} is in neither ROLLUP_QUERIES nor RATING_QUERIES");
             }
         }
         for name in ROLLUP_QUERIES {
-            assert!(MODEL_QUERIES.contains(name), "{name} is not in MODEL_QUERIES");
+            assert!(!RATING_QUERIES.contains(name), "{name} is in both");
         }
         let parts = |settings: &RatingConfig| -> Vec<String> {
             model_digest(settings).unwrap().split('-').map(String::from).collect()

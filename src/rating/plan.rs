@@ -67,6 +67,15 @@ pub struct Plan {
     pub rate: Option<(i32, i32)>,
 }
 
+/// Whether the rollups a run with digest `held` left still hold under `digest`: the two
+/// are the same, or agree on the third part, what the rollups are made by
+/// (`rating::model_digest`). Otherwise, runs before the rollups were digested recorded two
+/// parts and runs before the queries were digested one: their rollups are taken as changed.
+pub fn rollups_hold(held: &str, digest: &str) -> bool {
+    let rollups = held.split('-').nth(2);
+    held == digest || (rollups.is_some() && rollups == digest.split('-').nth(2))
+}
+
 /// Decides a run rating up to `as_of` under a rating model with `digest`
 /// (`SETTINGS-QUERIES-ROLLUPS`, see `rating::model_digest`). `changes` is what was ingested
 /// since `last` (needed only when `last` exists, its rollups' part of the digest still
@@ -82,20 +91,12 @@ pub fn plan(
     let mut plan = Plan { full: false, full_rollups: false, why: String::new(), roll: None, rate: None };
     let held = last.and_then(|l| l.digest.as_deref());
     let changed_model = held.is_some_and(|held| held != digest);
-    let (rollups_hold, why_changed) = match held {
-        Some(held) if changed_model => {
-            // Runs before the rollups were digested recorded two parts, runs before the
-            // queries were digested one: their rollups are taken as changed.
-            let part = |d: &str, k: usize| d.split('-').nth(k).map(str::to_string);
-            let rollups_hold = part(held, 2).is_some() && part(held, 2) == part(digest, 2);
-            let why = if part(held, 0) != part(digest, 0) {
-                "rating settings changed since the last run"
-            } else {
-                "the rating queries changed since the last run (a new version of Rollcall)"
-            };
-            (rollups_hold, why)
+    let rollups_hold = held.is_none_or(|held| rollups_hold(held, digest));
+    let why_changed = match held {
+        Some(held) if held.split('-').next() != digest.split('-').next() => {
+            "rating settings changed since the last run"
         }
-        _ => (true, ""),
+        _ => "the rating queries changed since the last run (a new version of Rollcall)",
     };
     let reference_changed = changes.is_some_and(|c| c.reference_changed);
     match (last, changes) {
