@@ -41,14 +41,16 @@ exempt AS (
 ),
 -- Each student's days carry what decides whether they are rated (status, status_date,
 -- whether the student has status periods), so the millions of student-days are filtered
--- as they stream and never joined to the students again.
+-- as they stream and never joined to the students again. The days are the join's held
+-- side: each batch of students read streams past one day after another, so the grid comes
+-- a day's students at a time, which rating::cohorts serves in day order without copying.
 grid AS (
     SELECT m.student_id, m.programme_code, m.stage, m.department, m.mode,
            d.day, d.academic_year, d.term, d.term_week,
            CAST(CAST(d.day AS INT) AS BIGINT) AS n, d.teaching_days,
            m.status, m.status_date, m.completion_date, m.has_periods
-    FROM monitored m
-    CROSS JOIN rated_days d
+    FROM rated_days d
+    CROSS JOIN monitored m
     WHERE d.day >= m.start_date
       AND (m.completion_date IS NULL OR d.day <= m.completion_date)
 ),

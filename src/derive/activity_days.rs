@@ -30,8 +30,8 @@ pub struct ActivityDays {
     from: i32,
     /// Days held from `from`.
     days: usize,
-    /// Each student's days: `cells[day * SOURCES + source]` is 0 when the student has no
-    /// event of that source that day, else the events plus one (a row of count 0 is a row).
+    /// Each student's days of `SOURCES` cells, a source's 0 when the student has no event
+    /// of it that day, else the events plus one (a row of count 0 is a row).
     cells: StudentCells,
 }
 
@@ -44,7 +44,7 @@ impl ActivityDays {
         let params = [("lo", crate::engine::cells::date(lo)), ("hi", crate::engine::cells::date(hi))];
         let days =
             usize::try_from(hi - lo + 1).map_err(|_| Error::Internal("rollup: an empty range of days".into()))?;
-        let cells = StudentCells::new(ctx, "daily activity rollup", days * SOURCES, budget);
+        let cells = StudentCells::new(ctx, "daily activity rollup", days, SOURCES, budget);
         let mut held = ActivityDays { from: lo, days, cells };
         let taken = queries::each_batch(ctx, NAME, &params, |batch| held.add(batch)).await?;
         Ok(taken.then_some(held))
@@ -76,7 +76,7 @@ impl ActivityDays {
             if n.is_null(i) || count.is_null(i) || day < 0 || day >= self.days as i64 {
                 return Err(DataFusionError::Internal("rollup: an activity row outside the days read".into()));
             }
-            let cell = &mut self.cells.cells_mut(place)[day as usize * SOURCES + source];
+            let cell = &mut self.cells.day_mut(place, day as usize)[source];
             match u32::try_from(count.value(i)).ok().and_then(|more| (*cell).max(1).checked_add(more)) {
                 Some(sum) => *cell = sum,
                 None => return Ok(false),
@@ -90,14 +90,18 @@ impl ActivityDays {
         (self.from, self.days)
     }
 
-    /// Each student met, with their cells: `cells[day * SOURCES + source]` for the days
-    /// from the first held and the sources in `Signal::ALL`'s order; [`ActivityDays::events`]
-    /// reads a cell.
-    pub fn students(&self) -> impl Iterator<Item = (&str, &[u32])> {
-        self.cells.each()
+    /// Each student met, with their place; [`ActivityDays::on`] reads their days.
+    pub fn students(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.cells.students().ids().iter().zip(0..).map(|(id, place)| (&**id, place))
     }
 
-    /// The events a cell of [`ActivityDays::students`] counts.
+    /// The cells of day `day` (counted from the first held) of the student at `place`, the
+    /// sources in `Signal::ALL`'s order; [`ActivityDays::events`] reads a cell.
+    pub fn on(&self, place: u32, day: usize) -> &[u32] {
+        self.cells.day(place, day)
+    }
+
+    /// The events a cell of [`ActivityDays::on`] counts.
     pub fn events(cell: u32) -> u32 {
         cell.saturating_sub(1)
     }
@@ -132,7 +136,7 @@ impl DayRows for Rows {
         let held = &self.held;
         let (mut ids, mut names, mut events) = (StringBuilder::new(), StringBuilder::new(), Vec::new());
         for &place in &self.students {
-            let cells = &held.cells.cells(place)[day * SOURCES..][..SOURCES];
+            let cells = held.cells.day(place, day);
             for &source in &self.sources {
                 let cell = cells[source];
                 if cell != 0 {

@@ -37,8 +37,8 @@ pub struct AttendanceDays {
     from: i32,
     /// Days held from `from`.
     days: usize,
-    /// Each student's days: `cells[day * CELLS + ..]`, a day with no session expected
-    /// being all 0 (and no row of the rollup).
+    /// Each student's days of `CELLS` cells, a day with no session expected being all 0
+    /// (and no row of the rollup).
     cells: StudentCells,
 }
 
@@ -65,7 +65,7 @@ impl AttendanceDays {
         let params = [("lo", date(lo)), ("hi", date(hi))];
         let days =
             usize::try_from(hi - lo + 1).map_err(|_| Error::Internal("rollup: an empty range of days".into()))?;
-        let cells = StudentCells::new(ctx, "daily attendance rollup", days * CELLS, budget);
+        let cells = StudentCells::new(ctx, "daily attendance rollup", days, CELLS, budget);
         let mut held = AttendanceDays { from: lo, days, cells };
         let mut sessions = Sessions::default();
         let taken =
@@ -142,19 +142,21 @@ impl AttendanceDays {
     fn count(&mut self, mut sessions: Sessions, absences: &HashMap<u32, Vec<(i64, i64)>>) {
         let from = i64::from(self.from);
         for (s, expected) in sessions.expected.iter_mut().enumerate() {
-            let day = sessions.days[s];
+            let session_day = sessions.days[s];
             let attended = &mut sessions.attended[s];
             // A class list names a student once, and a counted swipe marks a session once;
             // should either repeat, the session still counts once, as the query's grouping has it.
             expected.sort_unstable();
             expected.dedup();
             attended.sort_unstable();
-            let at = ((day - from) as usize) * CELLS;
+            let day = (session_day - from) as usize;
             for &student in expected.iter() {
                 let came = attended.binary_search(&student).is_ok();
                 let excused = !came
-                    && absences.get(&student).is_some_and(|spans| spans.iter().any(|&(a, b)| a <= day && day <= b));
-                let cells = &mut self.cells.cells_mut(student)[at..at + CELLS];
+                    && absences
+                        .get(&student)
+                        .is_some_and(|spans| spans.iter().any(|&(a, b)| a <= session_day && session_day <= b));
+                let cells = self.cells.day_mut(student, day);
                 cells[SESSIONS] += 1;
                 cells[ATTENDED] += u32::from(came);
                 cells[EXCUSED] += u32::from(excused);
@@ -167,16 +169,16 @@ impl AttendanceDays {
         (self.from, self.days)
     }
 
-    /// Each student expected at a session, with their cells; [`AttendanceDays::on`] reads a day's.
-    pub fn students(&self) -> impl Iterator<Item = (&str, &[u32])> {
-        self.cells.each()
+    /// Each student expected at a session, with their place; [`AttendanceDays::on`] reads a day's.
+    pub fn students(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.cells.students().ids().iter().zip(0..).map(|(id, place)| (&**id, place))
     }
 
     /// The sessions expected (not excused) and attended on day `day` (counted from the
-    /// first held) of a student's cells from [`AttendanceDays::students`]; `None` when no
-    /// session was expected of them that day.
-    pub fn on(cells: &[u32], day: usize) -> Option<(u32, u32)> {
-        let cells = &cells[day * CELLS..][..CELLS];
+    /// first held) by the student at `place`; `None` when no session was expected of them
+    /// that day.
+    pub fn on(&self, place: u32, day: usize) -> Option<(u32, u32)> {
+        let cells = self.cells.day(place, day);
         (cells[SESSIONS] > 0).then(|| (cells[SESSIONS] - cells[EXCUSED], cells[ATTENDED]))
     }
 
@@ -234,7 +236,7 @@ impl DayRows for Rows {
         let mut ids = StringBuilder::new();
         let (mut expected, mut attended, mut excused) = (Vec::new(), Vec::new(), Vec::new());
         for &place in &self.students {
-            let cells = &held.cells.cells(place)[day * CELLS..][..CELLS];
+            let cells = held.cells.day(place, day);
             if cells[SESSIONS] > 0 {
                 ids.append_value(&held.cells.students().ids()[place as usize]);
                 expected.push(i64::from(cells[SESSIONS] - cells[EXCUSED]));

@@ -6,9 +6,10 @@
 //! day, cohort and score, then sort them all again by day and student for the ratings'
 //! order. Here the rows are put in their days, then only keys are sorted, a day at a time
 //! and the days shared among threads: a cohort number, a score and a row number per row for
-//! the ranks, a student number and a row number for the order. The rows' columns are
-//! gathered once, into the ratings' order, as they are written. The view `ranked` serves
-//! them in day and student order and says so, so `rating/ratings` sorts nothing.
+//! the ranks, a student number and a row number for the order. The view `ranked` serves
+//! the rows in day and student order and says so, so `rating/ratings` sorts nothing: runs
+//! of rows already in that order in a scored batch (the grid gives a day's students at a
+//! time) as slices of it, the rest gathered, as they are written.
 //!
 //! The scored rows are held in memory while the view is read (their text compacted by the
 //! window sums, `rating::windows`); this path is not taken under a memory limit
@@ -38,6 +39,10 @@ pub const VIEW: &str = "ranked";
 /// Rows a batch of `ranked` holds.
 const BATCH_ROWS: usize = 8192;
 
+/// The fewest rows following one another in a scored batch that are served as a slice of
+/// it, without a copy; shorter runs are gathered.
+const MIN_SLICE: usize = 256;
+
 /// Ranks the rows of `scored` (`rating/scores`, planned) within their cohorts and
 /// registers them, with `cohort_share` and `cohort_size`, as `ranked` in `ctx`.
 pub async fn register(ctx: &SessionContext, scored: DataFrame) -> Result<()> {
@@ -63,6 +68,8 @@ struct Ranked {
     schema: SchemaRef,
     /// Each row's (batch, row), in day and student order.
     order: Vec<(usize, usize)>,
+    /// The batches served, as runs of `order`, each a slice of one scored batch or not.
+    pieces: Vec<(std::ops::Range<usize>, bool)>,
     /// Each row's cohort share and cohort size, in that order.
     share: Vec<f64>,
     size: Vec<i64>,
@@ -111,19 +118,55 @@ impl Ranked {
             share.push(s);
             size.push(n);
         }
-        Ok(Ranked { batches, schema, order, share, size })
+        let pieces = pieces(&order);
+        Ok(Ranked { batches, schema, order, pieces, share, size })
     }
 
-    /// The `chunk`th batch served.
-    fn chunk(&self, chunk: usize) -> datafusion::error::Result<RecordBatch> {
-        let rows = chunk * BATCH_ROWS..((chunk + 1) * BATCH_ROWS).min(self.order.len());
-        let sources: Vec<&RecordBatch> = self.batches.iter().collect();
-        let scored = arrow::compute::interleave_record_batch(&sources, &self.order[rows.clone()])?;
+    /// The `piece`th batch served.
+    fn chunk(&self, piece: usize) -> datafusion::error::Result<RecordBatch> {
+        let (rows, slice) = self.pieces[piece].clone();
+        let scored = if slice {
+            let (batch, row) = self.order[rows.start];
+            self.batches[batch].slice(row, rows.len())
+        } else {
+            let sources: Vec<&RecordBatch> = self.batches.iter().collect();
+            arrow::compute::interleave_record_batch(&sources, &self.order[rows.clone()])?
+        };
         let mut columns = scored.columns().to_vec();
         columns.push(Arc::new(Float64Array::from(self.share[rows.clone()].to_vec())) as ArrayRef);
         columns.push(Arc::new(Int64Array::from(self.size[rows].to_vec())) as ArrayRef);
         Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
     }
+}
+
+/// `order` cut into the batches to serve: each run of at least [`MIN_SLICE`] rows that
+/// follow one another in one scored batch (up to [`BATCH_ROWS`]) is a slice of that batch
+/// (true); the rows between are gathered, up to [`BATCH_ROWS`] at a time (false). The grid
+/// gives each day's students in runs (its rows are a day's students, batch by batch), so at
+/// year scale nearly every row is served without a copy.
+fn pieces(order: &[(usize, usize)]) -> Vec<(std::ops::Range<usize>, bool)> {
+    let mut pieces = Vec::new();
+    let gather = |pieces: &mut Vec<_>, rows: std::ops::Range<usize>| {
+        for from in rows.clone().step_by(BATCH_ROWS) {
+            pieces.push((from..(from + BATCH_ROWS).min(rows.end), false));
+        }
+    };
+    let (mut at, mut gathered) = (0, 0);
+    while at < order.len() {
+        let (batch, row) = order[at];
+        let mut end = at + 1;
+        while end < order.len() && end - at < BATCH_ROWS && order[end] == (batch, row + (end - at)) {
+            end += 1;
+        }
+        if end - at >= MIN_SLICE {
+            gather(&mut pieces, gathered..at);
+            pieces.push((at..end, true));
+            gathered = end;
+        }
+        at = end;
+    }
+    gather(&mut pieces, gathered..order.len());
+    pieces
 }
 
 /// What ranking and ordering read of each row, by row number (batches one after another).
@@ -308,8 +351,7 @@ impl PartitionStream for Rows {
 
     fn execute(&self, _: Arc<TaskContext>) -> SendableRecordBatchStream {
         let ranked = self.0.clone();
-        let chunks = ranked.order.len().div_ceil(BATCH_ROWS);
-        let batches = futures::stream::iter((0..chunks).map(move |chunk| ranked.chunk(chunk)));
+        let batches = futures::stream::iter((0..ranked.pieces.len()).map(move |piece| ranked.chunk(piece)));
         Box::pin(RecordBatchStreamAdapter::new(self.0.schema.clone(), batches))
     }
 }
@@ -320,9 +362,10 @@ mod tests {
     use arrow::array::{Date32Array, StringArray};
     use rand::{Rng, SeedableRng};
 
-    /// Scored rows in several batches, in no particular order: cohorts of different sizes
-    /// (one without a programme), tied scores, a few without a score.
-    fn scored(seed: u64) -> Vec<RecordBatch> {
+    /// Scored rows in several batches, in no particular order (or, `ordered`, in day and
+    /// student order): cohorts of different sizes (one without a programme), tied scores,
+    /// a few without a score.
+    fn scored(seed: u64, ordered: bool) -> Vec<RecordBatch> {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         // Student id, programme, stage, day, score and another column.
         type Row = (String, Option<&'static str>, &'static str, i32, Option<f64>, i64);
@@ -341,12 +384,17 @@ mod tests {
         for i in (1..rows.len()).rev() {
             rows.swap(i, rng.random_range(0..=i));
         }
+        if ordered {
+            rows.sort_by(|a, b| (a.3, &a.0).cmp(&(b.3, &b.0)));
+        }
+        // Ordered, the batches hold runs long enough to be served as slices, and a shorter one.
+        let per_batch = if ordered { MIN_SLICE + 44 } else { 97 };
         // A text column longer than a view holds inline, every batch a slice of one array
         // (sharing its text, as columns read from a table do).
         let departments: ArrayRef = Arc::new(arrow::array::StringViewArray::from_iter_values(
             rows.iter().map(|r| format!("Department of {}", r.5 % 7)),
         ));
-        rows.chunks(97)
+        rows.chunks(per_batch)
             .enumerate()
             .map(|(k, chunk)| {
                 RecordBatch::try_from_iter([
@@ -359,7 +407,7 @@ mod tests {
                     ("day", Arc::new(Date32Array::from_iter_values(chunk.iter().map(|r| r.3))) as ArrayRef),
                     ("score", Arc::new(Float64Array::from_iter(chunk.iter().map(|r| r.4))) as ArrayRef),
                     ("other", Arc::new(Int64Array::from_iter_values(chunk.iter().map(|r| r.5))) as ArrayRef),
-                    ("department", departments.slice(k * 97, chunk.len())),
+                    ("department", departments.slice(k * per_batch, chunk.len())),
                 ])
                 .unwrap()
             })
@@ -375,8 +423,12 @@ mod tests {
     /// student order, as the view declares.
     #[tokio::test]
     async fn ranks_in_rust_are_the_ranks_of_the_query_in_day_and_student_order() {
-        for seed in [1, 2, 3] {
-            let batches = scored(seed);
+        for (seed, ordered) in [(1, false), (2, false), (3, false), (4, true), (5, true)] {
+            let batches = scored(seed, ordered);
+            let fields = batches[0].schema().as_ref().clone();
+            let pieces = Ranked::new(batches.clone(), &fields).unwrap().pieces;
+            let sliced = pieces.iter().filter(|(_, slice)| *slice).count();
+            assert_eq!(sliced > 0, ordered, "seed {seed}: {pieces:?}");
             let ctx = SessionContext::new();
             crate::engine::session::register_batches(&ctx, "scored", batches[0].schema(), batches.clone()).unwrap();
             let query = crate::queries::plan(&ctx, "rating/cohort_ranks", &[]).await.unwrap();
@@ -385,12 +437,30 @@ mod tests {
             assert!(expected.len() > 600);
             register(&ctx, ctx.table("scored").await.unwrap()).await.unwrap();
             let ranked = lines(&ctx.table(VIEW).await.unwrap().collect().await.unwrap());
-            assert_eq!(ranked, expected, "seed {seed}");
+            assert_eq!(ranked, expected, "seed {seed}, ordered {ordered}");
             let plan = ctx.sql("SELECT * FROM ranked ORDER BY day, student_id").await.unwrap();
             let plan = plan.create_physical_plan().await.unwrap();
             let plan = datafusion::physical_plan::displayable(plan.as_ref()).indent(true).to_string();
             assert!(!plan.contains("SortExec"), "the view's order is known: {plan}");
         }
+    }
+
+    /// Runs of rows that follow one another in a batch are served as slices of it, up to a
+    /// batch's rows; the rows between are gathered, up to a batch's rows at a time.
+    #[test]
+    fn runs_of_a_batch_are_served_as_slices_and_the_rest_gathered() {
+        let mut order: Vec<(usize, usize)> = (0..300).map(|r| (0, r)).collect();
+        order.extend([(1, 5), (1, 7), (2, 0)]);
+        order.extend((0..BATCH_ROWS + 10).map(|r| (3, r)));
+        order.extend((0..MIN_SLICE - 1).map(|r| (4, r)));
+        let run = 303 + BATCH_ROWS;
+        let expected = vec![(0..300, true), (300..303, false), (303..run, true), (run..order.len(), false)];
+        assert_eq!(pieces(&order), expected);
+        let scattered: Vec<(usize, usize)> = (0..20_000).map(|r| (r % 2, r)).collect();
+        let expected =
+            vec![(0..BATCH_ROWS, false), (BATCH_ROWS..2 * BATCH_ROWS, false), (2 * BATCH_ROWS..20_000, false)];
+        assert_eq!(pieces(&scattered), expected);
+        assert!(pieces(&[]).is_empty());
     }
 
     /// Days are shared among threads in runs that cover each day once, in order, whatever
@@ -418,7 +488,7 @@ mod tests {
     #[tokio::test]
     async fn no_rows_rank_to_none() {
         let ctx = SessionContext::new();
-        let empty = RecordBatch::new_empty(scored(1)[0].schema());
+        let empty = RecordBatch::new_empty(scored(1, false)[0].schema());
         crate::engine::session::register_batches(&ctx, "scored", empty.schema(), vec![]).unwrap();
         register(&ctx, ctx.table("scored").await.unwrap()).await.unwrap();
         assert_eq!(ctx.table(VIEW).await.unwrap().count().await.unwrap(), 0);

@@ -3,9 +3,10 @@
 //! Each student's daily signals (activity events by source from the daily activity rollup,
 //! `rating/activity_signal_rows`, or from the array a full run has just counted it in;
 //! sessions expected and attended from the daily attendance rollup,
-//! `rating/attendance_signal_rows`) are laid out day by day in one array, student after
-//! student, so a day's sums over its trailing window are the `window` cells before it: no
-//! grouping by student id, no sort, no join back to the students and days. The students
+//! `rating/attendance_signal_rows`) are laid out day by day in one array, then each day's
+//! cells made the running totals of the student's days so far, so a day's sums over its
+//! trailing window are its totals less those of the day before the window: no grouping by
+//! student id, no sort, no join back to the students and days. The students
 //! and days to rate (`rating/grid`) then stream through, partition by partition, each row
 //! gaining its sums: the view `windowed` that `rating/scores` reads. The sums are
 //! `rating/windowed_running`'s (a test compares them); that query stays the path when the
@@ -15,7 +16,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::common::DataFusionError;
@@ -30,7 +31,7 @@ use futures::StreamExt;
 use crate::derive::activity_days::ActivityDays;
 use crate::derive::attendance_days::AttendanceDays;
 use crate::domain::signal::Signal;
-use crate::engine::dense::StudentCells;
+use crate::engine::dense::{StudentCells, TILE};
 use crate::engine::strings::{column_ref as column, compact_text, int64_ref as int64, with_strings};
 use crate::error::{Error, Result};
 use crate::queries;
@@ -70,7 +71,8 @@ pub struct DailySignals {
     days: usize,
     /// Days in a window.
     window: usize,
-    /// Each student's days: `cells[day * SLOTS + slot]` is one day's count of one signal.
+    /// Each student's days of `SLOTS` cells: one day's count of each signal while the rows
+    /// are read, then the totals from the first day held to that day.
     cells: StudentCells,
 }
 
@@ -91,7 +93,7 @@ impl DailySignals {
     ) -> Result<Option<DailySignals>> {
         let days =
             usize::try_from(hi - from + 1).map_err(|_| Error::Internal("rating: an empty range of days".into()))?;
-        let cells = StudentCells::new(ctx, "rating window sums", days * SLOTS, budget);
+        let cells = StudentCells::new(ctx, "rating window sums", days, SLOTS, budget);
         let mut signals = DailySignals { from, days, window, cells };
         let taken = match activity {
             Some(activity) => signals.add_counted(activity),
@@ -104,7 +106,25 @@ impl DailySignals {
             Some(attendance) => signals.add_attendance(attendance),
             None => queries::each_batch(ctx, "rating/attendance_signal_rows", params, |b| signals.add(b)).await?,
         };
-        Ok(taken.then_some(signals))
+        Ok((taken && signals.total()).then_some(signals))
+    }
+
+    /// Makes each day's cells the totals of the student's days up to it; false when a
+    /// total does not fit a cell (the sums are then the SQL path's).
+    fn total(&mut self) -> bool {
+        let day = TILE * SLOTS;
+        let mut overflow = false;
+        for tile in self.cells.tiles_mut() {
+            for at in (day..tile.len()).step_by(day) {
+                let (before, from) = tile.split_at_mut(at);
+                for (cell, &earlier) in from[..day].iter_mut().zip(&before[at - day..]) {
+                    let total = cell.wrapping_add(earlier);
+                    overflow |= total < earlier;
+                    *cell = total;
+                }
+            }
+        }
+        !overflow
     }
 
     /// The days both `self` and an array starting on day `first` with `days` days hold:
@@ -121,10 +141,9 @@ impl DailySignals {
         let (theirs, ours, overlap) = self.overlap(first, days);
         for (id, counted) in attendance.students() {
             let Some(place) = self.cells.place_of(id) else { return false };
-            let cells = self.cells.cells_mut(place);
             for day in 0..overlap {
-                if let Some((expected, attended)) = AttendanceDays::on(counted, theirs + day) {
-                    let cells = &mut cells[(ours + day) * SLOTS..][..SLOTS];
+                if let Some((expected, attended)) = attendance.on(counted, theirs + day) {
+                    let cells = self.cells.day_mut(place, ours + day);
                     cells[EXPECTED] = expected;
                     cells[ATTENDED] = attended;
                 }
@@ -139,10 +158,9 @@ impl DailySignals {
         let (theirs, ours, overlap) = self.overlap(first, days);
         for (id, counted) in activity.students() {
             let Some(place) = self.cells.place_of(id) else { return false };
-            let cells = self.cells.cells_mut(place);
             for day in 0..overlap {
-                let from = &counted[(theirs + day) * SIGNALS..][..SIGNALS];
-                for (cell, &count) in cells[(ours + day) * SLOTS..][..SIGNALS].iter_mut().zip(from) {
+                let from = activity.on(counted, theirs + day);
+                for (cell, &count) in self.cells.day_mut(place, ours + day)[..SIGNALS].iter_mut().zip(from) {
                     *cell = ActivityDays::events(count);
                 }
             }
@@ -167,7 +185,7 @@ impl DailySignals {
             if n.is_null(i) || day < 0 || day >= self.days as i64 {
                 return Err(DataFusionError::Internal("rating: a signal row outside the days read".into()));
             }
-            let cells = &mut self.cells.cells_mut(place)[day as usize * SLOTS..][..SLOTS];
+            let cells = self.cells.day_mut(place, day as usize);
             // A count that does not fit a cell leaves the sums to the SQL path.
             let mut put = |slot: usize, value: &Int64Array| -> bool {
                 if value.is_null(i) || value.value(i) == 0 {
@@ -189,7 +207,8 @@ impl DailySignals {
         Ok(true)
     }
 
-    /// The sums over the window ending on day number `n` of the student at `place`.
+    /// The sums over the window ending on day number `n` of the student at `place`: the
+    /// totals to its last day held less those to the day before its first.
     fn sums(&self, place: Option<u32>, n: i64) -> [i64; SLOTS] {
         let mut sums = [0i64; SLOTS];
         let Some(place) = place else { return sums };
@@ -199,9 +218,12 @@ impl DailySignals {
             return sums;
         }
         let last = (last as usize).min(self.days - 1);
-        for day in self.cells.cells(place)[first as usize * SLOTS..(last + 1) * SLOTS].chunks_exact(SLOTS) {
-            for (sum, &count) in sums.iter_mut().zip(day) {
-                *sum += i64::from(count);
+        for (sum, &total) in sums.iter_mut().zip(self.cells.day(place, last)) {
+            *sum = i64::from(total);
+        }
+        if first > 0 {
+            for (sum, &before) in sums.iter_mut().zip(self.cells.day(place, first as usize - 1)) {
+                *sum -= i64::from(before);
             }
         }
         sums
@@ -211,20 +233,37 @@ impl DailySignals {
     fn extend(&self, grid: &RecordBatch, schema: &SchemaRef) -> datafusion::error::Result<RecordBatch> {
         let n = int64(grid, "n")?;
         let mut sums: Vec<Vec<i64>> = (0..SLOTS).map(|_| Vec::with_capacity(grid.num_rows())).collect();
-        with_strings(column(grid, "student_id")?, |ids| {
-            let mut last: Option<(&str, Option<u32>)> = None;
-            for i in 0..grid.num_rows() {
-                let id = ids.value(i);
-                let place = match last {
-                    Some((previous, place)) if previous == id => place,
-                    _ => self.cells.students().get(id),
-                };
-                last = Some((id, place));
-                for (column, sum) in sums.iter_mut().zip(self.sums(place, n.value(i))) {
-                    column.push(sum);
-                }
+        let mut push = |place: Option<u32>, i: usize| {
+            for (column, sum) in sums.iter_mut().zip(self.sums(place, n.value(i))) {
+                column.push(sum);
             }
-        })?;
+        };
+        let ids = column(grid, "student_id")?;
+        let students = self.cells.students();
+        if let Some(views) = ids.as_string_view_opt() {
+            let mut last: Option<(u128, Option<u32>)> = None;
+            for (i, &view) in views.views().iter().enumerate() {
+                let place = match last {
+                    Some((previous, place)) if previous == view => place,
+                    _ => students.get_view(views, i),
+                };
+                last = Some((view, place));
+                push(place, i);
+            }
+        } else {
+            with_strings(ids, |ids| {
+                let mut last: Option<(&str, Option<u32>)> = None;
+                for i in 0..grid.num_rows() {
+                    let id = ids.value(i);
+                    let place = match last {
+                        Some((previous, place)) if previous == id => place,
+                        _ => students.get(id),
+                    };
+                    last = Some((id, place));
+                    push(place, i);
+                }
+            })?;
+        }
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
         for field in schema.fields().iter().take(schema.fields().len() - SLOTS) {
             columns.push(column(grid, field.name())?.clone());
@@ -340,6 +379,11 @@ mod tests {
     /// the rating reads.
     fn tables(seed: u64) -> SessionContext {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        // Odd seeds hold their text as string views, as the tables are read.
+        let texts = |values: &[String]| match seed % 2 {
+            1 => Arc::new(arrow::array::StringViewArray::from_iter_values(values)) as ArrayRef,
+            _ => texts(values),
+        };
         let ctx = SessionContext::new();
         ctx.register_udwf(crate::engine::udf::trailing_sum::udwf());
         let (mut a_id, mut a_day, mut a_source, mut a_events) = (vec![], vec![], Vec::<String>::new(), vec![]);
@@ -437,7 +481,8 @@ mod tests {
 
     /// The sums over dense arrays are the SQL's (`rating/windowed_running` over
     /// `rating/signals`) for every student and day rated, with a window reaching before
-    /// the first day held, students without any signal and a source the rating does not weigh.
+    /// the first day held, students without any signal and a source the rating does not
+    /// weigh, the ids read as strings and as string views.
     #[tokio::test]
     async fn dense_window_sums_are_the_trailing_sums_of_the_sql() {
         for (seed, window) in [(1, 14i64), (2, 21), (3, 1)] {
@@ -521,6 +566,44 @@ mod tests {
                     DailySignals::read(&ctx, &params, reach, window as usize, BUDGET_BYTES, None, counted.as_ref());
                 assert_eq!(windowed(&ctx, signals.await.unwrap().unwrap()).await, stored, "{window} {counted_days:?}");
             }
+        }
+    }
+
+    /// Counts that each fit a cell but whose running total would not leave the sums to the
+    /// SQL path; just under the limit, the sums are exact.
+    #[tokio::test]
+    async fn totals_past_a_cell_leave_the_sums_to_the_sql() {
+        for (events, fits) in [(3_000_000_000i64, false), (2_000_000_000, true)] {
+            let ctx = SessionContext::new();
+            let activity = RecordBatch::try_from_iter([
+                ("student_id", texts(&["S1".into(), "S1".into(), "S2".into()])),
+                ("day", Arc::new(Date32Array::from(vec![100, 101, 101])) as ArrayRef),
+                ("source", texts(&["vle".into(), "vle".into(), "library".into()])),
+                ("events", Arc::new(Int64Array::from(vec![events, events, 5])) as ArrayRef),
+            ])
+            .unwrap();
+            let attendance = RecordBatch::try_from_iter([
+                ("student_id", texts(&["S2".into()])),
+                ("day", Arc::new(Date32Array::from(vec![100])) as ArrayRef),
+                ("expected", Arc::new(Int64Array::from(vec![2i64])) as ArrayRef),
+                ("attended", Arc::new(Int64Array::from(vec![1i64])) as ArrayRef),
+            ])
+            .unwrap();
+            for (name, batch) in [("daily_activity", activity), ("daily_attendance", attendance)] {
+                crate::engine::session::register_batches(&ctx, name, batch.schema(), vec![batch]).unwrap();
+            }
+            let params = vec![("from", date(99)), ("hi", date(102))];
+            let read = DailySignals::read(&ctx, &params, (99, 102), 2, BUDGET_BYTES, None, None).await.unwrap();
+            assert_eq!(read.is_some(), fits, "{events} events a day");
+            let Some(signals) = read else { continue };
+            let (s1, s2) = (signals.cells.students().get("S1"), signals.cells.students().get("S2"));
+            assert_eq!(signals.sums(s1, 101)[0], 2 * events, "two days in the window");
+            assert_eq!(signals.sums(s1, 102)[0], events, "the window has moved past day 100");
+            assert_eq!(signals.sums(s1, 99), [0; SLOTS]);
+            assert_eq!(signals.sums(s2, 101)[2..], [5, 0, 0, 0, 0, 2, 1]);
+            assert_eq!(signals.sums(s2, 102)[EXPECTED], 0);
+            assert_eq!(signals.sums(s2, 105)[..], [0; SLOTS], "past the days held");
+            assert_eq!(signals.sums(None, 101), [0; SLOTS]);
         }
     }
 
