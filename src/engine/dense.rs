@@ -52,6 +52,8 @@ pub struct Places {
     /// The places of ids of 12 bytes or fewer by their string view (length and bytes, held
     /// inline): a column read as views is looked up without reading its text.
     inline: HashMap<u128, u32>,
+    /// Each place's id as an inline view (0, which no view is, for a longer id).
+    views: Vec<u128>,
     ids: Vec<Box<str>>,
 }
 
@@ -59,6 +61,16 @@ impl Places {
     /// The place of a student met, if met.
     pub fn get(&self, id: &str) -> Option<u32> {
         self.places.get(id).copied()
+    }
+
+    /// The place of the student in row `i` of `ids`, if met, trying the place `guess`
+    /// first: rows that come in the order the places were given (the next row's student
+    /// at the place after the last one's) find each without a lookup.
+    pub fn get_view_from(&self, ids: &StringViewArray, i: usize, guess: u32) -> Option<u32> {
+        match self.views.get(guess as usize) {
+            Some(&view) if view == ids.views()[i] => Some(guess),
+            _ => self.get_view(ids, i),
+        }
     }
 
     /// The place of the student in row `i` of `ids`, if met.
@@ -84,9 +96,11 @@ impl Places {
     fn add(&mut self, id: &str) -> Option<u32> {
         let place = u32::try_from(self.ids.len()).ok()?;
         self.places.insert(id.into(), place);
-        if id.len() <= 12 {
-            self.inline.insert(make_view(id.as_bytes(), 0, 0), place);
+        let view = if id.len() <= 12 { make_view(id.as_bytes(), 0, 0) } else { 0 };
+        if view != 0 {
+            self.inline.insert(view, place);
         }
+        self.views.push(view);
         self.ids.push(id.into());
         Some(place)
     }
@@ -165,12 +179,13 @@ impl StudentCells {
             let place = match last {
                 // Equal views are equal ids (inline, or the same bytes of the same buffer).
                 Some((previous, place)) if previous == view => place,
-                _ => match self.places.get_view(ids, i).or_else(|| self.place_of(ids.value(i))) {
+                _ => match self.places.get_view_from(ids, i, self.next).or_else(|| self.place_of(ids.value(i))) {
                     Some(place) => place,
                     None => return Ok(None),
                 },
             };
             last = Some((view, place));
+            self.next = place + 1;
             places.push(place);
         }
         Ok(Some(places))
@@ -377,6 +392,10 @@ mod tests {
         assert_eq!(cells.places(&again).unwrap(), Some(vec![4, 1, 0, 5, 3]));
         let views = again.as_string_view();
         assert_eq!(cells.students().get_view(views, 3), Some(5));
+        for guess in [0, 4, 5, 6, 99] {
+            assert_eq!(cells.students().get_view_from(views, 3, guess), Some(5), "guess {guess}");
+            assert_eq!(cells.students().get_view_from(views, 1, guess), Some(1), "guess {guess}");
+        }
         assert_eq!(cells.students().get_view(views, 1), Some(1));
         let unmet = StringViewArray::from(vec!["S5", "another-student-id-past-twelve"]);
         assert_eq!((cells.students().get_view(&unmet, 0), cells.students().get_view(&unmet, 1)), (None, None));
