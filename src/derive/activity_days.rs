@@ -92,7 +92,7 @@ impl ActivityDays {
 
     /// Each student met, with their place; [`ActivityDays::on`] reads their days.
     pub fn students(&self) -> impl Iterator<Item = (&str, u32)> {
-        self.cells.students().ids().iter().zip(0..).map(|(id, place)| (&**id, place))
+        self.cells.each()
     }
 
     /// The cells of day `day` (counted from the first held) of the student at `place`, the

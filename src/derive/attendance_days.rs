@@ -171,7 +171,7 @@ impl AttendanceDays {
 
     /// Each student expected at a session, with their place; [`AttendanceDays::on`] reads a day's.
     pub fn students(&self) -> impl Iterator<Item = (&str, u32)> {
-        self.cells.students().ids().iter().zip(0..).map(|(id, place)| (&**id, place))
+        self.cells.each()
     }
 
     /// The sessions expected (not excused) and attended on day `day` (counted from the

@@ -35,7 +35,7 @@ use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::{SessionContext, col};
 use futures::StreamExt;
 
-use super::strings::with_strings;
+use super::strings::string_views;
 use crate::error::{Error, Result};
 
 /// Students per block.
@@ -142,37 +142,13 @@ impl StudentCells {
     /// Each row's student's place, giving students not met before the next places; `None`
     /// when a new block would not fit. A null id is an error (the tables require one).
     pub fn places(&mut self, ids: &ArrayRef) -> datafusion::error::Result<Option<Vec<u32>>> {
-        if let Some(views) = ids.as_string_view_opt() {
-            return self.places_of_views(views);
-        }
-        with_strings(ids, |ids| {
-            let mut places = Vec::with_capacity(ids.len());
-            let mut last: Option<(&str, u32)> = None;
-            for i in 0..ids.len() {
-                if ids.is_null(i) {
-                    return Err(DataFusionError::Internal("a row without a student id".into()));
-                }
-                let id = ids.value(i);
-                let place = match last {
-                    Some((previous, place)) if previous == id => place,
-                    _ => match self.place_of(id) {
-                        Some(place) => place,
-                        None => return Ok(None),
-                    },
-                };
-                last = Some((id, place));
-                places.push(place);
-            }
-            Ok(Some(places))
-        })?
-    }
-
-    /// [`StudentCells::places`] of a column of string views: the rows of a run of one
-    /// student share a view, and a view looks up its place without reading its text.
-    fn places_of_views(&mut self, ids: &StringViewArray) -> datafusion::error::Result<Option<Vec<u32>>> {
+        let ids = string_views(ids)?;
+        let ids = ids.as_string_view();
         if ids.null_count() > 0 {
             return Err(DataFusionError::Internal("a row without a student id".into()));
         }
+        // The rows of a run of one student share a view, and a view looks up its place
+        // without reading its text.
         let mut places = Vec::with_capacity(ids.len());
         let mut last: Option<(u128, u32)> = None;
         for (i, &view) in ids.views().iter().enumerate() {
@@ -223,6 +199,11 @@ impl StudentCells {
     /// The students met and their places.
     pub fn students(&self) -> &Places {
         &self.places
+    }
+
+    /// Each student met, with their place.
+    pub fn each(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.places.ids().iter().zip(0..).map(|(id, place)| (&**id, place))
     }
 
     /// The cells of day `day` (counted from the first held) of the student at `place`.
@@ -429,8 +410,8 @@ mod tests {
     #[test]
     fn a_block_that_does_not_fit_ends_the_array() {
         let ctx = SessionContext::new();
-        let block = BLOCK * 2 * size_of::<u32>();
         // One day of two cells a student.
+        let block = BLOCK * 2 * size_of::<u32>();
         let many: Vec<String> = (0..=BLOCK).map(|i| format!("S{i}")).collect();
         let many = ids(&many.iter().map(String::as_str).collect::<Vec<_>>());
         let mut cells = StudentCells::new(&ctx, "test", 1, 2, block);

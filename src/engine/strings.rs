@@ -48,6 +48,16 @@ pub fn with_strings<T>(array: &ArrayRef, f: impl FnOnce(&dyn Strings) -> T) -> d
     }
 }
 
+/// A text column as string views: itself when it is one (as parquet reads give text),
+/// else converted, so code that looks rows up by their view has one path.
+pub fn string_views(array: &ArrayRef) -> datafusion::error::Result<ArrayRef> {
+    match array.data_type() {
+        DataType::Utf8View => Ok(array.clone()),
+        DataType::Utf8 | DataType::LargeUtf8 => Ok(arrow::compute::cast(array, &DataType::Utf8View)?),
+        _ => Err(datafusion::error::DataFusionError::Internal("a text column holds no text".into())),
+    }
+}
+
 /// A column of a batch by name, for code running inside a query (a missing column is a bug).
 pub fn column_ref<'a>(batch: &'a RecordBatch, name: &str) -> datafusion::error::Result<&'a ArrayRef> {
     batch
@@ -83,6 +93,23 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+
+    /// Text in any of Arrow's string layouts comes out as the same views; other columns
+    /// are refused.
+    #[test]
+    fn text_of_every_layout_becomes_views() {
+        let values = [Some("S1"), None, Some("a student id longer than twelve bytes")];
+        let views: ArrayRef = Arc::new(arrow::array::StringViewArray::from(values.to_vec()));
+        for text in [
+            Arc::new(arrow::array::StringArray::from(values.to_vec())) as ArrayRef,
+            Arc::new(arrow::array::LargeStringArray::from(values.to_vec())),
+            views.clone(),
+        ] {
+            let got = string_views(&text).unwrap();
+            assert_eq!(got.as_string_view().iter().collect::<Vec<_>>(), values, "{}", text.data_type());
+        }
+        assert!(string_views(&(Arc::new(Int64Array::from(vec![1])) as ArrayRef)).is_err());
+    }
 
     /// A slice of a long text column keeps only its own text once compacted.
     #[test]

@@ -33,7 +33,7 @@ use crate::derive::activity_days::ActivityDays;
 use crate::derive::attendance_days::AttendanceDays;
 use crate::domain::signal::Signal;
 use crate::engine::dense::{StudentCells, TILE};
-use crate::engine::strings::{column_ref as column, compact_text, int64_ref as int64, with_strings};
+use crate::engine::strings::{column_ref as column, compact_text, int64_ref as int64, string_views, with_strings};
 use crate::error::{Error, Result};
 use crate::queries;
 
@@ -234,41 +234,23 @@ impl DailySignals {
     fn extend(&self, grid: &RecordBatch, schema: &SchemaRef) -> datafusion::error::Result<RecordBatch> {
         let n = int64(grid, "n")?;
         let mut sums: Vec<Vec<i64>> = (0..SLOTS).map(|_| Vec::with_capacity(grid.num_rows())).collect();
-        let mut push = |place: Option<u32>, i: usize| {
+        let ids = string_views(column(grid, "student_id")?)?;
+        let (ids, students) = (ids.as_string_view(), self.cells.students());
+        // The grid gives a day's students in the order they were read, mostly the order of
+        // their places: each row tries the place after the last one found first.
+        let (mut last, mut guess): (Option<(u128, Option<u32>)>, u32) = (None, 0);
+        for (i, &view) in ids.views().iter().enumerate() {
+            let place = match last {
+                Some((previous, place)) if previous == view => place,
+                _ => students.get_view_from(ids, i, guess),
+            };
+            if let Some(place) = place {
+                guess = place + 1;
+            }
+            last = Some((view, place));
             for (column, sum) in sums.iter_mut().zip(self.sums(place, n.value(i))) {
                 column.push(sum);
             }
-        };
-        let ids = column(grid, "student_id")?;
-        let students = self.cells.students();
-        if let Some(views) = ids.as_string_view_opt() {
-            // The grid gives a day's students in the order they were read, mostly the order
-            // of their places: each row tries the place after the last one found first.
-            let (mut last, mut guess): (Option<(u128, Option<u32>)>, u32) = (None, 0);
-            for (i, &view) in views.views().iter().enumerate() {
-                let place = match last {
-                    Some((previous, place)) if previous == view => place,
-                    _ => students.get_view_from(views, i, guess),
-                };
-                if let Some(place) = place {
-                    guess = place + 1;
-                }
-                last = Some((view, place));
-                push(place, i);
-            }
-        } else {
-            with_strings(ids, |ids| {
-                let mut last: Option<(&str, Option<u32>)> = None;
-                for i in 0..grid.num_rows() {
-                    let id = ids.value(i);
-                    let place = match last {
-                        Some((previous, place)) if previous == id => place,
-                        _ => students.get(id),
-                    };
-                    last = Some((id, place));
-                    push(place, i);
-                }
-            })?;
         }
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
         for field in schema.fields().iter().take(schema.fields().len() - SLOTS) {
