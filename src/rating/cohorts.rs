@@ -45,16 +45,21 @@ const MIN_SLICE: usize = 256;
 
 /// Ranks the rows of `scored` (`rating/scores`, planned) within their cohorts and
 /// registers them, with `cohort_share` and `cohort_size`, as `ranked` in `ctx`.
+///
+/// The view has a partition for each of up to the session's `target_partitions` runs of
+/// days with about as many rows each, the runs in day order: written to the ratings side
+/// by side ([`crate::warehouse::Warehouse::replace_in_parts`]), or merged back in order.
 pub async fn register(ctx: &SessionContext, scored: DataFrame) -> Result<()> {
     const NAME: &str = "rating/cohort_ranks";
+    let parts = ctx.copied_config().target_partitions().max(1);
     let fields = scored.schema().as_arrow().clone();
     let batches = scored.collect().await.map_err(|e| Error::query("rating/scores", e))?;
-    let ranked = Ranked::new(batches, &fields).map_err(|e| Error::query(NAME, e))?;
+    let ranked = Arc::new(Ranked::new(batches, &fields, parts).map_err(|e| Error::query(NAME, e))?);
     let schema = ranked.schema.clone();
     let order = ["day", "student_id"].map(|c| col(c).sort(true, false)).to_vec();
-    let table = StreamingTable::try_new(schema, vec![Arc::new(Rows(Arc::new(ranked)))])
-        .map_err(|e| Error::query(NAME, e))?
-        .with_sort_order(order);
+    let partitions: Vec<Arc<dyn PartitionStream>> =
+        (0..ranked.parts.len()).map(|part| Arc::new(Rows { ranked: ranked.clone(), part }) as _).collect();
+    let table = StreamingTable::try_new(schema, partitions).map_err(|e| Error::query(NAME, e))?.with_sort_order(order);
     ctx.deregister_table(VIEW).map_err(|e| Error::query(NAME, e))?;
     ctx.register_table(VIEW, Arc::new(table)).map_err(|e| Error::query(NAME, e))?;
     Ok(())
@@ -70,14 +75,17 @@ struct Ranked {
     order: Vec<(usize, usize)>,
     /// The batches served, as runs of `order`, each a slice of one scored batch or not.
     pieces: Vec<(std::ops::Range<usize>, bool)>,
+    /// The view's partitions: each a run of days, as a run of `pieces`.
+    parts: Vec<std::ops::Range<usize>>,
     /// Each row's cohort share and cohort size, in that order.
     share: Vec<f64>,
     size: Vec<i64>,
 }
 
 impl Ranked {
-    /// `batches` of rows of `scored`'s columns, ranked.
-    fn new(batches: Vec<RecordBatch>, scored: &Schema) -> datafusion::error::Result<Ranked> {
+    /// `batches` of rows of `scored`'s columns, ranked, to serve in up to `parts` runs of
+    /// days.
+    fn new(batches: Vec<RecordBatch>, scored: &Schema, parts: usize) -> datafusion::error::Result<Ranked> {
         let mut fields: Vec<Field> = scored.fields().iter().map(|f| f.as_ref().clone()).collect();
         fields.push(Field::new("cohort_share", DataType::Float64, true));
         fields.push(Field::new("cohort_size", DataType::Int64, false));
@@ -118,8 +126,20 @@ impl Ranked {
             share.push(s);
             size.push(n);
         }
-        let pieces = pieces(&order);
-        Ok(Ranked { batches, schema, order, pieces, share, size })
+        // Each part's rows are cut into pieces of their own, so no piece spans two parts.
+        let (mut pieces, mut parts_served, mut from) = (Vec::new(), Vec::new(), 0);
+        for share in split_evenly(&days, parts) {
+            let to = from + share.iter().map(Vec::len).sum::<usize>();
+            let first = pieces.len();
+            pieces.extend(
+                self::pieces(&order[from..to])
+                    .into_iter()
+                    .map(|(rows, slice)| (rows.start + from..rows.end + from, slice)),
+            );
+            parts_served.push(first..pieces.len());
+            from = to;
+        }
+        Ok(Ranked { batches, schema, order, pieces, parts: parts_served, share, size })
     }
 
     /// The `piece`th batch served.
@@ -342,17 +362,22 @@ fn score_key(score: Option<f64>) -> (bool, u64) {
 
 /// `ranked`, served in order.
 #[derive(Debug)]
-struct Rows(Arc<Ranked>);
+struct Rows {
+    ranked: Arc<Ranked>,
+    /// Which of the ranked rows' parts.
+    part: usize,
+}
 
 impl PartitionStream for Rows {
     fn schema(&self) -> &SchemaRef {
-        &self.0.schema
+        &self.ranked.schema
     }
 
     fn execute(&self, _: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let ranked = self.0.clone();
-        let batches = futures::stream::iter((0..ranked.pieces.len()).map(move |piece| ranked.chunk(piece)));
-        Box::pin(RecordBatchStreamAdapter::new(self.0.schema.clone(), batches))
+        let ranked = self.ranked.clone();
+        let pieces = ranked.parts[self.part].clone();
+        let batches = futures::stream::iter(pieces.map(move |piece| ranked.chunk(piece)));
+        Box::pin(RecordBatchStreamAdapter::new(self.ranked.schema.clone(), batches))
     }
 }
 
@@ -420,16 +445,18 @@ mod tests {
     }
 
     /// The ranks are `rating/cohort_ranks`' for every row, and the rows come in day and
-    /// student order, as the view declares.
+    /// student order, as the view declares, in each of its partitions: runs of days, in
+    /// day order.
     #[tokio::test]
     async fn ranks_in_rust_are_the_ranks_of_the_query_in_day_and_student_order() {
-        for (seed, ordered) in [(1, false), (2, false), (3, false), (4, true), (5, true)] {
+        for (seed, ordered, parts) in [(1, false, 1), (2, false, 3), (3, false, 2), (4, true, 1), (5, true, 2)] {
             let batches = scored(seed, ordered);
             let fields = batches[0].schema().as_ref().clone();
-            let pieces = Ranked::new(batches.clone(), &fields).unwrap().pieces;
+            let pieces = Ranked::new(batches.clone(), &fields, parts).unwrap().pieces;
             let sliced = pieces.iter().filter(|(_, slice)| *slice).count();
             assert_eq!(sliced > 0, ordered, "seed {seed}: {pieces:?}");
-            let ctx = SessionContext::new();
+            let config = datafusion::prelude::SessionConfig::new().with_target_partitions(parts);
+            let ctx = SessionContext::new_with_config(config);
             crate::engine::session::register_batches(&ctx, "scored", batches[0].schema(), batches.clone()).unwrap();
             let query = crate::queries::plan(&ctx, "rating/cohort_ranks", &[]).await.unwrap();
             let query = query.sort(["day", "student_id"].map(|c| col(c).sort(true, false)).to_vec()).unwrap();
@@ -442,6 +469,26 @@ mod tests {
             let plan = plan.create_physical_plan().await.unwrap();
             let plan = datafusion::physical_plan::displayable(plan.as_ref()).indent(true).to_string();
             assert!(!plan.contains("SortExec"), "the view's order is known: {plan}");
+
+            // Each partition on its own: rows in day and student order, its days after the
+            // previous partition's.
+            let view = ctx.table(VIEW).await.unwrap().create_physical_plan().await.unwrap();
+            let parted = datafusion::physical_plan::collect_partitioned(view, ctx.task_ctx()).await.unwrap();
+            assert_eq!(parted.len(), parts, "seed {seed}: a partition for each run of days");
+            let mut last_day = i32::MIN;
+            for (part, batches) in parted.iter().enumerate() {
+                let mut keys = Vec::new();
+                for batch in batches {
+                    let days = column(batch, "day").unwrap().as_primitive::<Date32Type>().clone();
+                    let ids = arrow::compute::cast(column(batch, "student_id").unwrap(), &DataType::Utf8).unwrap();
+                    let ids = ids.as_string::<i32>();
+                    keys.extend((0..batch.num_rows()).map(|i| (days.value(i), ids.value(i).to_string())));
+                }
+                assert!(!keys.is_empty(), "seed {seed}: part {part} has rows");
+                assert!(keys.windows(2).all(|w| w[0] < w[1]), "seed {seed}: part {part} in order");
+                assert!(keys[0].0 > last_day, "seed {seed}: part {part} starts after the last part's days");
+                last_day = keys[keys.len() - 1].0;
+            }
         }
     }
 

@@ -161,11 +161,17 @@ pub async fn rate_locked(
         let rating = Instant::now();
         let params = rating_params(settings, lo, hi, warehouse.clock().now_micros());
         let limited = warehouse.config().engine.memory_limit_mib > 0;
-        let frame = rating_frame(ctx, settings, &params, (lo, hi), limited, std::mem::take(&mut counted)).await?;
-        let days = if plan.full { None } else { Some((lo, hi)) };
+        let (frame, by_days) =
+            rating_frame(ctx, settings, &params, (lo, hi), limited, std::mem::take(&mut counted)).await?;
         let mut meta = derive::metadata("rate");
         meta.insert("rollcall.query_sha256".into(), queries::digest("rating/ratings")?.into());
-        let written = warehouse.write_days(&tables::RATINGS, frame, days, meta).await?;
+        // Every rating again, its runs of days encoded side by side: one writer took ~2 s of
+        // a year's run on one thread.
+        let written = match plan.full {
+            true if by_days => warehouse.replace_in_parts(&tables::RATINGS, frame, meta).await?,
+            true => warehouse.write_days(&tables::RATINGS, frame, None, meta).await?,
+            false => warehouse.write_days(&tables::RATINGS, frame, Some((lo, hi)), meta).await?,
+        };
         session::register_loaded(ctx, &tables::RATINGS, &written.table).await?;
         for view in [windows::VIEW, cohorts::VIEW] {
             ctx.deregister_table(view).map_err(|e| Error::query("rating/ratings", e))?;
@@ -271,6 +277,9 @@ const RANGE_JOIN_MAX_DAYS: i32 = 10;
 /// scale with a 1.5 GiB limit, the ratings' sort over the dense path's rows asked the
 /// memory pool for 8-18 GB for one batch and stopped the run, with the rows' columns
 /// compacted and the grid streamed too (not yet explained; BENCHMARKS.md).
+///
+/// Also returns whether the frame's partitions are runs of days in day order (the dense
+/// path's `ranked` view), which a whole table's write may take side by side.
 async fn rating_frame(
     ctx: &SessionContext,
     settings: &RatingConfig,
@@ -278,7 +287,7 @@ async fn rating_frame(
     (lo, hi): (i32, i32),
     limited: bool,
     counted: rollups::Counted,
-) -> Result<datafusion::dataframe::DataFrame> {
+) -> Result<(datafusion::dataframe::DataFrame, bool)> {
     if !limited {
         let reach = (i64::from(lo) - i64::from(settings.window_days) + 1, i64::from(hi));
         let (window, budget) = (settings.window_days as usize, windows::BUDGET_BYTES);
@@ -297,10 +306,10 @@ async fn rating_frame(
         if let Some(signals) = signals {
             windows::register(ctx, grid?, signals).await?;
             cohorts::register(ctx, queries::plan(ctx, "rating/scores", params).await?).await?;
-            return queries::plan(ctx, "rating/ratings", params).await;
+            return Ok((queries::plan(ctx, "rating/ratings", params).await?, true));
         }
     }
-    queries::plan_text(ctx, "rating/ratings", &rating_statement(hi - lo + 1)?, params).await
+    Ok((queries::plan_text(ctx, "rating/ratings", &rating_statement(hi - lo + 1)?, params).await?, false))
 }
 
 /// The rating statement for `days` days in one statement: `rating/ratings` over `ranked`

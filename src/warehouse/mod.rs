@@ -6,6 +6,7 @@
 
 pub mod fault;
 mod files;
+mod parts;
 pub mod queue;
 pub mod row;
 mod staged;
