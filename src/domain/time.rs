@@ -55,7 +55,7 @@ pub fn parse_timestamp_on(text: &str, clock: &mut LocalClock) -> Result<i64, Str
     if b.len() < 16 || (b[10] != b'T' && b[10] != b' ' && b[10] != b't') {
         return Err(SHAPE.into());
     }
-    let date = parse_ymd(&text[..10]).map_err(|_| SHAPE.to_string())?;
+    let date = clock.date_of(&text[..10]).map_err(|_| SHAPE.to_string())?;
     if b[13] != b':' {
         return Err(SHAPE.into());
     }
@@ -84,9 +84,9 @@ pub fn parse_timestamp_on(text: &str, clock: &mut LocalClock) -> Result<i64, Str
             micros = value;
         }
     }
-    let time = NaiveTime::from_hms_micro_opt(hour, minute, second, micros)
-        .ok_or_else(|| "not a valid time of day".to_string())?;
-    let local = NaiveDateTime::new(date, time);
+    if hour > 23 || minute > 59 || second > 59 {
+        return Err("not a valid time of day".into());
+    }
     let rest = &b[pos..];
     let offset_seconds: Option<i64> = match rest {
         [] => None,
@@ -108,9 +108,15 @@ pub fn parse_timestamp_on(text: &str, clock: &mut LocalClock) -> Result<i64, Str
         }
         _ => return Err(SHAPE.into()),
     };
+    let after_midnight = i64::from(hour * 3600 + minute * 60 + second) * 1_000_000 + i64::from(micros);
+    let midnight = || date.and_time(NaiveTime::MIN);
     let utc = match offset_seconds {
-        Some(offset) => local.and_utc().timestamp_micros() - offset * 1_000_000,
-        None => clock.to_utc(local)?,
+        Some(offset) => midnight().and_utc().timestamp_micros() + after_midnight - offset * 1_000_000,
+        // A day with one offset throughout: its local midnight in UTC, plus the time.
+        None => match clock.uniform(date) {
+            Some(day) => day.utc_start + after_midnight,
+            None => local_to_utc(midnight() + chrono::TimeDelta::microseconds(after_midnight), clock.tz)?,
+        },
     };
     // Years 1 to 9999 in UTC too (an offset can push 0001-01-01T00:00+01:00 out of range).
     const FIRST: i64 = -62_135_596_800_000_000; // 0001-01-01T00:00:00Z
@@ -236,6 +242,8 @@ pub struct LocalClock {
     /// Days looked at before, each in the slot of its day number modulo the slots; empty
     /// until a second day is met (a clock made for one timestamp never needs it).
     known: Vec<Option<(NaiveDate, Option<UniformDay>)>>,
+    /// The date text a timestamp last began with, and its date.
+    date_text: Option<(String, NaiveDate)>,
 }
 
 /// Days a [`LocalClock`] remembers at once (about three years').
@@ -252,7 +260,20 @@ struct UniformDay {
 impl LocalClock {
     /// A clock for `tz`, remembering nothing yet.
     pub fn new(tz: Tz) -> LocalClock {
-        LocalClock { tz, day: None, known: Vec::new() }
+        LocalClock { tz, day: None, known: Vec::new(), date_text: None }
+    }
+
+    /// The date `text` (YYYY-MM-DD) names; the text last read is remembered, as a file's
+    /// rows mostly repeat the date of the row before.
+    fn date_of(&mut self, text: &str) -> Result<NaiveDate, String> {
+        if let Some((known, date)) = &self.date_text
+            && known.as_bytes() == text.as_bytes()
+        {
+            return Ok(*date);
+        }
+        let date = parse_ymd(text)?;
+        self.date_text = Some((text.to_string(), date));
+        Ok(date)
     }
 
     /// A local wall-clock time as microseconds since the epoch (UTC); as [`local_to_utc`].
@@ -393,7 +414,7 @@ mod tests {
     /// in an order that jumps between days, reads the same through a clock as without one.
     #[test]
     fn a_clock_agrees_with_the_zone_rules_across_clock_changes() {
-        let mut clock = LocalClock::new(London);
+        let (mut clock, mut texts) = (LocalClock::new(London), LocalClock::new(London));
         let start = NaiveDate::from_ymd_opt(2025, 9, 1).unwrap().and_time(NaiveTime::MIN);
         let quarters = 4 * 24 * 240;
         let mut checked = 0;
@@ -402,6 +423,10 @@ mod tests {
             let step = if i % 7 == 6 { i - 4 * 24 } else { i };
             let local = start + chrono::Duration::minutes(15 * step);
             assert_eq!(clock.to_utc(local), local_to_utc(local, London), "{local}");
+            // Read from text through one clock, as a file's rows are (gaps refused alike).
+            let text = local.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
+            let read = parse_timestamp_on(&text, &mut texts).map_err(|e| e.contains("does not exist"));
+            assert_eq!(read, local_to_utc(local, London).map_err(|_| true), "{text}");
             let utc = local.and_utc().timestamp_micros();
             assert_eq!(clock.local_day(utc), local_day(utc, London), "{local} UTC");
             checked += 1;

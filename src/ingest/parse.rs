@@ -277,7 +277,13 @@ fn csv_reader<R: std::io::Read>(input: R, has_headers: bool) -> csv::Reader<R> {
 
 /// A row's field without leading and trailing whitespace.
 fn field(record: &csv::StringRecord, index: usize) -> &str {
-    record[index].trim()
+    let text = &record[index];
+    // Most fields start and end with a printable ASCII character: nothing to trim.
+    match text.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        [only] if only.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
 }
 
 /// What every part of a file needs to read its rows.
