@@ -32,7 +32,7 @@ impl Warehouse {
     /// Writes a query's result in place of all of a table's rows, in one commit, each of
     /// the plan's partitions through its own writer, side by side. For frames whose
     /// partitions each hold a run of days in day order, the runs themselves in day order
-    /// (the rating's `ranked` view, the rollups' arrays): a merge at the plan's top that
+    /// (the rating's `ranked` view): a merge at the plan's top that
     /// keeps their order is left out, as it would only put the runs one after another, so
     /// each file holds neighbouring days, as [`Warehouse::write_days`]' files do. Returns
     /// the table as its commit left it and the rows it added.
