@@ -343,6 +343,10 @@ pub(crate) async fn seen(ctx: &SessionContext, kind: &str, sha256: &str) -> Resu
     Ok(crate::engine::cells::int_at(&seen, "times")?.unwrap_or(0) > 0)
 }
 
+/// The fewest rows an ingested file's commit gives each of its writers: a small file is
+/// written as one file.
+const ROWS_PER_PART: usize = 200_000;
+
 /// Commits staged rows (the staged layout, in the table's order: see `order::staged_from`)
 /// to the kind's table; returns how many rows are new.
 pub(crate) async fn commit_rows(
@@ -365,7 +369,9 @@ pub(crate) async fn commit_rows(
             let rows = without_lines(&staged, &held)?;
             let added = rows.num_rows() as u64;
             if added > 0 {
-                warehouse.append(&table, vec![rows], &operation).await?;
+                // A large file's rows are encoded on every core, a run of them each.
+                let parts = (rows.num_rows() / ROWS_PER_PART).clamp(1, ctx.copied_config().target_partitions());
+                warehouse.append_in_parts(&table, rows, parts, &operation).await?;
             }
             added
         }

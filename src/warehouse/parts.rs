@@ -1,27 +1,33 @@
-//! A whole table replaced by several writers side by side, in one commit.
+//! A table written by several writers side by side, in one commit: all of it replaced, or
+//! rows appended.
 //!
 //! Delta's write encodes every file of an unpartitioned table on one thread: at year scale
 //! the ratings' 4.1 million rows took about 2 s of Parquet encoding after everything else
-//! had finished, with the other core idle (BENCHMARKS.md). A frame whose partitions each
-//! hold a run of days, in day order, is written here a partition per writer, each writer
-//! on its own task, and every file is committed in one commit that also removes the
-//! table's current files: readers see the old rows or the new, never both or neither, and
-//! a job killed before the commit leaves only files in no commit, for the next vacuum.
+//! had finished, with the other core idle (BENCHMARKS.md), and an ingested file's rows were
+//! encoded on one core while the next file was read. A frame whose partitions each hold a
+//! run of days, in day order, or a file's rows cut into runs, is written here a run per
+//! writer, each writer on its own task, and every file is committed in one commit (that
+//! also removes the table's current files, when all of it is replaced): readers see the
+//! old rows or the new, never both or neither, and a job killed before the commit leaves
+//! only files in no commit, for the next vacuum.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::dataframe::DataFrame;
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::ExecutionPlanProperties;
 use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
-use deltalake::DeltaTableError;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use deltalake::datafile::writer::{DeltaWriter, WriterConfig};
 use deltalake::kernel::transaction::CommitBuilder;
 use deltalake::kernel::{Action, Add};
 use deltalake::logstore::ObjectStoreRef;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::table::config::TablePropertiesExt;
+use deltalake::{DeltaTable, DeltaTableError};
 use futures::StreamExt;
 
 use super::tables::TableDef;
@@ -40,18 +46,60 @@ impl Warehouse {
         &self,
         def: &TableDef,
         df: DataFrame,
-        mut metadata: HashMap<String, serde_json::Value>,
+        metadata: HashMap<String, serde_json::Value>,
     ) -> Result<Written> {
-        let mut table = self.table(def).await?;
+        let table = self.table(def).await?;
         let task = Arc::new(df.task_ctx());
         let plan = df.create_physical_plan().await.map_err(|e| Error::query(def.name, e))?;
         let plan = match plan.downcast_ref::<SortPreservingMergeExec>() {
             Some(merge) if merge.fetch().is_none() => merge.input().clone(),
             _ => plan,
         };
-        let schema = plan.schema();
-        fits(def, &schema).map_err(|e| Error::table(def.name, e))?;
+        let parts = (0..plan.output_partitioning().partition_count())
+            .map(|partition| plan.execute(partition, task.clone()).map_err(|e| Error::query(def.name, e)))
+            .collect::<Result<Vec<_>>>()?;
+        self.write_side_by_side(def, table, plan.schema(), parts, SaveMode::Overwrite, metadata).await
+    }
 
+    /// Appends rows already in the table's order in one commit, `parts` runs of them
+    /// (about equal, one after another) each encoded by its own writer, side by side: an
+    /// ingested file's rows are written on every core instead of one. Returns the table's
+    /// new version.
+    pub async fn append_in_parts(
+        &self,
+        def: &TableDef,
+        rows: RecordBatch,
+        parts: usize,
+        operation: &str,
+    ) -> Result<i64> {
+        let table = self.table(def).await?;
+        let (schema, count) = (rows.schema(), rows.num_rows());
+        let parts = parts.clamp(1, count.max(1));
+        let streams = (0..parts)
+            .map(|part| {
+                let run = rows.slice(part * count / parts, (part + 1) * count / parts - part * count / parts);
+                let batches = futures::stream::iter([Ok(run)]);
+                Box::pin(RecordBatchStreamAdapter::new(schema.clone(), batches)) as SendableRecordBatchStream
+            })
+            .collect();
+        let metadata = HashMap::from([("rollcall.operation".to_string(), operation.into())]);
+        let written = self.write_side_by_side(def, table, schema, streams, SaveMode::Append, metadata).await?;
+        Ok(written.table.version().unwrap_or_default() as i64)
+    }
+
+    /// Writes each of `parts` (rows of `schema`) through its own writer, side by side,
+    /// then commits every file in one commit: appended (`SaveMode::Append`), or in place of
+    /// all the table's files (`SaveMode::Overwrite`).
+    async fn write_side_by_side(
+        &self,
+        def: &TableDef,
+        mut table: DeltaTable,
+        schema: SchemaRef,
+        parts: Vec<SendableRecordBatchStream>,
+        mode: SaveMode,
+        mut metadata: HashMap<String, serde_json::Value>,
+    ) -> Result<Written> {
+        fits(def, &schema).map_err(|e| Error::table(def.name, e))?;
         let snapshot = table.snapshot().map_err(|e| Error::table(def.name, e))?;
         let properties = snapshot.table_config();
         let stats_columns =
@@ -65,13 +113,16 @@ impl Warehouse {
             properties.num_indexed_cols(),
             stats_columns,
         );
-        let removes: Vec<Action> =
-            snapshot.log_data().iter().map(|file| Action::Remove(file.remove_action(true))).collect();
+        let removes: Vec<Action> = match mode {
+            SaveMode::Overwrite => {
+                snapshot.log_data().iter().map(|file| Action::Remove(file.remove_action(true))).collect()
+            }
+            _ => Vec::new(),
+        };
         let store = table.log_store().object_store(None);
 
         let mut writers = tokio::task::JoinSet::new();
-        for partition in 0..plan.output_partitioning().partition_count() {
-            let rows = plan.execute(partition, task.clone()).map_err(|e| Error::query(def.name, e))?;
+        for rows in parts {
             writers.spawn(write_part(rows, schema.clone(), store.clone(), config.clone()));
         }
         // Every part is let finish (a part cancelled mid-file could leave its upload
@@ -109,7 +160,7 @@ impl Warehouse {
         metadata.insert("operationMetrics".into(), counts);
         let mut actions = removes;
         actions.extend(adds.into_iter().map(Action::Add));
-        let operation = DeltaOperation::Write { mode: SaveMode::Overwrite, partition_by: None, predicate: None };
+        let operation = DeltaOperation::Write { mode, partition_by: None, predicate: None };
         CommitBuilder::from(self.commit_properties(metadata))
             .with_actions(actions)
             .build(Some(snapshot), table.log_store(), operation)
@@ -261,9 +312,10 @@ mod tests {
     }
 
     /// Every row replaced in one commit, each run of days in files of its own; a part that
-    /// fails leaves the table as it was, and no file of the write behind.
+    /// fails leaves the table as it was, and no file of the write behind; rows appended in
+    /// runs, one commit, a file each.
     #[tokio::test]
-    async fn a_table_is_replaced_by_its_parts_side_by_side_or_not_at_all() {
+    async fn a_table_is_written_by_its_parts_side_by_side_in_one_commit_or_not_at_all() {
         let dir = tempfile::tempdir().unwrap();
         let (warehouse, _) = Warehouse::init(dir.path(), "staged-review").await.unwrap();
         let def = &tables::DAILY_ATTENDANCE;
@@ -285,6 +337,15 @@ mod tests {
         assert_eq!(warehouse.version(def).await.unwrap(), version, "no commit");
         assert_eq!(rows_and_days(&warehouse).await.0, 10 * 500);
         assert_eq!(parquet_files(&warehouse), files, "the finished parts' files are removed");
+
+        // Rows appended in two runs: two files, one commit, the rows before kept.
+        let rows = arrow::compute::concat_batches(&day(0, 1).schema(), &[day(20_010, 300), day(20_011, 300)]).unwrap();
+        warehouse.append_in_parts(def, rows, 2, "appended").await.unwrap();
+        assert_eq!(warehouse.version(def).await.unwrap(), version + 1, "one commit");
+        let (rows, days) = rows_and_days(&warehouse).await;
+        assert_eq!(rows, 10 * 500 + 600);
+        assert_eq!(&days[3..], &[(20_010, 20_010), (20_011, 20_011)], "a file for each run");
+        let version = version + 1;
 
         // Rows without the table's columns are refused before anything is written.
         let other = ctx
