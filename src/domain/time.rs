@@ -109,14 +109,11 @@ pub fn parse_timestamp_on(text: &str, clock: &mut LocalClock) -> Result<i64, Str
         _ => return Err(SHAPE.into()),
     };
     let after_midnight = i64::from(hour * 3600 + minute * 60 + second) * 1_000_000 + i64::from(micros);
-    let midnight = || date.and_time(NaiveTime::MIN);
     let utc = match offset_seconds {
-        Some(offset) => midnight().and_utc().timestamp_micros() + after_midnight - offset * 1_000_000,
-        // A day with one offset throughout: its local midnight in UTC, plus the time.
-        None => match clock.uniform(date) {
-            Some(day) => day.utc_start + after_midnight,
-            None => local_to_utc(midnight() + chrono::TimeDelta::microseconds(after_midnight), clock.tz)?,
-        },
+        Some(offset) => {
+            date.and_time(NaiveTime::MIN).and_utc().timestamp_micros() + after_midnight - offset * 1_000_000
+        }
+        None => clock.utc_at(date, after_midnight)?,
     };
     // Years 1 to 9999 in UTC too (an offset can push 0001-01-01T00:00+01:00 out of range).
     const FIRST: i64 = -62_135_596_800_000_000; // 0001-01-01T00:00:00Z
@@ -254,7 +251,6 @@ struct UniformDay {
     days: i32,
     /// Local midnight, as microseconds since the epoch (UTC).
     utc_start: i64,
-    offset_us: i64,
 }
 
 impl LocalClock {
@@ -278,9 +274,20 @@ impl LocalClock {
 
     /// A local wall-clock time as microseconds since the epoch (UTC); as [`local_to_utc`].
     pub fn to_utc(&mut self, local: NaiveDateTime) -> Result<i64, String> {
-        match self.uniform(local.date()) {
-            Some(day) => Ok(local.and_utc().timestamp_micros() - day.offset_us),
-            None => local_to_utc(local, self.tz),
+        let midnight = local.date().and_time(NaiveTime::MIN);
+        let after_midnight = (local - midnight).num_microseconds().expect("less than a day");
+        self.utc_at(local.date(), after_midnight)
+    }
+
+    /// The local time `after_midnight` microseconds into `date` (under a day) as
+    /// microseconds since the epoch (UTC): on a day with one offset throughout, its local
+    /// midnight in UTC plus the time; otherwise as [`local_to_utc`].
+    fn utc_at(&mut self, date: NaiveDate, after_midnight: i64) -> Result<i64, String> {
+        match self.uniform(date) {
+            Some(day) => Ok(day.utc_start + after_midnight),
+            None => {
+                local_to_utc(date.and_time(NaiveTime::MIN) + chrono::TimeDelta::microseconds(after_midnight), self.tz)
+            }
         }
     }
 
@@ -332,11 +339,8 @@ fn uniform_day(tz: Tz, date: NaiveDate) -> Option<UniformDay> {
     let start = tz.from_local_datetime(&date.and_time(NaiveTime::MIN)).single()?;
     let end = tz.from_local_datetime(&date.and_hms_micro_opt(23, 59, 59, 999_999)?).single()?;
     let offset = start.offset().fix().local_minus_utc();
-    (end.offset().fix().local_minus_utc() == offset).then(|| UniformDay {
-        days: date_to_days(date),
-        utc_start: start.timestamp_micros(),
-        offset_us: i64::from(offset) * 1_000_000,
-    })
+    (end.offset().fix().local_minus_utc() == offset)
+        .then(|| UniformDay { days: date_to_days(date), utc_start: start.timestamp_micros() })
 }
 
 /// Formats a UTC instant as local ISO 8601 with its offset, e.g. `2025-10-26T01:30:00+01:00`.

@@ -77,12 +77,12 @@ impl Warehouse {
         let parts = parts.clamp(1, count.max(1));
         let streams = (0..parts)
             .map(|part| {
-                let run = rows.slice(part * count / parts, (part + 1) * count / parts - part * count / parts);
-                let batches = futures::stream::iter([Ok(run)]);
+                let (from, to) = (part * count / parts, (part + 1) * count / parts);
+                let batches = futures::stream::iter([Ok(rows.slice(from, to - from))]);
                 Box::pin(RecordBatchStreamAdapter::new(schema.clone(), batches)) as SendableRecordBatchStream
             })
             .collect();
-        let metadata = HashMap::from([("rollcall.operation".to_string(), operation.into())]);
+        let metadata = super::operation_metadata(operation);
         let written = self.write_side_by_side(def, table, schema, streams, SaveMode::Append, metadata).await?;
         Ok(written.table.version().unwrap_or_default() as i64)
     }
