@@ -191,11 +191,12 @@ pub async fn ingest(
     for (i, path) in files.iter().enumerate() {
         let current = match ahead.take() {
             Some(read) => read,
-            None => read_ahead(ctx, kind, path, tz, options).await,
+            None => read_ahead(ctx, kind, path, tz, options),
         };
         if let Some(next) = files.get(i + 1) {
-            ahead = Some(read_ahead(ctx, kind, next, tz, options).await);
+            ahead = Some(read_ahead(ctx, kind, next, tz, options));
         }
+        let current = current.await.map_err(|e| Error::stopped(&format!("reading {}", path.display()), &e))?;
         let report = ingest_file(warehouse, ctx, kind, path, current, options).await?;
         // Upserts may change rows without adding any; inserts change nothing when all were held.
         committed_any |= match &report.outcome {
@@ -223,40 +224,53 @@ pub async fn ingest(
     })
 }
 
-/// A file's content hash and, unless it was ingested before, its reading under way.
+/// A file's content hash and, unless it was ingested before, what reading it gave.
 /// Problems are kept for the file's turn, so the files before it still commit.
 struct ReadAhead {
     sha256: Result<String>,
-    reading: Option<tokio::task::JoinHandle<Result<(Parsed, i64)>>>,
+    parsed: Option<Result<(Parsed, i64)>>,
 }
 
-/// Hashes `path` and, when its content is new, starts reading it on the blocking pool.
-async fn read_ahead(
+/// Hashes `path` and, when its content is new, reads it: on the runtime's threads, while
+/// the file before it commits (the hash is a pass over the file on one core, which the
+/// commit leaves idle for part of its time).
+fn read_ahead(
     ctx: &SessionContext,
     kind: &Kind,
     path: &Path,
     tz: chrono_tz::Tz,
     options: &IngestOptions,
-) -> ReadAhead {
-    let sha256 = match tokio::task::block_in_place(|| file_sha256(path)) {
-        Ok(sha256) => sha256,
-        Err(e) => return ReadAhead { sha256: Err(e), reading: None },
-    };
-    match seen(ctx, kind.name, &sha256).await {
-        Ok(false) => {}
-        Ok(true) => return ReadAhead { sha256: Ok(sha256), reading: None },
-        Err(e) => return ReadAhead { sha256: Err(e), reading: None },
-    }
-    let (kind, path, progress) = (*kind, path.to_path_buf(), options.progress);
-    let reading = tokio::task::spawn_blocking(move || {
-        let ingested_at = ingest_stamp();
-        let size = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
-        let bar = progress_bar(progress, size, &path);
-        let parsed = parse::parse_file(&path, &kind, &ParseOptions { tz, ingested_at, progress: &bar });
-        bar.finish_and_clear();
-        Ok((parsed?, ingested_at))
-    });
-    ReadAhead { sha256: Ok(sha256), reading: Some(reading) }
+) -> tokio::task::JoinHandle<ReadAhead> {
+    let (ctx, kind, path, progress) = (ctx.clone(), *kind, path.to_path_buf(), options.progress);
+    tokio::spawn(async move {
+        let stopped = |e: tokio::task::JoinError| Error::stopped(&format!("reading {}", path.display()), &e);
+        let hashing = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || file_sha256(&path))
+        };
+        let sha256 = match hashing.await.map_err(stopped).and_then(|hashed| hashed) {
+            Ok(sha256) => sha256,
+            Err(e) => return ReadAhead { sha256: Err(e), parsed: None },
+        };
+        match seen(&ctx, kind.name, &sha256).await {
+            Ok(false) => {}
+            Ok(true) => return ReadAhead { sha256: Ok(sha256), parsed: None },
+            Err(e) => return ReadAhead { sha256: Err(e), parsed: None },
+        }
+        let reading = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || {
+                let ingested_at = ingest_stamp();
+                let size = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
+                let bar = progress_bar(progress, size, &path);
+                let parsed = parse::parse_file(&path, &kind, &ParseOptions { tz, ingested_at, progress: &bar });
+                bar.finish_and_clear();
+                Ok((parsed?, ingested_at))
+            })
+        };
+        let parsed = reading.await.map_err(stopped).and_then(|read| read);
+        ReadAhead { sha256: Ok(sha256), parsed: Some(parsed) }
+    })
 }
 
 async fn ingest_file(
@@ -269,8 +283,8 @@ async fn ingest_file(
 ) -> Result<FileReport> {
     let sha256 = read.sha256?;
     // Checked again at the file's turn: an earlier file of this run may have had the same content.
-    let reading = match read.reading {
-        Some(reading) if !seen(ctx, kind.name, &sha256).await? => reading,
+    let parsed = match read.parsed {
+        Some(parsed) if !seen(ctx, kind.name, &sha256).await? => parsed,
         _ => {
             return Ok(FileReport {
                 path: path.to_path_buf(),
@@ -282,8 +296,7 @@ async fn ingest_file(
             });
         }
     };
-    let (parsed, ingested_at) =
-        reading.await.map_err(|e| Error::stopped(&format!("reading {}", path.display()), &e))??;
+    let (parsed, ingested_at) = parsed?;
 
     let rejected = parsed.rejected_rows() as u64;
     if rejected > 0 && !options.quarantine {
@@ -364,8 +377,12 @@ pub(crate) async fn commit_rows(
     let operation = format!("ingest {}", kind.name);
     let added = match kind.merge {
         Merge::InsertNew => {
-            let query = format!("ingest/held_{}", table.name);
-            let held = queries::collect(ctx, &query, &staged_bounds(&staged)).await?;
+            // A file of new days (the usual export) holds nothing the table has: no file's
+            // day statistics reach its days, so the rows held are not searched for.
+            let held = match day_range(&staged).flatten() {
+                Some(days) if !warehouse.may_hold_days(&table, days).await? => Vec::new(),
+                _ => queries::collect(ctx, &format!("ingest/held_{}", table.name), &staged_bounds(&staged)).await?,
+            };
             let rows = without_lines(&staged, &held)?;
             let added = rows.num_rows() as u64;
             if added > 0 {

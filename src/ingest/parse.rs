@@ -17,7 +17,7 @@ use indicatif::ProgressBar;
 
 use super::kinds::{Check, Column, Kind};
 use super::order::RowOrder;
-use super::split::{open_range, split_points};
+use super::split::{self, open_range};
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::warehouse::tables::Col;
@@ -142,7 +142,8 @@ pub struct ParseOptions<'a> {
 /// Reads and checks one file of `kind`.
 pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parsed> {
     let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
-    let parts = split_points(path, size)?;
+    let plan = split::plan(path, size)?;
+    let parts = &plan.parts;
     let mut reader = csv_reader(open_range(path, 0, parts[0].1)?, true);
     let name = path.display().to_string();
     let header: Vec<String> = reader
@@ -195,6 +196,8 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
         }
     }
 
+    let first = first_line(path)?;
+
     // Where each table column's value comes from.
     let table_cols = kind.table.columns;
     let slots: Vec<Slot> = table_cols
@@ -230,21 +233,27 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
         schema: staged_schema(kind),
         path,
         opts,
-        crlf: header_ends_in_crlf(path)?,
+        crlf: first.crlf,
     };
 
     // The first part continues after the header; the others start on a line boundary
     // (only files without quotes are split, so no field spans two parts). Each part is
-    // read by its own thread, then ranked and sorted by it (`RowOrder::arrange`).
+    // read by its own thread, then ranked and sorted by it (`RowOrder::arrange`). A file
+    // without quotes is split into lines and fields as bytes (`read_plain`); the first part
+    // is, too, when the header is the file's first line.
+    let data_start = first.end.filter(|_| plan.plain);
     let chunks: Vec<Result<Chunk>> = std::thread::scope(|scope| {
         let others: Vec<_> = parts[1..]
             .iter()
             .map(|&(start, end, lines_before)| {
                 let layout = &layout;
-                scope.spawn(move || read_rows(csv_reader(open_range(path, start, end)?, false), lines_before, layout))
+                scope.spawn(move || read_plain(layout, start, end, lines_before))
             })
             .collect();
-        let mut chunks = vec![read_rows(reader, 0, &layout)];
+        let mut chunks = vec![match data_start {
+            Some(start) => read_plain(&layout, start.min(parts[0].1), parts[0].1, 1),
+            None => read_rows(reader, 0, &layout),
+        }];
         chunks.extend(others.into_iter().map(|h| h.join().expect("a CSV reading thread panicked")));
         chunks
     });
@@ -275,17 +284,6 @@ fn csv_reader<R: std::io::Read>(input: R, has_headers: bool) -> csv::Reader<R> {
     csv::ReaderBuilder::new().has_headers(has_headers).flexible(true).trim(csv::Trim::Headers).from_reader(input)
 }
 
-/// A row's field without leading and trailing whitespace.
-fn field(record: &csv::StringRecord, index: usize) -> &str {
-    let text = &record[index];
-    // Most fields start and end with a printable ASCII character: nothing to trim.
-    match text.as_bytes() {
-        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
-        [only] if only.is_ascii_graphic() => text,
-        _ => text.trim(),
-    }
-}
-
 /// What every part of a file needs to read its rows.
 struct Layout<'a> {
     kind: &'a Kind,
@@ -310,58 +308,298 @@ struct Chunk {
     rows_read: u64,
 }
 
-/// Whether the file's first line ends in CR LF.
-fn header_ends_in_crlf(path: &Path) -> Result<bool> {
+/// The file's first line, as far as reading its rows needs.
+struct FirstLine {
+    /// Its line end is CR LF.
+    crlf: bool,
+    /// The byte after its LF, when the line is the header the CSV reader takes (not
+    /// blank, no CR but its last byte): where the first part's rows start.
+    end: Option<u64>,
+}
+
+/// Reads the file's first line (up to 64 KiB).
+fn first_line(path: &Path) -> Result<FirstLine> {
     use std::io::Read;
     let mut head = Vec::new();
     std::fs::File::open(path).and_then(|f| f.take(1 << 16).read_to_end(&mut head)).map_err(|e| Error::io(path, e))?;
-    Ok(memchr::memchr(b'\n', &head).is_some_and(|i| i > 0 && head[i - 1] == b'\r'))
+    let Some(nl) = memchr::memchr(b'\n', &head) else {
+        // No line end: a header alone, or a file of CR line ends (read by the CSV reader).
+        let alone = head.len() < 1 << 16 && memchr::memchr(b'\r', &head).is_none();
+        return Ok(FirstLine { crlf: false, end: alone.then_some(head.len() as u64) });
+    };
+    let crlf = nl > 0 && head[nl - 1] == b'\r';
+    let line = &head[..nl - usize::from(crlf)];
+    let header = !line.trim_ascii().is_empty() && memchr::memchr(b'\r', line).is_none();
+    Ok(FirstLine { crlf, end: header.then_some(nl as u64 + 1) })
 }
 
-/// Reads and checks the rows of one part; `lines_before` is the file line the part's
-/// first line follows.
+/// A row's fields as a reader split them.
+trait Fields {
+    /// How many fields the row has.
+    fn len(&self) -> usize;
+    /// Field `index`, as read.
+    fn raw(&self, index: usize) -> &str;
+    /// Field `index` without leading and trailing whitespace.
+    fn field(&self, index: usize) -> &str {
+        let text = self.raw(index);
+        // Most fields start and end with a printable ASCII character: nothing to trim.
+        match text.as_bytes() {
+            [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+            [only] if only.is_ascii_graphic() => text,
+            _ => text.trim(),
+        }
+    }
+}
+
+impl Fields for csv::StringRecord {
+    fn len(&self) -> usize {
+        csv::StringRecord::len(self)
+    }
+
+    fn raw(&self, index: usize) -> &str {
+        &self[index]
+    }
+}
+
+/// A line without quotes, split at its commas: field `i` ends at `ends[i]`, the next
+/// starts one byte after it.
+struct Split<'a> {
+    text: &'a str,
+    ends: &'a [usize],
+}
+
+impl Fields for Split<'_> {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn raw(&self, index: usize) -> &str {
+        let start = if index == 0 { 0 } else { self.ends[index - 1] + 1 };
+        &self.text[start..self.ends[index]]
+    }
+}
+
+/// Why a line that is not UTF-8 is refused.
+const NOT_UTF8: &str = "not valid UTF-8 (save the file as UTF-8)";
+
+/// Bytes read at a time by [`read_plain`].
+const BLOCK_BYTES: usize = 1 << 20;
+
+/// Reads and checks the rows of bytes `start..end` of a file without quotes, from the file
+/// line `lines_before` is the last before. Lines end at LF (a CR before it dropped) and
+/// fields at commas, as the CSV reader splits such a file (RFC 4180 with CR, LF or CR LF
+/// line ends): blank lines are no row, and a line holding a CR elsewhere is given to the
+/// CSV reader, for which that CR ends a record. Each block of lines is checked as UTF-8
+/// at once; only when that fails is each line checked, and one that is not refused.
+fn read_plain(layout: &Layout, start: u64, end: u64, lines_before: u64) -> Result<Chunk> {
+    use std::io::{Read, Seek, SeekFrom};
+    let path = layout.path;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    file.seek(SeekFrom::Start(start)).map_err(|e| Error::io(path, e))?;
+    let mut rows = RowReader::new(layout);
+    let mut line = lines_before;
+    let mut left = end - start;
+    let mut block: Vec<u8> = Vec::with_capacity(BLOCK_BYTES + (1 << 16));
+    let mut ends = Vec::with_capacity(layout.width + 1);
+    let mut separators = Vec::new();
+    while left > 0 || !block.is_empty() {
+        // The block holds the part of a line the last one ended in; more bytes follow it.
+        let carried = block.len();
+        let wanted = left.min(BLOCK_BYTES as u64) as usize;
+        let read = (&mut file).take(wanted as u64).read_to_end(&mut block).map_err(|e| Error::io(path, e))?;
+        if read < wanted {
+            let shorter = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the file became shorter while read");
+            return Err(Error::io(path, shorter));
+        }
+        left -= wanted as u64;
+        // Whole lines only, but for the last block (a last line may have no LF).
+        let whole = match memchr::memrchr(b'\n', &block[carried..]) {
+            _ if left == 0 => block.len(),
+            Some(at) => carried + at + 1,
+            None => continue,
+        };
+        let lines = &block[..whole];
+        let text = std::str::from_utf8(lines).ok();
+        separators.clear();
+        find_separators(lines, &mut separators);
+        let mut next = separators.iter().map(|&at| at as usize).peekable();
+        let mut from = 0;
+        while from < lines.len() {
+            line += 1;
+            ends.clear();
+            // The line runs to its LF (a CR just before it, or at the end of the file, is
+            // no part of it); a CR elsewhere is a line end to the CSV reader.
+            let (mut to, mut after, mut lone_cr) = (lines.len(), lines.len(), false);
+            while let Some(at) = next.next() {
+                match lines[at] {
+                    b',' => ends.push(at - from),
+                    b'\n' => {
+                        (to, after) = (at, at + 1);
+                        break;
+                    }
+                    _ if at + 1 == lines.len() => {
+                        (to, after) = (at, at + 1);
+                        break;
+                    }
+                    _ if lines[at + 1] == b'\n' => {
+                        next.next();
+                        (to, after) = (at, at + 2);
+                        break;
+                    }
+                    _ => lone_cr = true,
+                }
+            }
+            let bytes = &lines[from..to];
+            let start = std::mem::replace(&mut from, after);
+            if bytes.is_empty() {
+                continue; // a blank line is no row
+            }
+            if lone_cr {
+                rows.take_csv(csv_reader(bytes, false), line)?;
+                continue;
+            }
+            let text = match text.map(|t| &t[start..to]).map_or_else(|| std::str::from_utf8(bytes), Ok) {
+                Ok(text) => text,
+                Err(_) => {
+                    rows.unreadable(line, NOT_UTF8.into());
+                    continue;
+                }
+            };
+            ends.push(bytes.len());
+            rows.take(line, &Split { text, ends: &ends })?;
+        }
+        layout.opts.progress.inc(whole as u64);
+        block.drain(..whole);
+    }
+    rows.finish()
+}
+
+/// Appends the offset of every comma, CR and LF in `bytes` to `found`, in order: eight
+/// bytes at a time, the bytes of a word equal to each found without a branch (a call to
+/// search for each comma took longer than the rest of reading a row).
+fn find_separators(bytes: &[u8], found: &mut Vec<u32>) {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // The high bit of each byte of `word` that is `byte`: a byte of `x` is 0 exactly when
+    // neither its low seven bits (plus 0x7f) nor its high bit set the high bit.
+    let each = |word: u64, byte: u8| {
+        let x = word ^ (ONES * u64::from(byte));
+        !(((x & LOW7) + LOW7) | x | LOW7)
+    };
+    let mut words = bytes.chunks_exact(8);
+    let mut base = 0u32;
+    for word in &mut words {
+        let word = u64::from_le_bytes(word.try_into().expect("chunks of eight bytes"));
+        let mut hits = each(word, b',') | each(word, b'\n') | each(word, b'\r');
+        while hits != 0 {
+            found.push(base + hits.trailing_zeros() / 8);
+            hits &= hits - 1;
+        }
+        base += 8;
+    }
+    for (i, byte) in words.remainder().iter().enumerate() {
+        if matches!(byte, b',' | b'\n' | b'\r') {
+            found.push(base + i as u32);
+        }
+    }
+}
+
+/// Reads and checks the rows of one part through the CSV reader (files with quotes);
+/// `lines_before` is the file line the part's first line follows.
 fn read_rows<R: std::io::Read>(mut reader: csv::Reader<R>, lines_before: u64, layout: &Layout) -> Result<Chunk> {
-    let Layout { slots, specials, key_header, span, width, schema, path, opts, crlf, .. } = layout;
+    let mut rows = RowReader::new(layout);
     // In a CR LF file every record but the first of a later part (which starts just after
     // an LF) is counted one line short by the reader.
     let mut first_record = true;
     let mut line_of = |reported: u64| {
-        let short = *crlf && !(first_record && lines_before > 0);
+        let short = layout.crlf && !(first_record && lines_before > 0);
         first_record = false;
         lines_before + reported + u64::from(short)
     };
-    let mut builders: Vec<Builder> = layout.kind.table.columns.iter().map(|(_, c)| Builder::new(*c)).collect();
-    let mut lines = UInt64Builder::new();
-    let mut chunk = Chunk { batches: Vec::new(), special: Vec::new(), rejects: Vec::new(), rows_read: 0 };
-    let mut cells = vec![Cell::Null; slots.len()];
-    let mut flags = vec![String::new(); slots.len()];
     let mut record = csv::StringRecord::new();
-    let mut clock = time::LocalClock::new(opts.tz);
-    let mut pending = 0usize;
     let mut reported = reader.position().byte();
-    let mut row_problems: Vec<(String, String)> = Vec::new();
-
     loop {
         let line_before = reader.position().line() + 1;
         match reader.read_record(&mut record) {
             Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                chunk.rows_read += 1;
-                let line = line_of(e.position().map(|p| p.line()).unwrap_or(line_before));
-                chunk.rejects.push(Reject { line, column: String::new(), reason: csv_reason(&e), record: None });
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    return Err(Error::io(path, std::io::Error::other(csv_reason(&e))));
+            Ok(true) => {
+                let line = line_of(record.position().map(|p| p.line()).unwrap_or(line_before));
+                if rows.take(line, &record)? {
+                    let at = reader.position().byte();
+                    layout.opts.progress.inc(at - reported);
+                    reported = at;
                 }
-                continue;
+            }
+            Err(e) => {
+                let line = line_of(e.position().map(|p| p.line()).unwrap_or(line_before));
+                rows.unreadable(line, csv_reason(&e));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    return Err(Error::io(layout.path, std::io::Error::other(csv_reason(&e))));
+                }
             }
         }
-        chunk.rows_read += 1;
-        let line = line_of(record.position().map(|p| p.line()).unwrap_or(line_before));
-        if record.len() == 1 && field(&record, 0).is_empty() {
-            chunk.rows_read -= 1; // a blank line is not a row
-            continue;
+    }
+    layout.opts.progress.inc(reader.position().byte() - reported);
+    rows.finish()
+}
+
+/// One part's rows as they are checked: the table's columns being built, and the rows refused.
+struct RowReader<'a> {
+    layout: &'a Layout<'a>,
+    builders: Vec<Builder>,
+    lines: UInt64Builder,
+    chunk: Chunk,
+    cells: Vec<Cell>,
+    flags: Vec<String>,
+    clock: time::LocalClock,
+    pending: usize,
+    row_problems: Vec<(String, String)>,
+}
+
+impl<'a> RowReader<'a> {
+    fn new(layout: &'a Layout<'a>) -> RowReader<'a> {
+        RowReader {
+            layout,
+            builders: layout.kind.table.columns.iter().map(|(_, c)| Builder::new(*c)).collect(),
+            lines: UInt64Builder::new(),
+            chunk: Chunk { batches: Vec::new(), special: Vec::new(), rejects: Vec::new(), rows_read: 0 },
+            cells: vec![Cell::Null; layout.slots.len()],
+            flags: vec![String::new(); layout.slots.len()],
+            clock: time::LocalClock::new(layout.opts.tz),
+            pending: 0,
+            row_problems: Vec::new(),
         }
+    }
+
+    /// A row that could not be read at all (not UTF-8, say).
+    fn unreadable(&mut self, line: u64, reason: String) {
+        self.chunk.rows_read += 1;
+        self.chunk.rejects.push(Reject { line, column: String::new(), reason, record: None });
+    }
+
+    /// Every record the CSV reader finds in one line's bytes.
+    fn take_csv(&mut self, mut reader: csv::Reader<&[u8]>, line: u64) -> Result<()> {
+        let mut record = csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(false) => return Ok(()),
+                Ok(true) => {
+                    self.take(line, &record)?;
+                }
+                Err(e) => self.unreadable(line, csv_reason(&e)),
+            }
+        }
+    }
+
+    /// Checks the record read at `line` and adds it to the rows, or refuses it, naming
+    /// why; returns whether a batch of rows was finished.
+    fn take(&mut self, line: u64, record: &impl Fields) -> Result<bool> {
+        let Layout { slots, specials, key_header, span, width, schema, opts, .. } = self.layout;
+        let Self { builders, lines, chunk, cells, flags, clock, row_problems, .. } = self;
+        if record.len() == 1 && record.field(0).is_empty() {
+            return Ok(false); // a blank line is not a row
+        }
+        chunk.rows_read += 1;
         row_problems.clear();
         if record.len() != *width {
             row_problems.push((String::new(), format!("row has {} fields, the header has {width}", record.len())));
@@ -370,7 +608,7 @@ fn read_rows<R: std::io::Read>(mut reader: csv::Reader<R>, lines_before: u64, la
                 cells[i] = match slot {
                     Slot::Input { header: None, column } => column.default.map_or(Cell::Null, Cell::Int),
                     Slot::Input { header: Some(h), column } => {
-                        match check_value(field(&record, *h), *h, column, &mut clock, &mut flags[i]) {
+                        match check_value(record.field(*h), *h, column, clock, &mut flags[i]) {
                             Ok(cell) => cell,
                             Err(reason) => {
                                 row_problems.push((column.name.to_string(), reason));
@@ -390,11 +628,11 @@ fn read_rows<R: std::io::Read>(mut reader: csv::Reader<R>, lines_before: u64, la
             }
         }
         if !row_problems.is_empty() {
-            let raw: Vec<String> = record.iter().map(|f| f.trim().to_string()).collect();
+            let raw: Vec<String> = (0..record.len()).map(|i| record.raw(i).trim().to_string()).collect();
             for (column, reason) in row_problems.drain(..) {
                 chunk.rejects.push(Reject { line, column, reason, record: Some(raw.clone()) });
             }
-            continue;
+            return Ok(false);
         }
         for (i, slot) in slots.iter().enumerate() {
             match (&mut builders[i], slot) {
@@ -404,7 +642,7 @@ fn read_rows<R: std::io::Read>(mut reader: csv::Reader<R>, lines_before: u64, la
                 },
                 (Builder::Ts(b), Slot::IngestedAt) => b.append_value(opts.ingested_at),
                 (Builder::Text(b), _) => match cells[i] {
-                    Cell::Text(h) => b.append_value(field(&record, h)),
+                    Cell::Text(h) => b.append_value(record.field(h)),
                     Cell::Flags => b.append_value(&flags[i]),
                     _ => b.append_null(),
                 },
@@ -423,29 +661,26 @@ fn read_rows<R: std::io::Read>(mut reader: csv::Reader<R>, lines_before: u64, la
             }
         }
         for (h, column) in specials {
-            let value = Some(field(&record, *h)).filter(|v| !v.is_empty()).map(str::to_string);
-            chunk.special.push(SpecialValue {
-                line,
-                student_id: field(&record, *key_header).to_string(),
-                column,
-                value,
-            });
+            let value = Some(record.field(*h)).filter(|v| !v.is_empty()).map(str::to_string);
+            chunk.special.push(SpecialValue { line, student_id: record.field(*key_header).to_string(), column, value });
         }
         lines.append_value(line);
-        pending += 1;
-        if pending == BATCH_ROWS {
-            chunk.batches.push(finish_batch(schema, &mut builders, &mut lines)?);
-            pending = 0;
-            let at = reader.position().byte();
-            opts.progress.inc(at - reported);
-            reported = at;
+        self.pending += 1;
+        if self.pending == BATCH_ROWS {
+            chunk.batches.push(finish_batch(schema, builders, lines)?);
+            self.pending = 0;
+            return Ok(true);
         }
+        Ok(false)
     }
-    if pending > 0 || chunk.batches.is_empty() {
-        chunk.batches.push(finish_batch(schema, &mut builders, &mut lines)?);
+
+    /// The part's rows, refused rows and special-category values.
+    fn finish(mut self) -> Result<Chunk> {
+        if self.pending > 0 || self.chunk.batches.is_empty() {
+            self.chunk.batches.push(finish_batch(&self.layout.schema, &mut self.builders, &mut self.lines)?);
+        }
+        Ok(self.chunk)
     }
-    opts.progress.inc(reader.position().byte() - reported);
-    Ok(chunk)
 }
 
 fn finish_batch(schema: &SchemaRef, builders: &mut [Builder], lines: &mut UInt64Builder) -> Result<RecordBatch> {
@@ -546,7 +781,86 @@ fn csv_reason(e: &csv::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::has_control;
+    use super::*;
+
+    /// Reads `data` (the rows after the header) as an activity file, with the header's
+    /// first name quoted or not: a file holding a quote is read by the CSV reader, one
+    /// without by `read_plain`.
+    fn read(data: &[u8], quoted: bool, crlf: bool) -> Parsed {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("activity.csv");
+        let name = if quoted { "\"student_id\"" } else { "student_id" };
+        let mut contents = format!("{name},occurred_at,source,count{}", if crlf { "\r\n" } else { "\n" }).into_bytes();
+        contents.extend_from_slice(data);
+        std::fs::write(&path, contents).unwrap();
+        let kind = super::super::kinds::by_name("activity").unwrap();
+        let progress = ProgressBar::hidden();
+        let opts = ParseOptions { tz: chrono_tz::Europe::London, ingested_at: 0, progress: &progress };
+        parse_file(&path, &kind, &opts).unwrap()
+    }
+
+    /// A problem's line, column, reason and the row's fields.
+    type Problem = (u64, String, String, Option<Vec<String>>);
+
+    /// What reading gave, in a form to compare: rows read, the rows (with their lines) and
+    /// each problem's line, column and reason.
+    fn outcome(parsed: &Parsed) -> (u64, RecordBatch, Vec<Problem>) {
+        let rejects = parsed.rejects.iter().map(|r| (r.line, r.column.clone(), r.reason.clone(), r.record.clone()));
+        (parsed.rows_read, parsed.batch.clone(), rejects.collect())
+    }
+
+    #[test]
+    fn a_file_without_quotes_is_read_as_the_csv_reader_reads_it() {
+        let row =
+            |i: usize| format!("S{:07},2025-10-{:02}T{:02}:{:02}:00,vle,{}", i % 97, 1 + i % 28, i % 24, i % 60, i % 5);
+        // Blocks of lines cut mid-line (more than a block's bytes), padded and non-ASCII
+        // fields, blank and whitespace lines, a row of the wrong width, a bad value, a
+        // line that is not UTF-8, a last line without its line end.
+        let mut rows: Vec<Vec<u8>> = (0..40_000).map(|i| row(i).into_bytes()).collect();
+        rows[3] = b"  S0000001 , 2025-10-02T10:00:00 ,vle, 3 ".to_vec();
+        rows[10] = Vec::new();
+        rows[11] = b"   ".to_vec();
+        rows[20] = "S\u{e9}0000001,2025-10-02T10:00:00,vle,3".as_bytes().to_vec();
+        rows[30] = b"S0000001,2025-10-02T10:00:00,vle".to_vec();
+        rows[31] = b"S0000001,2025-10-02T10:00:00,telepathy,1".to_vec();
+        rows[40] = b"S0000001,2025-10-02T10:00:00,vle,\xff".to_vec();
+        rows[25_000] = b"S0000002,2025-10-03T10:00:00,vle,1,".to_vec();
+        for crlf in [false, true] {
+            let end: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+            for last in [&end[..0], end, b"\r", b"\n\n"] {
+                let mut data = rows.join(end);
+                data.extend_from_slice(last);
+                let (plain, csv) = (read(&data, false, crlf), read(&data, true, crlf));
+                assert_eq!(outcome(&plain), outcome(&csv), "CR LF {crlf}, ending {last:?}");
+                assert_eq!(plain.batch.num_rows(), 40_000 - 6, "CR LF {crlf}, ending {last:?}");
+                let lines: Vec<u64> = plain.rejects.iter().map(|r| r.line).collect();
+                assert_eq!(lines, [32, 33, 42, 25_002], "CR LF {crlf}, ending {last:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_cr_inside_a_line_ends_a_record_as_it_does_for_the_csv_reader() {
+        let data =
+            b"S0000001,2025-10-02T10:00:00,vle,1\nS0000002,2025-10-02T10:00:00\rS0000003,2025-10-02T11:00:00,vle,2\n";
+        let plain = read(data, false, false);
+        assert_eq!(plain.rows_read, 3);
+        assert_eq!(plain.batch.num_rows(), 2);
+        let rejects: Vec<(u64, &str)> = plain.rejects.iter().map(|r| (r.line, r.reason.as_str())).collect();
+        assert_eq!(rejects, [(3, "row has 2 fields, the header has 4")]);
+        assert_eq!(outcome(&plain).1, outcome(&read(data, true, false)).1);
+    }
+
+    #[test]
+    fn separators_are_found_at_every_offset_of_a_word() {
+        let bytes: Vec<u8> =
+            (0..200u32).map(|i| [b'a', b',', b'\r', b'\n', 0xff, b'\t'][(i * i % 7 % 6) as usize]).collect();
+        let mut found = Vec::new();
+        find_separators(&bytes, &mut found);
+        let want: Vec<u32> =
+            (0..bytes.len() as u32).filter(|&i| matches!(bytes[i as usize], b',' | b'\r' | b'\n')).collect();
+        assert_eq!(found, want);
+    }
 
     #[test]
     fn control_characters_are_found_in_ascii_and_in_other_text() {

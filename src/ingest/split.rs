@@ -12,16 +12,24 @@ fn split_bytes() -> u64 {
     crate::config::env::positive(crate::config::env::SPLIT_BYTES, 16 << 20)
 }
 
-/// The byte ranges to read in parallel, as (start, end, lines before start): one per core
-/// for large files without quotes, else the whole file.
-pub(super) fn split_points(path: &Path, size: u64) -> Result<Vec<(u64, u64, u64)>> {
+/// How a file is read: its byte ranges, and whether it holds no quote at all.
+pub(super) struct Plan {
+    /// The byte ranges to read in parallel, as (start, end, lines before start).
+    pub parts: Vec<(u64, u64, u64)>,
+    /// No byte of the file is a quote: every comma ends a field and every LF a line.
+    pub plain: bool,
+}
+
+/// One streaming pass over the file: any quote means one part (a quoted field may hold a
+/// line end); else large files get a part per core, each starting after the first line
+/// end past its share of the bytes, with the line ends before it counted.
+pub(super) fn plan(path: &Path, size: u64) -> Result<Plan> {
     use std::io::Read;
-    let wanted_parts = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(2, 8) as u64;
-    if size < split_bytes() {
-        return Ok(vec![(0, size, 0)]);
-    }
-    // One streaming pass: any quote means no split; else each part starts after the
-    // first line end past its share of the bytes, and the line ends before it are counted.
+    let wanted_parts = if size < split_bytes() {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(2, 8) as u64
+    };
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut block = vec![0u8; 1 << 20];
     let mut offset = 0u64;
@@ -34,20 +42,22 @@ pub(super) fn split_points(path: &Path, size: u64) -> Result<Vec<(u64, u64, u64)
         }
         let bytes = &block[..n];
         if memchr::memchr(b'"', bytes).is_some() {
-            return Ok(vec![(0, size, 0)]);
+            return Ok(Plan { parts: vec![(0, size, 0)], plain: false });
         }
-        for nl in memchr::memchr_iter(b'\n', bytes) {
-            lines += 1;
-            let start = offset + nl as u64 + 1;
-            let wanted = size * parts.len() as u64 / wanted_parts;
-            if (parts.len() as u64) < wanted_parts && start >= wanted && start < size {
-                parts.last_mut().expect("parts is not empty").1 = start;
-                parts.push((start, size, lines));
+        if wanted_parts > 1 {
+            for nl in memchr::memchr_iter(b'\n', bytes) {
+                lines += 1;
+                let start = offset + nl as u64 + 1;
+                let wanted = size * parts.len() as u64 / wanted_parts;
+                if (parts.len() as u64) < wanted_parts && start >= wanted && start < size {
+                    parts.last_mut().expect("parts is not empty").1 = start;
+                    parts.push((start, size, lines));
+                }
             }
         }
         offset += n as u64;
     }
-    Ok(parts)
+    Ok(Plan { parts, plain: true })
 }
 
 /// A buffered reader over bytes `start..end` of a file.

@@ -225,6 +225,12 @@ impl Warehouse {
         deltalake::open_table(self.table_url(def.name)?).await.map_err(|e| Error::table(def.name, e))
     }
 
+    /// Whether any of the table's files may hold rows whose `day` lies in `lo..=hi` (day
+    /// numbers), by the day statistics Delta keeps for each file.
+    pub async fn may_hold_days(&self, def: &TableDef, days: (i32, i32)) -> Result<bool> {
+        may_hold_days(&self.table(def).await?, days).map_err(|e| Error::table(def.name, e))
+    }
+
     /// Appends typed rows to their table in one commit; returns the new version.
     pub async fn append_rows<R: row::Row>(&self, rows: &[R], operation: &str) -> Result<i64> {
         self.append(&R::TABLE, vec![row::batch(rows)?], operation).await
