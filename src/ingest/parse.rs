@@ -793,7 +793,7 @@ mod tests {
         let mut contents = format!("{name},occurred_at,source,count{}", if crlf { "\r\n" } else { "\n" }).into_bytes();
         contents.extend_from_slice(data);
         std::fs::write(&path, contents).unwrap();
-        let kind = super::super::kinds::by_name("activity").unwrap();
+        let kind = crate::ingest::kinds::by_name("activity").unwrap();
         let progress = ProgressBar::hidden();
         let opts = ParseOptions { tz: chrono_tz::Europe::London, ingested_at: 0, progress: &progress };
         parse_file(&path, &kind, &opts).unwrap()
