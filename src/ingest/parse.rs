@@ -422,7 +422,7 @@ fn read_plain(layout: &Layout, start: u64, end: u64, lines_before: u64) -> Resul
         let text = std::str::from_utf8(lines).ok();
         separators.clear();
         find_separators(lines, &mut separators);
-        let mut next = separators.iter().map(|&at| at as usize).peekable();
+        let mut next = separators.iter().map(|&at| at as usize);
         let mut from = 0;
         while from < lines.len() {
             line += 1;
