@@ -196,8 +196,6 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
         }
     }
 
-    let first = first_line(path)?;
-
     // Where each table column's value comes from.
     let table_cols = kind.table.columns;
     let slots: Vec<Slot> = table_cols
@@ -233,7 +231,7 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
         schema: staged_schema(kind),
         path,
         opts,
-        crlf: first.crlf,
+        crlf: plan.first.crlf,
     };
 
     // The first part continues after the header; the others start on a line boundary
@@ -241,7 +239,7 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
     // read by its own thread, then ranked and sorted by it (`RowOrder::arrange`). A file
     // without quotes is split into lines and fields as bytes (`read_plain`); the first part
     // is, too, when the header is the file's first line.
-    let data_start = first.end.filter(|_| plan.plain);
+    let data_start = plan.first.end.filter(|_| plan.plain);
     let chunks: Vec<Result<Chunk>> = std::thread::scope(|scope| {
         let others: Vec<_> = parts[1..]
             .iter()
@@ -306,31 +304,6 @@ struct Chunk {
     special: Vec<SpecialValue>,
     rejects: Vec<Reject>,
     rows_read: u64,
-}
-
-/// The file's first line, as far as reading its rows needs.
-struct FirstLine {
-    /// Its line end is CR LF.
-    crlf: bool,
-    /// The byte after its LF, when the line is the header the CSV reader takes (not
-    /// blank, no CR but its last byte): where the first part's rows start.
-    end: Option<u64>,
-}
-
-/// Reads the file's first line (up to 64 KiB).
-fn first_line(path: &Path) -> Result<FirstLine> {
-    use std::io::Read;
-    let mut head = Vec::new();
-    std::fs::File::open(path).and_then(|f| f.take(1 << 16).read_to_end(&mut head)).map_err(|e| Error::io(path, e))?;
-    let Some(nl) = memchr::memchr(b'\n', &head) else {
-        // No line end: a header alone, or a file of CR line ends (read by the CSV reader).
-        let alone = head.len() < 1 << 16 && memchr::memchr(b'\r', &head).is_none();
-        return Ok(FirstLine { crlf: false, end: alone.then_some(head.len() as u64) });
-    };
-    let crlf = nl > 0 && head[nl - 1] == b'\r';
-    let line = &head[..nl - usize::from(crlf)];
-    let header = !line.trim_ascii().is_empty() && memchr::memchr(b'\r', line).is_none();
-    Ok(FirstLine { crlf, end: header.then_some(nl as u64 + 1) })
 }
 
 /// A row's fields as a reader split them.

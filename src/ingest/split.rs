@@ -12,17 +12,48 @@ fn split_bytes() -> u64 {
     crate::config::env::positive(crate::config::env::SPLIT_BYTES, 16 << 20)
 }
 
-/// How a file is read: its byte ranges, and whether it holds no quote at all.
+/// How a file is read: its byte ranges, whether it holds no quote at all, and its first line.
 pub(super) struct Plan {
     /// The byte ranges to read in parallel, as (start, end, lines before start).
     pub parts: Vec<(u64, u64, u64)>,
     /// No byte of the file is a quote: every comma ends a field and every LF a line.
     pub plain: bool,
+    /// The file's first line.
+    pub first: FirstLine,
 }
 
-/// One streaming pass over the file: any quote means one part (a quoted field may hold a
-/// line end); else large files get a part per core, each starting after the first line
-/// end past its share of the bytes, with the line ends before it counted.
+/// The file's first line, as far as reading its rows needs.
+#[derive(Clone, Copy)]
+pub(super) struct FirstLine {
+    /// Its line end is CR LF.
+    pub crlf: bool,
+    /// The byte after its LF, when the line is the header the CSV reader takes (not
+    /// blank, no CR but its last byte): where the first part's rows start.
+    pub end: Option<u64>,
+}
+
+impl FirstLine {
+    /// The first line of a file that starts with `head` (all of it when `whole`).
+    fn of(head: &[u8], whole: bool) -> FirstLine {
+        let Some(nl) = memchr::memchr(b'\n', head) else {
+            // No line end: a header alone, or a file of CR line ends (read by the CSV reader).
+            let alone = whole && memchr::memchr(b'\r', head).is_none();
+            return FirstLine { crlf: false, end: alone.then_some(head.len() as u64) };
+        };
+        let crlf = nl > 0 && head[nl - 1] == b'\r';
+        let line = &head[..nl - usize::from(crlf)];
+        let header = !line.trim_ascii().is_empty() && memchr::memchr(b'\r', line).is_none();
+        FirstLine { crlf, end: header.then_some(nl as u64 + 1) }
+    }
+}
+
+/// Bytes read at a time while planning.
+const BLOCK_BYTES: u64 = 1 << 20;
+
+/// One streaming pass over the file: its first line from the first block; any quote means
+/// one part (a quoted field may hold a line end); else large files get a part per core,
+/// each starting after the first line end past its share of the bytes, with the line ends
+/// before it counted.
 pub(super) fn plan(path: &Path, size: u64) -> Result<Plan> {
     use std::io::Read;
     let wanted_parts = if size < split_bytes() {
@@ -31,18 +62,21 @@ pub(super) fn plan(path: &Path, size: u64) -> Result<Plan> {
         std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(2, 8) as u64
     };
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut block = vec![0u8; 1 << 20];
+    let mut block = Vec::with_capacity(BLOCK_BYTES as usize);
     let mut offset = 0u64;
     let mut lines = 0u64;
     let mut parts = vec![(0u64, size, 0u64)];
+    let mut first = None;
     loop {
-        let n = file.read(&mut block).map_err(|e| Error::io(path, e))?;
+        block.clear();
+        let n = (&mut file).take(BLOCK_BYTES).read_to_end(&mut block).map_err(|e| Error::io(path, e))?;
+        let first_line = *first.get_or_insert_with(|| FirstLine::of(&block, (n as u64) < BLOCK_BYTES));
         if n == 0 {
             break;
         }
         let bytes = &block[..n];
         if memchr::memchr(b'"', bytes).is_some() {
-            return Ok(Plan { parts: vec![(0, size, 0)], plain: false });
+            return Ok(Plan { parts: vec![(0, size, 0)], plain: false, first: first_line });
         }
         if wanted_parts > 1 {
             for nl in memchr::memchr_iter(b'\n', bytes) {
@@ -57,7 +91,7 @@ pub(super) fn plan(path: &Path, size: u64) -> Result<Plan> {
         }
         offset += n as u64;
     }
-    Ok(Plan { parts, plain: true })
+    Ok(Plan { parts, plain: true, first: first.expect("the first block was read") })
 }
 
 /// A buffered reader over bytes `start..end` of a file.
