@@ -16,10 +16,11 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, AsArray, Date32Array, Int64Array, RecordBatch, StringBuilder, TimestampMicrosecondArray,
-    UInt64Array,
+    UInt32Array, UInt64Array,
 };
-use arrow::compute::interleave;
-use arrow::datatypes::{DataType, Date32Type, Int64Type, SchemaRef, TimestampMicrosecondType};
+use arrow::buffer::NullBuffer;
+use arrow::compute::{concat, take};
+use arrow::datatypes::{DataType, Date32Type, Int64Type, SchemaRef, TimestampMicrosecondType, UInt64Type};
 // The engine's hash map (foldhash): looked up once per row and text column.
 use datafusion::common::HashMap;
 
@@ -164,12 +165,14 @@ impl RowOrder {
 
     /// Puts the parts' rows (each part's batches in line order, the parts in file order)
     /// in the table's order as one batch, refusing every repeat of a key after its first
-    /// line. Each part is ranked and sorted on its own thread. Returns the lines refused.
+    /// line. Each part is ranked and sorted on its own thread. Columns `same` hold one
+    /// value on every row. Returns the lines refused.
     pub(super) fn arrange(
         &self,
         kind: &Kind,
         schema: &SchemaRef,
         parts: &[Vec<RecordBatch>],
+        same: &[usize],
         rejects: &mut Vec<Reject>,
     ) -> Result<(RecordBatch, BTreeSet<u64>)> {
         let lengths: Vec<usize> = parts.iter().map(|p| p.iter().map(RecordBatch::num_rows).sum()).collect();
@@ -196,15 +199,13 @@ impl RowOrder {
         let batches: Vec<&RecordBatch> = parts.iter().flatten().collect();
         let starts: Vec<usize> =
             batches.iter().scan(0, |at, b| Some(std::mem::replace(at, *at + b.num_rows()))).collect();
-        let locate = |row: usize| {
+        let line_of = |row: usize| {
             let b = starts.partition_point(|&s| s <= row) - 1;
-            (b, row - starts[b])
-        };
-        let line_of = |(b, r): (usize, usize)| {
-            batches[b].column(self.line).as_any().downcast_ref::<UInt64Array>().expect("line column is UInt64").value(r)
+            let lines = batches[b].column(self.line).as_primitive::<UInt64Type>();
+            lines.value(row - starts[b])
         };
         let mut next = vec![0usize; sorted.len()];
-        // The kept rows' key words (`words` a row), and where each row is in `batches`.
+        // The kept rows' key words (`words` a row), and their rows counted across `batches`.
         let mut kept_words = Vec::with_capacity(total * words);
         let mut kept = Vec::with_capacity(total);
         let mut dropped = BTreeSet::new();
@@ -218,10 +219,10 @@ impl RowOrder {
             }
             let Some((p, k)) = pick else { break };
             next[p] += 1;
-            let at = locate(sorted[p].row(k));
+            let row = sorted[p].row(k);
             match first {
                 Some((q, f)) if sorted[q].same_key(f, &sorted[p], k) => {
-                    let (line, first_line) = (line_of(at), line_of(locate(sorted[q].row(f))));
+                    let (line, first_line) = (line_of(row), line_of(sorted[q].row(f)));
                     dropped.insert(line);
                     rejects.push(Reject {
                         line,
@@ -233,19 +234,24 @@ impl RowOrder {
                 _ => {
                     first = Some((p, k));
                     kept_words.extend((0..words).map(|w| sorted[p].word(k, w)));
-                    kept.push(at);
+                    kept.push(row as u32);
                 }
             }
         }
         drop(sorted);
         // The order columns come back from the keys, in order (a month is not its day: the
-        // day is gathered); the others are gathered.
+        // day is gathered); a column of one value is that value repeated; the others are
+        // gathered from the parts' rows laid end to end.
+        let kept = UInt32Array::from(kept);
         let columns = (0..schema.fields().len())
             .map(|c| match self.columns.iter().zip(&self.by_month).position(|(&o, &month)| o == c && !month) {
                 Some(o) => Ok(rebuilt(&places[o], schema.field(c).data_type(), &kept_words, words)),
+                None if same.contains(&c) => {
+                    Ok(take(&batches[0].column(c).slice(0, 1), &UInt32Array::from(vec![0; kept.len()]), None)?)
+                }
                 None => {
                     let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
-                    Ok(interleave(&arrays, &kept)?)
+                    Ok(take(&concat(&arrays)?, &kept, None)?)
                 }
             })
             .collect::<Result<Vec<ArrayRef>>>()?;
@@ -435,13 +441,15 @@ fn rebuilt(place: &Place, data_type: &DataType, kept_words: &[u128], words: usiz
         }
         Values::Month { .. } => unreachable!("a month is not rebuilt: its day is gathered"),
         Values::Number { least } => {
-            let value = |n: u128| (n > 0).then(|| (*least as i128 + n as i128 - 1) as i64);
+            // Most order columns have no missing value: then no validity is built.
+            let nulls = numbers.clone().any(|n| n == 0).then(|| NullBuffer::from_iter(numbers.clone().map(|n| n > 0)));
+            let value = |n: u128| (*least as i128 + n as i128 - 1) as i64;
             match data_type {
-                DataType::Date32 => Arc::new(Date32Array::from_iter(numbers.map(|n| value(n).map(|v| v as i32)))),
-                DataType::Int64 => Arc::new(Int64Array::from_iter(numbers.map(value))),
-                DataType::Timestamp(_, zone) => {
-                    Arc::new(TimestampMicrosecondArray::from_iter(numbers.map(value)).with_timezone_opt(zone.clone()))
-                }
+                DataType::Date32 => Arc::new(Date32Array::new(numbers.map(|n| value(n) as i32).collect(), nulls)),
+                DataType::Int64 => Arc::new(Int64Array::new(numbers.map(value).collect(), nulls)),
+                DataType::Timestamp(_, zone) => Arc::new(
+                    TimestampMicrosecondArray::new(numbers.map(value).collect(), nulls).with_timezone_opt(zone.clone()),
+                ),
                 other => unreachable!("RowOrder::new refuses {other}"),
             }
         }
@@ -493,7 +501,7 @@ pub fn staged_from(kind: &Kind, rows: RecordBatch) -> Result<RecordBatch> {
     columns.push(Arc::new(UInt64Array::from_iter_values(1..=rows.num_rows() as u64)));
     let batches = vec![RecordBatch::try_new(schema.clone(), columns)?];
     let mut rejects = Vec::new();
-    let (staged, _) = RowOrder::new(kind, &schema)?.arrange(kind, &schema, &[batches], &mut rejects)?;
+    let (staged, _) = RowOrder::new(kind, &schema)?.arrange(kind, &schema, &[batches], &[], &mut rejects)?;
     if !rejects.is_empty() {
         return Err(Error::Internal(format!("{} rows built for {} repeat a key", rejects.len(), kind.name)));
     }
@@ -605,8 +613,20 @@ mod tests {
     }
 
     fn check(kind: &Kind, n: usize, cuts: &[usize], packed_bits: u32, seed: u64) {
-        let all = rows(kind, n, seed);
+        let mut all = rows(kind, n, seed);
         let schema = all.schema();
+        // When rows were ingested is one value for a file's rows: repeated, not gathered.
+        let same: Vec<usize> = schema.index_of("ingested_at").into_iter().collect();
+        if let Some(&c) = same.first() {
+            let mut columns = all.columns().to_vec();
+            let DataType::Timestamp(_, zone) = schema.field(c).data_type() else {
+                panic!("ingested_at is a timestamp")
+            };
+            columns[c] = Arc::new(
+                TimestampMicrosecondArray::from(vec![1_759_190_400_000_007; n]).with_timezone_opt(zone.clone()),
+            );
+            all = RecordBatch::try_new(schema.clone(), columns).unwrap();
+        }
         // Parts of the file in line order, each in batches of up to 7 rows.
         let mut parts = vec![];
         let bounds: Vec<usize> = std::iter::once(0).chain(cuts.iter().copied()).chain([n]).collect();
@@ -618,7 +638,7 @@ mod tests {
         let mut order = RowOrder::new(kind, &schema).unwrap();
         order.packed_bits = packed_bits;
         let mut rejects = vec![];
-        let (got, dropped) = order.arrange(kind, &schema, &parts, &mut rejects).unwrap();
+        let (got, dropped) = order.arrange(kind, &schema, &parts, &same, &mut rejects).unwrap();
         let (want, want_dropped) = expected(kind, &all);
         assert!(!want_dropped.is_empty(), "the data repeats keys");
         assert_eq!(got, want, "{} rows in order, packed bits {packed_bits}, parts {cuts:?}", kind.name);
@@ -680,7 +700,7 @@ mod tests {
         let parts = vec![vec![batch(&["S2", "S1"], &[2, 3])], vec![batch(&["S1", "S2", "S1"], &[4, 5, 6])]];
         let mut rejects = vec![];
         let (kept, dropped) =
-            RowOrder::new(&kind, &schema).unwrap().arrange(&kind, &schema, &parts, &mut rejects).unwrap();
+            RowOrder::new(&kind, &schema).unwrap().arrange(&kind, &schema, &parts, &[], &mut rejects).unwrap();
         assert_eq!(kept.column(3).as_primitive::<arrow::datatypes::UInt64Type>().values(), &[3, 2]);
         assert_eq!(dropped.into_iter().collect::<Vec<_>>(), vec![4, 5, 6]);
         let mut said: Vec<(u64, String)> = rejects.into_iter().map(|r| (r.line, r.reason)).collect();

@@ -267,7 +267,10 @@ pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parse
         rows_read += chunk.rows_read;
     }
     let order = RowOrder::new(kind, &layout.schema)?;
-    let (batch, dropped) = order.arrange(kind, &layout.schema, &batches, &mut rejects)?;
+    // Every row of a file has the same `ingested_at`.
+    let same: Vec<usize> =
+        layout.slots.iter().enumerate().filter(|(_, s)| matches!(s, Slot::IngestedAt)).map(|(i, _)| i).collect();
+    let (batch, dropped) = order.arrange(kind, &layout.schema, &batches, &same, &mut rejects)?;
     drop(batches);
     if !dropped.is_empty() {
         special.retain(|s| !dropped.contains(&s.line));
