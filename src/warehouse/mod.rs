@@ -23,6 +23,9 @@ use arrow::array::RecordBatch;
 use datafusion::prelude::Expr;
 pub use deltalake::DeltaTable;
 use deltalake::kernel::transaction::CommitProperties;
+use deltalake::parquet::basic::{Compression, Encoding};
+use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::SaveMode;
 use url::Url;
 
@@ -276,6 +279,7 @@ impl Warehouse {
         let batches = if batches.is_empty() { vec![RecordBatch::new_empty(def.schema())] } else { batches };
         let table = table
             .write(batches)
+            .with_writer_properties(writer_properties(def))
             .with_save_mode(mode)
             .with_commit_properties(self.commit_properties(metadata))
             .await
@@ -361,6 +365,7 @@ impl Warehouse {
         let mut builder = table
             .write(Vec::new())
             .with_target_file_size(target_file_size(def))
+            .with_writer_properties(writer_properties(def))
             .with_input_plan(input)
             .with_session_state(std::sync::Arc::new(state))
             .with_commit_properties(self.commit_properties(metadata));
@@ -392,6 +397,7 @@ impl Warehouse {
             .await?
             .delete()
             .with_predicate(predicate)
+            .with_writer_properties(writer_properties(def))
             .with_commit_properties(self.commit_properties(metadata))
             .await
             .map_err(|e| Error::table(def.name, e))?;
@@ -603,6 +609,26 @@ fn target_file_size(def: &TableDef) -> Option<std::num::NonZeroU64> {
         "swipe_outcomes" => std::num::NonZeroU64::new(4 << 20),
         _ => None,
     }
+}
+
+/// Columns holding when an event happened: near-unique and, in a table's order, rising
+/// within each student, so they are stored as differences (Parquet's DELTA_BINARY_PACKED)
+/// rather than through a dictionary: the year's activity files are a quarter smaller, and
+/// writing them skips a dictionary lookup a row.
+const EVENT_TIMES: [&str; 2] = ["occurred_at", "swiped_at"];
+
+/// How every file of a table is written (Snappy pages, as Delta writers write by default),
+/// whichever operation writes it.
+fn writer_properties(def: &TableDef) -> WriterProperties {
+    let mut builder = WriterProperties::builder().set_compression(Compression::SNAPPY);
+    for &(name, col) in def.columns {
+        if col == tables::Col::Timestamp && EVENT_TIMES.contains(&name) {
+            builder = builder
+                .set_column_dictionary_enabled(ColumnPath::from(name), false)
+                .set_column_encoding(ColumnPath::from(name), Encoding::DELTA_BINARY_PACKED);
+        }
+    }
+    builder.build()
 }
 
 /// Metadata naming a commit's operation.

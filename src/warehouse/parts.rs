@@ -31,7 +31,7 @@ use deltalake::{DeltaTable, DeltaTableError};
 use futures::StreamExt;
 
 use super::tables::TableDef;
-use super::{Warehouse, Written, target_file_size};
+use super::{Warehouse, Written, target_file_size, writer_properties};
 use crate::error::{Error, Result};
 
 impl Warehouse {
@@ -107,7 +107,7 @@ impl Warehouse {
         let config = WriterConfig::new(
             schema.clone(),
             Vec::new(),
-            None,
+            Some(writer_properties(def)),
             target_file_size(def),
             None,
             properties.num_indexed_cols(),

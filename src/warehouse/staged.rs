@@ -35,7 +35,9 @@ impl std::fmt::Debug for StagedFiles {
 impl Warehouse {
     /// Starts staging files for `table` (open, at the version they will be committed on).
     pub fn stage_files(&self, def: &TableDef, table: &DeltaTable) -> Result<StagedFiles> {
-        let writer = RecordBatchWriter::for_table(table).map_err(|e| Error::table(def.name, e))?;
+        let writer = RecordBatchWriter::for_table(table)
+            .map_err(|e| Error::table(def.name, e))?
+            .with_writer_properties(super::writer_properties(def));
         Ok(StagedFiles { def: *def, dir: self.table_dir(def.name), writer, adds: Vec::new(), warehouse: self.clone() })
     }
 }

@@ -191,6 +191,25 @@ pub fn stored_order(env: &Env, table: &str) -> Vec<Vec<(i32, String)>> {
     files
 }
 
+/// How each stored file of a table holds `column`: its pages' encodings (by name), and
+/// whether it has a dictionary page.
+pub fn column_encodings(env: &Env, table: &str, column: &str) -> Vec<(Vec<String>, bool)> {
+    use parquet::file::reader::FileReader;
+    let mut files = Vec::new();
+    for path in files_below(&env.warehouse.join("tables").join(table)) {
+        if path.extension().is_none_or(|e| e != "parquet") {
+            continue;
+        }
+        let reader = parquet::file::reader::SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+        for group in reader.metadata().row_groups() {
+            let chunk = group.columns().iter().find(|c| c.column_path().string() == column).unwrap();
+            let encodings = chunk.encodings().map(|e| format!("{e:?}")).collect();
+            files.push((encodings, chunk.dictionary_page_offset().is_some()));
+        }
+    }
+    files
+}
+
 /// Prints a line of figures (fault-injection and fuzz counts) to the real stderr, past the
 /// test harness's capture, so `cargo test` shows them in every run.
 pub fn report(line: &str) {

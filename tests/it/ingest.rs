@@ -477,3 +477,37 @@ fn events_are_stored_by_month_then_student_and_held_rows_are_skipped() {
         }
     }
 }
+
+/// When events happened is stored as differences from the row before (Parquet's
+/// DELTA_BINARY_PACKED), not through a dictionary of near-unique values; student ids,
+/// which repeat, keep their dictionary.
+#[test]
+fn event_times_are_stored_as_differences_and_student_ids_in_a_dictionary() {
+    let env = Env::new();
+    for (kind, header, time, tail) in [
+        ("activity", "student_id,occurred_at,source", "occurred_at", "vle"),
+        ("swipes", "student_id,swiped_at,room", "swiped_at", "R1"),
+    ] {
+        let rows: Vec<String> = (0..300)
+            .map(|i| format!("S{},2025-10-{:02}T{:02}:{:02}:00,{tail}", i % 7, 1 + i % 20, 8 + i % 9, i % 60))
+            .collect();
+        let file = env.file(&format!("{kind}.csv"), &format!("{header}\n{}\n", rows.join("\n")));
+        assert!(env.ingest(kind, &[&file]).stdout.contains("300 added"), "{kind}");
+        let times = crate::common::column_encodings(&env, kind, time);
+        assert!(!times.is_empty(), "{kind} has stored files");
+        for (encodings, dictionary) in times {
+            assert!(encodings.contains(&"DELTA_BINARY_PACKED".to_string()), "{kind}.{time}: {encodings:?}");
+            assert!(!dictionary && !encodings.iter().any(|e| e.contains("DICTIONARY")), "{kind}.{time}: {encodings:?}");
+        }
+        for (encodings, dictionary) in crate::common::column_encodings(&env, kind, "student_id") {
+            assert!(
+                dictionary && encodings.contains(&"RLE_DICTIONARY".to_string()),
+                "{kind}.student_id: {encodings:?}"
+            );
+        }
+    }
+    // The times read back as written: as many distinct ones, the first at 08:00 BST.
+    let distinct: std::collections::BTreeSet<(u32, u32, u32)> = (0..300).map(|i| (i % 20, i % 9, i % 60)).collect();
+    assert_eq!(env.scalar("SELECT count(DISTINCT occurred_at) FROM activity"), distinct.len().to_string());
+    assert_eq!(env.scalar("SELECT CAST(min(occurred_at) AS BIGINT) FROM activity"), "1759302000000000");
+}
