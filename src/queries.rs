@@ -39,6 +39,8 @@ catalog!(
     "ingest/merge_equality",
     "ingest/merge_sessions",
     "ingest/merge_class_lists",
+    "ingest/changed_days_sessions",
+    "ingest/changed_days_class_lists",
     "ingest/merge_terms",
     "ingest/merge_student_id_map",
     "ingest/merge_bank_holidays",

@@ -7,9 +7,12 @@
 //! committing new swipes and reconciling them, the next ingest sees the mismatch and
 //! reconciles.
 //!
-//! When an ingest only added swipes to what the last reconciliation read, only the days a
-//! new swipe can affect are recomputed and replaced: its own days and the two on either
-//! side (a session's swipes are at most two days apart). Anything else reconciles all.
+//! When an ingest changed only one of the three since the last reconciliation read them
+//! (swipes added, or sessions or class lists replaced), only the days the change can
+//! affect are recomputed and replaced: the days of the new swipes, or of the changed
+//! sessions (their held days and their new ones), and the two on either side (a session's
+//! swipes are at most two days apart). Anything else reconciles all, so a timetable or
+//! class-list change costs its own days, not every swipe ever held.
 
 use arrow::array::Array;
 use datafusion::prelude::SessionContext;
@@ -71,12 +74,16 @@ pub async fn is_stale(warehouse: &Warehouse) -> Result<bool> {
     })
 }
 
-/// Swipes one ingest added: the days they fall on, and the swipes table's version before it.
+/// What one ingest changed in one of the reconciliation's sources: the table, its version
+/// before the ingest, and the days the change can affect.
 #[derive(Debug, Clone, Copy)]
-pub struct AddedSwipes {
-    /// The `swipes` version before the ingest's first commit.
+pub struct ChangedSource {
+    /// `swipes`, `sessions` or `class_lists`.
+    pub table: &'static str,
+    /// The table's version before the ingest's first commit.
     pub before: i64,
-    /// The first and last day of the swipes added (days since the epoch).
+    /// The first and last day of the swipes added, or of the sessions changed (days since
+    /// the epoch).
     pub days: (i32, i32),
 }
 
@@ -87,25 +94,30 @@ const REACH_DAYS: i32 = 2;
 /// Every day an input file can name (years 0000 to 9999), for reconciling all swipes.
 const ALL_DAYS: (i32, i32) = (-719_528, 2_932_896);
 
-/// Recomputes `swipe_outcomes` in one commit: the days `added` can affect when only those
-/// swipes changed since the last reconciliation, else every swipe.
-pub async fn refresh(warehouse: &Warehouse, ctx: &SessionContext, added: Option<AddedSwipes>) -> Result<OutcomeCounts> {
+/// Recomputes `swipe_outcomes` in one commit: the days `changed` can affect when only that
+/// change was made since the last reconciliation, else every swipe.
+pub async fn refresh(
+    warehouse: &Warehouse,
+    ctx: &SessionContext,
+    changed: Option<ChangedSource>,
+) -> Result<OutcomeCounts> {
     let def = tables::SWIPE_OUTCOMES;
     let sources = source_versions(warehouse).await?;
-    let only_added = match added {
-        Some(added) => {
+    let only_days = match changed {
+        Some(changed) => {
             let recorded = recorded_sources(warehouse).await?;
-            let same = |name: &str| recorded.as_ref().and_then(|r| r.get(name)) == sources.get(name);
-            let swipes_before = recorded.as_ref().and_then(|r| r.get(tables::SWIPES.name)).and_then(|v| v.as_i64());
-            (same(tables::SESSIONS.name) && same(tables::CLASS_LISTS.name) && swipes_before == Some(added.before))
-                .then_some(added.days)
+            let recorded_of = |name: &str| recorded.as_ref().and_then(|r| r.get(name));
+            let others_same =
+                SOURCES.iter().filter(|s| s.name != changed.table).all(|s| recorded_of(s.name) == sources.get(s.name));
+            let before = recorded_of(changed.table).and_then(|v| v.as_i64());
+            (others_same && before == Some(changed.before)).then_some(changed.days)
         }
         None => None,
     };
     for source in &SOURCES {
         session::register(ctx, warehouse, source).await?;
     }
-    let (from, to) = only_added.map_or(ALL_DAYS, |(first, last)| (first - REACH_DAYS, last + REACH_DAYS));
+    let (from, to) = only_days.map_or(ALL_DAYS, |(first, last)| (first - REACH_DAYS, last + REACH_DAYS));
     let window_us = i64::from(warehouse.config().ingest.swipe_window_before_minutes) * 60_000_000;
     let params = [
         ("window_us", ScalarValue::Int64(Some(window_us))),
@@ -116,11 +128,15 @@ pub async fn refresh(warehouse: &Warehouse, ctx: &SessionContext, added: Option<
     ];
     // Streamed into the table: the outcomes are never all held in memory at once.
     let outcomes = queries::plan(ctx, "derive/swipe_outcomes", &params).await?;
-    let operation = if only_added.is_some() { "reconcile new swipes' days" } else { "reconcile swipes" };
+    let operation = match (only_days, changed.map(|c| c.table)) {
+        (None, _) => "reconcile swipes",
+        (Some(_), Some("swipes")) => "reconcile new swipes' days",
+        (Some(_), _) => "reconcile the changed sessions' days",
+    };
     let mut metadata = super::metadata(operation);
     metadata.insert(SOURCES_KEY.to_string(), sources);
     metadata.insert("rollcall.query_sha256".to_string(), queries::digest("derive/swipe_outcomes")?.into());
-    let replace = Some(only_added.map(|_| crate::warehouse::day_between(from, to)));
+    let replace = Some(only_days.map(|_| crate::warehouse::day_between(from, to)));
     warehouse.write_frame(&def, outcomes, replace, metadata).await?;
     session::register(ctx, warehouse, &def).await?;
     counts(ctx).await

@@ -85,7 +85,8 @@ pub struct FileReport {
     pub warnings: Vec<String>,
     /// The outcome.
     pub outcome: FileOutcome,
-    /// The first and last day of the rows committed (kinds with a day; days since the epoch).
+    /// The first and last day the commit changed (days since the epoch): of the rows added,
+    /// for kinds with a day; of the sessions changed, for the timetable and class lists.
     pub days: Option<(i32, i32)>,
     /// What an exported file's rows became (export formats only).
     pub export: Option<ExportCounts>,
@@ -181,9 +182,10 @@ pub async fn ingest(
     let tz = warehouse.config().tz().map_err(Error::Usage)?;
     let mut reports = Vec::new();
     let mut committed_any = false;
-    let swipes_before = match kind.table.name {
-        "swipes" => Some(warehouse.version(&tables::SWIPES).await?),
-        _ => None,
+    let touches_attendance = matches!(kind.table.name, "swipes" | "sessions" | "class_lists");
+    let version_before = match touches_attendance {
+        true => Some(warehouse.version(&kind.table).await?),
+        false => None,
     };
     // Each file is read while the one before it commits: reading is CSV work on every core,
     // committing is mostly one core's Parquet encoding.
@@ -199,18 +201,26 @@ pub async fn ingest(
         let current = current.await.map_err(|e| Error::stopped(&format!("reading {}", path.display()), &e))?;
         let report = ingest_file(warehouse, ctx, kind, path, current, options).await?;
         // Upserts may change rows without adding any; inserts change nothing when all were held.
-        committed_any |= match &report.outcome {
-            FileOutcome::Committed { added, .. } => *added > 0 || kind.merge != Merge::InsertNew,
-            _ => false,
-        };
+        committed_any |= report.changed(kind);
         reports.push(report);
     }
-    let touches_attendance = matches!(kind.table.name, "swipes" | "sessions" | "class_lists");
     let attendance = if (touches_attendance && committed_any) || swipes::is_stale(warehouse).await? {
-        // New swipes alone reconcile only the days they can affect.
-        let days = reports.iter().filter_map(|r| r.days).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
-        let added = swipes_before.zip(days).map(|(before, days)| swipes::AddedSwipes { before, days });
-        Some(swipes::refresh(warehouse, ctx, added).await?)
+        // New swipes, or changed sessions or class lists, reconcile only the days they can
+        // affect; a changing file whose days are not known reconciles every day.
+        let days = reports
+            .iter()
+            .filter(|r| r.changed(kind))
+            .map(|r| r.days)
+            .try_fold(None, |all: Option<(i32, i32)>, days| {
+                days.map(|d| Some(all.map_or(d, |a| (a.0.min(d.0), a.1.max(d.1)))))
+            })
+            .flatten();
+        let changed = version_before.zip(days).map(|(before, days)| swipes::ChangedSource {
+            table: kind.table.name,
+            before,
+            days,
+        });
+        Some(swipes::refresh(warehouse, ctx, changed).await?)
     } else {
         None
     };
@@ -325,7 +335,11 @@ async fn ingest_file(
     }
 
     let staged_rows = parsed.batch.num_rows() as u64;
-    let days = day_range(&parsed.batch).flatten();
+    let days = match kind.table.name {
+        // Read before the merge: a moved session's held day is among them.
+        "sessions" | "class_lists" => changed_sessions_days(ctx, kind, &parsed.batch).await?,
+        _ => day_range(&parsed.batch).flatten(),
+    };
     let added = commit_rows(warehouse, ctx, kind, parsed.batch).await?;
     let log = ingest_log_row(kind.name, path, &sha256, parsed.rows_read, added, rejected, ingested_at)?;
     warehouse.append(&tables::INGEST_LOG, vec![log], "ingest log").await?;
@@ -340,9 +354,30 @@ async fn ingest_file(
             rejected,
             rejects_file,
         },
-        days: days.filter(|_| added > 0),
+        days: days.filter(|_| added > 0 || kind.merge != Merge::InsertNew),
         export: None,
     })
+}
+
+impl FileReport {
+    /// Whether the file's commit may have changed the table: rows added, or (upserts and
+    /// replacements) rows changed in place.
+    fn changed(&self, kind: &Kind) -> bool {
+        match &self.outcome {
+            FileOutcome::Committed { added, .. } => *added > 0 || kind.merge != Merge::InsertNew,
+            _ => false,
+        }
+    }
+}
+
+/// The first and last day of the sessions a timetable or class-list file changes (none
+/// when it names no session on the timetable).
+async fn changed_sessions_days(ctx: &SessionContext, kind: &Kind, staged: &RecordBatch) -> Result<Option<(i32, i32)>> {
+    session::register_batches(ctx, "staged", staged.schema(), vec![staged.clone()])?;
+    let days = queries::collect(ctx, &format!("ingest/changed_days_{}", kind.table.name), &[]).await?;
+    let first = crate::engine::cells::date_at(&days, "first_day")?;
+    let last = crate::engine::cells::date_at(&days, "last_day")?;
+    Ok(first.zip(last))
 }
 
 /// Whether a file with this content was ingested before as this kind or format.

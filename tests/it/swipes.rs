@@ -154,10 +154,75 @@ fn new_swipes_reconcile_their_days_as_reconciling_everything_would() {
     let last = log.iter().filter(|p| p.extension().is_some_and(|e| e == "json")).max().unwrap();
     assert!(std::fs::read_to_string(last).unwrap().contains("reconcile new swipes' days"), "{}", last.display());
 
-    // Class lists last: their ingest reconciles every swipe.
+    // Class lists last: their ingest reconciles the days of every session they list.
     let whole = Env::new();
     whole.ingest("swipes", &[&whole.file("s1.csv", first), &whole.file("s2.csv", second)]);
     whole.ingest("sessions", &[&whole.file("t.csv", sessions)]);
     whole.ingest("class-lists", &[&whole.file("c.csv", lists)]);
+    assert_eq!(outcomes(&whole), expected);
+}
+
+/// The last commit's operation in the swipe outcomes' log.
+fn last_reconciliation(env: &Env) -> String {
+    let log = crate::common::files_below(&env.warehouse.join("tables/swipe_outcomes/_delta_log"));
+    let last = log.iter().filter(|p| p.extension().is_some_and(|e| e == "json")).max().unwrap();
+    std::fs::read_to_string(last).unwrap()
+}
+
+/// A class-list or timetable file reconciles only the days of the sessions it changes
+/// (a moved session's old day and its new one), with the outcomes a reconciliation of
+/// everything gives; the sessions of other days keep theirs.
+#[test]
+fn changed_sessions_and_class_lists_reconcile_their_days_as_reconciling_everything_would() {
+    let sessions = "session_id,module_code,starts_at,ends_at,room\n\
+        X1,CS101,2025-11-05T10:00:00,2025-11-05T11:00:00,R1\n\
+        Y1,CS101,2025-11-20T10:00:00,2025-11-20T11:00:00,R1\n\
+        Z1,CS102,2025-12-10T09:00:00,2025-12-10T10:00:00,R2\n";
+    let lists = "session_id,student_id\nX1,S1\nX1,S2\nY1,S1\nZ1,S1\nZ1,S2\n";
+    let swipes = "student_id,room,swiped_at\nS1,R1,2025-11-05T10:05:00\nS2,R1,2025-11-05T10:06:00\n\
+        S1,R1,2025-11-20T10:02:00\nS2,R1,2025-11-20T10:03:00\nS1,R1,2025-11-28T14:05:00\n\
+        S1,R2,2025-12-10T09:01:00\n";
+    // Y1's list gains S2; then Y1 moves eight days on, to an afternoon.
+    let new_list = "session_id,student_id\nY1,S1\nY1,S2\n";
+    let moved = "session_id,module_code,starts_at,ends_at,room\n\
+        Y1,CS101,2025-11-28T14:00:00,2025-11-28T15:00:00,R1\n";
+
+    let env = Env::new();
+    env.ingest("sessions", &[&env.file("t.csv", sessions)]);
+    env.ingest("class-lists", &[&env.file("c.csv", lists)]);
+    env.ingest("swipes", &[&env.file("s.csv", swipes)]);
+    assert_eq!(
+        outcomes(&env),
+        [
+            "S1,R1,X1,attended",
+            "S1,R1,Y1,attended",
+            "S1,R1,,no session in room",
+            "S1,R2,Z1,attended",
+            "S2,R1,X1,attended",
+            "S2,R1,,not on class list",
+        ]
+    );
+
+    env.ingest("class-lists", &[&env.file("c2.csv", new_list)]);
+    assert!(last_reconciliation(&env).contains("reconcile the changed sessions' days"));
+    assert_eq!(outcomes(&env)[5], "S2,R1,Y1,attended");
+
+    env.ingest("sessions", &[&env.file("t2.csv", moved)]);
+    assert!(last_reconciliation(&env).contains("reconcile the changed sessions' days"));
+    let expected = [
+        "S1,R1,X1,attended",
+        "S1,R1,,no session in room",
+        "S1,R1,Y1,attended",
+        "S1,R2,Z1,attended",
+        "S2,R1,X1,attended",
+        "S2,R1,,no session in room",
+    ];
+    assert_eq!(outcomes(&env), expected);
+
+    // The same final timetable and lists, swipes last: every swipe's day reconciled at once.
+    let whole = Env::new();
+    whole.ingest("sessions", &[&whole.file("t.csv", sessions), &whole.file("t2.csv", moved)]);
+    whole.ingest("class-lists", &[&whole.file("c.csv", lists), &whole.file("c2.csv", new_list)]);
+    whole.ingest("swipes", &[&whole.file("s.csv", swipes)]);
     assert_eq!(outcomes(&whole), expected);
 }
