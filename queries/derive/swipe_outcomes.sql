@@ -34,13 +34,22 @@ window_days AS (
            unnest(make_array(day - INTERVAL '1 day', day, day + INTERVAL '1 day')) AS day
     FROM windows
 ),
+-- The class lists of the sessions offered to the swipes read (sessions from the day before
+-- the first day read to the day after the last): reconciling a few days holds their lists,
+-- not every list ever held. The sessions are the side held in memory.
+lists AS (
+    SELECT cl.session_id, cl.student_id
+    FROM (SELECT session_id FROM sessions
+          WHERE day BETWEEN $read_from - INTERVAL '1 day' AND $read_to + INTERVAL '1 day') offered
+    RIGHT SEMI JOIN class_lists cl ON offered.session_id = cl.session_id
+),
 -- Every swipe with each session it could count for (or alone, with no session). Joins
 -- are written with the smaller side first: it is the side held in memory.
 candidates AS (
     SELECT sw.student_id, sw.room, sw.swiped_at, sw.day, sw.reader_id, w.session_id, w.starts_at,
            cl.student_id IS NOT NULL AS on_list,
            abs(CAST(sw.swiped_at AS BIGINT) - CAST(w.starts_at AS BIGINT)) AS from_start_us
-    FROM class_lists cl
+    FROM lists cl
     RIGHT JOIN (window_days w
                 RIGHT JOIN (SELECT * FROM swipes WHERE day BETWEEN $read_from AND $read_to) sw
                   ON w.room = sw.room AND w.day = sw.day

@@ -29,6 +29,8 @@ const RUNTIME_INPUTS: &[(&str, &str)] = &[
     ("ingest/merge_equality", "staged"),
     ("ingest/merge_sessions", "staged"),
     ("ingest/merge_class_lists", "staged"),
+    ("ingest/changed_days_sessions", "staged"),
+    ("ingest/changed_days_class_lists", "staged"),
     ("ingest/merge_staff", "staged"),
     ("ingest/merge_terms", "staged"),
     ("ingest/merge_student_id_map", "staged"),
