@@ -120,6 +120,13 @@ fn swipe_in_the_hour_skipped_in_march_is_refused() {
     assert!(run.stderr.contains(":2: column 'swiped_at': local time does not exist"), "{}", run.stderr);
 }
 
+/// The last commit's operation in the swipe outcomes' log.
+fn last_reconciliation(env: &Env) -> String {
+    let log = crate::common::files_below(&env.warehouse.join("tables/swipe_outcomes/_delta_log"));
+    let last = log.iter().filter(|p| p.extension().is_some_and(|e| e == "json")).max().unwrap();
+    std::fs::read_to_string(last).unwrap()
+}
+
 /// A later swipe file reconciles only the days its swipes can affect, with the outcomes a
 /// reconciliation of everything gives: an earlier swipe for a held session turns the held
 /// one into a repeat, also across midnight (a session just after midnight counts a swipe
@@ -150,9 +157,7 @@ fn new_swipes_reconcile_their_days_as_reconciling_everything_would() {
     let run = daily.ingest("swipes", &[&daily.file("s2.csv", second)]);
     assert!(run.stdout.contains("swipes reconciled: 4 attended"), "{}", run.stdout);
     assert_eq!(outcomes(&daily), expected);
-    let log = crate::common::files_below(&daily.warehouse.join("tables/swipe_outcomes/_delta_log"));
-    let last = log.iter().filter(|p| p.extension().is_some_and(|e| e == "json")).max().unwrap();
-    assert!(std::fs::read_to_string(last).unwrap().contains("reconcile new swipes' days"), "{}", last.display());
+    assert!(last_reconciliation(&daily).contains("reconcile new swipes' days"));
 
     // Class lists last: their ingest reconciles the days of every session they list.
     let whole = Env::new();
@@ -160,13 +165,6 @@ fn new_swipes_reconcile_their_days_as_reconciling_everything_would() {
     whole.ingest("sessions", &[&whole.file("t.csv", sessions)]);
     whole.ingest("class-lists", &[&whole.file("c.csv", lists)]);
     assert_eq!(outcomes(&whole), expected);
-}
-
-/// The last commit's operation in the swipe outcomes' log.
-fn last_reconciliation(env: &Env) -> String {
-    let log = crate::common::files_below(&env.warehouse.join("tables/swipe_outcomes/_delta_log"));
-    let last = log.iter().filter(|p| p.extension().is_some_and(|e| e == "json")).max().unwrap();
-    std::fs::read_to_string(last).unwrap()
 }
 
 /// A class-list or timetable file reconciles only the days of the sessions it changes
