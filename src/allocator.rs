@@ -17,3 +17,49 @@ pub fn limit_arenas() {
         }
     }
 }
+
+/// `len` zeroed cells whose memory is already mapped writable.
+///
+/// A large zeroed allocation comes from fresh pages the system maps on first touch. A
+/// counting loop reads each cell before it writes it: the read maps the shared zero page,
+/// and the write then copies it, flushing the page from the other cores' address caches (an
+/// interrupt to each) once per 4 KiB. Counting the year's activity into its array did that
+/// for 220 MB, a tenth of the full rating's CPU time in the kernel. Asking the system to
+/// map the pages writable at once (`MADV_POPULATE_WRITE`, Linux 5.14) leaves one fault-free
+/// pass; where that is not offered the pages fault as before.
+#[allow(unsafe_code)]
+pub fn zeroed_writable<T: Copy + Default>(len: usize) -> Vec<T> {
+    let cells = vec![T::default(); len];
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let start = cells.as_ptr() as usize;
+        let (lo, hi) = (start.next_multiple_of(PAGE), (start + std::mem::size_of_val(cells.as_slice())) / PAGE * PAGE);
+        if hi > lo {
+            // SAFETY: [lo, hi) lies within `cells`' allocation; populating pages changes no
+            // byte of them (the cells stay zero), and a refusal changes nothing.
+            unsafe {
+                libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_POPULATE_WRITE);
+            }
+        }
+    }
+    cells
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cells are zero, whatever their size, and can be written.
+    #[test]
+    fn writable_cells_are_zeroed() {
+        for len in [0, 1, 1023, 1 << 20, (3 << 20) + 5] {
+            let mut cells: Vec<u32> = zeroed_writable(len);
+            assert_eq!(cells.len(), len);
+            assert!(cells.iter().all(|c| *c == 0));
+            if let Some(last) = cells.last_mut() {
+                *last = 7;
+            }
+        }
+    }
+}

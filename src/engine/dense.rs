@@ -10,8 +10,10 @@
 //! day landed on another cache line: at year scale, reading the rollups into the rating's
 //! window array spent 92% of its time waiting on those loads.
 //!
-//! Students' cells come in blocks of [`BLOCK`] students, allocated zeroed (the operating
-//! system hands out zero pages, so untouched cells cost nothing) and never moved. Each
+//! Students' cells come in blocks of [`BLOCK`] students, allocated zeroed and mapped
+//! writable at once (`allocator::zeroed_writable`: counting reads a cell before writing
+//! it, and pages mapped on first touch cost two faults and a flush of the other cores'
+//! address caches each) and never moved. Each
 //! block is taken from the session's memory pool (`engine.memory_limit_mib`) and counted
 //! against a fixed budget; a block that does not fit ends the array, and the caller takes
 //! its SQL path instead.
@@ -189,7 +191,7 @@ impl StudentCells {
             if (self.blocks.len() + 1) * bytes > self.budget || self.memory.try_grow(bytes).is_err() {
                 return None;
             }
-            self.blocks.push(vec![0; cells]);
+            self.blocks.push(crate::allocator::zeroed_writable(cells));
         }
         let place = self.places.add(id)?;
         self.next = place + 1;
