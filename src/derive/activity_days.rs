@@ -8,7 +8,8 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, Date32Array, Int64Array, RecordBatch, StringBuilder};
+use arrow::array::{Array, ArrayRef, AsArray, Date32Array, Int64Array, RecordBatch, StringArray, UInt32Array};
+use arrow::compute::take;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::DataFusionError;
 use datafusion::dataframe::DataFrame;
@@ -16,7 +17,7 @@ use datafusion::prelude::SessionContext;
 
 use crate::domain::signal::Signal;
 use crate::engine::dense::{self, DayRows, StudentCells};
-use crate::engine::strings::{column_ref as column, int64_ref as int64, with_strings};
+use crate::engine::strings::{column_ref as column, int64_ref as int64, string_views};
 use crate::error::{Error, Result};
 use crate::queries;
 use crate::warehouse::tables;
@@ -55,20 +56,7 @@ impl ActivityDays {
     fn add(&mut self, batch: &RecordBatch) -> datafusion::error::Result<bool> {
         let n = int64(batch, "n")?;
         let count = int64(batch, "events")?;
-        let sources = with_strings(column(batch, "source")?, |s| {
-            let mut slots = Vec::with_capacity(s.len());
-            let mut last: Option<(&str, Option<usize>)> = None;
-            for i in 0..s.len() {
-                let name = if s.is_null(i) { "" } else { s.value(i) };
-                let slot = match last {
-                    Some((previous, slot)) if previous == name => slot,
-                    _ => Signal::ALL.iter().position(|signal| signal.name() == name),
-                };
-                last = Some((name, slot));
-                slots.push(slot);
-            }
-            slots
-        })?;
+        let sources = source_slots(column(batch, "source")?)?;
         let Some(places) = self.cells.places(column(batch, "student_id")?)? else { return Ok(false) };
         for (i, (place, source)) in places.into_iter().zip(sources).enumerate() {
             let Some(source) = source else { return Ok(false) };
@@ -112,19 +100,25 @@ impl ActivityDays {
     pub fn frame(self: &Arc<Self>, ctx: &SessionContext) -> Result<DataFrame> {
         let mut sources: Vec<usize> = (0..SOURCES).collect();
         sources.sort_by_key(|s| Signal::ALL[*s].name());
-        let rows = Rows { held: self.clone(), students: self.cells.students().in_id_order(), sources };
+        let names = StringArray::from_iter_values(sources.iter().map(|s| Signal::ALL[*s].name()));
+        let students = self.cells.students().in_id_order();
+        let ids = StringArray::from_iter_values(students.iter().map(|p| &self.cells.students().ids()[*p as usize]));
+        let rows = Rows { held: self.clone(), students, ids, sources, names };
         let order = ["day", "student_id", "source"];
         dense::day_by_day(ctx, "derive/daily_activity", tables::DAILY_ACTIVITY.schema(), Arc::new(rows), &order)
     }
 }
 
-/// The rollup's rows, made a day at a time as they are written: the array, the students'
-/// order and the sources' order.
+/// The rollup's rows, made a day at a time as they are written: the array, the students
+/// in id order with their ids, and the sources in name order with their names. A day's
+/// text columns are taken from the ids and names by number, not built value by value.
 #[derive(Debug)]
 struct Rows {
     held: Arc<ActivityDays>,
     students: Vec<u32>,
+    ids: StringArray,
     sources: Vec<usize>,
+    names: StringArray,
 }
 
 impl DayRows for Rows {
@@ -134,27 +128,62 @@ impl DayRows for Rows {
 
     fn day(&self, day: usize, schema: &SchemaRef) -> datafusion::error::Result<RecordBatch> {
         let held = &self.held;
-        let (mut ids, mut names, mut events) = (StringBuilder::new(), StringBuilder::new(), Vec::new());
-        for &place in &self.students {
+        let (mut who, mut what, mut events) = (Vec::new(), Vec::new(), Vec::new());
+        for (k, &place) in self.students.iter().enumerate() {
             let cells = held.cells.day(place, day);
-            for &source in &self.sources {
+            for (n, &source) in self.sources.iter().enumerate() {
                 let cell = cells[source];
                 if cell != 0 {
-                    ids.append_value(&held.cells.students().ids()[place as usize]);
-                    names.append_value(Signal::ALL[source].name());
+                    who.push(k as u32);
+                    what.push(n as u32);
                     events.push(i64::from(cell - 1));
                 }
             }
         }
         let rows = events.len();
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(ids.finish()),
+            take(&self.ids, &UInt32Array::from(who), None)?,
             Arc::new(Date32Array::from(vec![held.from + day as i32; rows])),
-            Arc::new(names.finish()),
+            take(&self.names, &UInt32Array::from(what), None)?,
             Arc::new(Int64Array::from(events)),
         ];
         Ok(RecordBatch::try_new(schema.clone(), columns)?)
     }
+}
+
+/// Each row's source's place in `Signal::ALL` (`None` for another source, or none).
+///
+/// The names are read by their string views: equal views are equal names (held inline, or
+/// the same bytes of the same buffer), and a column decoded from a dictionary page repeats
+/// one view for each of its values, so a batch's rows are matched to the few views met in
+/// it rather than comparing each row's text with the signals' names.
+fn source_slots(names: &ArrayRef) -> datafusion::error::Result<Vec<Option<usize>>> {
+    /// Views remembered per batch: more would mean the views do not repeat, and the text
+    /// is compared instead.
+    const MET: usize = 32;
+    let names = string_views(names)?;
+    let names = names.as_string_view();
+    let mut met: Vec<(u128, Option<usize>)> = Vec::with_capacity(MET);
+    let mut slots = Vec::with_capacity(names.len());
+    for (i, &view) in names.views().iter().enumerate() {
+        if names.is_null(i) {
+            slots.push(None);
+            continue;
+        }
+        let slot = match met.iter().find(|(held, _)| *held == view) {
+            Some(&(_, slot)) => slot,
+            None => {
+                let name = names.value(i);
+                let slot = Signal::ALL.iter().position(|signal| signal.name() == name);
+                if met.len() < MET {
+                    met.push((view, slot));
+                }
+                slot
+            }
+        };
+        slots.push(slot);
+    }
+    Ok(slots)
 }
 
 #[cfg(test)]

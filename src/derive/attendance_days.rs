@@ -9,7 +9,8 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, Date32Array, Int64Array, RecordBatch, StringBuilder};
+use arrow::array::{Array, ArrayRef, AsArray, Date32Array, Int64Array, RecordBatch, StringArray, UInt32Array};
+use arrow::compute::take;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::{DataFusionError, HashMap};
 use datafusion::dataframe::DataFrame;
@@ -18,7 +19,7 @@ use datafusion::scalar::ScalarValue;
 
 use crate::engine::cells::date;
 use crate::engine::dense::{self, DayRows, Places, StudentCells};
-use crate::engine::strings::{column_ref as column, int64_ref as int64, with_strings};
+use crate::engine::strings::{column_ref as column, int64_ref as int64, string_views, with_strings};
 use crate::error::{Error, Result};
 use crate::queries;
 use crate::warehouse::tables;
@@ -126,14 +127,28 @@ impl AttendanceDays {
     /// sessions expected of the student (others count for nothing).
     fn attend(&self, sessions: &mut Sessions, batch: &RecordBatch) -> datafusion::error::Result<bool> {
         let places = session_places(column(batch, "session_id")?, |id| sessions.places.get(id))?;
-        with_strings(column(batch, "student_id")?, |ids| {
-            for (i, session) in places.into_iter().enumerate() {
-                let student = if ids.is_null(i) { None } else { self.cells.students().get(ids.value(i)) };
-                if let (Some(session), Some(student)) = (session, student) {
-                    sessions.attended[session as usize].push(student);
-                }
+        // Students are found by their ids' views, trying the place after the last one's
+        // first, as the expected sessions' rows find theirs.
+        let ids = string_views(column(batch, "student_id")?)?;
+        let ids = ids.as_string_view();
+        let students = self.cells.students();
+        let (mut last, mut next): (Option<(u128, u32)>, u32) = (None, 0);
+        for (i, session) in places.into_iter().enumerate() {
+            let Some(session) = session else { continue };
+            if ids.is_null(i) {
+                continue;
             }
-        })?;
+            // Equal views in one array are equal ids: a student's run of rows is one lookup.
+            let view = ids.views()[i];
+            let student = match last {
+                Some((held, place)) if held == view => Some(place),
+                _ => students.get_view_from(ids, i, next),
+            };
+            if let Some(student) = student {
+                sessions.attended[session as usize].push(student);
+                (last, next) = (Some((view, student)), student + 1);
+            }
+        }
         Ok(true)
     }
 
@@ -186,7 +201,9 @@ impl AttendanceDays {
     /// (`derive/daily_attendance`'s columns and order), made as they are written. The
     /// array stays with the caller (a full run's rating reads it again).
     pub fn frame(self: &Arc<Self>, ctx: &SessionContext) -> Result<DataFrame> {
-        let rows = Rows { held: self.clone(), students: self.cells.students().in_id_order() };
+        let students = self.cells.students().in_id_order();
+        let ids = StringArray::from_iter_values(students.iter().map(|p| &self.cells.students().ids()[*p as usize]));
+        let rows = Rows { held: self.clone(), students, ids };
         let order = ["day", "student_id"];
         dense::day_by_day(ctx, "derive/daily_attendance", tables::DAILY_ATTENDANCE.schema(), Arc::new(rows), &order)
     }
@@ -219,11 +236,12 @@ fn session_places(
 }
 
 /// The rollup's rows, made a day at a time as they are written: the array and the
-/// students' order.
+/// students in id order with their ids (a day's ids are taken from them by number).
 #[derive(Debug)]
 struct Rows {
     held: Arc<AttendanceDays>,
     students: Vec<u32>,
+    ids: StringArray,
 }
 
 impl DayRows for Rows {
@@ -233,12 +251,12 @@ impl DayRows for Rows {
 
     fn day(&self, day: usize, schema: &SchemaRef) -> datafusion::error::Result<RecordBatch> {
         let held = &self.held;
-        let mut ids = StringBuilder::new();
+        let mut who = Vec::new();
         let (mut expected, mut attended, mut excused) = (Vec::new(), Vec::new(), Vec::new());
-        for &place in &self.students {
+        for (k, &place) in self.students.iter().enumerate() {
             let cells = held.cells.day(place, day);
             if cells[SESSIONS] > 0 {
-                ids.append_value(&held.cells.students().ids()[place as usize]);
+                who.push(k as u32);
                 expected.push(i64::from(cells[SESSIONS] - cells[EXCUSED]));
                 attended.push(i64::from(cells[ATTENDED]));
                 excused.push(i64::from(cells[EXCUSED]));
@@ -246,7 +264,7 @@ impl DayRows for Rows {
         }
         let rows = expected.len();
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(ids.finish()),
+            take(&self.ids, &UInt32Array::from(who), None)?,
             Arc::new(Date32Array::from(vec![held.from + day as i32; rows])),
             Arc::new(Int64Array::from(expected)),
             Arc::new(Int64Array::from(attended)),
@@ -259,7 +277,6 @@ impl DayRows for Rows {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use arrow::array::StringArray;
     use rand::{Rng, SeedableRng};
 
     fn texts(values: Vec<Option<String>>) -> ArrayRef {

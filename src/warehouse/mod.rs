@@ -617,10 +617,22 @@ fn target_file_size(def: &TableDef) -> Option<std::num::NonZeroU64> {
 /// writing them skips a dictionary lookup a row.
 const EVENT_TIMES: [&str; 2] = ["occurred_at", "swiped_at"];
 
+/// Derived tables stored day by day, students in id order within each day (see
+/// `target_file_size`): a file of a few days holds each student id once a day (once a
+/// source a day in the activity rollup), so their ids are stored plain, without a
+/// dictionary. Interning every id into a file's dictionary took about a tenth of a full
+/// rating's time; the ratings' files stay the same size, the activity rollup's grow by 15%
+/// and the attendance rollup's (ids and three counts) by 80%, 17 MiB for a 30,000-student
+/// year (BENCHMARKS.md).
+const DAY_ORDERED: [&str; 3] = ["ratings", "daily_activity", "daily_attendance"];
+
 /// How every file of a table is written (Snappy pages, as Delta writers write by default),
 /// whichever operation writes it.
 fn writer_properties(def: &TableDef) -> WriterProperties {
     let mut builder = WriterProperties::builder().set_compression(Compression::SNAPPY);
+    if DAY_ORDERED.contains(&def.name) {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::from("student_id"), false);
+    }
     for &(name, col) in def.columns {
         if col == tables::Col::Timestamp && EVENT_TIMES.contains(&name) {
             builder = builder

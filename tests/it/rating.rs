@@ -377,6 +377,9 @@ fn a_memory_limit_gives_the_same_ratings_and_too_small_a_limit_stops_with_a_clea
 /// The (day, student) pairs of every Parquet file under `table`, file by file.
 /// Rollups and ratings are stored in day order, so a day's rows sit in few files: file
 /// statistics let a one-day rate replace only those and a scan skip the rest.
+/// Also: their student ids are stored as they are, without a dictionary (a day-ordered
+/// file repeats each id a few times at most, and interning each one cost the full rating
+/// about a tenth of its time; BENCHMARKS.md).
 #[test]
 fn rollups_and_ratings_are_stored_in_day_order() {
     let ids = ["A", "B", "C", "D", "E", "F"];
@@ -396,6 +399,11 @@ fn rollups_and_ratings_are_stored_in_day_order() {
         assert!(rows >= ids.len() * teaching.len(), "{table}: {rows} rows");
         for rows in files {
             assert!(rows.is_sorted(), "{table} is not stored in day order: {rows:?}");
+        }
+        let ids = crate::common::column_encodings(&env, table, "student_id");
+        assert!(!ids.is_empty(), "{table} has stored files");
+        for (encodings, dictionary) in ids {
+            assert!(!dictionary && !encodings.iter().any(|e| e.contains("DICTIONARY")), "{table}: {encodings:?}");
         }
     }
 }
