@@ -102,7 +102,7 @@ impl ActivityDays {
         sources.sort_by_key(|s| Signal::ALL[*s].name());
         let names = StringArray::from_iter_values(sources.iter().map(|s| Signal::ALL[*s].name()));
         let students = self.cells.students().in_id_order();
-        let ids = StringArray::from_iter_values(students.iter().map(|p| &self.cells.students().ids()[*p as usize]));
+        let ids = self.cells.students().id_column(&students);
         let rows = Rows { held: self.clone(), students, ids, sources, names };
         let order = ["day", "student_id", "source"];
         dense::day_by_day(ctx, "derive/daily_activity", tables::DAILY_ACTIVITY.schema(), Arc::new(rows), &order)

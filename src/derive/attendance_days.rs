@@ -202,7 +202,7 @@ impl AttendanceDays {
     /// array stays with the caller (a full run's rating reads it again).
     pub fn frame(self: &Arc<Self>, ctx: &SessionContext) -> Result<DataFrame> {
         let students = self.cells.students().in_id_order();
-        let ids = StringArray::from_iter_values(students.iter().map(|p| &self.cells.students().ids()[*p as usize]));
+        let ids = self.cells.students().id_column(&students);
         let rows = Rows { held: self.clone(), students, ids };
         let order = ["day", "student_id"];
         dense::day_by_day(ctx, "derive/daily_attendance", tables::DAILY_ATTENDANCE.schema(), Arc::new(rows), &order)

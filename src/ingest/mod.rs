@@ -207,14 +207,8 @@ pub async fn ingest(
     let attendance = if (touches_attendance && committed_any) || swipes::is_stale(warehouse).await? {
         // New swipes, or changed sessions or class lists, reconcile only the days they can
         // affect; a changing file whose days are not known reconciles every day.
-        let days = reports
-            .iter()
-            .filter(|r| r.changed(kind))
-            .map(|r| r.days)
-            .try_fold(None, |all: Option<(i32, i32)>, days| {
-                days.map(|d| Some(all.map_or(d, |a| (a.0.min(d.0), a.1.max(d.1)))))
-            })
-            .flatten();
+        let each: Option<Vec<(i32, i32)>> = reports.iter().filter(|r| r.changed(kind)).map(|r| r.days).collect();
+        let days = each.and_then(|each| each.into_iter().reduce(|a, b| (a.0.min(b.0), a.1.max(b.1))));
         let changed = version_before.zip(days).map(|(before, days)| swipes::ChangedSource {
             table: kind.table.name,
             before,

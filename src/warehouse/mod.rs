@@ -605,7 +605,7 @@ async fn added_rows(table: &DeltaTable) -> deltalake::DeltaResult<u64> {
 /// a year's worth, and reads prune to the files of the days asked for.
 fn target_file_size(def: &TableDef) -> Option<std::num::NonZeroU64> {
     match def.name {
-        "ratings" | "daily_activity" | "daily_attendance" => std::num::NonZeroU64::new(1 << 20),
+        name if DAY_ORDERED.contains(&name) => std::num::NonZeroU64::new(1 << 20),
         "swipe_outcomes" => std::num::NonZeroU64::new(4 << 20),
         _ => None,
     }
