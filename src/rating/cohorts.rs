@@ -71,15 +71,26 @@ struct Ranked {
     batches: Vec<RecordBatch>,
     /// `ranked`'s columns: `scored`'s, then cohort_share and cohort_size.
     schema: SchemaRef,
-    /// Each row's (batch, row), in day and student order.
-    order: Vec<(usize, usize)>,
-    /// The batches served, as runs of `order`, each a slice of one scored batch or not.
+    /// Where each batch's rows start among the scored rows (batches one after another),
+    /// then the number of rows.
+    starts: Vec<usize>,
+    /// Every row with its rank, in day and student order.
+    served: Vec<Served>,
+    /// The batches served, as runs of `served`, each a slice of one scored batch or not.
     pieces: Vec<(std::ops::Range<usize>, bool)>,
     /// The view's partitions: each a run of days, as a run of `pieces`.
     parts: Vec<std::ops::Range<usize>>,
-    /// Each row's cohort share and cohort size, in that order.
-    share: Vec<f64>,
-    size: Vec<i64>,
+}
+
+/// A scored row (its number, batches one after another) and its rank: `at` rows of its
+/// cohort of `n` that day score no higher (its cohort share is `at / n`, its cohort size
+/// `n`). Twelve bytes a row: at year scale the rows' keys and ranks are a few hundred MB
+/// of fresh memory, whose pages cost more to map than the ranking costs to compute.
+#[derive(Debug, Clone, Copy, Default)]
+struct Served {
+    row: u32,
+    at: u32,
+    n: u32,
 }
 
 impl Ranked {
@@ -90,10 +101,16 @@ impl Ranked {
         fields.push(Field::new("cohort_share", DataType::Float64, true));
         fields.push(Field::new("cohort_size", DataType::Int64, false));
         let schema = Arc::new(Schema::new(fields));
-        let keys = Keys::read(&batches)?;
-        if keys.cohorts > 1 << 31 {
-            return Err(DataFusionError::Internal("rating: too many cohorts to rank".into()));
+        let mut starts = Vec::with_capacity(batches.len() + 1);
+        starts.push(0);
+        for batch in &batches {
+            starts.push(starts[starts.len() - 1] + batch.num_rows());
         }
+        let rows = starts[batches.len()];
+        if u32::try_from(rows).is_err() {
+            return Err(DataFusionError::Internal("rating: too many rows to rank at once".into()));
+        }
+        let keys = Keys::read(&batches, rows)?;
 
         // Cohorts are ranked within a day and rows served in day order, so the rows are
         // first put in their days (a counting sort, each day's rows in the order read);
@@ -104,67 +121,78 @@ impl Ranked {
         for (k, place) in keys.students.in_id_order().into_iter().enumerate() {
             rank[place as usize] = k as u32;
         }
+        // Each thread ranks a run of days into its own stretch of the served rows.
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
-        let served = on_threads(&split_evenly(&days, threads), |share| {
-            let mut served = Vec::with_capacity(share.iter().map(Vec::len).sum());
+        let mut served: Vec<Served> = crate::allocator::zeroed_writable(rows);
+        let mut stretches = Vec::new();
+        let mut rest = served.as_mut_slice();
+        for share in split_evenly(&days, threads) {
+            let (stretch, after) = rest.split_at_mut(share.iter().map(Vec::len).sum());
+            stretches.push((share, std::sync::Mutex::new(stretch)));
+            rest = after;
+        }
+        on_threads(&stretches, |(share, stretch)| {
+            let mut stretch = stretch.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut from = 0;
             for day in *share {
-                rank_day(&keys, &rank, day, &mut served);
+                rank_day(&keys, &rank, day, &mut stretch[from..from + day.len()]);
+                from += day.len();
             }
-            served
         });
+        drop(stretches);
 
-        let mut batch_of: Vec<(usize, usize)> = Vec::with_capacity(keys.day.len());
-        for (b, batch) in batches.iter().enumerate() {
-            batch_of.extend((0..batch.num_rows()).map(|i| (b, i)));
-        }
-        let served = served.into_iter().flatten();
-        let rows = batch_of.len();
-        let (mut order, mut share, mut size) =
-            (Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows));
-        for (r, s, n) in served {
-            order.push(batch_of[r as usize]);
-            share.push(s);
-            size.push(n);
-        }
         // Each part's rows are cut into pieces of their own, so no piece spans two parts.
+        let locate = |row: u32| locate(&starts, row);
         let (mut pieces, mut parts_served, mut from) = (Vec::new(), Vec::new(), 0);
         for share in split_evenly(&days, parts) {
             let to = from + share.iter().map(Vec::len).sum::<usize>();
             let first = pieces.len();
+            let part = &served[from..to];
             pieces.extend(
-                self::pieces(&order[from..to])
+                self::pieces(part.len(), |i| locate(part[i].row))
                     .into_iter()
                     .map(|(rows, slice)| (rows.start + from..rows.end + from, slice)),
             );
             parts_served.push(first..pieces.len());
             from = to;
         }
-        Ok(Ranked { batches, schema, order, pieces, parts: parts_served, share, size })
+        Ok(Ranked { batches, schema, starts, served, pieces, parts: parts_served })
     }
 
     /// The `piece`th batch served.
     fn chunk(&self, piece: usize) -> datafusion::error::Result<RecordBatch> {
         let (rows, slice) = self.pieces[piece].clone();
+        let served = &self.served[rows];
         let scored = if slice {
-            let (batch, row) = self.order[rows.start];
-            self.batches[batch].slice(row, rows.len())
+            let (batch, row) = locate(&self.starts, served[0].row);
+            self.batches[batch].slice(row, served.len())
         } else {
             let sources: Vec<&RecordBatch> = self.batches.iter().collect();
-            arrow::compute::interleave_record_batch(&sources, &self.order[rows.clone()])?
+            let rows: Vec<(usize, usize)> = served.iter().map(|s| locate(&self.starts, s.row)).collect();
+            arrow::compute::interleave_record_batch(&sources, &rows)?
         };
         let mut columns = scored.columns().to_vec();
-        columns.push(Arc::new(Float64Array::from(self.share[rows.clone()].to_vec())) as ArrayRef);
-        columns.push(Arc::new(Int64Array::from(self.size[rows].to_vec())) as ArrayRef);
+        let share = Float64Array::from_iter_values(served.iter().map(|s| s.at as f64 / s.n as f64));
+        columns.push(Arc::new(share) as ArrayRef);
+        columns.push(Arc::new(Int64Array::from_iter_values(served.iter().map(|s| i64::from(s.n)))) as ArrayRef);
         Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
     }
 }
 
-/// `order` cut into the batches to serve: each run of at least [`MIN_SLICE`] rows that
-/// follow one another in one scored batch (up to [`BATCH_ROWS`]) is a slice of that batch
-/// (true); the rows between are gathered, up to [`BATCH_ROWS`] at a time (false). The grid
-/// gives each day's students in runs (its rows are a day's students, batch by batch), so at
-/// year scale nearly every row is served without a copy.
-fn pieces(order: &[(usize, usize)]) -> Vec<(std::ops::Range<usize>, bool)> {
+/// The (batch, row) of scored row `row`, given where each batch's rows start.
+fn locate(starts: &[usize], row: u32) -> (usize, usize) {
+    let row = row as usize;
+    let batch = starts.partition_point(|&start| start <= row) - 1;
+    (batch, row - starts[batch])
+}
+
+/// The `len` rows to serve, the `i`th being row `order(i)` (batch, row), cut into the
+/// batches to serve: each run of at least [`MIN_SLICE`] rows that follow one another in one
+/// scored batch (up to [`BATCH_ROWS`]) is a slice of that batch (true); the rows between are
+/// gathered, up to [`BATCH_ROWS`] at a time (false). The grid gives each day's students in
+/// runs (its rows are a day's students, batch by batch), so at year scale nearly every row
+/// is served without a copy.
+fn pieces(len: usize, order: impl Fn(usize) -> (usize, usize)) -> Vec<(std::ops::Range<usize>, bool)> {
     let mut pieces = Vec::new();
     let gather = |pieces: &mut Vec<_>, rows: std::ops::Range<usize>| {
         for from in rows.clone().step_by(BATCH_ROWS) {
@@ -172,10 +200,10 @@ fn pieces(order: &[(usize, usize)]) -> Vec<(std::ops::Range<usize>, bool)> {
         }
     };
     let (mut at, mut gathered) = (0, 0);
-    while at < order.len() {
-        let (batch, row) = order[at];
+    while at < len {
+        let (batch, row) = order(at);
         let mut end = at + 1;
-        while end < order.len() && end - at < BATCH_ROWS && order[end] == (batch, row + (end - at)) {
+        while end < len && end - at < BATCH_ROWS && order(end) == (batch, row + (end - at)) {
             end += 1;
         }
         if end - at >= MIN_SLICE {
@@ -185,30 +213,28 @@ fn pieces(order: &[(usize, usize)]) -> Vec<(std::ops::Range<usize>, bool)> {
         }
         at = end;
     }
-    gather(&mut pieces, gathered..order.len());
+    gather(&mut pieces, gathered..len);
     pieces
 }
 
 /// What ranking and ordering read of each row, by row number (batches one after another).
 struct Keys {
     day: Vec<i32>,
-    /// A number per cohort (programme and stage, as the query partitions them).
+    /// A number per cohort (programme and stage, as the query partitions them), shifted
+    /// left a place, the row's score being null in the place freed.
     cohort: Vec<u32>,
-    /// Cohorts met.
-    cohorts: usize,
-    score: Vec<(bool, u64)>,
+    /// The score as a key in the query's order (`score_key`; 0 when null).
+    score: Vec<u64>,
     /// Each row's student's place in `students`.
     student: Vec<u32>,
     students: Places,
 }
 
 impl Keys {
-    fn read(batches: &[RecordBatch]) -> datafusion::error::Result<Keys> {
-        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    fn read(batches: &[RecordBatch], rows: usize) -> datafusion::error::Result<Keys> {
         let mut keys = Keys {
             day: Vec::with_capacity(rows),
             cohort: Vec::with_capacity(rows),
-            cohorts: 0,
             score: Vec::with_capacity(rows),
             student: Vec::with_capacity(rows),
             students: Places::default(),
@@ -223,7 +249,8 @@ impl Keys {
                 return Err(internal("day"));
             }
             keys.day.extend(days.values().iter().copied());
-            keys.score.extend((0..scores.len()).map(|i| score_key(scores.is_valid(i).then(|| scores.value(i)))));
+            keys.score
+                .extend((0..scores.len()).map(|i| if scores.is_null(i) { 0 } else { score_key(scores.value(i)) }));
 
             let groups: Vec<ArrayRef> =
                 partitions.iter().map(|c| column(batch, c).cloned()).collect::<datafusion::error::Result<_>>()?;
@@ -235,19 +262,20 @@ impl Keys {
             // takes its number without a lookup.
             let groups = converter.as_ref().map(|c| c.convert_columns(&groups)).transpose()?;
             let mut last: Option<(arrow::row::Row, u32)> = None;
-            for group in groups.iter().flat_map(|g| g.iter()) {
+            for (i, group) in groups.iter().flat_map(|g| g.iter()).enumerate() {
                 let number = match last {
                     Some((previous, number)) if previous == group => number,
-                    _ => {
-                        let next = cohorts.len() as u32;
-                        match cohorts.get(group.as_ref()) {
-                            Some(&number) => number,
-                            None => *cohorts.entry(group.as_ref().into()).or_insert(next),
+                    _ => match cohorts.get(group.as_ref()) {
+                        Some(&number) => number,
+                        None if cohorts.len() < 1 << 31 => {
+                            let next = cohorts.len() as u32;
+                            *cohorts.entry(group.as_ref().into()).or_insert(next)
                         }
-                    }
+                        None => return Err(DataFusionError::Internal("rating: too many cohorts to rank".into())),
+                    },
                 };
                 last = Some((group, number));
-                keys.cohort.push(number);
+                keys.cohort.push(number << 1 | u32::from(scores.is_null(i)));
             }
 
             with_strings(column(batch, "student_id")?, |ids| {
@@ -267,7 +295,6 @@ impl Keys {
                 Ok(())
             })??;
         }
-        keys.cohorts = cohorts.len();
         Ok(keys)
     }
 }
@@ -310,54 +337,43 @@ fn split_evenly(days: &[Vec<u32>], parts: usize) -> Vec<&[Vec<u32>]> {
     shares
 }
 
-/// Ranks one day's rows (`rows`, row numbers) within their cohorts and appends them to
-/// `served` in student order, each with its cohort share and size. Rows are sorted by
+/// Ranks one day's rows (`rows`, row numbers) within their cohorts and writes them to
+/// `served` (as long as `rows`) in student order, each with its rank. Rows are sorted by
 /// cohort, whether the score is null, and the score; tied scores share the rank of the
 /// last of them.
-fn rank_day(keys: &Keys, rank: &[u32], rows: &[u32], served: &mut Vec<(u32, f64, i64)>) {
-    let mut by_score: Vec<(u64, u64, u32)> = rows
-        .iter()
-        .enumerate()
-        .map(|(at, &r)| {
-            let (null, score) = keys.score[r as usize];
-            (u64::from(keys.cohort[r as usize]) << 1 | u64::from(null), score, at as u32)
-        })
-        .collect();
+fn rank_day(keys: &Keys, rank: &[u32], rows: &[u32], served: &mut [Served]) {
+    let mut by_score: Vec<(u32, u64, u32)> =
+        rows.iter().enumerate().map(|(at, &r)| (keys.cohort[r as usize], keys.score[r as usize], at as u32)).collect();
     by_score.sort_unstable();
-    let mut ranked = vec![(0.0, 0i64); rows.len()];
+    let mut ranked = vec![(0u32, 0u32); rows.len()];
     for cohort in by_score.chunk_by(|a, b| a.0 >> 1 == b.0 >> 1) {
-        let n = cohort.len();
+        let n = cohort.len() as u32;
         let mut at = 0;
         for peers in cohort.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
-            at += peers.len();
+            at += peers.len() as u32;
             for &(_, _, k) in peers {
-                ranked[k as usize] = (at as f64 / n as f64, n as i64);
+                ranked[k as usize] = (at, n);
             }
         }
     }
     let mut by_student: Vec<(u32, u32)> =
         rows.iter().enumerate().map(|(at, &r)| (rank[keys.student[r as usize] as usize], at as u32)).collect();
     by_student.sort_unstable();
-    served.extend(by_student.into_iter().map(|(_, at)| {
-        let (share, size) = ranked[at as usize];
-        (rows[at as usize], share, size)
-    }));
+    for (slot, (_, k)) in served.iter_mut().zip(by_student) {
+        let (at, n) = ranked[k as usize];
+        *slot = Served { row: rows[k as usize], at, n };
+    }
 }
 
 fn internal(column: &str) -> DataFusionError {
     DataFusionError::Internal(format!("rating: a scored row without a valid '{column}'"))
 }
 
-/// A score as a key that sorts as the query does (`ORDER BY score`: ascending, nulls
-/// last, doubles in their total order).
-fn score_key(score: Option<f64>) -> (bool, u64) {
-    match score {
-        None => (true, 0),
-        Some(v) => {
-            let bits = v.to_bits();
-            (false, if bits >> 63 == 1 { !bits } else { bits | 1 << 63 })
-        }
-    }
+/// A score as a key that sorts as the query does (`ORDER BY score`: ascending, doubles in
+/// their total order; nulls last, by the null flag beside the cohort).
+fn score_key(score: f64) -> u64 {
+    let bits = score.to_bits();
+    if bits >> 63 == 1 { !bits } else { bits | 1 << 63 }
 }
 
 /// `ranked`, served in order.
@@ -502,12 +518,12 @@ mod tests {
         order.extend((0..MIN_SLICE - 1).map(|r| (4, r)));
         let run = 303 + BATCH_ROWS;
         let expected = vec![(0..300, true), (300..303, false), (303..run, true), (run..order.len(), false)];
-        assert_eq!(pieces(&order), expected);
+        assert_eq!(pieces(order.len(), |i| order[i]), expected);
         let scattered: Vec<(usize, usize)> = (0..20_000).map(|r| (r % 2, r)).collect();
         let expected =
             vec![(0..BATCH_ROWS, false), (BATCH_ROWS..2 * BATCH_ROWS, false), (2 * BATCH_ROWS..20_000, false)];
-        assert_eq!(pieces(&scattered), expected);
-        assert!(pieces(&[]).is_empty());
+        assert_eq!(pieces(scattered.len(), |i| scattered[i]), expected);
+        assert!(pieces(0, |_| unreachable!()).is_empty());
     }
 
     /// Days are shared among threads in runs that cover each day once, in order, whatever
