@@ -147,11 +147,11 @@ pub async fn rate_locked(
     let plan = plan::plan(recompute, &digest, as_of_day, span, last_run.as_ref(), changes);
 
     let mut phases = vec![("plan", started.elapsed())];
-    let mut counted = rollups::Counted::default();
+    let (mut counted, mut writing) = (rollups::Counted::default(), rollups::Writing::default());
     if let Some(range) = plan.roll {
         let rolled = rollups::roll_up(warehouse, ctx, range, plan.full_rollups).await?;
         phases.extend(rolled.phases);
-        counted = rolled.counted;
+        (counted, writing) = (rolled.counted, rolled.writing);
     }
 
     let mut ratings = 0;
@@ -161,8 +161,8 @@ pub async fn rate_locked(
         let rating = Instant::now();
         let params = rating_params(settings, lo, hi, warehouse.clock().now_micros());
         let limited = warehouse.config().engine.memory_limit_mib > 0;
-        let (frame, by_days) =
-            rating_frame(ctx, settings, &params, (lo, hi), limited, std::mem::take(&mut counted)).await?;
+        let rollups = (std::mem::take(&mut counted), std::mem::take(&mut writing));
+        let (frame, by_days) = rating_frame(ctx, settings, &params, (lo, hi), limited, rollups, &mut phases).await?;
         let mut meta = derive::metadata("rate");
         meta.insert("rollcall.query_sha256".into(), queries::digest("rating/ratings")?.into());
         // Every rating again, its runs of days encoded side by side: one writer took ~2 s of
@@ -180,6 +180,7 @@ pub async fn rate_locked(
         ratings = written.rows;
         phases.push(("ratings", rating.elapsed()));
     }
+    phases.extend(writing.finish().await?);
     let mode = if plan.full {
         "full"
     } else if plan.rate.is_some() || plan.roll.is_some() {
@@ -267,7 +268,9 @@ const RANGE_JOIN_MAX_DAYS: i32 = 10;
 
 /// The ratings of the days `lo..=hi`: `rating/ratings` over `windowed`, the students and
 /// days to rate (`rating/grid`) with their window sums. `counted` holds the rollups this
-/// run has just counted whole in memory.
+/// run has just counted whole in memory, `writing` their tables' writes still under way:
+/// each has committed (its phase added to `phases`) before the ratings are planned, so the
+/// ratings are written after the rollups they come from, and the SQL path reads them.
 ///
 /// The sums come from dense arrays (`windows`), and the cohort ranks from Rust (`cohorts`,
 /// which holds the scored rows in memory), for any number of days: a day's run reads its
@@ -286,30 +289,50 @@ async fn rating_frame(
     params: &[(&'static str, ScalarValue)],
     (lo, hi): (i32, i32),
     limited: bool,
-    counted: rollups::Counted,
+    (counted, writing): (rollups::Counted, rollups::Writing),
+    phases: &mut Vec<(&'static str, std::time::Duration)>,
 ) -> Result<(datafusion::dataframe::DataFrame, bool)> {
-    if !limited {
-        let reach = (i64::from(lo) - i64::from(settings.window_days) + 1, i64::from(hi));
-        let (window, budget) = (settings.window_days as usize, windows::BUDGET_BYTES);
-        let (activity, attendance) = (counted.activity.as_deref(), counted.attendance.as_deref());
-        // The grid's plan (about 30 ms for a day's run) is made on another of the runtime's
-        // threads while this one reads the rollups' rows.
-        let grid = {
-            let (ctx, params) = (ctx.clone(), params.to_vec());
-            tokio::spawn(async move { windows::plan_grid(&ctx, &params).await })
-        };
-        let signals = windows::DailySignals::read(ctx, params, reach, window, budget, activity, attendance).await;
-        let grid = grid.await.map_err(|e| Error::stopped("planning the rating grid", &e))?;
-        let signals = signals?;
-        // The rollups' arrays are read; their memory goes back before the rows are scored.
-        drop(counted);
-        if let Some(signals) = signals {
-            windows::register(ctx, grid?, signals).await?;
-            cohorts::register(ctx, queries::plan(ctx, "rating/scores", params).await?).await?;
-            return Ok((queries::plan(ctx, "rating/ratings", params).await?, true));
-        }
+    let ranked = match limited {
+        false => rank_in_memory(ctx, settings, params, (lo, hi), counted).await,
+        true => Ok(false),
+    };
+    let written = writing.finish().await;
+    let ranked = ranked?;
+    phases.extend(written?);
+    if ranked {
+        return Ok((queries::plan(ctx, "rating/ratings", params).await?, true));
     }
     Ok((queries::plan_text(ctx, "rating/ratings", &rating_statement(hi - lo + 1)?, params).await?, false))
+}
+
+/// Registers `windowed` (the window sums from dense arrays) and `ranked` (the cohort ranks
+/// from Rust) for the days `lo..=hi`; false, registering nothing, when the arrays would
+/// not fit.
+async fn rank_in_memory(
+    ctx: &SessionContext,
+    settings: &RatingConfig,
+    params: &[(&'static str, ScalarValue)],
+    (lo, hi): (i32, i32),
+    counted: rollups::Counted,
+) -> Result<bool> {
+    let reach = (i64::from(lo) - i64::from(settings.window_days) + 1, i64::from(hi));
+    let (window, budget) = (settings.window_days as usize, windows::BUDGET_BYTES);
+    let (activity, attendance) = (counted.activity.as_deref(), counted.attendance.as_deref());
+    // The grid's plan (about 30 ms for a day's run) is made on another of the runtime's
+    // threads while this one reads the rollups' rows.
+    let grid = {
+        let (ctx, params) = (ctx.clone(), params.to_vec());
+        tokio::spawn(async move { windows::plan_grid(&ctx, &params).await })
+    };
+    let signals = windows::DailySignals::read(ctx, params, reach, window, budget, activity, attendance).await;
+    let grid = grid.await.map_err(|e| Error::stopped("planning the rating grid", &e))?;
+    let Some(signals) = signals? else { return Ok(false) };
+    // The rollups' arrays are read; their memory goes back (once their tables are written)
+    // before the rows are scored.
+    drop(counted);
+    windows::register(ctx, grid?, signals).await?;
+    cohorts::register(ctx, queries::plan(ctx, "rating/scores", params).await?).await?;
+    Ok(true)
 }
 
 /// The rating statement for `days` days in one statement: `rating/ratings` over `ranked`
