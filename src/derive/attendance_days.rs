@@ -12,7 +12,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, Date32Array, Int64Array, RecordBatch, StringArray, UInt32Array};
 use arrow::compute::take;
 use arrow::datatypes::SchemaRef;
-use datafusion::common::{DataFusionError, HashMap};
+use datafusion::common::DataFusionError;
 use datafusion::dataframe::DataFrame;
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
@@ -75,7 +75,8 @@ impl AttendanceDays {
             return Ok(None);
         }
         queries::each_batch(ctx, "derive/attended_sessions", &params, |b| held.attend(&mut sessions, b)).await?;
-        let mut absences: HashMap<u32, Vec<(i64, i64)>> = HashMap::default();
+        // Each student's excusing absences, by place.
+        let mut absences: Vec<Vec<(i64, i64)>> = vec![Vec::new(); held.cells.students().ids().len()];
         let kinds = [("excusing", ScalarValue::from(excusing))];
         queries::each_batch(ctx, "derive/excusing_absences", &kinds, |batch| {
             let (first, last) = (int64(batch, "first")?, int64(batch, "last")?);
@@ -84,7 +85,7 @@ impl AttendanceDays {
                     // An absence without both days covers no session (as in the query's join).
                     let place = if ids.is_null(i) { None } else { held.cells.students().get(ids.value(i)) };
                     if let (Some(place), false, false) = (place, first.is_null(i), last.is_null(i)) {
-                        absences.entry(place).or_default().push((first.value(i), last.value(i)));
+                        absences[place as usize].push((first.value(i), last.value(i)));
                     }
                 }
             })?;
@@ -154,7 +155,7 @@ impl AttendanceDays {
 
     /// Counts each session expected of each student once: attended, or else excused when
     /// an excusing absence of theirs covers its day.
-    fn count(&mut self, mut sessions: Sessions, absences: &HashMap<u32, Vec<(i64, i64)>>) {
+    fn count(&mut self, mut sessions: Sessions, absences: &[Vec<(i64, i64)>]) {
         let from = i64::from(self.from);
         for (s, expected) in sessions.expected.iter_mut().enumerate() {
             let session_day = sessions.days[s];
@@ -167,10 +168,8 @@ impl AttendanceDays {
             let day = (session_day - from) as usize;
             for &student in expected.iter() {
                 let came = attended.binary_search(&student).is_ok();
-                let excused = !came
-                    && absences
-                        .get(&student)
-                        .is_some_and(|spans| spans.iter().any(|&(a, b)| a <= session_day && session_day <= b));
+                let excused =
+                    !came && absences[student as usize].iter().any(|&(a, b)| a <= session_day && session_day <= b);
                 let cells = self.cells.day_mut(student, day);
                 cells[SESSIONS] += 1;
                 cells[ATTENDED] += u32::from(came);
@@ -215,24 +214,25 @@ fn session_places(
     ids: &ArrayRef,
     mut place: impl FnMut(&str) -> Option<u32>,
 ) -> datafusion::error::Result<Vec<Option<u32>>> {
-    with_strings(ids, |ids| {
-        let mut places = Vec::with_capacity(ids.len());
-        let mut last: Option<(&str, Option<u32>)> = None;
-        for i in 0..ids.len() {
-            let id = if ids.is_null(i) { None } else { Some(ids.value(i)) };
-            let found = match (last, id) {
-                (_, None) => None,
-                (Some((previous, found)), Some(id)) if previous == id => found,
-                (_, Some(id)) => {
-                    let found = place(id);
-                    last = Some((id, found));
-                    found
-                }
-            };
-            places.push(found);
-        }
-        places
-    })
+    let ids = string_views(ids)?;
+    let ids = ids.as_string_view();
+    let mut places = Vec::with_capacity(ids.len());
+    let mut last: Option<(u128, Option<u32>)> = None;
+    for (i, &view) in ids.views().iter().enumerate() {
+        let found = match last {
+            _ if ids.is_null(i) => None,
+            // Equal views are equal ids (inline, or the same bytes of the same buffer, as a
+            // column read through a dictionary gives a run of one session): no text read.
+            Some((held, found)) if held == view => found,
+            _ => {
+                let found = place(ids.value(i));
+                last = Some((view, found));
+                found
+            }
+        };
+        places.push(found);
+    }
+    Ok(places)
 }
 
 /// The rollup's rows, made a day at a time as they are written: the array and the
