@@ -184,7 +184,7 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() {
-    rollcall::allocator::limit_arenas();
+    rollcall::allocator::set_arenas(rollcall::allocator::Arenas::Two);
     if !std::env::args().any(|a| a == "--bench") {
         println!("console benchmark: run with `cargo bench --bench console`");
         return;

@@ -15,7 +15,7 @@ use common::peak_rss_mib;
 
 fn main() {
     // As the binary does: the allocator's settings are part of what is measured.
-    rollcall::allocator::limit_arenas();
+    rollcall::allocator::set_arenas(rollcall::allocator::Arenas::Two);
     // `cargo test --benches` runs this binary with --bench absent; only measure under `cargo bench`.
     if !std::env::args().any(|a| a == "--bench") {
         println!("ingest benchmark: run with `cargo bench --bench ingest`");

@@ -21,7 +21,7 @@ contextlevel,contextinstanceid,userid,courseid,relateduserid,anonymous,other,tim
 
 fn main() {
     // As the binary does: the allocator's settings are part of what is measured.
-    rollcall::allocator::limit_arenas();
+    rollcall::allocator::set_arenas(rollcall::allocator::Arenas::Two);
     if !std::env::args().any(|a| a == "--bench") {
         println!("moodle benchmark: run with `cargo bench --bench moodle`");
         return;

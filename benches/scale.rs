@@ -216,7 +216,7 @@ fn count_parts(input: &Path) -> u32 {
 
 fn main() {
     // As the binary does: the allocator's settings are part of what is measured.
-    rollcall::allocator::limit_arenas();
+    rollcall::allocator::set_arenas(rollcall::allocator::Arenas::Two);
     if let Ok(phase) = std::env::var(PHASE_ENV) {
         run_phase(&phase, Path::new(&std::env::var(DIR_ENV).expect("bench dir")));
         return;

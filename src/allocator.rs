@@ -1,21 +1,39 @@
 //! The process's memory allocator settings.
 
-/// Caps the C library's allocator at two arenas, unless `MALLOC_ARENA_MAX` says otherwise.
-///
-/// Its default (eight per core) gives each thread that reads or commits a file its own
-/// heap, and freed memory stays behind in them: through the year's activity files an
-/// ingest's resident memory climbed from 2.6 to 3.6 GiB; with two arenas it stays at
-/// 2.6 GiB and runs no slower (rating is unchanged). Call first, before other threads start.
+/// How many heaps (arenas) the C library's allocator keeps for the process's threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arenas {
+    /// Two. The default (eight per core) gives each thread that reads or commits a file
+    /// its own heap, and freed memory stays behind in them: through the year's activity
+    /// files an ingest's resident memory climbed from 2.6 to 3.6 GiB; with two arenas it
+    /// stays at 2.6 GiB and runs no slower.
+    Two,
+    /// Eight, for the rating: its two table writers, the query's threads and the ranking's
+    /// allocate and free column buffers at once, and with two heaps they queued for the
+    /// heaps' locks (a sixth of the ratings' encoding time was spent waiting): a year's
+    /// `rate --full` took 6.7-7.2 s with eight against 7.6-7.8 s with two, its peak 45 MiB
+    /// higher (1.50 against 1.45 GiB; BENCHMARKS.md).
+    Eight,
+}
+
+/// Sets the C library allocator's arenas, unless `MALLOC_ARENA_MAX` says otherwise. Call
+/// first, before other threads start.
 #[allow(unsafe_code)]
-pub fn limit_arenas() {
+pub fn set_arenas(arenas: Arenas) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        let n = match arenas {
+            Arenas::Two => 2,
+            Arenas::Eight => 8,
+        };
         // SAFETY: mallopt only sets an allocator parameter; no memory is touched, and it is
         // called before the process starts any other thread.
         unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
+            libc::mallopt(libc::M_ARENA_MAX, n);
         }
     }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = arenas;
 }
 
 /// `len` zeroed cells whose memory is already mapped writable.

@@ -8,9 +8,10 @@ use rollcall::cli::{self, Cli};
 use rollcall::error::Error;
 
 fn main() -> ExitCode {
-    rollcall::allocator::limit_arenas();
     // clap exits with status 2 on a usage error, as the interchange contract requires.
     let cli = Cli::parse();
+    // Before the runtime starts its threads.
+    rollcall::allocator::set_arenas(cli.command.arenas());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {

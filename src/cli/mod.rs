@@ -144,6 +144,15 @@ pub enum Command {
 }
 
 impl Command {
+    /// The allocator's arenas for the command (`allocator::Arenas`): eight for the rating,
+    /// whose writers and query threads allocate side by side, two for the rest.
+    pub fn arenas(&self) -> crate::allocator::Arenas {
+        match self {
+            Command::Rate(_) => crate::allocator::Arenas::Eight,
+            _ => crate::allocator::Arenas::Two,
+        }
+    }
+
     /// The name an audit entry gives the command; `None` for commands that touch no
     /// personal data in this warehouse.
     fn audited(&self) -> Option<&'static str> {
