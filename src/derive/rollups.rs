@@ -98,25 +98,32 @@ pub async fn roll_up(warehouse: &Warehouse, ctx: &SessionContext, (lo, hi): (i32
     // Both have counted (or failed) before either result is looked at, and a write that
     // started is waited for before an error returns.
     let activity = activity.await.map_err(|e| Error::stopped("the daily activity rollup", &e)).and_then(|a| a);
-    let ((held, activity), (counted, attendance)) = match (activity, attendance) {
-        (Ok(activity), Ok(attendance)) => (activity, attendance),
-        (activity, attendance) => {
-            let (activity, attendance) = (activity.map(|(_, write)| write), attendance.map(|(_, write)| write));
-            let mut writing = Writing::default();
-            let mut failed = None;
-            for (phase, write) in [("activity rollup", activity), ("attendance rollup", attendance)] {
-                match write {
-                    Ok(write) => writing.0.push((phase, write)),
-                    Err(e) => {
-                        failed.get_or_insert(e);
-                    }
-                }
-            }
-            writing.finish().await?;
-            return Err(failed.unwrap_or_else(|| Error::Internal("a rollup failed without an error".into())));
+    let (mut writing, mut failed) = (Writing::default(), None);
+    let held = match activity {
+        Ok((held, write)) => {
+            writing.0.push(("activity rollup", write));
+            held
+        }
+        Err(e) => {
+            failed = Some(e);
+            None
         }
     };
-    let writing = Writing(vec![("activity rollup", activity), ("attendance rollup", attendance)]);
+    let counted = match attendance {
+        Ok((counted, write)) => {
+            writing.0.push(("attendance rollup", write));
+            counted
+        }
+        Err(e) => {
+            failed.get_or_insert(e);
+            None
+        }
+    };
+    if let Some(e) = failed {
+        // The other rollup's write, if it started, ends before the error returns.
+        writing.finish().await?;
+        return Err(e);
+    }
     // Under a memory limit the rating takes its sums in SQL from the tables: they are
     // written before it starts, and the arrays go back to the pool.
     if !full || warehouse.config().engine.memory_limit_mib > 0 {

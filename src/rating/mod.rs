@@ -180,6 +180,7 @@ pub async fn rate_locked(
         ratings = written.rows;
         phases.push(("ratings", rating.elapsed()));
     }
+    // Rollups recomputed with no day to rate: their writes are still waited for.
     phases.extend(writing.finish().await?);
     let mode = if plan.full {
         "full"
@@ -292,10 +293,7 @@ async fn rating_frame(
     (counted, writing): (rollups::Counted, rollups::Writing),
     phases: &mut Vec<(&'static str, std::time::Duration)>,
 ) -> Result<(datafusion::dataframe::DataFrame, bool)> {
-    let ranked = match limited {
-        false => rank_in_memory(ctx, settings, params, (lo, hi), counted).await,
-        true => Ok(false),
-    };
+    let ranked = if limited { Ok(false) } else { rank_in_memory(ctx, settings, params, (lo, hi), counted).await };
     let written = writing.finish().await;
     let ranked = ranked?;
     phases.extend(written?);
