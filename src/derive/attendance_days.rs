@@ -1,11 +1,14 @@
-//! The daily attendance rollup counted in a dense array: the sessions expected of each
-//! student (`derive/expected_sessions`), the sessions they attended
-//! (`derive/attended_sessions`) and the absences that excuse (`derive/excusing_absences`)
-//! are read once each; every expected session is marked attended or excused and counted
-//! in one cell per student and day, and the cells holding sessions are written out day by
-//! day, students in id order: `derive/daily_attendance`'s rows in its order, without
-//! grouping 13 million marks by their text keys. A test compares the two. The query stays
-//! the path for a range whose array would not fit the budget or the session's memory.
+//! The daily attendance rollup counted in a dense array: the sessions on the days rolled up
+//! (`derive/session_days`), the students sessions are expected of
+//! (`derive/students_expected`), every class-list row (`derive/class_list_rows`), the
+//! sessions students attended (`derive/attended_sessions`) and the absences that excuse
+//! (`derive/excusing_absences`) are read once each; each class-list row of a session in the
+//! range and a student expected at it is one expected session, marked attended or excused
+//! and counted in one cell per student and day, and the cells holding sessions are written
+//! out day by day, students in id order: `derive/daily_attendance`'s rows in its order,
+//! without joining 8 million class-list rows to the sessions and students or grouping 13
+//! million marks by their text keys. A test compares the two. The query stays the path for
+//! a range whose array would not fit the budget or the session's memory.
 
 use std::sync::Arc;
 
@@ -53,6 +56,35 @@ struct Sessions {
     attended: Vec<Vec<u32>>,
 }
 
+impl Sessions {
+    /// Adds a batch of `derive/session_days` (session_id, n), the days `lo..=hi` read.
+    fn add(&mut self, batch: &RecordBatch, (lo, hi): (i32, i32)) -> datafusion::error::Result<bool> {
+        let n = int64(batch, "n")?;
+        with_strings(column(batch, "session_id")?, |ids| {
+            for i in (0..ids.len()).filter(|&i| !ids.is_null(i)) {
+                let day = n.value(i);
+                if n.is_null(i) || day < i64::from(lo) || day > i64::from(hi) {
+                    return Err(DataFusionError::Internal("rollup: a session outside the days read".into()));
+                }
+                let place = self
+                    .places
+                    .get_or_add(ids.value(i))
+                    .ok_or_else(|| DataFusionError::Internal("rollup: more sessions than can be counted".into()))?
+                    as usize;
+                if place == self.days.len() {
+                    self.days.push(day);
+                    self.expected.push(Vec::new());
+                    self.attended.push(Vec::new());
+                }
+                // A session listed twice counts once, on its latest day (as the query's
+                // grouping by student and session has it).
+                self.days[place] = self.days[place].max(day);
+            }
+            Ok(true)
+        })?
+    }
+}
+
 impl AttendanceDays {
     /// Counts the sessions of the days `lo..=hi` (day numbers) into the array, the absence
     /// kinds `excusing` (comma-separated) excusing what they cover; `None` if it would take
@@ -69,8 +101,20 @@ impl AttendanceDays {
         let cells = StudentCells::new(ctx, "daily attendance rollup", days, CELLS, budget);
         let mut held = AttendanceDays { from: lo, days, cells };
         let mut sessions = Sessions::default();
+        queries::each_batch(ctx, "derive/session_days", &params, |b| sessions.add(b, (lo, hi))).await?;
+        let mut expected = Places::default();
+        queries::each_batch(ctx, "derive/students_expected", &[], |batch| {
+            with_strings(column(batch, "student_id")?, |ids| {
+                for i in (0..ids.len()).filter(|&i| !ids.is_null(i)) {
+                    expected.get_or_add(ids.value(i));
+                }
+            })?;
+            Ok(true)
+        })
+        .await?;
         let taken =
-            queries::each_batch(ctx, "derive/expected_sessions", &params, |b| held.expect(&mut sessions, b)).await?;
+            queries::each_batch(ctx, "derive/class_list_rows", &[], |b| held.expect(&mut sessions, &expected, b))
+                .await?;
         if !taken {
             return Ok(None);
         }
@@ -96,30 +140,44 @@ impl AttendanceDays {
         Ok(Some(held))
     }
 
-    /// Adds a batch of `derive/expected_sessions` (student_id, session_id, n); false when
-    /// the array would not fit.
-    fn expect(&mut self, sessions: &mut Sessions, batch: &RecordBatch) -> datafusion::error::Result<bool> {
-        let n = int64(batch, "n")?;
-        let Some(students) = self.cells.places(column(batch, "student_id")?)? else { return Ok(false) };
-        let (from, to) = (i64::from(self.from), i64::from(self.from) + self.days as i64);
-        let places = session_places(column(batch, "session_id")?, |id| {
-            let place = sessions.places.get_or_add(id)?;
-            if place as usize == sessions.days.len() {
-                sessions.days.push(i64::MIN);
-                sessions.expected.push(Vec::new());
-                sessions.attended.push(Vec::new());
+    /// Adds a batch of `derive/class_list_rows` (session_id, student_id): the rows of a
+    /// session on the days read and a student sessions are expected of (`expected`); false
+    /// when the array would not fit.
+    fn expect(
+        &mut self,
+        sessions: &mut Sessions,
+        expected: &Places,
+        batch: &RecordBatch,
+    ) -> datafusion::error::Result<bool> {
+        let places = session_places(column(batch, "session_id")?, |id| sessions.places.get(id))?;
+        let ids = string_views(column(batch, "student_id")?)?;
+        let ids = ids.as_string_view();
+        // The class lists come by student: a run of one student's rows (equal views being
+        // equal ids) is looked up once.
+        let mut last: Option<(u128, Option<u32>)> = None;
+        for (i, session) in places.into_iter().enumerate() {
+            let Some(session) = session else { continue };
+            if ids.is_null(i) {
+                continue;
             }
-            Some(place)
-        })?;
-        for (i, (student, session)) in students.into_iter().zip(places).enumerate() {
-            let Some(session) = session else { return Ok(false) };
-            let day = n.value(i);
-            if n.is_null(i) || day < from || day >= to {
-                return Err(DataFusionError::Internal("rollup: a session outside the days read".into()));
+            let view = ids.views()[i];
+            let student = match last {
+                Some((held, student)) if held == view => student,
+                _ => {
+                    let student = match expected.get_view(ids, i) {
+                        Some(_) => match self.cells.place_of(ids.value(i)) {
+                            Some(place) => Some(place),
+                            None => return Ok(false),
+                        },
+                        None => None,
+                    };
+                    last = Some((view, student));
+                    student
+                }
+            };
+            if let Some(student) = student {
+                sessions.expected[session as usize].push(student);
             }
-            let s = session as usize;
-            sessions.days[s] = day;
-            sessions.expected[s].push(student);
         }
         Ok(true)
     }
@@ -208,31 +266,55 @@ impl AttendanceDays {
     }
 }
 
-/// Each row's session's place by `place` (given the session id), looked up once for a run
-/// of rows of one session; `None` for a session `place` does not give one.
+/// Each row's session's place by `place` (given the session id), looked up once for each
+/// view met in the batch (as far as [`MET`] slots hold them); `None` for a session `place`
+/// does not give one.
+///
+/// Equal views are equal ids (inline, or the same bytes of the same buffer), and a column
+/// read through a dictionary page gives every row of one session the same view: the class
+/// lists, stored by student, repeat a session's view for each of its students in a batch,
+/// so most rows are found by comparing the view's 16 bytes in a slot picked by the view,
+/// rather than by hashing the id's text (which cost 11 ns a row, 90 ms of a one-day rate,
+/// when each row's view was hashed into a map instead).
 fn session_places(
     ids: &ArrayRef,
     mut place: impl FnMut(&str) -> Option<u32>,
 ) -> datafusion::error::Result<Vec<Option<u32>>> {
     let ids = string_views(ids)?;
     let ids = ids.as_string_view();
+    // Slots of the views met in this batch (views are only equal within one array): the
+    // view held and its session's place; a view met again in another's slot is looked up
+    // by its text and takes the slot.
+    let mut met: Vec<Option<(u128, Option<u32>)>> = vec![None; MET];
     let mut places = Vec::with_capacity(ids.len());
-    let mut last: Option<(u128, Option<u32>)> = None;
     for (i, &view) in ids.views().iter().enumerate() {
-        let found = match last {
-            _ if ids.is_null(i) => None,
-            // Equal views are equal ids (inline, or the same bytes of the same buffer, as a
-            // column read through a dictionary gives a run of one session): no text read.
+        if ids.is_null(i) {
+            places.push(None);
+            continue;
+        }
+        let slot = &mut met[met_slot(view)];
+        let found = match *slot {
             Some((held, found)) if held == view => found,
             _ => {
                 let found = place(ids.value(i));
-                last = Some((view, found));
+                *slot = Some((view, found));
                 found
             }
         };
         places.push(found);
     }
     Ok(places)
+}
+
+/// Slots of views [`session_places`] remembers per batch: a year's class lists hold about
+/// 150,000 sessions, a batch's 8,192 rows a few hundred to a few thousand of them.
+const MET: usize = 1 << 12;
+
+/// The slot of `view` among [`MET`]: its bits mixed (a dictionary's views differ in their
+/// offset, inline ones in their bytes) and the top twelve taken.
+fn met_slot(view: u128) -> usize {
+    let mixed = (view as u64 ^ (view >> 64) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> (64 - MET.trailing_zeros())) as usize
 }
 
 /// The rollup's rows, made a day at a time as they are written: the array and the
@@ -377,6 +459,45 @@ pub(crate) mod tests {
                 ("kind", texts(kind)),
             ],
         );
+    }
+
+    /// Each row's session is found by its view's slot as by its id, whether the views are
+    /// inline, share a dictionary's bytes or hold their own, with more views than slots
+    /// (each met again after others took its slot) and nulls among them.
+    #[test]
+    fn sessions_found_by_their_views_are_the_sessions_of_their_ids() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let known: Places = {
+            let mut places = Places::default();
+            for s in (0..3 * MET).step_by(2) {
+                places.get_or_add(&format!("SESSION-{s:06}-LONG"));
+            }
+            places.get_or_add("X1");
+            places
+        };
+        let values: Vec<String> = (0..3 * MET).map(|s| format!("SESSION-{s:06}-LONG")).chain(["X1".into()]).collect();
+        let keys: Vec<Option<u32>> = (0..40_000)
+            .map(|_| match rng.random_range(0..20) {
+                0 => None,
+                1 => Some(values.len() as u32 - 1),
+                _ => Some(rng.random_range(0..3 * MET) as u32),
+            })
+            .collect();
+        let ids: Vec<Option<String>> = keys.iter().map(|k| k.map(|k| values[k as usize].clone())).collect();
+        let expected: Vec<Option<u32>> = ids.iter().map(|id| id.as_deref().and_then(|id| known.get(id))).collect();
+        let own = Arc::new(arrow::array::StringViewArray::from(ids.clone())) as ArrayRef;
+        // Read through a dictionary, the rows of one value share a view.
+        let dictionary = arrow::array::DictionaryArray::new(
+            arrow::array::UInt32Array::from(keys),
+            Arc::new(StringArray::from(values)),
+        );
+        let shared = arrow::compute::cast(&dictionary, &arrow::datatypes::DataType::Utf8View).unwrap();
+        let views: std::collections::HashSet<u128> = shared.as_string_view().views().iter().copied().collect();
+        assert!(views.len() < 3 * MET + 2, "{}", views.len());
+        for column in [own, shared, texts(ids)] {
+            assert_eq!(session_places(&column, |id| known.get(id)).unwrap(), expected);
+        }
+        assert!(expected.iter().flatten().count() > 15_000);
     }
 
     async fn text(df: DataFrame) -> String {

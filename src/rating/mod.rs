@@ -220,7 +220,9 @@ pub const ROLLUP_QUERIES: &[&str] = &[
     "derive/daily_activity",
     "derive/activity_rows",
     "derive/daily_attendance",
-    "derive/expected_sessions",
+    "derive/session_days",
+    "derive/students_expected",
+    "derive/class_list_rows",
     "derive/attended_sessions",
     "derive/excusing_absences",
 ];
