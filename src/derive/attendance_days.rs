@@ -54,6 +54,8 @@ struct Sessions {
     days: Vec<i64>,
     expected: Vec<Vec<u32>>,
     attended: Vec<Vec<u32>>,
+    /// The session views met in the batch being read.
+    met: Met,
 }
 
 impl Sessions {
@@ -149,7 +151,7 @@ impl AttendanceDays {
         expected: &Places,
         batch: &RecordBatch,
     ) -> datafusion::error::Result<bool> {
-        let places = session_places(column(batch, "session_id")?, |id| sessions.places.get(id))?;
+        let places = session_places(column(batch, "session_id")?, &mut sessions.met, |id| sessions.places.get(id))?;
         let ids = string_views(column(batch, "student_id")?)?;
         let ids = ids.as_string_view();
         // The class lists come by student: a run of one student's rows (equal views being
@@ -185,7 +187,7 @@ impl AttendanceDays {
     /// Adds a batch of `derive/attended_sessions` (student_id, session_id): the marks of
     /// sessions expected of the student (others count for nothing).
     fn attend(&self, sessions: &mut Sessions, batch: &RecordBatch) -> datafusion::error::Result<bool> {
-        let places = session_places(column(batch, "session_id")?, |id| sessions.places.get(id))?;
+        let places = session_places(column(batch, "session_id")?, &mut sessions.met, |id| sessions.places.get(id))?;
         // Students are found by their ids' views, trying the place after the last one's
         // first, as the expected sessions' rows find theirs.
         let ids = string_views(column(batch, "student_id")?)?;
@@ -267,37 +269,35 @@ impl AttendanceDays {
 }
 
 /// Each row's session's place by `place` (given the session id), looked up once for each
-/// view met in the batch (as far as [`MET`] slots hold them); `None` for a session `place`
+/// view met in the batch (as far as `met`'s slots hold them); `None` for a session `place`
 /// does not give one.
 ///
 /// Equal views are equal ids (inline, or the same bytes of the same buffer), and a column
 /// read through a dictionary page gives every row of one session the same view: the class
 /// lists, stored by student, repeat a session's view for each of its students in a batch,
 /// so most rows are found by comparing the view's 16 bytes in a slot picked by the view,
-/// rather than by hashing the id's text (which cost 11 ns a row, 90 ms of a one-day rate,
-/// when each row's view was hashed into a map instead).
+/// rather than by hashing the id's text. (Hashing every row's view into a map instead took
+/// a third more of a one-day rate's loop over the year's class lists.)
 fn session_places(
     ids: &ArrayRef,
+    met: &mut Met,
     mut place: impl FnMut(&str) -> Option<u32>,
 ) -> datafusion::error::Result<Vec<Option<u32>>> {
     let ids = string_views(ids)?;
     let ids = ids.as_string_view();
-    // Slots of the views met in this batch (views are only equal within one array): the
-    // view held and its session's place; a view met again in another's slot is looked up
-    // by its text and takes the slot.
-    let mut met: Vec<Option<(u128, Option<u32>)>> = vec![None; MET];
+    let batch = met.next_batch();
     let mut places = Vec::with_capacity(ids.len());
     for (i, &view) in ids.views().iter().enumerate() {
         if ids.is_null(i) {
             places.push(None);
             continue;
         }
-        let slot = &mut met[met_slot(view)];
+        let slot = &mut met.slots[met_slot(view)];
         let found = match *slot {
-            Some((held, found)) if held == view => found,
+            (filled, held, found) if filled == batch && held == view => found,
             _ => {
                 let found = place(ids.value(i));
-                *slot = Some((view, found));
+                *slot = (batch, view, found);
                 found
             }
         };
@@ -309,6 +309,37 @@ fn session_places(
 /// Slots of views [`session_places`] remembers per batch: a year's class lists hold about
 /// 150,000 sessions, a batch's 8,192 rows a few hundred to a few thousand of them.
 const MET: usize = 1 << 12;
+
+/// The session views met while reading, by slot ([`met_slot`]): each slot holds the batch
+/// it was filled in (a view means the same id only within its own array), the view and its
+/// session's place. Made once for a read and kept across its batches: made afresh for each
+/// batch, its 128 KiB came as new pages from the system each time.
+#[derive(Debug)]
+struct Met {
+    /// The batch being read, counted from 1 (a slot of batch 0 was never filled).
+    batch: u32,
+    slots: Vec<(u32, u128, Option<u32>)>,
+}
+
+impl Default for Met {
+    fn default() -> Met {
+        Met { batch: 0, slots: vec![(0, 0, None); MET] }
+    }
+}
+
+impl Met {
+    /// The number of the next batch, whose rows find no slot filled before.
+    fn next_batch(&mut self) -> u32 {
+        self.batch = match self.batch.checked_add(1) {
+            Some(batch) => batch,
+            None => {
+                self.slots.fill((0, 0, None));
+                1
+            }
+        };
+        self.batch
+    }
+}
 
 /// The slot of `view` among [`MET`]: its bits mixed (a dictionary's views differ in their
 /// offset, inline ones in their bytes) and the top twelve taken.
@@ -494,8 +525,10 @@ pub(crate) mod tests {
         let shared = arrow::compute::cast(&dictionary, &arrow::datatypes::DataType::Utf8View).unwrap();
         let views: std::collections::HashSet<u128> = shared.as_string_view().views().iter().copied().collect();
         assert!(views.len() < 3 * MET + 2, "{}", views.len());
-        for column in [own, shared, texts(ids)] {
-            assert_eq!(session_places(&column, |id| known.get(id)).unwrap(), expected);
+        // One set of slots for every column, as a read keeps them across its batches.
+        let mut met = Met::default();
+        for column in [own, shared.clone(), texts(ids), shared] {
+            assert_eq!(session_places(&column, &mut met, |id| known.get(id)).unwrap(), expected);
         }
         assert!(expected.iter().flatten().count() > 15_000);
     }
