@@ -4,7 +4,8 @@
 --
 -- `derive/daily_attendance`'s condition on the student: a session on a student's class
 -- list is expected of them if their status is active and they are not a distance learner
--- (a student without a status or a mode is neither, as in the query's join).
+-- (a student without a status or a mode is expected at none, as in that query: the
+-- comparisons with a null are not true).
 SELECT student_id
 FROM students
 WHERE status = 'active'

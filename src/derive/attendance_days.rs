@@ -189,7 +189,8 @@ impl AttendanceDays {
     fn attend(&self, sessions: &mut Sessions, batch: &RecordBatch) -> datafusion::error::Result<bool> {
         let places = session_places(column(batch, "session_id")?, &mut sessions.met, |id| sessions.places.get(id))?;
         // Students are found by their ids' views, trying the place after the last one's
-        // first, as the expected sessions' rows find theirs.
+        // first: rows that come in the order the students were given their places (the
+        // class lists' order, by student) are found without a hash.
         let ids = string_views(column(batch, "student_id")?)?;
         let ids = ids.as_string_view();
         let students = self.cells.students();
