@@ -76,8 +76,10 @@ impl Writing {
     }
 }
 
-/// Recomputes both rollups for the days `lo..=hi`: replaces just those days, or the
-/// whole tables when `full`. Re-registers both tables in `ctx` as each commits.
+/// Recomputes each rollup for its days: `daily_activity` for `activity` and
+/// `daily_attendance` for `attendance` (first, last; `None`: that rollup stands). Replaces
+/// just those days, or, when `full`, the whole tables (both rollups are then given).
+/// Re-registers each table in `ctx` as it commits.
 ///
 /// The two read and write different tables, so they are made side by side on the
 /// runtime's threads: each spends much of its time in one thread's counting and in its
@@ -87,37 +89,52 @@ impl Writing {
 /// tables still being written in [`Rolled::writing`] while the rating reads the arrays:
 /// the encoding fills the cores that one rollup's counting alone, then the rating's start,
 /// leave idle.
-pub async fn roll_up(warehouse: &Warehouse, ctx: &SessionContext, (lo, hi): (i32, i32), full: bool) -> Result<Rolled> {
-    let days = if full { None } else { Some((lo, hi)) };
+pub async fn roll_up(
+    warehouse: &Warehouse,
+    ctx: &SessionContext,
+    activity: Option<(i32, i32)>,
+    attendance: Option<(i32, i32)>,
+    full: bool,
+) -> Result<Rolled> {
+    let replaced = |days| if full { None } else { Some(days) };
     let excusing = warehouse.config().rating.excusing_kinds();
     let started = Instant::now();
-    let activity = activity_rollup(warehouse.clone(), ctx.clone(), (lo, hi), days, started);
-    let attendance = attendance_rollup(warehouse.clone(), ctx.clone(), (lo, hi), days, excusing, started);
-    let activity = tokio::spawn(activity);
-    let attendance = attendance.await;
+    let activity = activity
+        .map(|days| tokio::spawn(activity_rollup(warehouse.clone(), ctx.clone(), days, replaced(days), started)));
+    let attendance = match attendance {
+        Some(days) => {
+            Some(attendance_rollup(warehouse.clone(), ctx.clone(), days, replaced(days), excusing, started).await)
+        }
+        None => None,
+    };
     // Both have counted (or failed) before either result is looked at, and a write that
     // started is waited for before an error returns.
-    let activity = activity.await.map_err(|e| Error::stopped("the daily activity rollup", &e)).and_then(|a| a);
+    let activity = match activity {
+        Some(task) => Some(task.await.map_err(|e| Error::stopped("the daily activity rollup", &e)).and_then(|a| a)),
+        None => None,
+    };
     let (mut writing, mut failed) = (Writing::default(), None);
     let held = match activity {
-        Ok((held, write)) => {
+        Some(Ok((held, write))) => {
             writing.0.push(("activity rollup", write));
             held
         }
-        Err(e) => {
+        Some(Err(e)) => {
             failed = Some(e);
             None
         }
+        None => None,
     };
     let counted = match attendance {
-        Ok((counted, write)) => {
+        Some(Ok((counted, write))) => {
             writing.0.push(("attendance rollup", write));
             counted
         }
-        Err(e) => {
+        Some(Err(e)) => {
             failed.get_or_insert(e);
             None
         }
+        None => None,
     };
     if let Some(e) = failed {
         // The other rollup's write, if it started, ends before the error returns.

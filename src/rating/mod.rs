@@ -9,9 +9,11 @@
 //!   bank holidays changed (they can move any session or teaching day);
 //! - every rating, from the rollups as they stand, when other settings or queries changed
 //!   (bands, weights, the window): the rollups of the days new data touched first;
-//! - otherwise the daily rollups of the days that new activity, swipes or absences
-//!   touched, and the ratings from the first of those days (or the day after the last
-//!   rated one) to the requested day.
+//! - otherwise each daily rollup for the days its own new rows touched (the activity
+//!   rollup for new activity; the attendance rollup for new swipes, absences and student
+//!   records, whose status and mode say whom sessions are expected of), and the ratings
+//!   from the first day anything new touched (or the day after the last rated one) to the
+//!   requested day.
 //!
 //! Ratings record each student's status at the time they are computed: a later change of
 //! status does not rewrite ratings already made.
@@ -39,7 +41,7 @@ use crate::warehouse::Warehouse;
 use crate::warehouse::row::{self, Cell, Row};
 use crate::warehouse::tables::{self, TableDef};
 pub use plan::Recompute;
-use plan::{Changes, LastRun, Span};
+use plan::{Changes, LastRun, Rollups, Span};
 
 /// What a rating run did.
 #[derive(Debug, Clone)]
@@ -120,9 +122,14 @@ pub async fn rate_locked(
         {
             let since = last.since.unwrap_or(i64::MIN);
             let row = queries::collect(ctx, "rating/changes", &[("since", utc(since))]).await?;
+            let days = |lo, hi| -> Result<Option<(i32, i32)>> { Ok(date_at(&row, lo)?.zip(date_at(&row, hi)?)) };
             let changes = Changes {
                 first_day: date_at(&row, "lo")?,
                 last_day: date_at(&row, "hi")?,
+                rollups: Rollups {
+                    activity: days("activity_lo", "activity_hi")?,
+                    attendance: days("attendance_lo", "attendance_hi")?,
+                },
                 reference_changed: bool_at(&row, "reference_changed")?.unwrap_or(false),
             };
             let watermark = timestamp_at(&row, "watermark")?.or(last.since);
@@ -148,8 +155,9 @@ pub async fn rate_locked(
 
     let mut phases = vec![("plan", started.elapsed())];
     let (mut counted, mut writing) = (rollups::Counted::default(), rollups::Writing::default());
-    if let Some(range) = plan.roll {
-        let rolled = rollups::roll_up(warehouse, ctx, range, plan.full_rollups).await?;
+    if plan.roll.span().is_some() {
+        let (activity, attendance) = (plan.roll.activity, plan.roll.attendance);
+        let rolled = rollups::roll_up(warehouse, ctx, activity, attendance, plan.full_rollups).await?;
         phases.extend(rolled.phases);
         (counted, writing) = (rolled.counted, rolled.writing);
     }
@@ -184,7 +192,7 @@ pub async fn rate_locked(
     phases.extend(writing.finish().await?);
     let mode = if plan.full {
         "full"
-    } else if plan.rate.is_some() || plan.roll.is_some() {
+    } else if plan.rate.is_some() || plan.roll.span().is_some() {
         "incremental"
     } else {
         "up to date"
@@ -205,7 +213,7 @@ pub async fn rate_locked(
         mode,
         why: plan.why,
         rated: plan.rate.map(|(a, b)| (days_to_date(a), days_to_date(b))),
-        rolled_up: plan.roll.map(|(a, b)| (days_to_date(a), days_to_date(b))),
+        rolled_up: plan.roll.span().map(|(a, b)| (days_to_date(a), days_to_date(b))),
         ratings,
         elapsed: started.elapsed(),
         phases,

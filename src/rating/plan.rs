@@ -44,12 +44,38 @@ pub struct LastRun {
 /// What was ingested after the last run.
 #[derive(Debug, Clone, Copy)]
 pub struct Changes {
-    /// The first and last day the new activity, swipes or absences fall on.
+    /// The first and last day the new activity, swipes, absences, student records or
+    /// status periods fall on.
     pub first_day: Option<i32>,
     /// See `first_day`.
     pub last_day: Option<i32>,
+    /// The days each rollup's own new rows fall on (`rating/changes`).
+    pub rollups: Rollups,
     /// Sessions, class lists, terms or bank holidays changed.
     pub reference_changed: bool,
+}
+
+/// Days whose daily rollups are recomputed, for each of the two: a day's new activity
+/// leaves `daily_attendance` as it was, and new swipes `daily_activity`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rollups {
+    /// `daily_activity`'s days (first, last).
+    pub activity: Option<(i32, i32)>,
+    /// `daily_attendance`'s days (first, last).
+    pub attendance: Option<(i32, i32)>,
+}
+
+impl Rollups {
+    /// Both rollups over the same days.
+    pub fn both(days: (i32, i32)) -> Self {
+        Rollups { activity: Some(days), attendance: Some(days) }
+    }
+
+    /// The days either rollup recomputes, first to last.
+    pub fn span(&self) -> Option<(i32, i32)> {
+        let days = self.activity.into_iter().chain(self.attendance);
+        days.reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+    }
 }
 
 /// The decision.
@@ -61,8 +87,8 @@ pub struct Plan {
     pub full_rollups: bool,
     /// Why, in words for the run's summary.
     pub why: String,
-    /// Days whose daily rollups are recomputed.
-    pub roll: Option<(i32, i32)>,
+    /// Days whose daily rollups are recomputed, each rollup's own.
+    pub roll: Rollups,
     /// Days rated.
     pub rate: Option<(i32, i32)>,
 }
@@ -88,7 +114,7 @@ pub fn plan(
     last: Option<&LastRun>,
     changes: Option<Changes>,
 ) -> Plan {
-    let mut plan = Plan { full: false, full_rollups: false, why: String::new(), roll: None, rate: None };
+    let mut plan = Plan { full: false, full_rollups: false, why: String::new(), roll: Rollups::default(), rate: None };
     let held = last.and_then(|l| l.digest.as_deref());
     let changed_model = held.is_some_and(|held| held != digest);
     let rollups_hold = held.is_none_or(|held| rollups_hold(held, digest));
@@ -122,7 +148,7 @@ pub fn plan(
             let mut rate_lo = rated_through + 1;
             let mut rate_hi = as_of;
             let touched = if let (Some(lo), Some(hi)) = (lo, hi) {
-                plan.roll = Some((lo, hi));
+                plan.roll = changes.map(|c| c.rollups).unwrap_or_default();
                 rate_lo = rate_lo.min(lo);
                 if lo <= rated_through {
                     rate_hi = rate_hi.max(rated_through);
@@ -151,8 +177,10 @@ pub fn plan(
         plan.full = true;
         let first_data = span.first_teaching - LONGEST_WINDOW;
         let rated_through = last.and_then(|r| r.rated_through).unwrap_or(as_of);
-        plan.roll =
-            Some((first_data.min(span.last_data.unwrap_or(first_data)), span.last_data.unwrap_or(as_of).max(as_of)));
+        plan.roll = Rollups::both((
+            first_data.min(span.last_data.unwrap_or(first_data)),
+            span.last_data.unwrap_or(as_of).max(as_of),
+        ));
         plan.rate = Some((span.first_teaching, as_of.max(rated_through)));
     }
     plan
@@ -169,7 +197,8 @@ mod tests {
     }
 
     fn changes(days: Option<(i32, i32)>, reference_changed: bool) -> Option<Changes> {
-        Some(Changes { first_day: days.map(|d| d.0), last_day: days.map(|d| d.1), reference_changed })
+        let rollups = days.map(Rollups::both).unwrap_or_default();
+        Some(Changes { first_day: days.map(|d| d.0), last_day: days.map(|d| d.1), rollups, reference_changed })
     }
 
     #[test]
@@ -177,11 +206,11 @@ mod tests {
         let p = plan(Recompute::Changed, "d", 140, SPAN, None, None);
         assert!(p.full);
         assert_eq!(p.why, "first rating run");
-        assert_eq!(p.roll, Some((79, 150)));
+        assert_eq!(p.roll, Rollups::both((79, 150)), "a full recomputation makes both rollups");
         assert_eq!(p.rate, Some((100, 140)));
         // Data reaching past the day asked for is rolled up; rating stops at the day.
         let p = plan(Recompute::Changed, "d", 160, SPAN, None, None);
-        assert_eq!((p.roll, p.rate), (Some((79, 160)), Some((100, 160))));
+        assert_eq!((p.roll.span(), p.rate), (Some((79, 160)), Some((100, 160))));
     }
 
     #[test]
@@ -207,20 +236,20 @@ mod tests {
         let last_run = last("s1-q-r", 130);
         let p = plan(Recompute::Changed, "s2-q-r", 140, SPAN, Some(&last_run), changes(Some((120, 121)), false));
         assert!(p.full && !p.full_rollups, "{p:?}");
-        assert_eq!((p.roll, p.rate), (Some((120, 121)), Some((100, 140))));
+        assert_eq!((p.roll.span(), p.rate), (Some((120, 121)), Some((100, 140))));
         assert!(p.why.contains("settings changed") && p.why.contains("rollups stand"), "{p:?}");
         let p = plan(Recompute::Changed, "s1-q2-r", 120, SPAN, Some(&last_run), changes(None, false));
         assert!(p.full && !p.full_rollups && p.why.contains("queries changed"), "{p:?}");
-        assert_eq!((p.roll, p.rate), (None, Some((100, 130))), "days already rated are rated again");
+        assert_eq!((p.roll.span(), p.rate), (None, Some((100, 130))), "days already rated are rated again");
         // Asked for, with the same model.
         let p = plan(Recompute::Ratings, "s1-q-r", 140, SPAN, Some(&last_run), changes(None, false));
         assert!(p.full && !p.full_rollups && p.why.contains("every rating asked for"), "{p:?}");
-        assert_eq!((p.roll, p.rate), (None, Some((100, 140))));
+        assert_eq!((p.roll.span(), p.rate), (None, Some((100, 140))));
         // The rollups' part changed (or was not recorded), or reference data changed: everything.
         for (held, changed) in [("s1-q-r", "s2-q-r2"), ("s1-q", "s2-q-r")] {
             let p = plan(Recompute::Changed, changed, 140, SPAN, Some(&last(held, 130)), changes(None, false));
             assert!(p.full_rollups && p.why.contains("rollups with them"), "{p:?}");
-            assert_eq!((p.roll, p.rate), (Some((79, 150)), Some((100, 140))));
+            assert_eq!((p.roll.span(), p.rate), (Some((79, 150)), Some((100, 140))));
         }
         let p = plan(Recompute::Ratings, "s2-q-r", 140, SPAN, Some(&last_run), changes(Some((120, 121)), true));
         assert!(p.full_rollups && p.why.contains("class lists"), "{p:?}");
@@ -233,24 +262,50 @@ mod tests {
         let p = plan(Recompute::Changed, "d", 135, SPAN, Some(&last("d", 130)), changes(None, false));
         assert!(!p.full);
         assert_eq!(p.why, "no data ingested since the last run");
-        assert_eq!((p.roll, p.rate), (None, Some((131, 135))));
+        assert_eq!((p.roll.span(), p.rate), (None, Some((131, 135))));
         // Nothing to do when the day asked for is already rated.
         let p = plan(Recompute::Changed, "d", 130, SPAN, Some(&last("d", 130)), changes(None, false));
-        assert_eq!((p.roll, p.rate), (None, None));
+        assert_eq!((p.roll.span(), p.rate), (None, None));
     }
 
     #[test]
     fn late_data_rolls_up_its_days_and_rates_from_them_through_everything_rated() {
         let p = plan(Recompute::Changed, "d", 132, SPAN, Some(&last("d", 140)), changes(Some((110, 112)), false));
         assert!(!p.full);
-        assert_eq!(p.roll, Some((110, 112)));
+        assert_eq!(p.roll.span(), Some((110, 112)));
         assert_eq!(p.rate, Some((110, 140)), "ratings after the late data move with it");
         // Data before teaching starts rolls up but rating starts on the first teaching day.
         let p = plan(Recompute::Changed, "d", 135, SPAN, Some(&last("d", 130)), changes(Some((90, 95)), false));
-        assert_eq!((p.roll, p.rate), (Some((90, 95)), Some((100, 135))));
+        assert_eq!((p.roll.span(), p.rate), (Some((90, 95)), Some((100, 135))));
         // A run without a recorded digest is not taken as changed settings.
         let unknown = LastRun { since: None, digest: None, rated_through: Some(130) };
         let p = plan(Recompute::Changed, "d", 131, SPAN, Some(&unknown), changes(None, false));
         assert_eq!((p.full, p.rate), (false, Some((131, 131))));
+    }
+
+    #[test]
+    fn each_rollup_is_made_again_for_the_days_its_own_new_rows_touched() {
+        // A day's activity alone: its activity rollup, not its attendance's, and the
+        // ratings from that day.
+        let activity = Rollups { activity: Some((131, 131)), attendance: None };
+        let new = Changes { first_day: Some(131), last_day: Some(131), rollups: activity, reference_changed: false };
+        let p = plan(Recompute::Changed, "d", 131, SPAN, Some(&last("d", 130)), Some(new));
+        assert_eq!((p.roll, p.rate), (activity, Some((131, 131))));
+        // Late swipes and a day's activity: each rollup its own days; ratings from the first.
+        let both = Rollups { activity: Some((131, 131)), attendance: Some((110, 112)) };
+        let new = Changes { first_day: Some(110), last_day: Some(131), rollups: both, reference_changed: false };
+        let p = plan(Recompute::Changed, "d", 131, SPAN, Some(&last("d", 130)), Some(new));
+        assert_eq!((p.roll, p.rate), (both, Some((110, 131))));
+        assert_eq!(p.roll.span(), Some((110, 131)));
+        // A status period alone: no rollup, the days from its start rated again.
+        let new = Changes {
+            first_day: Some(120),
+            last_day: Some(120),
+            rollups: Rollups::default(),
+            reference_changed: false,
+        };
+        let p = plan(Recompute::Changed, "d", 130, SPAN, Some(&last("d", 130)), Some(new));
+        assert_eq!((p.roll, p.rate), (Rollups::default(), Some((120, 130))));
+        assert!(p.why.contains("touched"), "{p:?}");
     }
 }

@@ -212,6 +212,83 @@ fn incremental_runs_and_late_data() {
     assert!(full.stdout.contains("full") && full.stdout.contains("sessions, class lists"), "{}", full.stdout);
 }
 
+/// The commits in a table's transaction log.
+fn commits(env: &crate::common::Env, table: &str) -> usize {
+    let log = env.warehouse.join("tables").join(table).join("_delta_log");
+    let names = std::fs::read_dir(log).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap());
+    names.filter(|n| n.ends_with(".json")).count()
+}
+
+/// A day's new rows recompute only the rollup they feed: activity the activity rollup;
+/// swipes, absences and student records the attendance rollup; a status period neither.
+/// The ratings are those of a full recomputation each time.
+#[test]
+fn each_rollup_is_made_again_only_for_its_own_new_rows() {
+    let env = university(&[
+        student("ATT", "P1", 1, "full-time", "active", ""),
+        student("VLE", "P1", 1, "full-time", "active", ""),
+    ]);
+    timetable(&env, &days("2025-09-29", "2025-10-17", weekday), &["ATT", "VLE"]);
+    swipes(&env, "s1.csv", "ATT", &days("2025-09-29", "2025-10-08", weekday));
+    activity(&env, "a1.csv", &[("VLE", d("2025-10-01"), "vle", 12)]);
+    env.run(&["rate", "--as-of", "2025-10-08"]).ok();
+    let full_again = |env: &crate::common::Env, as_of: &str| {
+        let kept = all_ratings(env);
+        env.run(&["rate", "--as-of", as_of, "--full"]).ok();
+        assert_eq!(all_ratings(env), kept, "the incremental run's ratings are a full recomputation's");
+    };
+
+    // A day's activity: the activity rollup alone, daily_attendance not written.
+    activity(&env, "a2.csv", &[("VLE", d("2025-10-09"), "vle", 30), ("ATT", d("2025-10-09"), "library", 2)]);
+    let (activity_commits, attendance_commits) = (commits(&env, "daily_activity"), commits(&env, "daily_attendance"));
+    let run = env.run(&["rate", "--as-of", "2025-10-09"]).ok();
+    assert!(run.stdout.contains("incremental: rated 2025-10-09 to 2025-10-09"), "{}", run.stdout);
+    assert!(run.stdout.contains("activity rollup") && !run.stdout.contains("attendance rollup"), "{}", run.stdout);
+    assert_eq!(commits(&env, "daily_activity"), activity_commits + 1);
+    assert_eq!(commits(&env, "daily_attendance"), attendance_commits);
+    let vle = "SELECT vle FROM ratings WHERE student_id = 'VLE' AND day = DATE '2025-10-09'";
+    assert_eq!(env.scalar(vle), "42", "the new activity is in the day's window");
+    let att = "SELECT expected, attended FROM ratings WHERE student_id = 'ATT' AND day = DATE '2025-10-09'";
+    assert_eq!(env.sql(att)[1], "9,8", "the day's expected session is counted from the rollup kept");
+    full_again(&env, "2025-10-09");
+
+    // The next day's swipes: the attendance rollup alone.
+    swipes(&env, "s2.csv", "ATT", &[d("2025-10-10")]);
+    let activity_commits = commits(&env, "daily_activity");
+    let run = env.run(&["rate", "--as-of", "2025-10-10"]).ok();
+    assert!(run.stdout.contains("attendance rollup") && !run.stdout.contains("activity rollup"), "{}", run.stdout);
+    assert_eq!(commits(&env, "daily_activity"), activity_commits);
+    let att = "SELECT expected, attended FROM ratings WHERE student_id = 'ATT' AND day = DATE '2025-10-10'";
+    assert_eq!(env.sql(att)[1], "10,9");
+    full_again(&env, "2025-10-10");
+
+    // An absence excusing a day already rated: the attendance rollup of its days, and the
+    // ratings from its first day.
+    env.ingest(
+        "absences",
+        &[&env.file("ab.csv", "student_id,starts_on,ends_on,kind\nATT,2025-10-03,2025-10-03,authorised\n")],
+    );
+    let run = env.run(&["rate", "--as-of", "2025-10-10"]).ok();
+    assert!(run.stdout.contains("incremental: rated 2025-10-03 to 2025-10-10"), "{}", run.stdout);
+    assert!(run.stdout.contains("attendance rollup") && !run.stdout.contains("activity rollup"), "{}", run.stdout);
+    full_again(&env, "2025-10-10");
+
+    // A status period: no rollup, the days from its start rated again.
+    env.ingest(
+        "status-changes",
+        &[&env.file("p.csv", "student_id,status,starts_on,ends_on\nVLE,intermitted,2025-10-08,2025-10-09\n")],
+    );
+    let (activity_commits, attendance_commits) = (commits(&env, "daily_activity"), commits(&env, "daily_attendance"));
+    let run = env.run(&["rate", "--as-of", "2025-10-10"]).ok();
+    assert!(run.stdout.contains("incremental: rated 2025-10-08 to 2025-10-10"), "{}", run.stdout);
+    assert!(!run.stdout.contains("rollup"), "{}", run.stdout);
+    assert_eq!(
+        (commits(&env, "daily_activity"), commits(&env, "daily_attendance")),
+        (activity_commits, attendance_commits)
+    );
+    full_again(&env, "2025-10-10");
+}
+
 /// Every rating of a run in its order, without the time it was computed.
 fn all_ratings(env: &crate::common::Env) -> Vec<String> {
     env.sql("SELECT * EXCEPT (computed_at) FROM ratings ORDER BY day, student_id")
