@@ -232,6 +232,19 @@ struct Keys {
 /// A cohort: its programme and stage (either may be null, a cohort of its own).
 type Cohort = (Option<Box<str>>, Option<i64>);
 
+/// The number of `cohort` among `cohorts`, numbered in the order they are met.
+fn cohort_number(cohorts: &mut HashMap<Cohort, u32>, cohort: &Cohort) -> datafusion::error::Result<u32> {
+    match cohorts.get(cohort) {
+        Some(&number) => Ok(number),
+        None if cohorts.len() < 1 << 31 => {
+            let number = cohorts.len() as u32;
+            cohorts.insert(cohort.clone(), number);
+            Ok(number)
+        }
+        None => Err(DataFusionError::Internal("rating: too many cohorts to rank".into())),
+    }
+}
+
 impl Keys {
     /// The keys of `rows` rows in `batches`.
     ///
@@ -286,24 +299,14 @@ impl Keys {
                         Some(((p, s), number)) if p.as_deref() == programme && *s == stage => *number,
                         _ => {
                             let cohort: Cohort = (programme.map(Into::into), stage);
-                            let number = match cohorts.get(&cohort) {
-                                Some(&number) => number,
-                                None if cohorts.len() < 1 << 31 => {
-                                    let number = cohorts.len() as u32;
-                                    cohorts.insert(cohort.clone(), number);
-                                    number
-                                }
-                                None => {
-                                    return Err(DataFusionError::Internal("rating: too many cohorts to rank".into()));
-                                }
-                            };
+                            let number = cohort_number(&mut cohorts, &cohort)?;
                             *held = Some((cohort, number));
                             number
                         }
                     };
                     keys.cohort.push(number << 1 | u32::from(scores.is_null(i)));
                 }
-                Ok(())
+                Ok::<(), DataFusionError>(())
             })??;
         }
         Ok(keys)
