@@ -229,9 +229,10 @@ impl Warehouse {
     }
 
     /// Whether any of the table's files may hold rows whose `day` lies in `lo..=hi` (day
-    /// numbers), by the day statistics Delta keeps for each file.
-    pub async fn may_hold_days(&self, def: &TableDef, days: (i32, i32)) -> Result<bool> {
-        may_hold_days(&self.table(def).await?, days).map_err(|e| Error::table(def.name, e))
+    /// numbers) and, when `students` is given, whose `student_id` lies in one of its ranges
+    /// (first and last id, both included), by the statistics Delta keeps for each file.
+    pub async fn may_hold(&self, def: &TableDef, days: (i32, i32), students: Option<&[(&str, &str)]>) -> Result<bool> {
+        may_hold(&self.table(def).await?, days, students).map_err(|e| Error::table(def.name, e))
     }
 
     /// Appends typed rows to their table in one commit; returns the new version.
@@ -340,7 +341,7 @@ impl Warehouse {
         let table = self.table(def).await?;
         let replace = match days {
             None => Some(None),
-            Some((lo, hi)) if may_hold_days(&table, (lo, hi)).map_err(|e| Error::table(def.name, e))? => {
+            Some((lo, hi)) if may_hold(&table, (lo, hi), None).map_err(|e| Error::table(def.name, e))? => {
                 Some(Some(day_between(lo, hi)))
             }
             Some(_) => None,
@@ -578,15 +579,39 @@ pub struct Written {
 
 /// Whether a file of `table` may hold rows whose `day` lies in `lo..=hi`, by the day
 /// statistics Delta keeps for each file; a file without them may.
-fn may_hold_days(table: &DeltaTable, (lo, hi): (i32, i32)) -> deltalake::DeltaResult<bool> {
-    use arrow::array::{Array, Date32Array};
+fn may_hold(
+    table: &DeltaTable,
+    (lo, hi): (i32, i32),
+    students: Option<&[(&str, &str)]>,
+) -> deltalake::DeltaResult<bool> {
+    use arrow::array::{Array, Date32Array, StringArray};
     let files = table.snapshot()?.add_actions_table(true)?;
     if files.num_rows() == 0 {
         return Ok(false);
     }
     let stat = |name: &str| files.column_by_name(name).and_then(|c| c.as_any().downcast_ref::<Date32Array>());
     let (Some(min), Some(max)) = (stat("min.day"), stat("max.day")) else { return Ok(true) };
-    Ok((0..files.num_rows()).any(|i| min.is_null(i) || max.is_null(i) || (min.value(i) <= hi && lo <= max.value(i))))
+    let day_overlaps = |i: usize| min.is_null(i) || max.is_null(i) || (min.value(i) <= hi && lo <= max.value(i));
+    // Parquet's statistics of long text are cut short, the least value down and the
+    // greatest up, so they still bound the file's ids.
+    let text = |name: &str| -> deltalake::DeltaResult<Option<StringArray>> {
+        let Some(column) = files.column_by_name(name) else { return Ok(None) };
+        let column = arrow::compute::cast(column, &arrow::datatypes::DataType::Utf8)?;
+        Ok(column.as_any().downcast_ref::<StringArray>().cloned())
+    };
+    let ids = match students {
+        Some(ranges) => match (text("min.student_id")?, text("max.student_id")?) {
+            (Some(first), Some(last)) => Some((ranges, first, last)),
+            _ => None,
+        },
+        None => None,
+    };
+    let student_overlaps = |i: usize| match &ids {
+        None => true,
+        Some((_, first, last)) if first.is_null(i) || last.is_null(i) => true,
+        Some((ranges, first, last)) => ranges.iter().any(|(from, to)| first.value(i) <= *to && *from <= last.value(i)),
+    };
+    Ok((0..files.num_rows()).any(|i| day_overlaps(i) && student_overlaps(i)))
 }
 
 /// The rows the table's latest commit added, from the metrics Delta records with it.
