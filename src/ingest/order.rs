@@ -269,15 +269,24 @@ impl RowOrder {
                     let mut ids = Vec::with_capacity(rows);
                     let mut distinct = Vec::new();
                     let mut seen: HashMap<&'a str, u32> = HashMap::default();
+                    // Files usually run one student's rows after another's: a value like
+                    // the row's before is not looked up.
+                    let mut last: Option<(&'a str, u32)> = None;
                     for batch in batches {
                         let text = batch.column(c).as_string::<i32>();
                         for value in text.iter() {
-                            ids.push(value.map_or(0, |v| {
-                                *seen.entry(v).or_insert_with(|| {
-                                    distinct.push(v);
-                                    distinct.len() as u32
-                                })
-                            }));
+                            ids.push(match (value, last) {
+                                (None, _) => 0,
+                                (Some(v), Some((before, id))) if v == before => id,
+                                (Some(v), _) => {
+                                    let id = *seen.entry(v).or_insert_with(|| {
+                                        distinct.push(v);
+                                        distinct.len() as u32
+                                    });
+                                    last = Some((v, id));
+                                    id
+                                }
+                            });
                         }
                     }
                     Local::Text { ids, distinct }

@@ -98,23 +98,37 @@ enum Builder {
     Int(Int64Builder),
 }
 
+/// Each batch's builders start at a batch's size: grown from empty, a batch's buffers were
+/// copied a dozen times as they doubled (a sixteenth of the ingest's CPU time).
 impl Builder {
     fn new(col: Col) -> Builder {
         match col {
-            Col::Text => Builder::Text(StringBuilder::new()),
-            Col::Date => Builder::Date(Date32Builder::new()),
-            Col::Timestamp => Builder::Ts(TimestampMicrosecondBuilder::new().with_timezone("UTC")),
-            Col::Int => Builder::Int(Int64Builder::new()),
+            Col::Text => Builder::Text(StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 8)),
+            Col::Date => Builder::Date(Date32Builder::with_capacity(BATCH_ROWS)),
+            Col::Timestamp => {
+                Builder::Ts(TimestampMicrosecondBuilder::with_capacity(BATCH_ROWS).with_timezone("UTC"))
+            }
+            Col::Int => Builder::Int(Int64Builder::with_capacity(BATCH_ROWS)),
             Col::Float => unreachable!("no input column is a float"),
         }
     }
 
+    /// The batch's column; the builder starts the next batch at its size (text: as many
+    /// bytes as this batch's).
     fn finish(&mut self) -> ArrayRef {
         match self {
-            Builder::Text(b) => Arc::new(b.finish()),
-            Builder::Date(b) => Arc::new(b.finish()),
-            Builder::Ts(b) => Arc::new(b.finish()),
-            Builder::Int(b) => Arc::new(b.finish()),
+            Builder::Text(b) => {
+                let bytes = b.values_slice().len();
+                let done = b.finish();
+                *b = StringBuilder::with_capacity(BATCH_ROWS, bytes);
+                Arc::new(done)
+            }
+            Builder::Date(b) => Arc::new(std::mem::replace(b, Date32Builder::with_capacity(BATCH_ROWS)).finish()),
+            Builder::Ts(b) => Arc::new(
+                std::mem::replace(b, TimestampMicrosecondBuilder::with_capacity(BATCH_ROWS).with_timezone("UTC"))
+                    .finish(),
+            ),
+            Builder::Int(b) => Arc::new(std::mem::replace(b, Int64Builder::with_capacity(BATCH_ROWS)).finish()),
         }
     }
 }
@@ -537,7 +551,7 @@ impl<'a> RowReader<'a> {
         RowReader {
             layout,
             builders: layout.kind.table.columns.iter().map(|(_, c)| Builder::new(*c)).collect(),
-            lines: UInt64Builder::new(),
+            lines: UInt64Builder::with_capacity(BATCH_ROWS),
             chunk: Chunk { batches: Vec::new(), special: Vec::new(), rejects: Vec::new(), rows_read: 0 },
             cells: vec![Cell::Null; layout.slots.len()],
             flags: vec![String::new(); layout.slots.len()],
@@ -661,7 +675,7 @@ impl<'a> RowReader<'a> {
 
 fn finish_batch(schema: &SchemaRef, builders: &mut [Builder], lines: &mut UInt64Builder) -> Result<RecordBatch> {
     let mut columns: Vec<ArrayRef> = builders.iter_mut().map(Builder::finish).collect();
-    columns.push(Arc::new(lines.finish()));
+    columns.push(Arc::new(std::mem::replace(lines, UInt64Builder::with_capacity(BATCH_ROWS)).finish()));
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
@@ -800,6 +814,8 @@ mod tests {
         rows[30] = b"S0000001,2025-10-02T10:00:00,vle".to_vec();
         rows[31] = b"S0000001,2025-10-02T10:00:00,telepathy,1".to_vec();
         rows[40] = b"S0000001,2025-10-02T10:00:00,vle,\xff".to_vec();
+        rows[50] = b"S0000001, yesterday ,telepathy,-1".to_vec(); // three problems, in column order
+        rows[51] = b"S0000001,2025-10-02T10:00:00,library, ".to_vec(); // an empty count: the default
         rows[25_000] = b"S0000002,2025-10-03T10:00:00,vle,1,".to_vec();
         for crlf in [false, true] {
             let end: &[u8] = if crlf { b"\r\n" } else { b"\n" };
@@ -808,9 +824,10 @@ mod tests {
                 data.extend_from_slice(last);
                 let (plain, csv) = (read(&data, false, crlf), read(&data, true, crlf));
                 assert_eq!(outcome(&plain), outcome(&csv), "CR LF {crlf}, ending {last:?}");
-                assert_eq!(plain.batch.num_rows(), 40_000 - 6, "CR LF {crlf}, ending {last:?}");
-                let lines: Vec<u64> = plain.rejects.iter().map(|r| r.line).collect();
-                assert_eq!(lines, [32, 33, 42, 25_002], "CR LF {crlf}, ending {last:?}");
+                assert_eq!(plain.batch.num_rows(), 40_000 - 7, "CR LF {crlf}, ending {last:?}");
+                let lines: Vec<(u64, &str)> = plain.rejects.iter().map(|r| (r.line, r.column.as_str())).collect();
+                let want = [(32, ""), (33, "source"), (42, ""), (52, "occurred_at"), (52, "source"), (52, "count")];
+                assert_eq!(lines, [&want[..], &[(25_002, "")]].concat(), "CR LF {crlf}, ending {last:?}");
             }
         }
     }
