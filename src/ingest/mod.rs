@@ -242,7 +242,8 @@ struct ReadAhead {
 
 /// Hashes `path` and, when its content is new, reads it: on the runtime's threads, while
 /// the file before it commits (the hash is a pass over the file on one core, which the
-/// commit leaves idle for part of its time).
+/// commit leaves idle for part of its time). The pass that hashes the file also plans how
+/// its parts are read (`split::plan`).
 fn read_ahead(
     ctx: &SessionContext,
     kind: &Kind,
@@ -255,12 +256,13 @@ fn read_ahead(
         let stopped = |e: tokio::task::JoinError| Error::stopped(&format!("reading {}", path.display()), &e);
         let hashing = {
             let path = path.clone();
-            tokio::task::spawn_blocking(move || file_sha256(&path))
+            tokio::task::spawn_blocking(move || split::plan(&path))
         };
-        let sha256 = match hashing.await.map_err(stopped).and_then(|hashed| hashed) {
-            Ok(sha256) => sha256,
+        let plan = match hashing.await.map_err(stopped).and_then(|planned| planned) {
+            Ok(plan) => plan,
             Err(e) => return ReadAhead { sha256: Err(e), parsed: None },
         };
+        let sha256 = plan.sha256.clone();
         match seen(&ctx, kind.name, &sha256).await {
             Ok(false) => {}
             Ok(true) => return ReadAhead { sha256: Ok(sha256), parsed: None },
@@ -272,7 +274,8 @@ fn read_ahead(
                 let ingested_at = ingest_stamp();
                 let size = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
                 let bar = progress_bar(progress, size, &path);
-                let parsed = parse::parse_file(&path, &kind, &ParseOptions { tz, ingested_at, progress: &bar });
+                let parsed =
+                    parse::parse_planned(&path, &plan, &kind, &ParseOptions { tz, ingested_at, progress: &bar });
                 bar.finish_and_clear();
                 Ok((parsed?, ingested_at))
             })

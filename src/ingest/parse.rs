@@ -105,9 +105,7 @@ impl Builder {
         match col {
             Col::Text => Builder::Text(StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 8)),
             Col::Date => Builder::Date(Date32Builder::with_capacity(BATCH_ROWS)),
-            Col::Timestamp => {
-                Builder::Ts(TimestampMicrosecondBuilder::with_capacity(BATCH_ROWS).with_timezone("UTC"))
-            }
+            Col::Timestamp => Builder::Ts(TimestampMicrosecondBuilder::with_capacity(BATCH_ROWS).with_timezone("UTC")),
             Col::Int => Builder::Int(Int64Builder::with_capacity(BATCH_ROWS)),
             Col::Float => unreachable!("no input column is a float"),
         }
@@ -154,9 +152,13 @@ pub struct ParseOptions<'a> {
 }
 
 /// Reads and checks one file of `kind`.
+#[cfg(test)]
 pub fn parse_file(path: &Path, kind: &Kind, opts: &ParseOptions) -> Result<Parsed> {
-    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
-    let plan = split::plan(path, size)?;
+    parse_planned(path, &split::plan(path)?, kind, opts)
+}
+
+/// Reads and checks one file of `kind` as `plan` (the pass that hashed it) says to.
+pub(super) fn parse_planned(path: &Path, plan: &split::Plan, kind: &Kind, opts: &ParseOptions) -> Result<Parsed> {
     let parts = &plan.parts;
     let mut reader = csv_reader(open_range(path, 0, parts[0].1)?, true);
     let name = path.display().to_string();
