@@ -4,7 +4,8 @@ Given a warehouse built by Rollcall (for example by `cargo bench --bench scale`)
 CSV files it was built from, this script times, in one run:
 
   * CSV to Parquet: `rollcall ingest activity` into a fresh warehouse, against DuckDB's
-    plain COPY of the same files to Parquet, and against DuckDB doing what Rollcall does
+    plain COPY of the same files to Parquet (in turn, `--rounds` rounds: min / median /
+    max of the ratios, wall and CPU), and against DuckDB doing what Rollcall does
     to them (the same checks, local times to UTC, the local day, repeated keys kept once;
     `validating_copy`), whose rows are compared with Rollcall's table before its time is;
   * the full-year rating from raw events: `rollcall rate --full`, against DuckDB computing
@@ -21,7 +22,9 @@ Rollcall's peak memory is each child process's maximum resident set size.
 import argparse
 import json
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,16 +64,29 @@ def active_files(table_dir):
 
 def run_rollcall(args):
     """Runs rollcall under /usr/bin/time (its peak RSS is rollcall's own, not this
-    process's); returns (seconds, peak RSS MiB, stdout)."""
+    process's); returns (seconds, peak RSS MiB, stdout, CPU seconds: user and system)."""
     if not os.path.exists("/usr/bin/time"):
         sys.exit("needs /usr/bin/time (Debian package `time`) to measure Rollcall's peak memory")
     started = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "MAXRSS %M", *args], capture_output=True, text=True)
+    proc = subprocess.run(["/usr/bin/time", "-f", "MAXRSS %M CPU %U %S", *args], capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         sys.exit(f"rollcall failed: {' '.join(args)}\n{proc.stderr}")
-    rss = [line for line in proc.stderr.splitlines() if line.startswith("MAXRSS ")]
-    return seconds, int(rss[-1].split()[1]) / 1024.0 if rss else float("nan"), proc.stdout
+    rss = [line.split() for line in proc.stderr.splitlines() if line.startswith("MAXRSS ")]
+    peak = int(rss[-1][1]) / 1024.0 if rss else float("nan")
+    cpu = float(rss[-1][3]) + float(rss[-1][4]) if rss else float("nan")
+    return seconds, peak, proc.stdout, cpu
+
+
+def cpu_seconds():
+    """This process's CPU time so far (DuckDB runs in it), user and system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def spread(values):
+    return {"min": round(min(values), 3), "median": round(statistics.median(values), 3),
+            "max": round(max(values), 3)}
 
 
 def register(con, warehouse, names):
@@ -305,6 +321,7 @@ def main():
     ap.add_argument("--data", required=True, help="directory with input/ and warehouse/")
     ap.add_argument("--as-of", required=True, help="day the full-year rating runs to")
     ap.add_argument("--out", required=True, help="JSON results file")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of the ingest against the COPY")
     args = ap.parse_args()
     warehouse = os.path.join(args.data, "warehouse")
     inputs = os.path.join(args.data, "input")
@@ -364,17 +381,36 @@ def main():
     duck = time.perf_counter() - started
     row("sar (one student, every table)", rc, duck, found)
 
-    # 3. CSV to Parquet (activity).
+    # 3. CSV to Parquet (activity): Rollcall's ingest into a fresh warehouse, then DuckDB's
+    # plain COPY, in turn, `--rounds` times (the COPY's time has varied by half from one
+    # run to the next on the same machine); the ratio of each round, min / median / max.
     parts = sorted(os.path.join(inputs, n) for n in os.listdir(inputs) if n.startswith("activity-"))
     fresh = os.path.join(out, "warehouse")
-    subprocess.run([args.rollcall, "--warehouse", fresh, "init"], check=True, capture_output=True)
-    rc = run_rollcall([args.rollcall, "--warehouse", fresh, "-q", "ingest", "activity", *parts])
-    started = time.perf_counter()
-    con.execute(f"""COPY (SELECT * FROM read_csv({parts!r}, header = true)) TO '{os.path.join(out, "activity.parquet")}'
-                    (FORMAT parquet)""")
-    duck = time.perf_counter() - started
-    rows = con.execute(f"SELECT count(*) FROM read_parquet('{os.path.join(out, 'activity.parquet')}')").fetchone()[0]
-    row("CSV to Parquet (activity)", rc, duck, rows, "Rollcall also validates, converts to UTC and deduplicates")
+    copied = os.path.join(out, "activity.parquet")
+    rounds = []
+    for _ in range(args.rounds):
+        shutil.rmtree(fresh, ignore_errors=True)
+        subprocess.run([args.rollcall, "--warehouse", fresh, "init"], check=True, capture_output=True)
+        rc = run_rollcall([args.rollcall, "--warehouse", fresh, "-q", "ingest", "activity", *parts])
+        if os.path.exists(copied):
+            os.remove(copied)
+        started, cpu_before = time.perf_counter(), cpu_seconds()
+        con.execute(f"COPY (SELECT * FROM read_csv({parts!r}, header = true)) TO '{copied}' (FORMAT parquet)")
+        duck, duck_cpu = time.perf_counter() - started, cpu_seconds() - cpu_before
+        rounds.append((rc, duck, duck_cpu))
+    rows = con.execute(f"SELECT count(*) FROM read_parquet('{copied}')").fetchone()[0]
+    wall = spread([rc[0] / duck for rc, duck, _ in rounds])
+    cpu = spread([rc[3] / duck_cpu for rc, _, duck_cpu in rounds])
+    middle = sorted(rounds, key=lambda r: r[0][0] / r[1])[len(rounds) // 2]
+    rc = middle[0]  # the validating reference below is set beside the median round
+    row("CSV to Parquet (activity)", middle[0], middle[1], rows,
+        f"Rollcall also validates, converts to UTC and deduplicates; {args.rounds} rounds in turn, "
+        f"Rollcall / COPY wall {wall['min']:.2f} / {wall['median']:.2f} / {wall['max']:.2f}, "
+        f"CPU {cpu['min']:.2f} / {cpu['median']:.2f} / {cpu['max']:.2f} (min / median / max)")
+    results[-1]["rounds"] = [{"rollcall_seconds": round(rc[0], 3), "rollcall_cpu_seconds": round(rc[3], 3),
+                              "rollcall_peak_mib": round(rc[1], 1), "duckdb_seconds": round(duck, 3),
+                              "duckdb_cpu_seconds": round(duck_cpu, 3)} for rc, duck, duck_cpu in rounds]
+    results[-1]["ratio_wall"], results[-1]["ratio_cpu"] = wall, cpu
 
     # 4. The same files checked, converted and deduplicated as Rollcall does, then written.
     started = time.perf_counter()
@@ -398,6 +434,10 @@ def main():
         ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}"
         print(f"{r['job']:42} {r['rows']:>12,} {r['rollcall_seconds']:>11.2f} {r['rollcall_peak_mib']:>9.0f} "
               f"{r['duckdb_seconds']:>9.2f} {ratio:>6}")
+    for r in results:
+        if "rounds" in r:
+            print(f"{r['job']}: {r['note']}; per round (Rollcall s / COPY s): "
+                  + ", ".join(f"{x['rollcall_seconds']:.2f} / {x['duckdb_seconds']:.2f}" for x in r["rounds"]))
     with open(args.out, "w") as f:
         json.dump({"duckdb": duckdb.__version__, "threads": threads, "results": results}, f, indent=2)
     print(f"wrote {args.out}")

@@ -11,7 +11,8 @@
 #                               Polars references (and DuckDB from the same rollups):
 #                               identical ratings checked, then timed in turn, ROUNDS
 #                               rounds (default 3), wall and CPU ratios, and the floor;
-#   benches/duckdb/reference.py ingest, SAR and the project's first DuckDB reference.
+#   benches/duckdb/reference.py ingest (ROUNDS rounds in turn against DuckDB's plain COPY),
+#                               SAR and the project's first DuckDB reference.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 students="${STUDENTS:-30000}"
@@ -39,4 +40,5 @@ fi
   --rollcall "$target/release/rollcall" --data "$data" --as-of 2026-06-11 --rounds "${ROUNDS:-3}" \
   --out "$data/rating-results.json"
 "$venv/bin/python" benches/duckdb/reference.py \
-  --rollcall "$target/release/rollcall" --data "$data" --as-of 2026-06-11 --out "$data/duckdb-results.json"
+  --rollcall "$target/release/rollcall" --data "$data" --as-of 2026-06-11 --rounds "${ROUNDS:-3}" \
+  --out "$data/duckdb-results.json"
