@@ -1,11 +1,11 @@
--- description: the keys of the absences the warehouse holds within the staged file's students (key: student_id, starts_on, kind)
+-- description: lines of the staged file whose absence the warehouse already holds (key: student_id, starts_on, kind)
 -- params: $min_student Utf8, $max_student Utf8 (the staged rows' student range)
--- output: student_id, starts_on, kind of each held row (the key's columns, in the key's order)
---
--- Usually none: an export adds new days or new students. The ingest compares the staged rows
--- of the students these rows belong to with them (`ingest::held_lines`) and appends the
--- others, already in the table's order, as they are: a join here would hash and repartition
--- every staged row to find the few held.
-SELECT student_id, starts_on, kind
-FROM absences
-WHERE student_id BETWEEN $min_student AND $max_student
+-- output: `_line` of each staged row already held
+SELECT s._line
+FROM (
+    SELECT student_id, starts_on, kind
+    FROM absences
+    WHERE student_id BETWEEN $min_student AND $max_student
+) held
+RIGHT SEMI JOIN staged s
+  ON held.student_id = s.student_id AND held.starts_on = s.starts_on AND held.kind = s.kind

@@ -20,12 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Date32Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
-};
+use arrow::array::{BooleanArray, Date32Array, RecordBatch, StringArray, UInt64Array};
 use arrow::compute::kernels::aggregate::{max, min};
-use arrow::compute::{cast, concat, take};
-use arrow::row::{RowConverter, SortField};
 // The engine's hash set (foldhash): one lookup per staged row.
 use datafusion::common::HashSet;
 use datafusion::prelude::SessionContext;
@@ -410,15 +406,16 @@ pub(crate) async fn commit_rows(
     if staged_rows == 0 {
         return Ok(0);
     }
+    session::register_batches(ctx, "staged", staged.schema(), vec![staged.clone()])?;
     let operation = format!("ingest {}", kind.name);
     let added = match kind.merge {
         Merge::InsertNew => {
+            // A file of new days (the usual export) or new students holds nothing the
+            // table has: the rows held are not searched for.
             let held = if may_hold_staged(warehouse, &table, &staged).await? {
-                let held =
-                    queries::collect(ctx, &format!("ingest/held_{}", table.name), &staged_bounds(&staged)).await?;
-                held_lines(&staged, &held, kind.key)?
+                queries::collect(ctx, &format!("ingest/held_{}", table.name), &staged_bounds(&staged)).await?
             } else {
-                HashSet::new()
+                Vec::new()
             };
             let rows = without_lines(&staged, &held)?;
             let added = rows.num_rows() as u64;
@@ -430,7 +427,6 @@ pub(crate) async fn commit_rows(
             added
         }
         Merge::Upsert | Merge::ReplaceBySession => {
-            session::register_batches(ctx, "staged", staged.schema(), vec![staged.clone()])?;
             let held_before = count_rows(ctx, table.name).await?;
             let query = format!("ingest/merge_{}", table.name);
             let rows = queries::collect(ctx, &query, &[]).await?;
@@ -454,61 +450,17 @@ async fn may_hold_staged(warehouse: &Warehouse, table: &TableDef, staged: &Recor
     warehouse.may_hold(table, days, ranges.as_deref()).await
 }
 
-/// The `_line`s of the staged rows whose key (the columns `key`, a student id first) the
-/// `held` rows (the key's columns, in its order) hold. Only the staged rows of a student
-/// among the held rows' are compared: usually a few, or none. A key with a missing value
-/// matches nothing, as in a join.
-fn held_lines(staged: &RecordBatch, held: &[RecordBatch], key: &[&str]) -> Result<HashSet<u64>> {
-    let held: Vec<&RecordBatch> = held.iter().filter(|b| b.num_rows() > 0).collect();
-    if held.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let staged_key: Vec<ArrayRef> = key
-        .iter()
-        .map(|name| staged.column_by_name(name).cloned())
-        .collect::<Option<_>>()
-        .ok_or_else(|| Error::Internal("staged rows lack a key column".into()))?;
-    // The held keys in the staged columns' types (a table's text may be read as views).
-    let held_key = (0..key.len())
-        .map(|k| {
-            let parts =
-                held.iter().map(|b| cast(b.column(k), staged_key[k].data_type())).collect::<Result<Vec<_>, _>>()?;
-            concat(&parts.iter().map(|a| a.as_ref()).collect::<Vec<_>>())
-        })
-        .collect::<Result<Vec<ArrayRef>, _>>()?;
-    let students: HashSet<&str> = held_key[0].as_string_opt::<i32>().into_iter().flatten().flatten().collect();
-    let candidates: Vec<u32> = match staged_key[0].as_string_opt::<i32>() {
-        Some(ids) => {
-            (0..ids.len()).filter(|&i| ids.is_valid(i) && students.contains(ids.value(i))).map(|i| i as u32).collect()
-        }
-        None => (0..staged.num_rows() as u32).collect(),
-    };
-    if candidates.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let complete = |columns: &[ArrayRef], i: usize| columns.iter().all(|c| c.is_valid(i));
-    let converter = RowConverter::new(staged_key.iter().map(|c| SortField::new(c.data_type().clone())).collect())?;
-    let held_rows = converter.convert_columns(&held_key)?;
-    let known: HashSet<_> =
-        (0..held_rows.num_rows()).filter(|&i| complete(&held_key, i)).map(|i| held_rows.row(i)).collect();
-    let candidates = UInt32Array::from(candidates);
-    let staged_key = staged_key.iter().map(|c| take(c, &candidates, None)).collect::<Result<Vec<_>, _>>()?;
-    let staged_rows = converter.convert_columns(&staged_key)?;
-    let lines = staged
-        .column_by_name(parse::LINE_COLUMN)
-        .and_then(|c| c.as_any().downcast_ref::<UInt64Array>())
-        .expect("staged rows carry their line");
-    Ok((0..staged_rows.num_rows())
-        .filter(|&i| complete(&staged_key, i) && known.contains(&staged_rows.row(i)))
-        .map(|i| lines.value(candidates.value(i) as usize))
-        .collect())
-}
-
-/// The staged rows in the table's layout, without the lines in `held`. The staged order is
-/// kept: it is the table's.
-fn without_lines(staged: &RecordBatch, held: &HashSet<u64>) -> Result<RecordBatch> {
+/// The staged rows in the table's layout, without the lines in `held` (batches of one
+/// `_line` column). The staged order is kept: it is the table's.
+fn without_lines(staged: &RecordBatch, held: &[RecordBatch]) -> Result<RecordBatch> {
     let table_columns: Vec<usize> = (0..staged.num_columns() - 1).collect();
     let rows = staged.project(&table_columns)?;
+    let held: std::collections::HashSet<u64> = held
+        .iter()
+        .flat_map(|b| {
+            b.column(0).as_any().downcast_ref::<UInt64Array>().expect("held lines are UInt64").values().to_vec()
+        })
+        .collect();
     if held.is_empty() {
         return Ok(rows);
     }
@@ -723,48 +675,6 @@ fn progress_bar(enabled: bool, size: u64, path: &Path) -> ProgressBar {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{StringViewArray, TimestampMicrosecondArray};
-
-    #[test]
-    fn held_lines_are_the_staged_rows_whose_whole_key_is_held() {
-        let at = |s: i64| Some(1_750_000_000_000_000 + s * 1_000_000);
-        let staged = RecordBatch::try_from_iter([
-            (
-                "student_id",
-                Arc::new(StringArray::from(vec![Some("A"), Some("A"), Some("B"), Some("C"), None])) as ArrayRef,
-            ),
-            ("occurred_at", Arc::new(TimestampMicrosecondArray::from(vec![at(1), at(2), at(1), at(1), at(1)])) as _),
-            ("source", Arc::new(StringArray::from(vec!["vle", "vle", "vle", "vle", "vle"])) as _),
-            (parse::LINE_COLUMN, Arc::new(UInt64Array::from(vec![2, 3, 4, 5, 6])) as _),
-        ])
-        .unwrap();
-        // Held keys as a table's scan gives them (text as views), in two batches: A's first
-        // event; B's at the same instant from another source; a held row without a student.
-        let held = |ids: Vec<Option<&str>>, times: Vec<Option<i64>>, sources: Vec<&str>| {
-            RecordBatch::try_from_iter([
-                ("student_id", Arc::new(StringViewArray::from(ids)) as ArrayRef),
-                ("occurred_at", Arc::new(TimestampMicrosecondArray::from(times)) as _),
-                ("source", Arc::new(StringViewArray::from(sources)) as _),
-            ])
-            .unwrap()
-        };
-        let key = ["student_id", "occurred_at", "source"];
-        let batches = [
-            held(vec![Some("A")], vec![at(1)], vec!["vle"]),
-            held(vec![Some("B"), None], vec![at(1), at(1)], vec!["library", "vle"]),
-        ];
-        assert_eq!(held_lines(&staged, &batches, &key).unwrap(), HashSet::from_iter([2]));
-        // Nothing held, or held rows of other students only: no line.
-        assert!(held_lines(&staged, &[], &key).unwrap().is_empty());
-        assert!(held_lines(&staged, &[held(vec![Some("D")], vec![at(1)], vec!["vle"])], &key).unwrap().is_empty());
-        // Every staged key held (a file sent again under another name): every line with a student.
-        let all =
-            held(vec![Some("C"), Some("B"), Some("A"), Some("A")], vec![at(1), at(1), at(2), at(1)], vec!["vle"; 4]);
-        assert_eq!(held_lines(&staged, &[all], &key).unwrap(), HashSet::from_iter([2, 3, 4, 5]));
-        let kept = without_lines(&staged, &HashSet::from_iter([2, 5])).unwrap();
-        assert_eq!(kept.num_columns(), 3);
-        assert_eq!(kept.column(0).as_string::<i32>().iter().collect::<Vec<_>>(), vec![Some("A"), Some("B"), None]);
-    }
 
     #[test]
     fn staged_students_become_a_few_ranges_cut_between_groups() {

@@ -99,7 +99,8 @@ enum Builder {
 }
 
 /// Each batch's builders start at a batch's size: grown from empty, a batch's buffers were
-/// copied a dozen times as they doubled (a sixteenth of the ingest's CPU time).
+/// copied a dozen times as they doubled (the reallocations were 3.7% of a profile of the
+/// year's activity ingest).
 impl Builder {
     fn new(col: Col) -> Builder {
         match col {

@@ -19,6 +19,10 @@ use rollcall::warehouse::Warehouse;
 
 /// Queries that read a table (or call a function) a job registers, and its name.
 const RUNTIME_INPUTS: &[(&str, &str)] = &[
+    ("ingest/held_swipes", "staged"),
+    ("ingest/held_activity", "staged"),
+    ("ingest/held_absences", "staged"),
+    ("ingest/held_status_periods", "staged"),
     ("ingest/new_activity", "staged"),
     ("ingest/new_activity_late", "written"),
     ("ingest/merge_students", "staged"),
