@@ -577,8 +577,9 @@ pub struct Written {
     pub rows: u64,
 }
 
-/// Whether a file of `table` may hold rows whose `day` lies in `lo..=hi`, by the day
-/// statistics Delta keeps for each file; a file without them may.
+/// Whether a file of `table` may hold rows whose `day` lies in `lo..=hi` and, when
+/// `students` is given, whose `student_id` lies in one of its ranges, by the statistics
+/// Delta keeps for each file; a file without them may.
 fn may_hold(
     table: &DeltaTable,
     (lo, hi): (i32, i32),
