@@ -412,8 +412,10 @@ pub(crate) async fn commit_rows(
         Merge::InsertNew => {
             // A file of new days (the usual export) or new students holds nothing the
             // table has: the rows held are not searched for.
-            let held = if may_hold_staged(warehouse, &table, &staged).await? {
-                queries::collect(ctx, &format!("ingest/held_{}", table.name), &staged_bounds(&staged)).await?
+            let students = staged_students(&staged);
+            let held = if may_hold_staged(warehouse, &table, &staged, students.as_deref()).await? {
+                let bounds = bounds_of(&staged, students.as_deref());
+                queries::collect(ctx, &format!("ingest/held_{}", table.name), &bounds).await?
             } else {
                 Vec::new()
             };
@@ -443,11 +445,15 @@ pub(crate) async fn commit_rows(
 /// file's statistics reach both their days and one of their students' ranges. A file of
 /// new days (the usual export) or of new students (a bulk load cut by student group) holds
 /// nothing the table has, and the rows held are not searched for.
-async fn may_hold_staged(warehouse: &Warehouse, table: &TableDef, staged: &RecordBatch) -> Result<bool> {
+/// `students` are the staged rows' [`staged_students`].
+async fn may_hold_staged(
+    warehouse: &Warehouse,
+    table: &TableDef,
+    staged: &RecordBatch,
+    students: Option<&[(&str, &str)]>,
+) -> Result<bool> {
     let Some(Some(days)) = day_range(staged) else { return Ok(true) };
-    let ids = staged.column_by_name("student_id").and_then(|c| c.as_any().downcast_ref::<StringArray>());
-    let ranges = ids.map(student_ranges);
-    warehouse.may_hold(table, days, ranges.as_deref()).await
+    warehouse.may_hold(table, days, students).await
 }
 
 /// The staged rows in the table's layout, without the lines in `held` (batches of one
@@ -509,13 +515,23 @@ async fn count_rows(ctx: &SessionContext, table: &str) -> Result<u64> {
 /// ranges cannot match, and the table's file statistics let the scan skip them: a daily
 /// export touches the files of its days, a per-student export those of its students.
 pub(crate) fn staged_bounds(batch: &RecordBatch) -> Vec<(&'static str, ScalarValue)> {
+    bounds_of(batch, staged_students(batch).as_deref())
+}
+
+/// The staged students as [`student_ranges`] (`None` without a text `student_id` column).
+fn staged_students(batch: &RecordBatch) -> Option<Vec<(&str, &str)>> {
+    let ids = batch.column_by_name("student_id")?.as_any().downcast_ref::<StringArray>()?;
+    Some(student_ranges(ids))
+}
+
+/// [`staged_bounds`] with the batch's [`staged_students`] already found.
+fn bounds_of(batch: &RecordBatch, students: Option<&[(&str, &str)]>) -> Vec<(&'static str, ScalarValue)> {
     let mut params = vec![];
     if let Some(days) = day_range(batch) {
         params.push(("min_day", ScalarValue::Date32(days.map(|d| d.0))));
         params.push(("max_day", ScalarValue::Date32(days.map(|d| d.1))));
     }
-    if let Some(ids) = batch.column_by_name("student_id").and_then(|c| c.as_any().downcast_ref::<StringArray>()) {
-        let ranges = student_ranges(ids);
+    if let Some(ranges) = students {
         params.push(("min_student", ScalarValue::Utf8(ranges.first().map(|r| r.0.to_owned()))));
         params.push(("max_student", ScalarValue::Utf8(ranges.last().map(|r| r.1.to_owned()))));
         for (i, (from, to)) in STUDENT_RANGES.iter().enumerate() {

@@ -601,16 +601,14 @@ fn may_hold(
         Ok(column.as_any().downcast_ref::<StringArray>().cloned())
     };
     let ids = match students {
-        Some(ranges) => match (text("min.student_id")?, text("max.student_id")?) {
-            (Some(first), Some(last)) => Some((ranges, first, last)),
-            _ => None,
-        },
+        Some(ranges) => text("min.student_id")?.zip(text("max.student_id")?).map(|ids| (ranges, ids)),
         None => None,
     };
     let student_overlaps = |i: usize| match &ids {
-        None => true,
-        Some((_, first, last)) if first.is_null(i) || last.is_null(i) => true,
-        Some((ranges, first, last)) => ranges.iter().any(|(from, to)| first.value(i) <= *to && *from <= last.value(i)),
+        Some((ranges, (first, last))) if first.is_valid(i) && last.is_valid(i) => {
+            ranges.iter().any(|(from, to)| first.value(i) <= *to && *from <= last.value(i))
+        }
+        _ => true,
     };
     Ok((0..files.num_rows()).any(|i| day_overlaps(i) && student_overlaps(i)))
 }
