@@ -411,13 +411,14 @@ pub(crate) async fn commit_rows(
     let added = match kind.merge {
         Merge::InsertNew => {
             // A file of new days (the usual export) or new students holds nothing the
-            // table has: the rows held are not searched for.
-            let students = staged_students(&staged);
-            let held = if may_hold_staged(warehouse, &table, &staged, students.as_deref()).await? {
-                let bounds = bounds_of(&staged, students.as_deref());
-                queries::collect(ctx, &format!("ingest/held_{}", table.name), &bounds).await?
-            } else {
-                Vec::new()
+            // table has: the rows held are not searched for. Else only the rows the table's
+            // files may hold are.
+            let held = match possibly_held(warehouse, &table, &staged).await? {
+                Some((searched, bounds)) => {
+                    session::register_batches(ctx, "staged", searched.schema(), vec![searched])?;
+                    queries::collect(ctx, &format!("ingest/held_{}", table.name), &bounds).await?
+                }
+                None => Vec::new(),
             };
             let rows = without_lines(&staged, &held)?;
             let added = rows.num_rows() as u64;
@@ -441,19 +442,54 @@ pub(crate) async fn commit_rows(
     Ok(added)
 }
 
-/// Whether the table may hold any of the staged rows (which hold a `day`): whether some
-/// file's statistics reach both their days and one of their students' ranges. A file of
-/// new days (the usual export) or of new students (a bulk load cut by student group) holds
-/// nothing the table has, and the rows held are not searched for.
-/// `students` are the staged rows' [`staged_students`].
-async fn may_hold_staged(
+/// The staged rows the table may already hold, by its files' statistics, with their
+/// [`staged_bounds`] (`None`: none of them). A file of new days (the usual export) or of new students (a bulk load cut by
+/// student group) holds nothing the table has. Of a file cut by size, sharing a student
+/// with the file before it, only that student's rows are searched for: the rows whose
+/// student lies within the id range of a table's file reaching their days.
+async fn possibly_held(
     warehouse: &Warehouse,
     table: &TableDef,
     staged: &RecordBatch,
-    students: Option<&[(&str, &str)]>,
-) -> Result<bool> {
-    let Some(Some(days)) = day_range(staged) else { return Ok(true) };
-    warehouse.may_hold(table, days, students).await
+) -> Result<Option<(RecordBatch, Vec<(&'static str, ScalarValue)>)>> {
+    let students = staged_students(staged);
+    let every = || Some((staged.clone(), bounds_of(staged, students.as_deref())));
+    let Some(Some(days)) = day_range(staged) else { return Ok(every()) };
+    let files = warehouse.reaching_students(table, days, students.as_deref()).await?;
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let ids = staged.column_by_name("student_id").and_then(|c| c.as_any().downcast_ref::<StringArray>());
+    // Every file's id range known: merged into disjoint ranges, in order.
+    let (Some(ids), Some(mut ranges)) = (ids, files.into_iter().collect::<Option<Vec<(String, String)>>>()) else {
+        return Ok(every());
+    };
+    ranges.sort_unstable();
+    let mut merged: Vec<(String, String)> = Vec::with_capacity(ranges.len());
+    for (first, last) in ranges {
+        match merged.last_mut() {
+            Some(previous) if first <= previous.1 => {
+                if last > previous.1 {
+                    previous.1 = last;
+                }
+            }
+            _ => merged.push((first, last)),
+        }
+    }
+    let within = |id: &str| {
+        let at = merged.partition_point(|(_, last)| last.as_str() < id);
+        merged.get(at).is_some_and(|(first, _)| first.as_str() <= id)
+    };
+    let keep: BooleanArray = ids.iter().map(|id| Some(id.is_some_and(within))).collect();
+    Ok(match keep.true_count() {
+        0 => None,
+        n if n == staged.num_rows() => every(),
+        _ => {
+            let searched = arrow::compute::filter_record_batch(staged, &keep)?;
+            let bounds = staged_bounds(&searched);
+            Some((searched, bounds))
+        }
+    })
 }
 
 /// The staged rows in the table's layout, without the lines in `held` (batches of one
@@ -511,9 +547,10 @@ async fn count_rows(ctx: &SessionContext, table: &str) -> Result<u64> {
 }
 
 /// The staged rows' day and student ranges, as the `$min_day`, `$max_day`, `$min_student`
-/// and `$max_student` parameters of the `ingest/new_*` queries. Held rows outside both
-/// ranges cannot match, and the table's file statistics let the scan skip them: a daily
-/// export touches the files of its days, a per-student export those of its students.
+/// and `$max_student` parameters of the `ingest/new_*` and `ingest/held_*` queries. Held
+/// rows outside both ranges cannot match, and the table's file statistics let the scan
+/// skip them: a daily export touches the files of its days, a per-student export those of
+/// its students.
 pub(crate) fn staged_bounds(batch: &RecordBatch) -> Vec<(&'static str, ScalarValue)> {
     bounds_of(batch, staged_students(batch).as_deref())
 }
@@ -718,5 +755,62 @@ mod tests {
         assert_eq!((value("student_from_1"), value("student_to_1")), ("A1".into(), "A1".into()));
         assert_eq!((value("student_from_2"), value("student_to_2")), ("S2".into(), "S2".into()));
         assert_eq!((value("student_from_8"), value("student_to_8")), ("S2".into(), "S2".into()));
+    }
+
+    /// A file cut by size shares its first student with the file before it: only that
+    /// student's rows are searched for; students beyond every file's ids are not; a file of
+    /// other days is not searched at all.
+    #[tokio::test]
+    async fn held_rows_are_searched_for_only_among_the_students_the_tables_files_reach() {
+        let dir = tempfile::tempdir().unwrap();
+        let (warehouse, _) = Warehouse::init(dir.path(), "staged-review").await.unwrap();
+        let rows = |students: &[&str], day: u32| -> String {
+            let mut text = String::from("student_id,occurred_at,source,count\n");
+            for student in students {
+                for hour in 8..12 {
+                    text.push_str(&format!("{student},2025-10-{day:02}T{hour:02}:00:00,vle,1\n"));
+                }
+            }
+            text
+        };
+        let first = dir.path().join("activity-1.csv");
+        std::fs::write(&first, rows(&["S1", "S2", "S3"], 1)).unwrap();
+        let options = IngestOptions::default();
+        ingest(&warehouse, &kinds::ACTIVITY, std::slice::from_ref(&first), &options).await.unwrap();
+
+        let staged = |name: &str, text: String| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            let plan = split::plan(&path).unwrap();
+            let progress = ProgressBar::hidden();
+            let opts = ParseOptions { tz: chrono_tz::Europe::London, ingested_at: 0, progress: &progress };
+            parse::parse_planned(&path, &plan, &kinds::ACTIVITY, &opts).unwrap().batch
+        };
+        let students_of = |batch: &RecordBatch| -> Vec<String> {
+            let ids = batch.column_by_name("student_id").unwrap().as_any().downcast_ref::<StringArray>().unwrap();
+            let mut ids: Vec<String> = ids.iter().flatten().map(str::to_owned).collect();
+            ids.dedup();
+            ids
+        };
+        let searched = |batch: RecordBatch| {
+            let warehouse = &warehouse;
+            async move { possibly_held(warehouse, &tables::ACTIVITY, &batch).await.unwrap() }
+        };
+
+        let next = staged("activity-2.csv", rows(&["S3", "S4", "S5"], 1));
+        let (rows_searched, bounds) = searched(next).await.expect("S3 may be held");
+        assert_eq!(students_of(&rows_searched), ["S3"]);
+        assert_eq!(rows_searched.num_rows(), 4);
+        let bound = |name: &str| bounds.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string()).unwrap();
+        assert_eq!((bound("min_student"), bound("max_student")), ("S3".into(), "S3".into()));
+
+        assert!(searched(staged("activity-3.csv", rows(&["S4", "S5"], 1))).await.is_none(), "beyond every file");
+        assert!(searched(staged("activity-4.csv", rows(&["S1", "S2"], 9))).await.is_none(), "other days");
+        // Students on both sides of the table's ids, and within them: only those within.
+        let (around, _) = searched(staged("activity-5.csv", rows(&["S0", "S2", "S9"], 1))).await.unwrap();
+        assert_eq!(students_of(&around), ["S2"]);
+        // Every row within: all of them, as staged.
+        let (all, _) = searched(staged("activity-6.csv", rows(&["S1", "S3"], 1))).await.unwrap();
+        assert_eq!((students_of(&all), all.num_rows()), (vec!["S1".to_string(), "S3".to_string()], 8));
     }
 }

@@ -228,11 +228,18 @@ impl Warehouse {
         deltalake::open_table(self.table_url(def.name)?).await.map_err(|e| Error::table(def.name, e))
     }
 
-    /// Whether any of the table's files may hold rows whose `day` lies in `lo..=hi` (day
-    /// numbers) and, when `students` is given, whose `student_id` lies in one of its ranges
-    /// (first and last id, both included), by the statistics Delta keeps for each file.
-    pub async fn may_hold(&self, def: &TableDef, days: (i32, i32), students: Option<&[(&str, &str)]>) -> Result<bool> {
-        may_hold(&self.table(def).await?, days, students).map_err(|e| Error::table(def.name, e))
+    /// The student ids of the table's files that may hold rows whose `day` lies in
+    /// `lo..=hi` (day numbers) and, when `students` is given, whose `student_id` lies in one
+    /// of its ranges (first and last id, both included), by the statistics Delta keeps for
+    /// each file: each such file's first and last id, `None` for a file without statistics
+    /// of its ids. Empty when no file may hold such rows.
+    pub async fn reaching_students(
+        &self,
+        def: &TableDef,
+        days: (i32, i32),
+        students: Option<&[(&str, &str)]>,
+    ) -> Result<Vec<Option<(String, String)>>> {
+        reaching(&self.table(def).await?, days, students).map_err(|e| Error::table(def.name, e))
     }
 
     /// Appends typed rows to their table in one commit; returns the new version.
@@ -341,7 +348,7 @@ impl Warehouse {
         let table = self.table(def).await?;
         let replace = match days {
             None => Some(None),
-            Some((lo, hi)) if may_hold(&table, (lo, hi), None).map_err(|e| Error::table(def.name, e))? => {
+            Some((lo, hi)) if may_hold(&table, (lo, hi)).map_err(|e| Error::table(def.name, e))? => {
                 Some(Some(day_between(lo, hi)))
             }
             Some(_) => None,
@@ -577,22 +584,28 @@ pub struct Written {
     pub rows: u64,
 }
 
-/// Whether a file of `table` may hold rows whose `day` lies in `lo..=hi` and, when
+/// Whether a file of `table` may hold rows whose `day` lies in `lo..=hi` (see [`reaching`]).
+fn may_hold(table: &DeltaTable, days: (i32, i32)) -> deltalake::DeltaResult<bool> {
+    Ok(!reaching(table, days, None)?.is_empty())
+}
+
+/// The files of `table` that may hold rows whose `day` lies in `lo..=hi` and, when
 /// `students` is given, whose `student_id` lies in one of its ranges, by the statistics
-/// Delta keeps for each file; a file without them may.
-fn may_hold(
+/// Delta keeps for each file (a file without them may): each file's least and greatest
+/// student id, `None` when its statistics have none.
+fn reaching(
     table: &DeltaTable,
     (lo, hi): (i32, i32),
     students: Option<&[(&str, &str)]>,
-) -> deltalake::DeltaResult<bool> {
+) -> deltalake::DeltaResult<Vec<Option<(String, String)>>> {
     use arrow::array::{Array, Date32Array, StringArray};
     let files = table.snapshot()?.add_actions_table(true)?;
-    if files.num_rows() == 0 {
-        return Ok(false);
-    }
     let stat = |name: &str| files.column_by_name(name).and_then(|c| c.as_any().downcast_ref::<Date32Array>());
-    let (Some(min), Some(max)) = (stat("min.day"), stat("max.day")) else { return Ok(true) };
-    let day_overlaps = |i: usize| min.is_null(i) || max.is_null(i) || (min.value(i) <= hi && lo <= max.value(i));
+    let days = stat("min.day").zip(stat("max.day"));
+    let day_overlaps = |i: usize| match days {
+        Some((min, max)) => min.is_null(i) || max.is_null(i) || (min.value(i) <= hi && lo <= max.value(i)),
+        None => true,
+    };
     // Parquet's statistics of long text are cut short, the least value down and the
     // greatest up, so they still bound the file's ids.
     let text = |name: &str| -> deltalake::DeltaResult<Option<StringArray>> {
@@ -600,17 +613,19 @@ fn may_hold(
         let column = arrow::compute::cast(column, &arrow::datatypes::DataType::Utf8)?;
         Ok(column.as_any().downcast_ref::<StringArray>().cloned())
     };
-    let ids = match students {
-        Some(ranges) => text("min.student_id")?.zip(text("max.student_id")?).map(|ids| (ranges, ids)),
-        None => None,
+    let ids = text("min.student_id")?.zip(text("max.student_id")?);
+    let ids_of = |i: usize| match &ids {
+        Some((first, last)) if first.is_valid(i) && last.is_valid(i) => Some((first.value(i), last.value(i))),
+        _ => None,
     };
-    let student_overlaps = |i: usize| match &ids {
-        Some((ranges, (first, last))) if first.is_valid(i) && last.is_valid(i) => {
-            ranges.iter().any(|(from, to)| first.value(i) <= *to && *from <= last.value(i))
-        }
+    let student_overlaps = |i: usize| match (students, ids_of(i)) {
+        (Some(ranges), Some((first, last))) => ranges.iter().any(|(from, to)| first <= *to && *from <= last),
         _ => true,
     };
-    Ok((0..files.num_rows()).any(|i| day_overlaps(i) && student_overlaps(i)))
+    Ok((0..files.num_rows())
+        .filter(|&i| day_overlaps(i) && student_overlaps(i))
+        .map(|i| ids_of(i).map(|(first, last)| (first.to_owned(), last.to_owned())))
+        .collect())
 }
 
 /// The rows the table's latest commit added, from the metrics Delta records with it.
