@@ -130,6 +130,40 @@ impl Sorted {
     }
 }
 
+/// Each part's keys and the row bits, when every part is packed.
+fn packed_lists(sorted: &[Sorted]) -> Option<(Vec<&[u128]>, u32)> {
+    let mut bits = None;
+    let lists = sorted
+        .iter()
+        .map(|part| match part {
+            Sorted::Packed { keys, row_bits } => {
+                bits = Some(*row_bits);
+                Some(keys.as_slice())
+            }
+            Sorted::Wide { .. } => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((lists, bits?))
+}
+
+/// The keys of sorted lists, in order (lists are few: one per reading thread).
+fn merged<'a>(lists: &'a [&'a [u128]]) -> impl Iterator<Item = u128> + 'a {
+    let mut next = vec![0usize; lists.len()];
+    std::iter::from_fn(move || {
+        let mut pick: Option<(usize, u128)> = None;
+        for (p, list) in lists.iter().enumerate() {
+            if let Some(&key) = list.get(next[p])
+                && pick.is_none_or(|(_, best)| key < best)
+            {
+                pick = Some((p, key));
+            }
+        }
+        let (p, key) = pick?;
+        next[p] += 1;
+        Some(key)
+    })
+}
+
 /// Bits to write any of `n` values (0 for one value).
 fn bits_for(n: u128) -> u32 {
     if n <= 1 { 0 } else { 128 - (n - 1).leading_zeros() }
@@ -195,7 +229,6 @@ impl RowOrder {
         });
         drop(locals);
 
-        // Merge: the part whose next row comes first (parts are few: one per reading thread).
         let batches: Vec<&RecordBatch> = parts.iter().flatten().collect();
         let starts: Vec<usize> =
             batches.iter().scan(0, |at, b| Some(std::mem::replace(at, *at + b.num_rows()))).collect();
@@ -204,37 +237,57 @@ impl RowOrder {
             let lines = batches[b].column(self.line).as_primitive::<UInt64Type>();
             lines.value(row - starts[b])
         };
-        let mut next = vec![0usize; sorted.len()];
         // The kept rows' key words (`words` a row), and their rows counted across `batches`.
         let mut kept_words = Vec::with_capacity(total * words);
         let mut kept = Vec::with_capacity(total);
         let mut dropped = BTreeSet::new();
-        let mut first: Option<(usize, usize)> = None;
-        loop {
-            let mut pick: Option<(usize, usize)> = None;
-            for (p, part) in sorted.iter().enumerate() {
-                if next[p] < part.len() && pick.is_none_or(|(q, k)| part.compare(next[p], &sorted[q], k).is_lt()) {
-                    pick = Some((p, next[p]));
+        let mut refuse = |line: u64, first_line: u64| {
+            dropped.insert(line);
+            rejects.push(Reject {
+                line,
+                column: kind.key.join(", "),
+                reason: format!("duplicate key ({}) of line {first_line}", kind.key.join(", ")),
+                record: None,
+            });
+        };
+        if let Some((lists, row_bits)) = packed_lists(&sorted) {
+            // One word a row, the row in its low bits: the words alone are merged, and a
+            // repeated key comes right after its first row.
+            let row_of = |key: u128| (key & ((1u128 << row_bits) - 1)) as usize;
+            let mut first: Option<u128> = None;
+            for key in merged(&lists) {
+                match first {
+                    Some(f) if f >> row_bits == key >> row_bits => refuse(line_of(row_of(key)), line_of(row_of(f))),
+                    _ => {
+                        first = Some(key);
+                        kept_words.push(key);
+                        kept.push(row_of(key) as u32);
+                    }
                 }
             }
-            let Some((p, k)) = pick else { break };
-            next[p] += 1;
-            let row = sorted[p].row(k);
-            match first {
-                Some((q, f)) if sorted[q].same_key(f, &sorted[p], k) => {
-                    let (line, first_line) = (line_of(row), line_of(sorted[q].row(f)));
-                    dropped.insert(line);
-                    rejects.push(Reject {
-                        line,
-                        column: kind.key.join(", "),
-                        reason: format!("duplicate key ({}) of line {first_line}", kind.key.join(", ")),
-                        record: None,
-                    });
+        } else {
+            // Wide keys: the part whose next row comes first (parts are few: one per reading thread).
+            let mut next = vec![0usize; sorted.len()];
+            let mut first: Option<(usize, usize)> = None;
+            loop {
+                let mut pick: Option<(usize, usize)> = None;
+                for (p, part) in sorted.iter().enumerate() {
+                    if next[p] < part.len() && pick.is_none_or(|(q, k)| part.compare(next[p], &sorted[q], k).is_lt()) {
+                        pick = Some((p, next[p]));
+                    }
                 }
-                _ => {
-                    first = Some((p, k));
-                    kept_words.extend((0..words).map(|w| sorted[p].word(k, w)));
-                    kept.push(row as u32);
+                let Some((p, k)) = pick else { break };
+                next[p] += 1;
+                let row = sorted[p].row(k);
+                match first {
+                    Some((q, f)) if sorted[q].same_key(f, &sorted[p], k) => {
+                        refuse(line_of(row), line_of(sorted[q].row(f)));
+                    }
+                    _ => {
+                        first = Some((p, k));
+                        kept_words.extend((0..words).map(|w| sorted[p].word(k, w)));
+                        kept.push(row as u32);
+                    }
                 }
             }
         }
@@ -498,8 +551,10 @@ fn rebuilt(place: &Place, data_type: &DataType, kept_words: &[u128], words: usiz
     let numbers = kept_words.iter().skip(place.word).step_by(words).map(|word| (word >> place.shift) & mask);
     match &place.values {
         Values::Text { all, .. } => {
-            let bytes = numbers.clone().map(|n| if n == 0 { 0 } else { all[n as usize - 1].len() }).sum();
-            let mut text = StringBuilder::with_capacity(rows, bytes);
+            // Room for the distinct values' mean length a row (the ids of a year's students
+            // are all as long): the builder grows if more is needed.
+            let mean = all.iter().map(|v| v.len()).sum::<usize>().div_ceil(all.len().max(1));
+            let mut text = StringBuilder::with_capacity(rows, rows * mean);
             for n in numbers {
                 match n {
                     0 => text.append_null(),
