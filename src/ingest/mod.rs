@@ -443,10 +443,11 @@ pub(crate) async fn commit_rows(
 }
 
 /// The staged rows the table may already hold, by its files' statistics, with their
-/// [`staged_bounds`] (`None`: none of them). A file of new days (the usual export) or of new students (a bulk load cut by
-/// student group) holds nothing the table has. Of a file cut by size, sharing a student
-/// with the file before it, only that student's rows are searched for: the rows whose
-/// student lies within the id range of a table's file reaching their days.
+/// [`staged_bounds`] (`None`: none of them). A file of new days (the usual export) or of
+/// new students (a bulk load cut by student group) holds nothing the table has. Of a file
+/// cut by size, sharing a student with the file before it, only that student's rows are
+/// searched for: the rows whose student lies within the id range of a table's file
+/// reaching their days.
 async fn possibly_held(
     warehouse: &Warehouse,
     table: &TableDef,
