@@ -406,7 +406,6 @@ pub(crate) async fn commit_rows(
     if staged_rows == 0 {
         return Ok(0);
     }
-    session::register_batches(ctx, "staged", staged.schema(), vec![staged.clone()])?;
     let operation = format!("ingest {}", kind.name);
     let added = match kind.merge {
         Merge::InsertNew => {
@@ -430,6 +429,7 @@ pub(crate) async fn commit_rows(
             added
         }
         Merge::Upsert | Merge::ReplaceBySession => {
+            session::register_batches(ctx, "staged", staged.schema(), vec![staged.clone()])?;
             let held_before = count_rows(ctx, table.name).await?;
             let query = format!("ingest/merge_{}", table.name);
             let rows = queries::collect(ctx, &query, &[]).await?;
@@ -498,11 +498,10 @@ async fn possibly_held(
 fn without_lines(staged: &RecordBatch, held: &[RecordBatch]) -> Result<RecordBatch> {
     let table_columns: Vec<usize> = (0..staged.num_columns() - 1).collect();
     let rows = staged.project(&table_columns)?;
-    let held: std::collections::HashSet<u64> = held
+    let held: HashSet<u64> = held
         .iter()
-        .flat_map(|b| {
-            b.column(0).as_any().downcast_ref::<UInt64Array>().expect("held lines are UInt64").values().to_vec()
-        })
+        .flat_map(|b| b.column(0).as_any().downcast_ref::<UInt64Array>().expect("held lines are UInt64").values())
+        .copied()
         .collect();
     if held.is_empty() {
         return Ok(rows);

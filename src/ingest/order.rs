@@ -93,35 +93,21 @@ impl Sorted {
         }
     }
 
-    /// Orders position `a` of this part against position `b` of `other`: key, then row.
+    /// Orders position `a` of this part against position `b` of `other` (wide keys; packed
+    /// keys are merged as words, see [`merged`]): key, then row.
     fn compare(&self, a: usize, other: &Sorted, b: usize) -> std::cmp::Ordering {
-        match (self, other) {
-            (Sorted::Packed { keys, .. }, Sorted::Packed { keys: theirs, .. }) => keys[a].cmp(&theirs[b]),
-            _ => self.key(a).cmp(other.key(b)).then(self.row(a).cmp(&other.row(b))),
-        }
+        self.key(a).cmp(other.key(b)).then(self.row(a).cmp(&other.row(b)))
     }
 
-    /// Whether position `a` of this part has the same key as position `b` of `other`.
+    /// Whether position `a` of this part has the same (wide) key as position `b` of `other`.
     fn same_key(&self, a: usize, other: &Sorted, b: usize) -> bool {
-        match (self, other) {
-            (Sorted::Packed { keys, row_bits }, Sorted::Packed { keys: theirs, .. }) => {
-                keys[a] >> row_bits == theirs[b] >> row_bits
-            }
-            _ => self.key(a) == other.key(b),
-        }
+        self.key(a) == other.key(b)
     }
 
-    /// Word `w` of the key at position `k`.
-    fn word(&self, k: usize, w: usize) -> u128 {
-        match self {
-            Sorted::Packed { keys, .. } => keys[k],
-            Sorted::Wide { words, keys, order, .. } => keys[order[k] as usize * words + w],
-        }
-    }
-
+    /// The wide key at position `k`.
     fn key(&self, k: usize) -> &[u128] {
         match self {
-            Sorted::Packed { .. } => unreachable!("parts share one layout"),
+            Sorted::Packed { .. } => unreachable!("packed keys are merged as words"),
             Sorted::Wide { words, keys, order, .. } => {
                 let at = order[k] as usize * words;
                 &keys[at..at + words]
@@ -285,7 +271,7 @@ impl RowOrder {
                     }
                     _ => {
                         first = Some((p, k));
-                        kept_words.extend((0..words).map(|w| sorted[p].word(k, w)));
+                        kept_words.extend_from_slice(sorted[p].key(k));
                         kept.push(row as u32);
                     }
                 }

@@ -586,7 +586,21 @@ pub struct Written {
 
 /// Whether a file of `table` may hold rows whose `day` lies in `lo..=hi` (see [`reaching`]).
 fn may_hold(table: &DeltaTable, days: (i32, i32)) -> deltalake::DeltaResult<bool> {
-    Ok(!reaching(table, days, None)?.is_empty())
+    let files = table.snapshot()?.add_actions_table(true)?;
+    let reaches = day_overlaps(&files, days);
+    Ok((0..files.num_rows()).any(reaches))
+}
+
+/// Whether file `i` of `files` (a table's add actions with their statistics) may hold rows
+/// whose `day` lies in `lo..=hi`: a file without day statistics may.
+fn day_overlaps(files: &RecordBatch, (lo, hi): (i32, i32)) -> impl Fn(usize) -> bool + '_ {
+    use arrow::array::{Array, Date32Array};
+    let stat = |name: &str| files.column_by_name(name).and_then(|c| c.as_any().downcast_ref::<Date32Array>());
+    let days = stat("min.day").zip(stat("max.day"));
+    move |i| match days {
+        Some((min, max)) => min.is_null(i) || max.is_null(i) || (min.value(i) <= hi && lo <= max.value(i)),
+        None => true,
+    }
 }
 
 /// The files of `table` that may hold rows whose `day` lies in `lo..=hi` and, when
@@ -595,17 +609,12 @@ fn may_hold(table: &DeltaTable, days: (i32, i32)) -> deltalake::DeltaResult<bool
 /// student id, `None` when its statistics have none.
 fn reaching(
     table: &DeltaTable,
-    (lo, hi): (i32, i32),
+    days: (i32, i32),
     students: Option<&[(&str, &str)]>,
 ) -> deltalake::DeltaResult<Vec<Option<(String, String)>>> {
-    use arrow::array::{Array, Date32Array, StringArray};
+    use arrow::array::{Array, StringArray};
     let files = table.snapshot()?.add_actions_table(true)?;
-    let stat = |name: &str| files.column_by_name(name).and_then(|c| c.as_any().downcast_ref::<Date32Array>());
-    let days = stat("min.day").zip(stat("max.day"));
-    let day_overlaps = |i: usize| match days {
-        Some((min, max)) => min.is_null(i) || max.is_null(i) || (min.value(i) <= hi && lo <= max.value(i)),
-        None => true,
-    };
+    let day_overlaps = day_overlaps(&files, days);
     // Parquet's statistics of long text are cut short, the least value down and the
     // greatest up, so they still bound the file's ids.
     let text = |name: &str| -> deltalake::DeltaResult<Option<StringArray>> {
