@@ -215,9 +215,14 @@ fn count_parts(input: &Path) -> u32 {
 }
 
 fn main() {
-    // As the binary does: the allocator's settings are part of what is measured.
-    rollcall::allocator::set_arenas(rollcall::allocator::Arenas::Two);
-    if let Ok(phase) = std::env::var(PHASE_ENV) {
+    // As the binary's commands do: the allocator's settings are part of what is measured.
+    let phase = std::env::var(PHASE_ENV);
+    rollcall::allocator::set_arenas(match phase.as_deref() {
+        Ok("ingest" | "history-ingest") => rollcall::allocator::Arenas::One,
+        Ok("rate-year" | "rerate-year" | "rate-day") => rollcall::allocator::Arenas::Eight,
+        _ => rollcall::allocator::Arenas::Two,
+    });
+    if let Ok(phase) = phase {
         run_phase(&phase, Path::new(&std::env::var(DIR_ENV).expect("bench dir")));
         return;
     }

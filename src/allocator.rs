@@ -3,6 +3,13 @@
 /// How many heaps (arenas) the C library's allocator keeps for the process's threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arenas {
+    /// One, for ingest: its reading threads allocate a file's columns in large blocks, a
+    /// few hundred a file, so they seldom meet at the heap's lock; with one heap the memory
+    /// a file freed is there for the next one's columns instead of being returned to the
+    /// system and faulted in again. The year's activity files took 12.1-12.6 s (19.8-20.8
+    /// user-s, 2.1-2.4 system-s) against 12.8-12.9 s (20.1-20.3, 3.1-3.6) with two heaps,
+    /// at 0.72 against 0.90-0.95 GiB (BENCHMARKS.md).
+    One,
     /// Two. The default (eight per core) gives each thread that reads or commits a file
     /// its own heap, and freed memory stays behind in them: through the year's activity
     /// files an ingest's resident memory climbed from 2.6 to 3.6 GiB; with two arenas it
@@ -23,6 +30,7 @@ pub fn set_arenas(arenas: Arenas) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
         let n = match arenas {
+            Arenas::One => 1,
             Arenas::Two => 2,
             Arenas::Eight => 8,
         };

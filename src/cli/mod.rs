@@ -145,10 +145,12 @@ pub enum Command {
 
 impl Command {
     /// The allocator's arenas for the command (`allocator::Arenas`): eight for the rating,
-    /// whose writers and query threads allocate side by side, two for the rest.
+    /// whose writers and query threads allocate side by side, one for ingest, whose files
+    /// reuse the memory the file before freed, two for the rest.
     pub fn arenas(&self) -> crate::allocator::Arenas {
         match self {
             Command::Rate(_) => crate::allocator::Arenas::Eight,
+            Command::Ingest(_) => crate::allocator::Arenas::One,
             _ => crate::allocator::Arenas::Two,
         }
     }

@@ -26,6 +26,7 @@ use datafusion::common::HashMap;
 
 use super::kinds::{self, Kind};
 use super::parse::{LINE_COLUMN, Reject, staged_schema};
+use crate::allocator::zeroed_writable;
 use crate::engine::threads::on_threads;
 use crate::error::{Error, Result};
 
@@ -418,7 +419,9 @@ impl RowOrder {
         row_bits: Option<u32>,
     ) -> Sorted {
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-        let mut keys = vec![0u128; rows * words];
+        // Each column's number is or-ed into its word: mapped writable first, or the
+        // first column's pass would fault every page twice (see `zeroed_writable`).
+        let mut keys: Vec<u128> = zeroed_writable(rows * words);
         for ((&c, place), local) in self.columns.iter().zip(places).zip(local) {
             let mut at = place.word;
             match (local, &place.values) {
