@@ -3,10 +3,10 @@
 /// How many heaps (arenas) the C library's allocator keeps for the process's threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arenas {
-    /// One, for ingest: its reading threads allocate a file's columns in large blocks, a
-    /// few hundred a file, so they seldom meet at the heap's lock; with one heap the memory
-    /// a file freed is there for the next one's columns instead of being returned to the
-    /// system and faulted in again. The year's activity files took 12.1-12.6 s (19.8-20.8
+    /// One, for ingest: its reading threads allocate a file's columns in large blocks, so
+    /// they seldom meet at the heap's lock; with one heap the memory a file freed is there
+    /// for the next one's columns instead of being returned to the system and faulted in
+    /// again (page faults were a fifth of a profile of six activity files). The year's activity files took 12.1-12.6 s (19.8-20.8
     /// user-s, 2.1-2.4 system-s) against 12.8-12.9 s (20.1-20.3, 3.1-3.6) with two heaps,
     /// at 0.72 against 0.90-0.95 GiB (BENCHMARKS.md).
     One,
