@@ -184,7 +184,7 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() {
-    rollcall::allocator::set_arenas(rollcall::allocator::Arenas::Two);
+    common::set_arenas_as(&["serve"]);
     if !std::env::args().any(|a| a == "--bench") {
         println!("console benchmark: run with `cargo bench --bench console`");
         return;

@@ -14,8 +14,7 @@ mod common;
 use common::peak_rss_mib;
 
 fn main() {
-    // As the binary does: the allocator's settings are part of what is measured.
-    rollcall::allocator::set_arenas(rollcall::allocator::Arenas::Two);
+    common::set_arenas_as(&["ingest", "activity", "activity.csv"]);
     // `cargo test --benches` runs this binary with --bench absent; only measure under `cargo bench`.
     if !std::env::args().any(|a| a == "--bench") {
         println!("ingest benchmark: run with `cargo bench --bench ingest`");

@@ -20,8 +20,7 @@ const HEADER: &str = "id,eventname,component,action,target,objecttable,objectid,
 contextlevel,contextinstanceid,userid,courseid,relateduserid,anonymous,other,timecreated,origin,ip,realuserid";
 
 fn main() {
-    // As the binary does: the allocator's settings are part of what is measured.
-    rollcall::allocator::set_arenas(rollcall::allocator::Arenas::Two);
+    common::set_arenas_as(&["ingest", "moodle-log", "logstore_standard_log.csv"]);
     if !std::env::args().any(|a| a == "--bench") {
         println!("moodle benchmark: run with `cargo bench --bench moodle`");
         return;

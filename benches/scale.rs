@@ -37,6 +37,21 @@ fn day(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("valid date")
 }
 
+/// The `rollcall` command a phase does the work of (its arguments need only parse).
+fn command_of(phase: &str) -> &'static [&'static str] {
+    match phase {
+        "generate" | "history-generate" => &["demo", "--generate-only"],
+        "ingest" | "history-ingest" => &["ingest", "activity", "activity.csv"],
+        "rate-year" | "rerate-year" | "rate-day" => &["rate", "--as-of", "2026-06-11"],
+        "review" => &["review", "--as-of", "2025-12-01"],
+        "return-ukvi" => &["return", "ukvi", "--as-of", "2026-03-02"],
+        "report-senate" => &["report", "senate", "--year", "2025-26"],
+        "sar" => &["sar", "S1000000"],
+        "purge" => &["retention", "purge", "--as-of", "2026-07-31"],
+        other => panic!("unknown phase {other}"),
+    }
+}
+
 /// Runs one phase in this process and prints `RESULT phase seconds rows peak_mib`.
 fn run_phase(phase: &str, dir: &Path) {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
@@ -215,14 +230,8 @@ fn count_parts(input: &Path) -> u32 {
 }
 
 fn main() {
-    // As the binary's commands do: the allocator's settings are part of what is measured.
-    let phase = std::env::var(PHASE_ENV);
-    rollcall::allocator::set_arenas(match phase.as_deref() {
-        Ok("ingest" | "history-ingest") => rollcall::allocator::Arenas::One,
-        Ok("rate-year" | "rerate-year" | "rate-day") => rollcall::allocator::Arenas::Eight,
-        _ => rollcall::allocator::Arenas::Two,
-    });
-    if let Ok(phase) = phase {
+    if let Ok(phase) = std::env::var(PHASE_ENV) {
+        common::set_arenas_as(command_of(&phase));
         run_phase(&phase, Path::new(&std::env::var(DIR_ENV).expect("bench dir")));
         return;
     }

@@ -6,9 +6,10 @@ pub enum Arenas {
     /// One, for ingest: its reading threads allocate a file's columns in large blocks, so
     /// they seldom meet at the heap's lock; with one heap the memory a file freed is there
     /// for the next one's columns instead of being returned to the system and faulted in
-    /// again (page faults were a fifth of a profile of six activity files). The year's activity files took 12.1-12.6 s (19.8-20.8
-    /// user-s, 2.1-2.4 system-s) against 12.8-12.9 s (20.1-20.3, 3.1-3.6) with two heaps,
-    /// at 0.72 against 0.90-0.95 GiB (BENCHMARKS.md).
+    /// again (page faults were a fifth of a profile of six activity files). The year's
+    /// activity files took 12.1-12.6 s (19.8-20.8 user-s, 2.1-2.4 system-s) against
+    /// 12.8-12.9 s (20.1-20.3, 3.1-3.6) with two heaps, at 0.72 against 0.90-0.95 GiB
+    /// (BENCHMARKS.md).
     One,
     /// Two. The default (eight per core) gives each thread that reads or commits a file
     /// its own heap, and freed memory stays behind in them: through the year's activity
